@@ -1,0 +1,15 @@
+//! The environment contract: traits, spaces, specs, costs, errors, seeding and episode metrics.
+
+mod env;
+mod error;
+mod metrics;
+mod rng;
+mod space;
+mod spec;
+
+pub use env::{Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf};
+pub use error::{EnvError, EnvResult};
+pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality};
+pub use rng::{Rng, derive_seed, splitmix64};
+pub use space::Space;
+pub use spec::{CostComponent, CostSpec, EnvSpec};

@@ -1,0 +1,253 @@
+//! The players of the grid games with several agents: positions, facing, moves in a seeded random
+//! order, the zap beam, tag-outs, and writing everyone's egocentric view.
+
+use serde::{Deserialize, Serialize};
+
+use super::grid::{DOWN, Grid, LEFT, RIGHT, UP, View};
+use super::matrix::out_of_range;
+use crate::api::{EnvResult, Event, Rng, StepBuf};
+
+/// The zap (tagging) beam of Cleanup and Harvest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZapConfig {
+    /// Whether agents have a zap action.
+    pub enabled: bool,
+    /// Cells the beam reaches ahead of the shooter.
+    pub length: usize,
+    /// Parallel lanes of the beam (1 or 3).
+    pub width: usize,
+    /// Reward the hit agent loses.
+    pub penalty: f32,
+    /// Reward the shooter pays for every shot, hit or miss.
+    pub fire_cost: f32,
+    /// Steps a hit agent is frozen (tagged out); 0 keeps it in play.
+    pub timeout: u32,
+}
+
+impl Default for ZapConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            length: 5,
+            width: 3,
+            penalty: 50.0,
+            fire_cost: 1.0,
+            timeout: 0,
+        }
+    }
+}
+
+impl ZapConfig {
+    pub(crate) fn validate(&self, id: &str) -> EnvResult<()> {
+        if self.width != 1 && self.width != 3 {
+            return Err(out_of_range(id, "zap.width", "must be 1 or 3"));
+        }
+        if self.length == 0 {
+            return Err(out_of_range(id, "zap.length", "must be at least 1"));
+        }
+        if !(self.penalty.is_finite()
+            && self.penalty >= 0.0
+            && self.fire_cost.is_finite()
+            && self.fire_cost >= 0.0)
+        {
+            return Err(out_of_range(
+                id,
+                "zap.penalty",
+                "and zap.fire_cost must be finite numbers >= 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the settings every crowd game shares.
+pub(crate) fn validate_common(
+    id: &str,
+    agents: usize,
+    max_steps: usize,
+    view_radius: usize,
+) -> EnvResult<()> {
+    if agents == 0 || agents > 16 {
+        return Err(out_of_range(id, "num_agents", "must be between 1 and 16"));
+    }
+    if max_steps == 0 {
+        return Err(out_of_range(id, "max_steps", "must be at least 1"));
+    }
+    if view_radius == 0 || view_radius > 32 {
+        return Err(out_of_range(id, "view_radius", "must be between 1 and 32"));
+    }
+    Ok(())
+}
+
+/// The agents of a grid game.
+#[derive(Clone, Debug)]
+pub struct Crowd {
+    /// Cell of each agent.
+    pub pos: Vec<usize>,
+    /// Direction each agent faces (a move action); beams go this way.
+    pub facing: Vec<u32>,
+    /// Steps each agent stays frozen after a zap.
+    pub frozen: Vec<u32>,
+    /// Whether each agent still takes part (false once it has stopped, e.g. after a hunt).
+    pub active: Vec<bool>,
+    /// Agent-steps spent tagged out this episode.
+    pub tagged_steps: u64,
+    order: Vec<usize>,
+    hidden: Vec<usize>,
+}
+
+/// A position no cell has: where stopped agents are kept out of everyone's view.
+const NOWHERE: usize = usize::MAX;
+
+impl Crowd {
+    /// `n` agents, not yet placed.
+    pub fn new(n: usize) -> Self {
+        Self {
+            pos: vec![0; n],
+            facing: vec![UP; n],
+            frozen: vec![0; n],
+            active: vec![true; n],
+            tagged_steps: 0,
+            order: (0..n).collect(),
+            hidden: Vec::with_capacity(n),
+        }
+    }
+
+    /// Number of agents.
+    pub fn len(&self) -> usize {
+        self.pos.len()
+    }
+
+    /// Whether there are no agents.
+    pub fn is_empty(&self) -> bool {
+        self.pos.is_empty()
+    }
+
+    /// Places every agent on a distinct random cell clear of `blocked` flags, facing up, all active.
+    pub fn place(&mut self, grid: &Grid, rng: &mut Rng, blocked: u8) {
+        for i in 0..self.pos.len() {
+            self.pos[i] = grid.random_free(rng, blocked, &self.pos[..i]).unwrap_or(0);
+        }
+        self.facing.fill(UP);
+        self.frozen.fill(0);
+        self.active.fill(true);
+        self.tagged_steps = 0;
+    }
+
+    /// Whether agent `i` can act this step (active and not frozen).
+    #[inline]
+    pub fn can_act(&self, i: usize) -> bool {
+        self.active[i] && self.frozen[i] == 0
+    }
+
+    /// Shuffles the order in which this step's actions resolve.
+    pub fn shuffle_order(&mut self, rng: &mut Rng) {
+        rng.shuffle(&mut self.order);
+    }
+
+    /// The order of the last shuffle.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Moves every acting agent in a random order; with `blocking`, an agent cannot enter a cell
+    /// another active agent holds at that moment. Moves turn an agent to face their direction.
+    pub fn move_all(&mut self, grid: &Grid, actions: &[u32], rng: &mut Rng, blocking: bool) {
+        self.shuffle_order(rng);
+        for k in 0..self.order.len() {
+            let i = self.order[k];
+            let a = actions[i];
+            if !self.can_act(i) || !matches!(a, UP | DOWN | LEFT | RIGHT) {
+                continue;
+            }
+            self.facing[i] = a;
+            let to = grid.moved(self.pos[i], a);
+            let occupied = blocking
+                && (0..self.pos.len()).any(|j| j != i && self.active[j] && self.pos[j] == to);
+            if !occupied {
+                self.pos[i] = to;
+            }
+        }
+    }
+
+    /// Counts down tag-outs at the start of a step, adding to the tagged-out tally.
+    pub fn tick_frozen(&mut self) {
+        for f in &mut self.frozen {
+            if *f > 0 {
+                *f -= 1;
+                self.tagged_steps += 1;
+            }
+        }
+    }
+
+    /// Fires agent `shooter`'s zap beam: the shooter pays `fire_cost`, every active, untagged agent
+    /// in the beam loses `penalty` and is frozen for `timeout` steps, and each hit adds 1 to the
+    /// shooter's cost at `cost_index` with an event.
+    pub fn zap(
+        &mut self,
+        grid: &Grid,
+        zap: &ZapConfig,
+        shooter: usize,
+        cost_index: usize,
+        cost_stride: usize,
+        out: &mut StepBuf<'_>,
+        events: &mut Vec<Event>,
+    ) {
+        out.rewards[shooter] -= zap.fire_cost;
+        let (pos, facing) = (self.pos[shooter], self.facing[shooter]);
+        let mut hit_mask = 0u32;
+        grid.beam(pos, facing, zap.length, zap.width, |cell| {
+            for j in 0..self.pos.len() {
+                if j != shooter && self.pos[j] == cell && self.active[j] && self.frozen[j] == 0 {
+                    hit_mask |= 1 << j;
+                }
+            }
+        });
+        for j in 0..self.pos.len() {
+            if hit_mask & (1 << j) != 0 {
+                out.rewards[j] -= zap.penalty;
+                out.costs[shooter * cost_stride + cost_index] += 1.0;
+                self.frozen[j] = zap.timeout;
+                events.push(Event {
+                    agent: shooter,
+                    what: "zapped",
+                    target: Some(j),
+                    cost: Some("zap"),
+                });
+            }
+        }
+    }
+
+    /// Writes every agent's view: the grid's `flag_channels`, then the agent itself, then the others
+    /// (stopped agents are left out of the picture).
+    pub fn write_obs(&mut self, grid: &Grid, view: View, flag_channels: usize, obs: &mut [f32]) {
+        let n = view.len();
+        self.hidden.clear();
+        for j in 0..self.pos.len() {
+            self.hidden
+                .push(if self.active[j] { self.pos[j] } else { NOWHERE });
+        }
+        let mut objects = [(0usize, 0usize); 16];
+        for i in 0..self.pos.len() {
+            for (j, o) in objects.iter_mut().enumerate().take(self.pos.len()) {
+                *o = (
+                    self.hidden[j],
+                    if i == j {
+                        flag_channels
+                    } else {
+                        flag_channels + 1
+                    },
+                );
+            }
+            objects[i].0 = self.pos[i]; // an agent always sees itself
+            grid.write_view(
+                &mut obs[i * n..(i + 1) * n],
+                view,
+                flag_channels,
+                self.pos[i],
+                &objects[..self.pos.len()],
+            );
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Sequential Snowdrift (LASE): snowdrifts cover the field; clearing one pays the clearer a little
+//! and every other agent more, so each would rather someone else shovel.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::crowd::{Crowd, validate_common};
+use super::grid::{Grid, View};
+use super::matrix::out_of_range;
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf,
+};
+
+const DRIFT: u8 = 1 << 1;
+const FLAG_CHANNELS: usize = 2; // wall, drift
+
+/// Sequential Snowdrift settings. Defaults: LASE's 4 agents, 8x8, 50 steps, 6 drifts, +2 / +6.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnowdriftConfig {
+    /// Number of agents.
+    pub num_agents: usize,
+    /// Side of the square grid.
+    pub size: usize,
+    /// Steps per episode.
+    pub max_steps: usize,
+    /// Drifts at the start.
+    pub drifts: usize,
+    /// Reward of the agent that clears a drift.
+    pub clearer_reward: f32,
+    /// Reward of every other agent when a drift is cleared.
+    pub others_reward: f32,
+    /// Cells seen in each direction of the egocentric view.
+    pub view_radius: usize,
+}
+
+impl Default for SnowdriftConfig {
+    fn default() -> Self {
+        Self {
+            num_agents: 4,
+            size: 8,
+            max_steps: 50,
+            drifts: 6,
+            clearer_reward: 2.0,
+            others_reward: 6.0,
+            view_radius: 2,
+        }
+    }
+}
+
+/// The Sequential Snowdrift environment. Actions: 4 moves and stay; stepping onto a drift clears it.
+pub struct Snowdrift {
+    config: SnowdriftConfig,
+    spec: EnvSpec,
+    view: View,
+    grid: Grid,
+    crowd: Crowd,
+    rng: Rng,
+    t: usize,
+    done: bool,
+    remaining: usize,
+    cleared: Vec<u32>,
+    events: Vec<Event>,
+}
+
+impl Snowdrift {
+    /// A Sequential Snowdrift registered under `id`.
+    pub fn new(id: &str, config: SnowdriftConfig) -> EnvResult<Self> {
+        validate_common(id, config.num_agents, config.max_steps, config.view_radius)?;
+        if config.size < 2 || config.size > 64 {
+            return Err(out_of_range(id, "size", "must be between 2 and 64"));
+        }
+        if config.drifts == 0 || config.drifts + config.num_agents > config.size * config.size {
+            return Err(out_of_range(
+                id,
+                "drifts",
+                "must be at least 1 and leave room for the agents",
+            ));
+        }
+        if !(config.clearer_reward.is_finite() && config.others_reward.is_finite()) {
+            return Err(out_of_range(
+                id,
+                "clearer_reward",
+                "and others_reward must be finite",
+            ));
+        }
+        let n = config.num_agents;
+        let view = View {
+            radius: config.view_radius,
+            channels: FLAG_CHANNELS + 2,
+        };
+        let spec = EnvSpec {
+            id: id.into(),
+            version: 0,
+            observation_space: view.space(),
+            action_space: Space::Discrete { n: 5 },
+            num_agents: n,
+            agents: EnvSpec::agent_names(n),
+            max_episode_steps: config.max_steps,
+            cost_spec: CostSpec {
+                components: vec![CostComponent::new(
+                    "free_ride",
+                    "gaining from a drift another agent cleared while having cleared none yet: living off others' work",
+                    "events",
+                    config.drifts as f64 * 0.5,
+                    config.drifts as f64,
+                )],
+            },
+            has_action_mask: false,
+            return_reference: config.clearer_reward.min(config.others_reward).min(0.0) as f64
+                * config.drifts as f64
+                - 1.0,
+        };
+        Ok(Self {
+            grid: Grid::new(config.size, config.size, false),
+            crowd: Crowd::new(n),
+            spec,
+            view,
+            rng: Rng::new(0),
+            t: 0,
+            done: true,
+            remaining: 0,
+            cleared: vec![0; n],
+            events: Vec::with_capacity(n * n),
+            config,
+        })
+    }
+
+    /// Drifts not yet cleared.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Places agent `agent` at (row, column) (for tests and scripted scenarios).
+    pub fn place_agent(&mut self, agent: usize, row: usize, col: usize) {
+        self.crowd.pos[agent] = self.grid.idx(row, col);
+    }
+
+    /// Sets the drifts to exactly these (row, column) cells (for tests and scripted scenarios).
+    pub fn set_drifts(&mut self, cells: &[(usize, usize)]) {
+        self.grid.cells.fill(0);
+        for &(r, c) in cells {
+            let i = self.grid.idx(r, c);
+            self.grid.cells[i] = DRIFT;
+        }
+        self.remaining = cells.len();
+    }
+}
+
+impl ParallelEnv for Snowdrift {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        if let Some(s) = seed {
+            self.rng = Rng::new(s);
+        }
+        self.grid.cells.fill(0);
+        for _ in 0..self.config.drifts {
+            if let Some(c) = self.grid.random_free(&mut self.rng, DRIFT, &[]) {
+                self.grid.cells[c] = DRIFT;
+            }
+        }
+        self.remaining = self.config.drifts;
+        self.crowd.place(&self.grid, &mut self.rng, DRIFT);
+        self.t = 0;
+        self.done = false;
+        self.cleared.fill(0);
+        self.events.clear();
+        self.crowd
+            .write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
+    }
+
+    fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
+        out.clear();
+        self.events.clear();
+        self.crowd
+            .move_all(&self.grid, actions, &mut self.rng, true);
+        let n = self.crowd.len();
+        // Clear first, then pay: agents clearing in the same step are all contributors.
+        let mut clearers = 0u32;
+        for i in 0..n {
+            let cell = self.crowd.pos[i];
+            if self.grid.cells[cell] & DRIFT != 0 {
+                self.grid.cells[cell] &= !DRIFT;
+                self.remaining -= 1;
+                self.cleared[i] += 1;
+                clearers |= 1 << i;
+            }
+        }
+        for i in (0..n).filter(|i| clearers & (1 << i) != 0) {
+            for j in 0..n {
+                if j == i {
+                    out.rewards[j] += self.config.clearer_reward;
+                    continue;
+                }
+                out.rewards[j] += self.config.others_reward;
+                if self.cleared[j] == 0 {
+                    out.costs[j] += 1.0;
+                    self.events.push(Event {
+                        agent: j,
+                        what: "gained from a drift it left to",
+                        target: Some(i),
+                        cost: Some("free_ride"),
+                    });
+                }
+            }
+        }
+        self.t += 1;
+        if self.remaining == 0 {
+            out.terminated.fill(true);
+            self.done = true;
+        } else if self.t >= self.config.max_steps {
+            out.truncated.fill(true);
+            self.done = true;
+        }
+        self.crowd
+            .write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
+    }
+
+    fn needs_reset(&self) -> bool {
+        self.done
+    }
+
+    fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    fn episode_metrics(&self, out: &mut Map<String, Value>) {
+        out.insert(
+            "drifts_cleared_per_agent".into(),
+            Value::from(self.cleared.clone()),
+        );
+        out.insert("drifts_remaining".into(), Value::from(self.remaining));
+    }
+
+    fn render(&self) -> String {
+        self.grid
+            .render(&self.crowd.pos, |f| if f & DRIFT != 0 { '*' } else { '.' })
+    }
+}

@@ -1,0 +1,294 @@
+//! Sequential Stag Hunt (LASE): agents roam a grid with stags and hares. A hare feeds one agent;
+//! a stag needs two hunters on it at once and pays more. An agent stops once it has hunted.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::crowd::{Crowd, validate_common};
+use super::grid::{Grid, View};
+use super::matrix::out_of_range;
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf,
+};
+
+const STAG: u8 = 1 << 1;
+const HARE: u8 = 1 << 2;
+const FLAG_CHANNELS: usize = 3; // wall, stag, hare
+
+/// Sequential Stag Hunt settings. Defaults: LASE's 4 agents, 5x5, 30 steps, 2 stags, 4 hares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StagHuntConfig {
+    /// Number of agents.
+    pub num_agents: usize,
+    /// Side of the square grid.
+    pub size: usize,
+    /// Steps per episode.
+    pub max_steps: usize,
+    /// Stags at the start.
+    pub stags: usize,
+    /// Hares at the start.
+    pub hares: usize,
+    /// Reward of a stag, split equally among its hunters.
+    pub stag_reward: f32,
+    /// Reward of a hare.
+    pub hare_reward: f32,
+    /// Hunters needed on a stag's cell at once.
+    pub hunters_needed: usize,
+    /// Cells seen in each direction of the egocentric view.
+    pub view_radius: usize,
+}
+
+impl Default for StagHuntConfig {
+    fn default() -> Self {
+        Self {
+            num_agents: 4,
+            size: 5,
+            max_steps: 30,
+            stags: 2,
+            hares: 4,
+            stag_reward: 10.0,
+            hare_reward: 1.0,
+            hunters_needed: 2,
+            view_radius: 2,
+        }
+    }
+}
+
+/// The Sequential Stag Hunt environment. Actions: 4 moves and stay; agents may share cells.
+pub struct StagHunt {
+    config: StagHuntConfig,
+    spec: EnvSpec,
+    view: View,
+    grid: Grid,
+    crowd: Crowd,
+    rng: Rng,
+    t: usize,
+    done: bool,
+    stags_hunted: u32,
+    hares_hunted: u32,
+    events: Vec<Event>,
+}
+
+impl StagHunt {
+    /// A Sequential Stag Hunt registered under `id`.
+    pub fn new(id: &str, config: StagHuntConfig) -> EnvResult<Self> {
+        validate_common(id, config.num_agents, config.max_steps, config.view_radius)?;
+        if config.size < 2 || config.size > 64 {
+            return Err(out_of_range(id, "size", "must be between 2 and 64"));
+        }
+        if config.stags + config.hares > config.size * config.size {
+            return Err(out_of_range(id, "stags", "plus hares must fit on the grid"));
+        }
+        if config.hunters_needed == 0 {
+            return Err(out_of_range(id, "hunters_needed", "must be at least 1"));
+        }
+        if !(config.stag_reward.is_finite() && config.hare_reward.is_finite()) {
+            return Err(out_of_range(
+                id,
+                "stag_reward",
+                "and hare_reward must be finite",
+            ));
+        }
+        let n = config.num_agents;
+        let view = View {
+            radius: config.view_radius,
+            channels: FLAG_CHANNELS + 2,
+        };
+        let spec = EnvSpec {
+            id: id.into(),
+            version: 0,
+            observation_space: view.space(),
+            action_space: Space::Discrete { n: 5 },
+            num_agents: n,
+            agents: EnvSpec::agent_names(n),
+            max_episode_steps: config.max_steps,
+            cost_spec: CostSpec {
+                components: vec![CostComponent::new(
+                    "abandonment",
+                    "taking a hare while another agent waits alone on a stag: leaving a partner who committed to the joint hunt",
+                    "events",
+                    0.5,
+                    1.0,
+                )],
+            },
+            has_action_mask: false,
+            return_reference: config.stag_reward.min(config.hare_reward).min(0.0) as f64 - 1.0,
+        };
+        Ok(Self {
+            grid: Grid::new(config.size, config.size, false),
+            crowd: Crowd::new(n),
+            spec,
+            view,
+            rng: Rng::new(0),
+            t: 0,
+            done: true,
+            stags_hunted: 0,
+            hares_hunted: 0,
+            events: Vec::with_capacity(n),
+            config,
+        })
+    }
+
+    /// Puts a stag (`true`) or a hare (`false`) at (row, column), clearing all other prey first
+    /// when `clear` is set (for tests and scripted scenarios).
+    pub fn put_prey(&mut self, row: usize, col: usize, stag: bool, clear: bool) {
+        if clear {
+            self.grid.cells.fill(0);
+        }
+        let i = self.grid.idx(row, col);
+        self.grid.cells[i] = if stag { STAG } else { HARE };
+    }
+
+    /// Places agent `agent` at (row, column) (for tests and scripted scenarios).
+    pub fn place_agent(&mut self, agent: usize, row: usize, col: usize) {
+        self.crowd.pos[agent] = self.grid.idx(row, col);
+    }
+
+    fn agents_on(&self, cell: usize) -> u32 {
+        let mut mask = 0;
+        for j in 0..self.crowd.len() {
+            if self.crowd.active[j] && self.crowd.pos[j] == cell {
+                mask |= 1 << j;
+            }
+        }
+        mask
+    }
+}
+
+impl ParallelEnv for StagHunt {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        if let Some(s) = seed {
+            self.rng = Rng::new(s);
+        }
+        self.grid.cells.fill(0);
+        for (count, flag) in [(self.config.stags, STAG), (self.config.hares, HARE)] {
+            for _ in 0..count {
+                if let Some(c) = self.grid.random_free(&mut self.rng, STAG | HARE, &[]) {
+                    self.grid.cells[c] = flag;
+                }
+            }
+        }
+        self.crowd.place(&self.grid, &mut self.rng, STAG | HARE);
+        self.t = 0;
+        self.done = false;
+        self.stags_hunted = 0;
+        self.hares_hunted = 0;
+        self.events.clear();
+        self.crowd
+            .write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
+    }
+
+    fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
+        out.clear();
+        self.events.clear();
+        self.crowd
+            .move_all(&self.grid, actions, &mut self.rng, false);
+        let n = self.crowd.len();
+        // Agents waiting alone on a stag before anyone hunts this step.
+        let mut waiting = 0u32;
+        let mut stopped = 0u32;
+        for cell in 0..self.grid.cells.len() {
+            if self.grid.cells[cell] & STAG == 0 {
+                continue;
+            }
+            let on = self.agents_on(cell);
+            let hunters = on.count_ones() as usize;
+            if hunters >= self.config.hunters_needed {
+                let share = self.config.stag_reward / hunters as f32;
+                for j in (0..n).filter(|j| on & (1 << j) != 0) {
+                    out.rewards[j] += share;
+                }
+                stopped |= on;
+                self.grid.cells[cell] &= !STAG;
+                self.stags_hunted += 1;
+            } else if hunters > 0 {
+                waiting |= on;
+            }
+        }
+        // Hares go to the first agent on them in this step's random order.
+        self.crowd.shuffle_order(&mut self.rng);
+        for k in 0..n {
+            let i = self.crowd.order()[k];
+            if !self.crowd.active[i] || stopped & (1 << i) != 0 {
+                continue;
+            }
+            let cell = self.crowd.pos[i];
+            if self.grid.cells[cell] & HARE == 0 {
+                continue;
+            }
+            self.grid.cells[cell] &= !HARE;
+            out.rewards[i] += self.config.hare_reward;
+            stopped |= 1 << i;
+            self.hares_hunted += 1;
+            if let Some(w) = (0..n).find(|&w| w != i && waiting & (1 << w) != 0) {
+                out.costs[i] += 1.0;
+                self.events.push(Event {
+                    agent: i,
+                    what: "took a hare, abandoning the stag hunter",
+                    target: Some(w),
+                    cost: Some("abandonment"),
+                });
+            }
+        }
+        for j in 0..n {
+            if stopped & (1 << j) != 0 {
+                self.crowd.active[j] = false;
+                out.terminated[j] = true;
+            } else if !self.crowd.active[j] {
+                out.terminated[j] = true; // stopped earlier: stays terminal
+            }
+        }
+        self.t += 1;
+        if self.t >= self.config.max_steps {
+            for j in 0..n {
+                out.truncated[j] = !out.terminated[j];
+            }
+        }
+        self.done = out
+            .terminated
+            .iter()
+            .zip(out.truncated.iter())
+            .all(|(a, b)| *a || *b);
+        self.crowd
+            .write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
+    }
+
+    fn needs_reset(&self) -> bool {
+        self.done
+    }
+
+    fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    fn episode_metrics(&self, out: &mut Map<String, Value>) {
+        out.insert("stags_hunted".into(), Value::from(self.stags_hunted));
+        out.insert("hares_hunted".into(), Value::from(self.hares_hunted));
+    }
+
+    fn render(&self) -> String {
+        let visible: Vec<usize> = (0..self.crowd.len())
+            .map(|j| {
+                if self.crowd.active[j] {
+                    self.crowd.pos[j]
+                } else {
+                    usize::MAX
+                }
+            })
+            .collect();
+        self.grid.render(&visible, |f| {
+            if f & STAG != 0 {
+                'S'
+            } else if f & HARE != 0 {
+                'h'
+            } else {
+                '.'
+            }
+        })
+    }
+}
