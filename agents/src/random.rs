@@ -12,10 +12,7 @@ pub struct RandomPolicy {
 impl RandomPolicy {
     /// A random policy with its own stream.
     pub fn new(seed: u64) -> Self {
-        Self {
-            rng: Rng::new(seed),
-            mask: Vec::new(),
-        }
+        Self { rng: Rng::new(seed), mask: Vec::new() }
     }
 
     /// Writes one legal action per agent of `env` into `actions`.
@@ -34,12 +31,7 @@ impl RandomPolicy {
                 0 => 0,
                 _ => {
                     let k = self.rng.below(legal);
-                    self.mask
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, m)| **m)
-                        .nth(k)
-                        .map_or(0, |(i, _)| i as u32)
+                    self.mask.iter().enumerate().filter(|(_, m)| **m).nth(k).map_or(0, |(i, _)| i as u32)
                 }
             };
         }

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::api::{EnvError, EnvResult, ParallelEnv};
 use crate::social::{
-    Cleanup, CleanupConfig, CoinGame, CoinGameConfig, Harvest, HarvestConfig, MatrixConfig,
-    MatrixGame, Snowdrift, SnowdriftConfig, StagHunt, StagHuntConfig,
+    Cleanup, CleanupConfig, CoinGame, CoinGameConfig, Harvest, HarvestConfig, MatrixConfig, MatrixGame, Snowdrift,
+    SnowdriftConfig, StagHunt, StagHuntConfig,
 };
 
 /// One registered environment.
@@ -36,19 +36,13 @@ fn to_value<C: Serialize>(c: C) -> Value {
     serde_json::to_value(c).unwrap_or(Value::Null)
 }
 
-fn build<C, E>(
-    id: &str,
-    config: Value,
-    new: fn(&str, C) -> EnvResult<E>,
-) -> EnvResult<Box<dyn ParallelEnv>>
+fn build<C, E>(id: &str, config: Value, new: fn(&str, C) -> EnvResult<E>) -> EnvResult<Box<dyn ParallelEnv>>
 where
     C: DeserializeOwned,
     E: ParallelEnv + 'static,
 {
-    let c: C = serde_json::from_value(config).map_err(|e| EnvError::Config {
-        env: id.into(),
-        message: e.to_string(),
-    })?;
+    let c: C =
+        serde_json::from_value(config).map_err(|e| EnvError::Config { env: id.into(), message: e.to_string() })?;
     Ok(Box::new(new(id, c)?))
 }
 
@@ -137,13 +131,7 @@ pub fn ids() -> Vec<&'static str> {
 
 /// The registration of `id`, or an error listing the known ids.
 pub fn lookup(id: &str) -> EnvResult<&'static Registration> {
-    REGISTRY
-        .iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| EnvError::UnknownEnv {
-            id: id.into(),
-            known: ids().join(", "),
-        })
+    REGISTRY.iter().find(|r| r.id == id).ok_or_else(|| EnvError::UnknownEnv { id: id.into(), known: ids().join(", ") })
 }
 
 /// The config `make` would use: `overrides` (a table, or null for none) merged over the defaults.
@@ -191,11 +179,7 @@ mod tests {
         for reg in registry() {
             let env = make(reg.id, &Value::Null).unwrap_or_else(|e| panic!("{}: {e}", reg.id));
             assert_eq!(env.spec().id, reg.id);
-            assert!(
-                !env.spec().cost_spec.is_empty(),
-                "{} declares no cost",
-                reg.id
-            );
+            assert!(!env.spec().cost_spec.is_empty(), "{} declares no cost", reg.id);
         }
     }
 
@@ -204,25 +188,16 @@ mod tests {
         let err = make("CoinGam-v0", &Value::Null).err().expect("must fail");
         let msg = err.to_string();
         assert!(matches!(err, EnvError::UnknownEnv { .. }));
-        assert!(
-            msg.contains("CoinGam-v0") && msg.contains("CoinGame-v0"),
-            "{msg}"
-        );
+        assert!(msg.contains("CoinGam-v0") && msg.contains("CoinGame-v0"), "{msg}");
     }
 
     #[test]
     fn unknown_key_and_wrong_type_name_the_key() {
-        let err = make("CoinGame-v0", &json!({"sise": 3}))
-            .err()
-            .expect("must fail");
+        let err = make("CoinGame-v0", &json!({"sise": 3})).err().expect("must fail");
         assert!(err.to_string().contains("sise"), "{err}");
-        let err = make("CoinGame-v0", &json!({"size": "big"}))
-            .err()
-            .expect("must fail");
+        let err = make("CoinGame-v0", &json!({"size": "big"})).err().expect("must fail");
         assert!(matches!(err, EnvError::Config { .. }), "{err}");
-        let err = make("Cleanup-v0", &json!({"zap": {"lenght": 3}}))
-            .err()
-            .expect("must fail");
+        let err = make("Cleanup-v0", &json!({"zap": {"lenght": 3}})).err().expect("must fail");
         assert!(err.to_string().contains("lenght"), "{err}");
         let err = make("CoinGame-v0", &json!(3)).err().expect("must fail");
         assert!(err.to_string().contains("table"), "{err}");
@@ -233,11 +208,7 @@ mod tests {
         for (id, cfg, key) in [
             ("CoinGame-v0", json!({"size": 1}), "size"),
             ("CoinGame-v0", json!({"max_steps": 0}), "max_steps"),
-            (
-                "Cleanup-v0",
-                json!({"waste_spawn_prob": 1.5}),
-                "waste_spawn_prob",
-            ),
+            ("Cleanup-v0", json!({"waste_spawn_prob": 1.5}), "waste_spawn_prob"),
             ("Cleanup-v0", json!({"num_agents": 0}), "num_agents"),
             ("Harvest-v0", json!({"zap": {"width": 2}}), "zap.width"),
             ("Harvest-v0", json!({"map": ["A.", "A"]}), "map"),
@@ -246,9 +217,7 @@ mod tests {
             ("SequentialSnowdrift-v0", json!({"drifts": 0}), "drifts"),
             ("PrisonersDilemma-v0", json!({"max_steps": 0}), "max_steps"),
         ] {
-            let err = make(id, &cfg)
-                .err()
-                .unwrap_or_else(|| panic!("{id} {cfg} must fail"));
+            let err = make(id, &cfg).err().unwrap_or_else(|| panic!("{id} {cfg} must fail"));
             assert!(matches!(err, EnvError::OutOfRange { .. }), "{id}: {err}");
             assert!(err.to_string().contains(key), "{id}: {err}");
         }

@@ -66,15 +66,7 @@ impl StepBuf<'_> {
 }
 
 fn check_len(what: &'static str, expected: usize, got: usize) -> EnvResult<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(EnvError::Length {
-            what,
-            expected,
-            got,
-        })
-    }
+    if expected == got { Ok(()) } else { Err(EnvError::Length { what, expected, got }) }
 }
 
 /// What a whole parallel step returns when buffers are allocated for the caller.
@@ -109,10 +101,7 @@ impl ParallelStep {
 
     /// Whether every agent is terminated or truncated.
     pub fn all_done(&self) -> bool {
-        self.terminated
-            .iter()
-            .zip(&self.truncated)
-            .all(|(a, b)| *a || *b)
+        self.terminated.iter().zip(&self.truncated).all(|(a, b)| *a || *b)
     }
 }
 
@@ -192,11 +181,7 @@ pub trait ParallelEnv: Send {
     /// Checked reset into a caller buffer of `[agents * obs_dim]`.
     fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f32]) -> EnvResult<()> {
         let spec = self.spec();
-        check_len(
-            "observation buffer",
-            spec.num_agents * spec.obs_dim(),
-            obs.len(),
-        )?;
+        check_len("observation buffer", spec.num_agents * spec.obs_dim(), obs.len())?;
         self.reset_impl(seed, obs);
         Ok(())
     }

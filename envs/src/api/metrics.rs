@@ -32,10 +32,7 @@ pub fn equality(returns: &[f64]) -> Option<f64> {
         return None;
     }
     let n = returns.len() as f64;
-    let gap: f64 = returns
-        .iter()
-        .map(|a| returns.iter().map(|b| (a - b).abs()).sum::<f64>())
-        .sum();
+    let gap: f64 = returns.iter().map(|a| returns.iter().map(|b| (a - b).abs()).sum::<f64>()).sum();
     Some(1.0 - gap / (2.0 * n * sum))
 }
 
@@ -133,8 +130,7 @@ impl EpisodeTracker {
             collective_return: collective,
             efficiency: collective / t,
             equality: equality(&self.returns),
-            sustainability: (!means.is_empty())
-                .then(|| means.iter().sum::<f64>() / means.len() as f64),
+            sustainability: (!means.is_empty()).then(|| means.iter().sum::<f64>() / means.len() as f64),
             peace: (self.agents as f64 * t - env.tagged_out_steps() as f64) / t,
         };
         let mut env_metrics = Map::new();

@@ -55,17 +55,12 @@ impl Space {
     pub fn contains(&self, value: &[f32]) -> bool {
         match self {
             Space::Discrete { n } => {
-                value.len() == 1
-                    && value[0] >= 0.0
-                    && value[0].fract() == 0.0
-                    && (value[0] as usize) < *n
+                value.len() == 1 && value[0] >= 0.0 && value[0].fract() == 0.0 && (value[0] as usize) < *n
             }
             Space::Box { low, high, .. } => {
                 value.len() == self.flat_dim() && value.iter().all(|v| *v >= *low && *v <= *high)
             }
-            Space::MultiBinary { n } => {
-                value.len() == *n && value.iter().all(|v| *v == 0.0 || *v == 1.0)
-            }
+            Space::MultiBinary { n } => value.len() == *n && value.iter().all(|v| *v == 0.0 || *v == 1.0),
             Space::Text { .. } => value.is_empty(),
         }
     }
@@ -88,11 +83,7 @@ mod tests {
 
     #[test]
     fn flat_dims_and_membership() {
-        let b = Space::Box {
-            low: 0.0,
-            high: 1.0,
-            shape: vec![2, 3, 3],
-        };
+        let b = Space::Box { low: 0.0, high: 1.0, shape: vec![2, 3, 3] };
         assert_eq!(b.flat_dim(), 18);
         assert!(b.contains(&[0.5; 18]));
         assert!(!b.contains(&[1.5; 18]));

@@ -22,13 +22,7 @@ pub struct CostComponent {
 impl CostComponent {
     /// A component from its parts.
     pub fn new(name: &str, meaning: &str, unit: &str, default_limit: f64, reference: f64) -> Self {
-        Self {
-            name: name.into(),
-            meaning: meaning.into(),
-            unit: unit.into(),
-            default_limit,
-            reference,
-        }
+        Self { name: name.into(), meaning: meaning.into(), unit: unit.into(), default_limit, reference }
     }
 }
 

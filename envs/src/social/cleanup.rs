@@ -8,9 +8,7 @@ use serde_json::{Map, Value};
 use super::crowd::{Crowd, ZapConfig, validate_common};
 use super::grid::{Grid, View, WALL};
 use super::matrix::out_of_range;
-use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf,
-};
+use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
 
 const WASTE: u8 = 1 << 1;
 const APPLE: u8 = 1 << 2;
@@ -88,10 +86,7 @@ impl Default for CleanupConfig {
             depletion_threshold: 0.4,
             apple_respawn_prob: 0.05,
             clean_beam_length: 1,
-            zap: ZapConfig {
-                enabled: false,
-                ..ZapConfig::default()
-            },
+            zap: ZapConfig { enabled: false, ..ZapConfig::default() },
             view_radius: 2,
         }
     }
@@ -101,16 +96,9 @@ impl CleanupConfig {
     fn validate(&self, id: &str) -> EnvResult<()> {
         validate_common(id, self.num_agents, self.max_steps, self.view_radius)?;
         if self.height < 4 || self.width < 2 || self.height > 64 || self.width > 64 {
-            return Err(out_of_range(
-                id,
-                "height",
-                "must be 4..=64 and width 2..=64",
-            ));
+            return Err(out_of_range(id, "height", "must be 4..=64 and width 2..=64"));
         }
-        if self.river_rows == 0
-            || self.orchard_rows == 0
-            || self.river_rows + self.orchard_rows >= self.height
-        {
+        if self.river_rows == 0 || self.orchard_rows == 0 || self.river_rows + self.orchard_rows >= self.height {
             return Err(out_of_range(
                 id,
                 "river_rows",
@@ -125,29 +113,15 @@ impl CleanupConfig {
         }
         let land = (self.height - self.river_rows - self.orchard_rows) * self.width;
         if self.num_agents > land + self.river_rows * self.width {
-            return Err(out_of_range(
-                id,
-                "num_agents",
-                "must fit on the land and river cells",
-            ));
+            return Err(out_of_range(id, "num_agents", "must fit on the land and river cells"));
         }
-        for (key, p) in [
-            ("waste_spawn_prob", self.waste_spawn_prob),
-            ("apple_respawn_prob", self.apple_respawn_prob),
-        ] {
+        for (key, p) in [("waste_spawn_prob", self.waste_spawn_prob), ("apple_respawn_prob", self.apple_respawn_prob)] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(out_of_range(id, key, "must be a probability in [0, 1]"));
             }
         }
-        if !(self.apple_waste_scale > 0.0
-            && self.depletion_threshold > 0.0
-            && self.depletion_threshold <= 1.0)
-        {
-            return Err(out_of_range(
-                id,
-                "apple_waste_scale",
-                "must be > 0 and depletion_threshold in (0, 1]",
-            ));
+        if !(self.apple_waste_scale > 0.0 && self.depletion_threshold > 0.0 && self.depletion_threshold <= 1.0) {
+            return Err(out_of_range(id, "apple_waste_scale", "must be > 0 and depletion_threshold in (0, 1]"));
         }
         self.zap.validate(id)
     }
@@ -175,10 +149,7 @@ impl Cleanup {
     pub fn new(id: &str, config: CleanupConfig) -> EnvResult<Self> {
         config.validate(id)?;
         let n = config.num_agents;
-        let view = View {
-            radius: config.view_radius,
-            channels: FLAG_CHANNELS + 2,
-        };
+        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
         let steps = config.max_steps as f64;
         let mut components = vec![CostComponent::new(
             "free_ride",
@@ -196,18 +167,12 @@ impl Cleanup {
                 steps * (n.max(2) - 1) as f64,
             ));
         }
-        let worst = if config.zap.enabled {
-            -(config.zap.penalty + config.zap.fire_cost) as f64 * steps
-        } else {
-            0.0
-        };
+        let worst = if config.zap.enabled { -(config.zap.penalty + config.zap.fire_cost) as f64 * steps } else { 0.0 };
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
             observation_space: view.space(),
-            action_space: Space::Discrete {
-                n: if config.zap.enabled { 8 } else { 7 },
-            },
+            action_space: Space::Discrete { n: if config.zap.enabled { 8 } else { 7 } },
             num_agents: n,
             agents: EnvSpec::agent_names(n),
             max_episode_steps: config.max_steps,
@@ -244,11 +209,8 @@ impl Cleanup {
     }
 
     fn spawn_one(&mut self, region: u8, flag: u8) {
-        if let Some(cell) = self.grid.random_free(
-            &mut self.rng,
-            !region | WASTE | APPLE | WALL,
-            &self.crowd.pos,
-        ) {
+        let ok = |f: u8| f & region != 0 && f & (WASTE | APPLE | WALL) == 0;
+        if let Some(cell) = self.grid.random_cell(&mut self.rng, &self.crowd.pos, ok) {
             self.grid.cells[cell] |= flag;
             if flag == WASTE {
                 self.waste += 1;
@@ -275,15 +237,10 @@ impl Cleanup {
                 if self.rng.chance(self.config.waste_spawn_prob) {
                     self.spawn_one(RIVER, WASTE);
                 }
-                let p = self.config.apple_respawn_prob
-                    * (1.0 - density / self.config.depletion_threshold);
+                let p = self.config.apple_respawn_prob * (1.0 - density / self.config.depletion_threshold);
                 for cell in 0..self.grid.cells.len() {
                     let f = self.grid.cells[cell];
-                    if f & ORCHARD != 0
-                        && f & APPLE == 0
-                        && !self.crowd.pos.contains(&cell)
-                        && self.rng.chance(p)
-                    {
+                    if f & ORCHARD != 0 && f & APPLE == 0 && !self.crowd.pos.contains(&cell) && self.rng.chance(p) {
                         self.grid.cells[cell] |= APPLE;
                     }
                 }
@@ -347,16 +304,14 @@ impl ParallelEnv for Cleanup {
         self.cleaned.fill(0);
         self.eaten.fill(0);
         self.events.clear();
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
         self.events.clear();
-        self.crowd.tick_frozen();
-        self.crowd
-            .move_all(&self.grid, actions, &mut self.rng, true);
+        self.crowd.begin_step();
+        self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
         let k = self.spec.num_costs();
         for i in 0..self.crowd.len() {
             if !self.crowd.can_act(i) {
@@ -375,18 +330,12 @@ impl ParallelEnv for Cleanup {
                     clean(here, &mut self.grid);
                     let mut ahead = [usize::MAX; 64];
                     let mut n_ahead = 0;
-                    self.grid.beam(
-                        here,
-                        self.crowd.facing[i],
-                        self.config.clean_beam_length,
-                        1,
-                        |c| {
-                            if n_ahead < ahead.len() {
-                                ahead[n_ahead] = c;
-                                n_ahead += 1;
-                            }
-                        },
-                    );
+                    self.grid.beam(here, self.crowd.facing[i], self.config.clean_beam_length, 1, |c| {
+                        if n_ahead < ahead.len() {
+                            ahead[n_ahead] = c;
+                            n_ahead += 1;
+                        }
+                    });
                     for &c in &ahead[..n_ahead] {
                         clean(c, &mut self.grid);
                     }
@@ -408,15 +357,7 @@ impl ParallelEnv for Cleanup {
                     }
                 }
                 ZAP if self.config.zap.enabled => {
-                    self.crowd.zap(
-                        &self.grid,
-                        &self.config.zap,
-                        i,
-                        1,
-                        k,
-                        &mut out,
-                        &mut self.events,
-                    );
+                    self.crowd.zap(&self.grid, &self.config.zap, i, 1, k, &mut out, &mut self.events);
                 }
                 _ => {}
             }
@@ -427,8 +368,7 @@ impl ParallelEnv for Cleanup {
             out.truncated.fill(true);
             self.done = true;
         }
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
@@ -444,14 +384,8 @@ impl ParallelEnv for Cleanup {
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
-        out.insert(
-            "waste_cleaned_per_agent".into(),
-            Value::from(self.cleaned.clone()),
-        );
-        out.insert(
-            "apples_eaten_per_agent".into(),
-            Value::from(self.eaten.clone()),
-        );
+        out.insert("waste_cleaned_per_agent".into(), Value::from(self.cleaned.clone()));
+        out.insert("apples_eaten_per_agent".into(), Value::from(self.eaten.clone()));
         out.insert("final_waste".into(), Value::from(self.waste));
     }
 

@@ -86,18 +86,13 @@ impl CoinGame {
         if config.view_radius == 0 || config.view_radius > 32 {
             return Err(out_of_range(id, "view_radius", "must be between 1 and 32"));
         }
-        let view = View {
-            radius: config.view_radius,
-            channels: CHANNELS,
-        };
+        let view = View { radius: config.view_radius, channels: CHANNELS };
         let steps = config.max_steps as f64;
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
             observation_space: view.space(),
-            action_space: crate::api::Space::Discrete {
-                n: if config.stay_action { 5 } else { 4 },
-            },
+            action_space: crate::api::Space::Discrete { n: if config.stay_action { 5 } else { 4 } },
             num_agents: 2,
             agents: EnvSpec::agent_names(2),
             max_episode_steps: config.max_steps,
@@ -131,31 +126,34 @@ impl CoinGame {
         })
     }
 
+    /// Places agent `agent` at (row, column) (for tests and scripted scenarios).
+    pub fn place_agent(&mut self, agent: usize, row: usize, col: usize) {
+        self.pos[agent] = self.grid.idx(row, col);
+    }
+
+    /// Puts the coin at (row, column), owned by `owner` (for tests and scripted scenarios).
+    pub fn put_coin(&mut self, row: usize, col: usize, owner: usize) {
+        self.coin = self.grid.idx(row, col);
+        self.coin_owner = owner;
+    }
+
+    /// The coin's (row, column) and owner.
+    pub fn coin(&self) -> ((usize, usize), usize) {
+        (self.grid.rc(self.coin), self.coin_owner)
+    }
+
     fn spawn_coin(&mut self, owner: usize) {
         self.coin_owner = owner;
         // Any cell without a player; a 2x2 grid always has one left.
-        self.coin = self
-            .grid
-            .random_free(&mut self.rng, 0, &self.pos)
-            .unwrap_or(self.pos[0]);
+        self.coin = self.grid.random_free(&mut self.rng, 0, &self.pos).unwrap_or(self.pos[0]);
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
         let n = self.view.len();
         for i in 0..2 {
             let coin_channel = if self.coin_owner == i { 3 } else { 4 };
-            let objects = [
-                (self.pos[i], 1),
-                (self.pos[1 - i], 2),
-                (self.coin, coin_channel),
-            ];
-            self.grid.write_view(
-                &mut obs[i * n..(i + 1) * n],
-                self.view,
-                1,
-                self.pos[i],
-                &objects,
-            );
+            let objects = [(self.pos[i], 1), (self.pos[1 - i], 2), (self.coin, coin_channel)];
+            self.grid.write_view(&mut obs[i * n..(i + 1) * n], self.view, 1, self.pos[i], &objects);
         }
     }
 }
@@ -171,10 +169,7 @@ impl ParallelEnv for CoinGame {
         }
         let cells = self.grid.cells.len();
         self.pos[0] = self.rng.below(cells);
-        self.pos[1] = self
-            .grid
-            .random_free(&mut self.rng, 0, &self.pos[..1])
-            .unwrap_or(self.pos[0]);
+        self.pos[1] = self.grid.random_free(&mut self.rng, 0, &self.pos[..1]).unwrap_or(self.pos[0]);
         let owner = self.rng.below(2);
         self.spawn_coin(owner);
         self.t = 0;
@@ -244,11 +239,7 @@ impl ParallelEnv for CoinGame {
         out.insert("coins_taken".into(), Value::from(all));
         out.insert(
             "own_coin_fraction".into(),
-            if all > 0 {
-                Value::from(own as f64 / all as f64)
-            } else {
-                Value::Null
-            },
+            if all > 0 { Value::from(own as f64 / all as f64) } else { Value::Null },
         );
     }
 

@@ -27,14 +27,7 @@ pub struct ZapConfig {
 
 impl Default for ZapConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            length: 5,
-            width: 3,
-            penalty: 50.0,
-            fire_cost: 1.0,
-            timeout: 0,
-        }
+        Self { enabled: true, length: 5, width: 3, penalty: 50.0, fire_cost: 1.0, timeout: 0 }
     }
 }
 
@@ -46,28 +39,15 @@ impl ZapConfig {
         if self.length == 0 {
             return Err(out_of_range(id, "zap.length", "must be at least 1"));
         }
-        if !(self.penalty.is_finite()
-            && self.penalty >= 0.0
-            && self.fire_cost.is_finite()
-            && self.fire_cost >= 0.0)
-        {
-            return Err(out_of_range(
-                id,
-                "zap.penalty",
-                "and zap.fire_cost must be finite numbers >= 0",
-            ));
+        if !(self.penalty.is_finite() && self.penalty >= 0.0 && self.fire_cost.is_finite() && self.fire_cost >= 0.0) {
+            return Err(out_of_range(id, "zap.penalty", "and zap.fire_cost must be finite numbers >= 0"));
         }
         Ok(())
     }
 }
 
 /// Checks the settings every crowd game shares.
-pub(crate) fn validate_common(
-    id: &str,
-    agents: usize,
-    max_steps: usize,
-    view_radius: usize,
-) -> EnvResult<()> {
+pub(crate) fn validate_common(id: &str, agents: usize, max_steps: usize, view_radius: usize) -> EnvResult<()> {
     if agents == 0 || agents > 16 {
         return Err(out_of_range(id, "num_agents", "must be between 1 and 16"));
     }
@@ -93,6 +73,8 @@ pub struct Crowd {
     pub active: Vec<bool>,
     /// Agent-steps spent tagged out this episode.
     pub tagged_steps: u64,
+    /// Bit `i` set: agent `i` is tagged out for the current step.
+    tagged: u32,
     order: Vec<usize>,
     hidden: Vec<usize>,
 }
@@ -109,6 +91,7 @@ impl Crowd {
             frozen: vec![0; n],
             active: vec![true; n],
             tagged_steps: 0,
+            tagged: 0,
             order: (0..n).collect(),
             hidden: Vec::with_capacity(n),
         }
@@ -133,12 +116,13 @@ impl Crowd {
         self.frozen.fill(0);
         self.active.fill(true);
         self.tagged_steps = 0;
+        self.tagged = 0;
     }
 
-    /// Whether agent `i` can act this step (active and not frozen).
+    /// Whether agent `i` can act this step (active and not tagged out).
     #[inline]
     pub fn can_act(&self, i: usize) -> bool {
-        self.active[i] && self.frozen[i] == 0
+        self.active[i] && self.tagged & (1 << i) == 0
     }
 
     /// Shuffles the order in which this step's actions resolve.
@@ -163,19 +147,20 @@ impl Crowd {
             }
             self.facing[i] = a;
             let to = grid.moved(self.pos[i], a);
-            let occupied = blocking
-                && (0..self.pos.len()).any(|j| j != i && self.active[j] && self.pos[j] == to);
+            let occupied = blocking && (0..self.pos.len()).any(|j| j != i && self.active[j] && self.pos[j] == to);
             if !occupied {
                 self.pos[i] = to;
             }
         }
     }
 
-    /// Counts down tag-outs at the start of a step, adding to the tagged-out tally.
-    pub fn tick_frozen(&mut self) {
-        for f in &mut self.frozen {
+    /// Starts a step: agents with frozen steps left sit this one out (counted as tagged out).
+    pub fn begin_step(&mut self) {
+        self.tagged = 0;
+        for (i, f) in self.frozen.iter_mut().enumerate() {
             if *f > 0 {
                 *f -= 1;
+                self.tagged |= 1 << i;
                 self.tagged_steps += 1;
             }
         }
@@ -199,7 +184,7 @@ impl Crowd {
         let mut hit_mask = 0u32;
         grid.beam(pos, facing, zap.length, zap.width, |cell| {
             for j in 0..self.pos.len() {
-                if j != shooter && self.pos[j] == cell && self.active[j] && self.frozen[j] == 0 {
+                if j != shooter && self.pos[j] == cell && self.can_act(j) {
                     hit_mask |= 1 << j;
                 }
             }
@@ -209,12 +194,7 @@ impl Crowd {
                 out.rewards[j] -= zap.penalty;
                 out.costs[shooter * cost_stride + cost_index] += 1.0;
                 self.frozen[j] = zap.timeout;
-                events.push(Event {
-                    agent: shooter,
-                    what: "zapped",
-                    target: Some(j),
-                    cost: Some("zap"),
-                });
+                events.push(Event { agent: shooter, what: "zapped", target: Some(j), cost: Some("zap") });
             }
         }
     }
@@ -225,29 +205,15 @@ impl Crowd {
         let n = view.len();
         self.hidden.clear();
         for j in 0..self.pos.len() {
-            self.hidden
-                .push(if self.active[j] { self.pos[j] } else { NOWHERE });
+            self.hidden.push(if self.active[j] { self.pos[j] } else { NOWHERE });
         }
         let mut objects = [(0usize, 0usize); 16];
         for i in 0..self.pos.len() {
             for (j, o) in objects.iter_mut().enumerate().take(self.pos.len()) {
-                *o = (
-                    self.hidden[j],
-                    if i == j {
-                        flag_channels
-                    } else {
-                        flag_channels + 1
-                    },
-                );
+                *o = (self.hidden[j], if i == j { flag_channels } else { flag_channels + 1 });
             }
             objects[i].0 = self.pos[i]; // an agent always sees itself
-            grid.write_view(
-                &mut obs[i * n..(i + 1) * n],
-                view,
-                flag_channels,
-                self.pos[i],
-                &objects[..self.pos.len()],
-            );
+            grid.write_view(&mut obs[i * n..(i + 1) * n], view, flag_channels, self.pos[i], &objects[..self.pos.len()]);
         }
     }
 }

@@ -60,23 +60,14 @@ impl View {
 
     /// The Box space of this view: shape `[channels, side, side]` in {0, 1}.
     pub fn space(&self) -> Space {
-        Space::Box {
-            low: 0.0,
-            high: 1.0,
-            shape: vec![self.channels, self.side(), self.side()],
-        }
+        Space::Box { low: 0.0, high: 1.0, shape: vec![self.channels, self.side(), self.side()] }
     }
 }
 
 impl Grid {
     /// An empty grid.
     pub fn new(height: usize, width: usize, wrap: bool) -> Self {
-        Self {
-            height,
-            width,
-            wrap,
-            cells: vec![0; height * width],
-        }
+        Self { height, width, wrap, cells: vec![0; height * width] }
     }
 
     /// Cell index of (row, column).
@@ -124,14 +115,7 @@ impl Grid {
 
     /// Calls `hit` on each cell of a beam fired from `idx` facing `facing` (a move action):
     /// `length` cells ahead, in `width` parallel lanes (1 or 3), each lane stopped by walls.
-    pub fn beam(
-        &self,
-        idx: usize,
-        facing: u32,
-        length: usize,
-        width: usize,
-        mut hit: impl FnMut(usize),
-    ) {
+    pub fn beam(&self, idx: usize, facing: u32, length: usize, width: usize, mut hit: impl FnMut(usize)) {
         let (dr, dc) = direction(facing);
         let lanes: &[isize] = if width >= 3 { &[-1, 0, 1] } else { &[0] };
         for &lane in lanes {
@@ -216,15 +200,20 @@ impl Grid {
         }
     }
 
-    /// A uniformly random cell whose flags are all clear of `blocked`, not in `taken`; `None` if none.
-    pub fn random_free(&self, rng: &mut Rng, blocked: u8, taken: &[usize]) -> Option<usize> {
-        let free = |i: usize| self.cells[i] & blocked == 0 && !taken.contains(&i);
+    /// A uniformly random cell whose flags satisfy `ok`, not in `taken`; `None` if there is none.
+    pub fn random_cell(&self, rng: &mut Rng, taken: &[usize], ok: impl Fn(u8) -> bool) -> Option<usize> {
+        let free = |i: usize| ok(self.cells[i]) && !taken.contains(&i);
         let count = (0..self.cells.len()).filter(|&i| free(i)).count();
         if count == 0 {
             return None;
         }
         let k = rng.below(count);
         (0..self.cells.len()).filter(|&i| free(i)).nth(k)
+    }
+
+    /// A uniformly random cell with none of the `blocked` flags, not in `taken`.
+    pub fn random_free(&self, rng: &mut Rng, blocked: u8, taken: &[usize]) -> Option<usize> {
+        self.random_cell(rng, taken, |f| f & blocked == 0)
     }
 
     /// Text picture: `glyph(cell)` per cell, agents drawn as their index digits.
@@ -277,10 +266,7 @@ mod tests {
     #[test]
     fn view_marks_walls_outside_and_objects_relative_to_the_agent() {
         let g = Grid::new(3, 3, false);
-        let view = View {
-            radius: 1,
-            channels: 2,
-        };
+        let view = View { radius: 1, channels: 2 };
         let mut obs = vec![9.0; view.len()];
         // agent in the top-left corner, object one cell right of it
         g.write_view(&mut obs, view, 1, 0, &[(1, 1)]);
@@ -301,15 +287,7 @@ mod tests {
         hits.clear();
         g.beam(g.idx(2, 0), RIGHT, 3, 3, |c| hits.push(c));
         hits.sort();
-        let mut want = vec![
-            g.idx(1, 1),
-            g.idx(1, 2),
-            g.idx(1, 3),
-            g.idx(2, 1),
-            g.idx(3, 1),
-            g.idx(3, 2),
-            g.idx(3, 3),
-        ];
+        let mut want = vec![g.idx(1, 1), g.idx(1, 2), g.idx(1, 3), g.idx(2, 1), g.idx(3, 1), g.idx(3, 2), g.idx(3, 3)];
         want.sort();
         assert_eq!(hits, want);
     }

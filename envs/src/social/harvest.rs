@@ -7,9 +7,7 @@ use serde_json::{Map, Value};
 use super::crowd::{Crowd, ZapConfig, validate_common};
 use super::grid::{Grid, View, WALL};
 use super::matrix::out_of_range;
-use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf,
-};
+use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
 
 const APPLE: u8 = 1 << 1;
 const SPAWN: u8 = 1 << 2;
@@ -88,31 +86,17 @@ impl Harvest {
     pub fn new(id: &str, config: HarvestConfig) -> EnvResult<Self> {
         validate_common(id, config.num_agents, config.max_steps, config.view_radius)?;
         config.zap.validate(id)?;
-        if config
-            .regrowth_probs
-            .iter()
-            .any(|p| !(0.0..=1.0).contains(p))
-        {
-            return Err(out_of_range(
-                id,
-                "regrowth_probs",
-                "must hold probabilities in [0, 1]",
-            ));
+        if config.regrowth_probs.iter().any(|p| !(0.0..=1.0).contains(p)) {
+            return Err(out_of_range(id, "regrowth_probs", "must hold probabilities in [0, 1]"));
         }
         if config.regrowth_radius > 8 {
             return Err(out_of_range(id, "regrowth_radius", "must be at most 8"));
         }
         let grid = parse_map(id, &config.map)?;
-        let spawn_points: Vec<usize> = (0..grid.cells.len())
-            .filter(|&i| grid.has(i, SPAWN))
-            .collect();
+        let spawn_points: Vec<usize> = (0..grid.cells.len()).filter(|&i| grid.has(i, SPAWN)).collect();
         let open = grid.cells.iter().filter(|&&f| f & WALL == 0).count();
         if config.num_agents > open {
-            return Err(out_of_range(
-                id,
-                "num_agents",
-                "must fit on the map's open cells",
-            ));
+            return Err(out_of_range(id, "num_agents", "must fit on the map's open cells"));
         }
         let mut spawn_index = vec![usize::MAX; grid.cells.len()];
         for (k, &c) in spawn_points.iter().enumerate() {
@@ -135,10 +119,7 @@ impl Harvest {
             })
             .collect();
         let n = config.num_agents;
-        let view = View {
-            radius: config.view_radius,
-            channels: FLAG_CHANNELS + 2,
-        };
+        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
         let steps = config.max_steps as f64;
         let mut components = vec![CostComponent::new(
             "depletion",
@@ -156,18 +137,12 @@ impl Harvest {
                 steps * (n.max(2) - 1) as f64,
             ));
         }
-        let worst = if config.zap.enabled {
-            -(config.zap.penalty + config.zap.fire_cost) as f64 * steps
-        } else {
-            0.0
-        };
+        let worst = if config.zap.enabled { -(config.zap.penalty + config.zap.fire_cost) as f64 * steps } else { 0.0 };
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
             observation_space: view.space(),
-            action_space: Space::Discrete {
-                n: if config.zap.enabled { 6 } else { 5 },
-            },
+            action_space: Space::Discrete { n: if config.zap.enabled { 6 } else { 5 } },
             num_agents: n,
             agents: EnvSpec::agent_names(n),
             max_episode_steps: config.max_steps,
@@ -193,18 +168,12 @@ impl Harvest {
     }
 
     fn apples_near(&self, spawn: usize) -> usize {
-        self.neighbours[spawn]
-            .iter()
-            .filter(|&&c| self.grid.cells[c] & APPLE != 0)
-            .count()
+        self.neighbours[spawn].iter().filter(|&&c| self.grid.cells[c] & APPLE != 0).count()
     }
 
     /// Apples on the map now.
     pub fn apples(&self) -> usize {
-        self.spawn_points
-            .iter()
-            .filter(|&&c| self.grid.cells[c] & APPLE != 0)
-            .count()
+        self.spawn_points.iter().filter(|&&c| self.grid.cells[c] & APPLE != 0).count()
     }
 
     /// Places agent `agent` at (row, column) facing `facing` (for tests and scripted scenarios).
@@ -239,11 +208,7 @@ fn parse_map(id: &str, rows: &[String]) -> EnvResult<Grid> {
     let height = rows.len();
     let width = rows.first().map_or(0, |r| r.chars().count());
     if height == 0 || width == 0 || height > 128 || width > 128 {
-        return Err(out_of_range(
-            id,
-            "map",
-            "must have 1 to 128 rows of 1 to 128 cells",
-        ));
+        return Err(out_of_range(id, "map", "must have 1 to 128 rows of 1 to 128 cells"));
     }
     let mut grid = Grid::new(height, width, false);
     for (r, row) in rows.iter().enumerate() {
@@ -251,10 +216,7 @@ fn parse_map(id: &str, rows: &[String]) -> EnvResult<Grid> {
             return Err(out_of_range(
                 id,
                 "map",
-                &format!(
-                    "row {r} has {} cells, row 0 has {width}",
-                    row.chars().count()
-                ),
+                &format!("row {r} has {} cells, row 0 has {width}", row.chars().count()),
             ));
         }
         for (c, ch) in row.chars().enumerate() {
@@ -267,9 +229,7 @@ fn parse_map(id: &str, rows: &[String]) -> EnvResult<Grid> {
                     return Err(out_of_range(
                         id,
                         "map",
-                        &format!(
-                            "has unknown cell '{other}' at row {r}, column {c} (use A, # or .)"
-                        ),
+                        &format!("has unknown cell '{other}' at row {r}, column {c} (use A, # or .)"),
                     ));
                 }
             };
@@ -295,16 +255,14 @@ impl ParallelEnv for Harvest {
         self.done = false;
         self.eaten.fill(0);
         self.events.clear();
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
         self.events.clear();
-        self.crowd.tick_frozen();
-        self.crowd
-            .move_all(&self.grid, actions, &mut self.rng, true);
+        self.crowd.begin_step();
+        self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
         let k = self.spec.num_costs();
         for i in 0..self.crowd.len() {
             if !self.crowd.can_act(i) {
@@ -326,15 +284,7 @@ impl ParallelEnv for Harvest {
                 }
             }
             if actions[i] == ZAP && self.config.zap.enabled {
-                self.crowd.zap(
-                    &self.grid,
-                    &self.config.zap,
-                    i,
-                    1,
-                    k,
-                    &mut out,
-                    &mut self.events,
-                );
+                self.crowd.zap(&self.grid, &self.config.zap, i, 1, k, &mut out, &mut self.events);
             }
         }
         // Regrowth reads the apples as they stand after this step's harvest.
@@ -353,8 +303,7 @@ impl ParallelEnv for Harvest {
             out.truncated.fill(true);
             self.done = true;
         }
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
@@ -370,15 +319,11 @@ impl ParallelEnv for Harvest {
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
-        out.insert(
-            "apples_eaten_per_agent".into(),
-            Value::from(self.eaten.clone()),
-        );
+        out.insert("apples_eaten_per_agent".into(), Value::from(self.eaten.clone()));
         out.insert("final_apples".into(), Value::from(self.apples()));
     }
 
     fn render(&self) -> String {
-        self.grid
-            .render(&self.crowd.pos, |f| if f & APPLE != 0 { '@' } else { '.' })
+        self.grid.render(&self.crowd.pos, |f| if f & APPLE != 0 { '@' } else { '.' })
     }
 }

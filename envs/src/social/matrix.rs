@@ -4,9 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::{
-    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf,
-};
+use crate::api::{CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf};
 
 /// Cooperate.
 pub const COOPERATE: u32 = 0;
@@ -39,46 +37,22 @@ impl Default for MatrixConfig {
 impl MatrixConfig {
     /// LASE's iterated Prisoner's Dilemma: R 4, T 5, S 0, P 1, 100 rounds.
     pub fn prisoners_dilemma() -> Self {
-        Self {
-            reward: 4.0,
-            temptation: 5.0,
-            sucker: 0.0,
-            punishment: 1.0,
-            max_steps: 100,
-        }
+        Self { reward: 4.0, temptation: 5.0, sucker: 0.0, punishment: 1.0, max_steps: 100 }
     }
 
     /// Stag Hunt in the (T, S) plane with R = 1, P = 0: T 0.5, S -0.5.
     pub fn stag_hunt() -> Self {
-        Self {
-            reward: 1.0,
-            temptation: 0.5,
-            sucker: -0.5,
-            punishment: 0.0,
-            max_steps: 100,
-        }
+        Self { reward: 1.0, temptation: 0.5, sucker: -0.5, punishment: 0.0, max_steps: 100 }
     }
 
     /// Chicken / Snowdrift with R = 1, P = 0: T 1.5, S 0.5.
     pub fn chicken() -> Self {
-        Self {
-            reward: 1.0,
-            temptation: 1.5,
-            sucker: 0.5,
-            punishment: 0.0,
-            max_steps: 100,
-        }
+        Self { reward: 1.0, temptation: 1.5, sucker: 0.5, punishment: 0.0, max_steps: 100 }
     }
 
     /// Harmony with R = 1, P = 0: T 0.5, S 0.5.
     pub fn harmony() -> Self {
-        Self {
-            reward: 1.0,
-            temptation: 0.5,
-            sucker: 0.5,
-            punishment: 0.0,
-            max_steps: 100,
-        }
+        Self { reward: 1.0, temptation: 0.5, sucker: 0.5, punishment: 0.0, max_steps: 100 }
     }
 
     fn validate(&self, id: &str) -> EnvResult<()> {
@@ -110,11 +84,7 @@ impl MatrixConfig {
 }
 
 pub(crate) fn out_of_range(id: &str, key: &str, message: &str) -> EnvError {
-    EnvError::OutOfRange {
-        env: id.into(),
-        key: key.into(),
-        message: message.into(),
-    }
+    EnvError::OutOfRange { env: id.into(), key: key.into(), message: message.into() }
 }
 
 /// A repeated two-player matrix game. Observation: `[first round, my last C, my last D, their
@@ -133,21 +103,12 @@ impl MatrixGame {
     /// A game registered under `id` with this config.
     pub fn new(id: &str, config: MatrixConfig) -> EnvResult<Self> {
         config.validate(id)?;
-        let pays = [
-            config.reward,
-            config.temptation,
-            config.sucker,
-            config.punishment,
-        ];
+        let pays = [config.reward, config.temptation, config.sucker, config.punishment];
         let worst = pays.iter().copied().fold(0.0f32, f32::min) as f64;
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
-            observation_space: Space::Box {
-                low: 0.0,
-                high: 1.0,
-                shape: vec![OBS_DIM],
-            },
+            observation_space: Space::Box { low: 0.0, high: 1.0, shape: vec![OBS_DIM] },
             action_space: Space::Discrete { n: 2 },
             num_agents: 2,
             agents: EnvSpec::agent_names(2),
@@ -164,15 +125,7 @@ impl MatrixGame {
             has_action_mask: false,
             return_reference: worst * config.max_steps as f64 - 1.0,
         };
-        Ok(Self {
-            config,
-            spec,
-            t: 0,
-            done: true,
-            last: None,
-            cooperations: [0; 2],
-            events: Vec::with_capacity(2),
-        })
+        Ok(Self { config, spec, t: 0, done: true, last: None, cooperations: [0; 2], events: Vec::with_capacity(2) })
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
@@ -244,10 +197,7 @@ impl ParallelEnv for MatrixGame {
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
         let t = self.t.max(1) as f64;
         let per_agent: Vec<f64> = self.cooperations.iter().map(|&c| c as f64 / t).collect();
-        out.insert(
-            "cooperation_rate".into(),
-            Value::from((per_agent[0] + per_agent[1]) / 2.0),
-        );
+        out.insert("cooperation_rate".into(), Value::from((per_agent[0] + per_agent[1]) / 2.0));
         out.insert("cooperation_rate_per_agent".into(), Value::from(per_agent));
     }
 
@@ -256,12 +206,7 @@ impl ParallelEnv for MatrixGame {
             None => format!("round {} (no moves yet)\n", self.t),
             Some(j) => {
                 let name = |a: u32| if a == COOPERATE { "C" } else { "D" };
-                format!(
-                    "round {}: agent_0 {} / agent_1 {}\n",
-                    self.t,
-                    name(j[0]),
-                    name(j[1])
-                )
+                format!("round {}: agent_0 {} / agent_1 {}\n", self.t, name(j[0]), name(j[1]))
             }
         }
     }

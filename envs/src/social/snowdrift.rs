@@ -7,9 +7,7 @@ use serde_json::{Map, Value};
 use super::crowd::{Crowd, validate_common};
 use super::grid::{Grid, View};
 use super::matrix::out_of_range;
-use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf,
-};
+use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
 
 const DRIFT: u8 = 1 << 1;
 const FLAG_CHANNELS: usize = 2; // wall, drift
@@ -71,24 +69,13 @@ impl Snowdrift {
             return Err(out_of_range(id, "size", "must be between 2 and 64"));
         }
         if config.drifts == 0 || config.drifts + config.num_agents > config.size * config.size {
-            return Err(out_of_range(
-                id,
-                "drifts",
-                "must be at least 1 and leave room for the agents",
-            ));
+            return Err(out_of_range(id, "drifts", "must be at least 1 and leave room for the agents"));
         }
         if !(config.clearer_reward.is_finite() && config.others_reward.is_finite()) {
-            return Err(out_of_range(
-                id,
-                "clearer_reward",
-                "and others_reward must be finite",
-            ));
+            return Err(out_of_range(id, "clearer_reward", "and others_reward must be finite"));
         }
         let n = config.num_agents;
-        let view = View {
-            radius: config.view_radius,
-            channels: FLAG_CHANNELS + 2,
-        };
+        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
@@ -107,8 +94,7 @@ impl Snowdrift {
                 )],
             },
             has_action_mask: false,
-            return_reference: config.clearer_reward.min(config.others_reward).min(0.0) as f64
-                * config.drifts as f64
+            return_reference: config.clearer_reward.min(config.others_reward).min(0.0) as f64 * config.drifts as f64
                 - 1.0,
         };
         Ok(Self {
@@ -168,15 +154,13 @@ impl ParallelEnv for Snowdrift {
         self.done = false;
         self.cleared.fill(0);
         self.events.clear();
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
         self.events.clear();
-        self.crowd
-            .move_all(&self.grid, actions, &mut self.rng, true);
+        self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
         let n = self.crowd.len();
         // Clear first, then pay: agents clearing in the same step are all contributors.
         let mut clearers = 0u32;
@@ -215,8 +199,7 @@ impl ParallelEnv for Snowdrift {
             out.truncated.fill(true);
             self.done = true;
         }
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
@@ -228,15 +211,11 @@ impl ParallelEnv for Snowdrift {
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
-        out.insert(
-            "drifts_cleared_per_agent".into(),
-            Value::from(self.cleared.clone()),
-        );
+        out.insert("drifts_cleared_per_agent".into(), Value::from(self.cleared.clone()));
         out.insert("drifts_remaining".into(), Value::from(self.remaining));
     }
 
     fn render(&self) -> String {
-        self.grid
-            .render(&self.crowd.pos, |f| if f & DRIFT != 0 { '*' } else { '.' })
+        self.grid.render(&self.crowd.pos, |f| if f & DRIFT != 0 { '*' } else { '.' })
     }
 }

@@ -7,9 +7,7 @@ use serde_json::{Map, Value};
 use super::crowd::{Crowd, validate_common};
 use super::grid::{Grid, View};
 use super::matrix::out_of_range;
-use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf,
-};
+use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
 
 const STAG: u8 = 1 << 1;
 const HARE: u8 = 1 << 2;
@@ -84,17 +82,10 @@ impl StagHunt {
             return Err(out_of_range(id, "hunters_needed", "must be at least 1"));
         }
         if !(config.stag_reward.is_finite() && config.hare_reward.is_finite()) {
-            return Err(out_of_range(
-                id,
-                "stag_reward",
-                "and hare_reward must be finite",
-            ));
+            return Err(out_of_range(id, "stag_reward", "and hare_reward must be finite"));
         }
         let n = config.num_agents;
-        let view = View {
-            radius: config.view_radius,
-            channels: FLAG_CHANNELS + 2,
-        };
+        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
@@ -179,15 +170,13 @@ impl ParallelEnv for StagHunt {
         self.stags_hunted = 0;
         self.hares_hunted = 0;
         self.events.clear();
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
         self.events.clear();
-        self.crowd
-            .move_all(&self.grid, actions, &mut self.rng, false);
+        self.crowd.move_all(&self.grid, actions, &mut self.rng, false);
         let n = self.crowd.len();
         // Agents waiting alone on a stag before anyone hunts this step.
         let mut waiting = 0u32;
@@ -249,13 +238,8 @@ impl ParallelEnv for StagHunt {
                 out.truncated[j] = !out.terminated[j];
             }
         }
-        self.done = out
-            .terminated
-            .iter()
-            .zip(out.truncated.iter())
-            .all(|(a, b)| *a || *b);
-        self.crowd
-            .write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
+        self.done = out.terminated.iter().zip(out.truncated.iter()).all(|(a, b)| *a || *b);
+        self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
@@ -272,15 +256,8 @@ impl ParallelEnv for StagHunt {
     }
 
     fn render(&self) -> String {
-        let visible: Vec<usize> = (0..self.crowd.len())
-            .map(|j| {
-                if self.crowd.active[j] {
-                    self.crowd.pos[j]
-                } else {
-                    usize::MAX
-                }
-            })
-            .collect();
+        let visible: Vec<usize> =
+            (0..self.crowd.len()).map(|j| if self.crowd.active[j] { self.crowd.pos[j] } else { usize::MAX }).collect();
         self.grid.render(&visible, |f| {
             if f & STAG != 0 {
                 'S'

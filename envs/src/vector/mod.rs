@@ -135,10 +135,7 @@ fn step_split(slots: &mut [Slot], b: Bufs<'_>, l: Layout, block: usize) {
     let mid = slots.len() / 2;
     let (s0, s1) = slots.split_at_mut(mid);
     let (b0, b1) = b.split(mid, l);
-    rayon::join(
-        || step_split(s0, b0, l, block),
-        || step_split(s1, b1, l, block),
-    );
+    rayon::join(|| step_split(s0, b0, l, block), || step_split(s1, b1, l, block));
 }
 
 /// N copies of one environment behind flat buffers.
@@ -161,20 +158,14 @@ pub struct VecEnv {
 impl VecEnv {
     /// `num_envs` copies of registry env `id` with config `overrides`, stepped on `threads` threads.
     pub fn make(id: &str, overrides: &Value, num_envs: usize, threads: usize) -> EnvResult<Self> {
-        let envs = (0..num_envs)
-            .map(|_| make(id, overrides))
-            .collect::<EnvResult<Vec<_>>>()?;
+        let envs = (0..num_envs).map(|_| make(id, overrides)).collect::<EnvResult<Vec<_>>>()?;
         Self::new(envs, threads)
     }
 
     /// A vector env over these copies, which must share one spec.
     pub fn new(envs: Vec<Box<dyn ParallelEnv>>, threads: usize) -> EnvResult<Self> {
         let Some(first) = envs.first() else {
-            return Err(EnvError::Length {
-                what: "vector env copies (need at least one)",
-                expected: 1,
-                got: 0,
-            });
+            return Err(EnvError::Length { what: "vector env copies (need at least one)", expected: 1, got: 0 });
         };
         let spec = first.spec().clone();
         if let Some(i) = envs.iter().position(|e| *e.spec() != spec) {
@@ -187,30 +178,19 @@ impl VecEnv {
             });
         }
         if threads == 0 {
-            return Err(EnvError::Length {
-                what: "threads (need at least one)",
-                expected: 1,
-                got: 0,
-            });
+            return Err(EnvError::Length { what: "threads (need at least one)", expected: 1, got: 0 });
         }
         let pool = if threads > 1 {
-            let p = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| EnvError::Config {
-                    env: spec.id.clone(),
-                    message: format!("could not start {threads} threads: {e}"),
-                })?;
+            let p = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| EnvError::Config {
+                env: spec.id.clone(),
+                message: format!("could not start {threads} threads: {e}"),
+            })?;
             Some(p)
         } else {
             None
         };
         let n = envs.len();
-        let layout = Layout {
-            agents: spec.num_agents,
-            obs: spec.obs_dim(),
-            costs: spec.num_costs(),
-        };
+        let layout = Layout { agents: spec.num_agents, obs: spec.obs_dim(), costs: spec.num_costs() };
         let per = layout.agents * layout.costs;
         let slots = envs
             .into_iter()
@@ -261,10 +241,7 @@ impl VecEnv {
     pub fn reset(&mut self, seed: u64) {
         let ao = self.layout.agents * self.layout.obs;
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            slot.env.reset_impl(
-                Some(derive_seed(seed, i as u64)),
-                &mut self.obs[i * ao..(i + 1) * ao],
-            );
+            slot.env.reset_impl(Some(derive_seed(seed, i as u64)), &mut self.obs[i * ao..(i + 1) * ao]);
             slot.ret.fill(0.0);
             slot.cost.fill(0.0);
             slot.len = 0;
@@ -290,10 +267,7 @@ impl VecEnv {
         for (i, slot) in self.slots.iter().enumerate() {
             slot.env
                 .check_actions(&actions[i * a..(i + 1) * a])
-                .map_err(|e| EnvError::InVector {
-                    index: i,
-                    source: Box::new(e),
-                })?;
+                .map_err(|e| EnvError::InVector { index: i, source: Box::new(e) })?;
         }
         let l = self.layout;
         let bufs = Bufs {
@@ -355,11 +329,7 @@ impl VecEnv {
     /// The episode copy `i` finished at the last step, if it did.
     pub fn episode(&self, i: usize) -> Option<EpisodeSummary<'_>> {
         let s = self.slots.get(i)?;
-        self.done[i].then(|| EpisodeSummary {
-            length: s.last_len,
-            returns: &s.last_ret,
-            costs: &s.last_cost,
-        })
+        self.done[i].then(|| EpisodeSummary { length: s.last_len, returns: &s.last_ret, costs: &s.last_cost })
     }
 
     /// Copy `i` itself (to read its events or render it).
