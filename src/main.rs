@@ -1,1 +1,238 @@
-fn main() {}
+//! The `moralgym` command line: list, roll out, and benchmark environments.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use moralgym::envs::{EnvSpec, registry};
+use moralgym::training::{ConfigError, RolloutSummary, apply_set, load_table, measure, rollout};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(name = "moralgym", version, about = "Environments that measure task reward and ethical violations apart")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A quick tour on built-in defaults: random play in every environment, then a speed check.
+    Demo,
+    /// List every registered environment with its spaces, agents and cost components.
+    Envs {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Play episodes and report returns, cost totals and social metrics.
+    Rollout {
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Policy that picks the actions.
+        #[arg(long, value_enum, default_value_t = PolicyKind::Random)]
+        policy: PolicyKind,
+        /// Episodes to play.
+        #[arg(long, default_value_t = 5)]
+        episodes: usize,
+        /// Seed of the episodes and the policy.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object with an `episodes` array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure env-steps/s of the vector layer with random actions.
+    Bench {
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Copies stepped together.
+        #[arg(long, default_value_t = 64)]
+        num_envs: usize,
+        /// Threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Vector steps to time.
+        #[arg(long, default_value_t = 20_000)]
+        steps: usize,
+        /// Seed of the envs and the random actions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct EnvArgs {
+    /// Environment id, e.g. CoinGame-v0 (see `moralgym envs`).
+    #[arg(long = "env")]
+    id: String,
+    /// TOML file with the env's config keys.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override one config key (dotted for nested tables), e.g. --set zap.enabled=true.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
+impl EnvArgs {
+    fn table(&self) -> Result<Value, ConfigError> {
+        let mut table = match &self.config {
+            Some(path) => load_table(path)?,
+            None => Value::Null,
+        };
+        for s in &self.sets {
+            apply_set(&mut table, s)?;
+        }
+        Ok(table)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PolicyKind {
+    /// Uniformly random legal actions.
+    Random,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo => demo(),
+        Command::Envs { json } => envs(json),
+        Command::Rollout { env, policy: PolicyKind::Random, episodes, seed, json } => {
+            run_rollout(&env, episodes, seed, json)
+        }
+        Command::Bench { env, num_envs, threads, steps, seed, json } => {
+            run_bench(&env, num_envs, threads, steps, seed, json)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn spec_of(id: &str, config: &Value) -> Result<EnvSpec, ConfigError> {
+    Ok(moralgym::make(id, config)?.spec().clone())
+}
+
+fn envs(json: bool) -> Result<(), ConfigError> {
+    let mut rows = Vec::new();
+    for reg in registry() {
+        let spec = spec_of(reg.id, &Value::Null)?;
+        rows.push(json!({
+            "id": reg.id,
+            "family": reg.family,
+            "summary": reg.summary,
+            "agents": spec.num_agents,
+            "observation_space": spec.observation_space,
+            "action_space": spec.action_space,
+            "max_episode_steps": spec.max_episode_steps,
+            "has_action_mask": spec.has_action_mask,
+            "costs": spec.cost_spec.components,
+            "default_config": reg.default_config(),
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return Ok(());
+    }
+    println!("{:<24} {:>6}  {:<26} {:<12} costs", "id", "agents", "observation", "action");
+    for reg in registry() {
+        let spec = spec_of(reg.id, &Value::Null)?;
+        println!(
+            "{:<24} {:>6}  {:<26} {:<12} {}",
+            reg.id,
+            spec.num_agents,
+            spec.observation_space.to_string(),
+            spec.action_space.to_string(),
+            spec.cost_spec.names().join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+fn run_rollout(args: &EnvArgs, episodes: usize, seed: u64, json: bool) -> Result<(), ConfigError> {
+    let config = args.table()?;
+    let reports = rollout(&args.id, &config, episodes, seed)?;
+    let summary = RolloutSummary::of(&reports);
+    if json {
+        let out = json!({"env": args.id, "policy": "random", "seed": seed, "episodes": reports, "summary": summary});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    println!("{} with a random policy, {episodes} episodes, seed {seed}", args.id);
+    for (k, r) in reports.iter().enumerate() {
+        let returns: Vec<String> = r.returns.iter().map(|x| format!("{x:.1}")).collect();
+        let costs: Vec<String> = r.costs.iter().map(|(n, v)| format!("{n}={v:.1}")).collect();
+        println!(
+            "  episode {k}: length {} | returns [{}] | costs {} | collective {:.1} equality {} sustainability {} peace {:.2}",
+            r.length,
+            returns.join(", "),
+            costs.join(" "),
+            r.social.collective_return,
+            fmt_opt(r.social.equality),
+            fmt_opt(r.social.sustainability),
+            r.social.peace
+        );
+        if !r.env_metrics.is_empty() {
+            println!("    {}", Value::Object(r.env_metrics.clone()));
+        }
+    }
+    let costs: Vec<String> = summary.mean_costs.iter().map(|(n, v)| format!("{n}={v:.2}")).collect();
+    println!(
+        "mean: length {:.1}, collective return {:.2}, costs per episode {}",
+        summary.mean_length,
+        summary.mean_collective_return,
+        costs.join(" ")
+    );
+    Ok(())
+}
+
+fn run_bench(
+    args: &EnvArgs,
+    num_envs: usize,
+    threads: usize,
+    steps: usize,
+    seed: u64,
+    json: bool,
+) -> Result<(), ConfigError> {
+    let config = args.table()?;
+    let t = measure(&args.id, &config, num_envs, threads, steps, seed)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
+    } else {
+        println!(
+            "{}: {:.0} env-steps/s, {:.0} agent-steps/s ({} envs, {} threads, {} vector steps in {:.2} s)",
+            t.env, t.env_steps_per_sec, t.agent_steps_per_sec, t.num_envs, t.threads, t.steps, t.seconds
+        );
+    }
+    Ok(())
+}
+
+fn demo() -> Result<(), ConfigError> {
+    println!("moralgym demo: every environment reports its task reward and its ethical costs apart.\n");
+    println!("{:<24} {:>10} {:>10}  mean cost per episode (random policy, 5 episodes)", "env", "return", "length");
+    for reg in registry() {
+        let reports = rollout(reg.id, &Value::Null, 5, 0)?;
+        let s = RolloutSummary::of(&reports);
+        let costs: Vec<String> = s.mean_costs.iter().map(|(n, v)| format!("{n} {v:.2}")).collect();
+        println!("{:<24} {:>10.2} {:>10.1}  {}", reg.id, s.mean_collective_return, s.mean_length, costs.join(", "));
+    }
+    println!("\nspeed of the vector layer (64 copies, 1 thread, random actions):");
+    for id in ["PrisonersDilemma-v0", "CoinGame-v0", "Cleanup-v0", "Harvest-v0"] {
+        let t = measure(id, &Value::Null, 64, 1, 2_000, 0)?;
+        println!("  {id:<22} {:>12.0} env-steps/s", t.env_steps_per_sec);
+    }
+    println!("\nNext: `moralgym envs`, `moralgym rollout --env CoinGame-v0 --episodes 3`, `moralgym bench --env Cleanup-v0`.");
+    Ok(())
+}

@@ -86,7 +86,7 @@ fn matrix_episode_truncates_reports_cooperation_and_then_needs_reset() {
 fn illegal_and_miscounted_actions_are_typed_errors_that_change_nothing() {
     let mut env = matrix("pd");
     env.reset(Some(0));
-    let err = env.step(&[0, 2]).err().expect("illegal");
+    let err = env.step(&[0, 2]).expect_err("illegal");
     assert!(matches!(err, EnvError::IllegalAction { agent: 1, action: 2, .. }), "{err}");
     assert!(matches!(env.step(&[0]).err(), Some(EnvError::Length { .. })));
     // the failed calls did not advance the game: the first real step still sees "first round"

@@ -109,7 +109,7 @@ fn errors_are_typed_and_no_copy_moves() {
     venv.reset(1);
     let before = venv.obs().to_vec();
     assert!(matches!(venv.step(&[0; 7]).err(), Some(EnvError::Length { expected: 8, got: 7, .. })));
-    let err = venv.step(&[0, 0, 0, 0, 0, 0, 9, 0]).err().expect("illegal");
+    let err = venv.step(&[0, 0, 0, 0, 0, 0, 9, 0]).expect_err("illegal");
     assert!(matches!(&err, EnvError::InVector { index: 3, .. }), "{err}");
     assert!(err.to_string().contains("illegal action 9 for agent 0"), "{err}");
     assert_eq!(before, venv.obs());

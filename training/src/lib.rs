@@ -1,1 +1,11 @@
+//! moralgym-training: run settings from files and the command line, rollouts with episode
+//! reports, and throughput measurement. Learners and sweeps build on these.
+#![warn(missing_docs)]
 
+pub mod overrides;
+pub mod rollout;
+pub mod throughput;
+
+pub use overrides::{ConfigError, apply_set, load_table};
+pub use rollout::{RolloutSummary, rollout};
+pub use throughput::{Throughput, measure};

@@ -313,12 +313,12 @@ impl ParallelEnv for Cleanup {
         self.crowd.begin_step();
         self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
         let k = self.spec.num_costs();
-        for i in 0..self.crowd.len() {
+        for (i, &action) in actions.iter().enumerate() {
             if !self.crowd.can_act(i) {
                 continue;
             }
             let here = self.crowd.pos[i];
-            match actions[i] {
+            match action {
                 CLEAN => {
                     let mut removed = 0;
                     let mut clean = |cell: usize, grid: &mut Grid| {
@@ -357,7 +357,7 @@ impl ParallelEnv for Cleanup {
                     }
                 }
                 ZAP if self.config.zap.enabled => {
-                    self.crowd.zap(&self.grid, &self.config.zap, i, 1, k, &mut out, &mut self.events);
+                    self.crowd.zap(&self.grid, &self.config.zap, i, i * k + 1, &mut out, &mut self.events);
                 }
                 _ => {}
             }

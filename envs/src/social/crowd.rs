@@ -168,14 +168,13 @@ impl Crowd {
 
     /// Fires agent `shooter`'s zap beam: the shooter pays `fire_cost`, every active, untagged agent
     /// in the beam loses `penalty` and is frozen for `timeout` steps, and each hit adds 1 to the
-    /// shooter's cost at `cost_index` with an event.
+    /// shooter's cost at `out.costs[cost_at]` with an event.
     pub fn zap(
         &mut self,
         grid: &Grid,
         zap: &ZapConfig,
         shooter: usize,
-        cost_index: usize,
-        cost_stride: usize,
+        cost_at: usize,
         out: &mut StepBuf<'_>,
         events: &mut Vec<Event>,
     ) {
@@ -192,7 +191,7 @@ impl Crowd {
         for j in 0..self.pos.len() {
             if hit_mask & (1 << j) != 0 {
                 out.rewards[j] -= zap.penalty;
-                out.costs[shooter * cost_stride + cost_index] += 1.0;
+                out.costs[cost_at] += 1.0;
                 self.frozen[j] = zap.timeout;
                 events.push(Event { agent: shooter, what: "zapped", target: Some(j), cost: Some("zap") });
             }

@@ -264,7 +264,7 @@ impl ParallelEnv for Harvest {
         self.crowd.begin_step();
         self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
         let k = self.spec.num_costs();
-        for i in 0..self.crowd.len() {
+        for (i, &action) in actions.iter().enumerate() {
             if !self.crowd.can_act(i) {
                 continue;
             }
@@ -283,8 +283,8 @@ impl ParallelEnv for Harvest {
                     });
                 }
             }
-            if actions[i] == ZAP && self.config.zap.enabled {
-                self.crowd.zap(&self.grid, &self.config.zap, i, 1, k, &mut out, &mut self.events);
+            if action == ZAP && self.config.zap.enabled {
+                self.crowd.zap(&self.grid, &self.config.zap, i, i * k + 1, &mut out, &mut self.events);
             }
         }
         // Regrowth reads the apples as they stand after this step's harvest.
