@@ -11,7 +11,14 @@ const BATCHES: usize = 64;
 fn vector_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("vector_step_64_envs_1_thread");
     group.throughput(Throughput::Elements(NUM_ENVS as u64));
-    for id in ["PrisonersDilemma-v0", "CoinGame-v0", "Cleanup-v0", "Harvest-v0", "SequentialStagHunt-v0", "SequentialSnowdrift-v0"] {
+    for id in [
+        "PrisonersDilemma-v0",
+        "CoinGame-v0",
+        "Cleanup-v0",
+        "Harvest-v0",
+        "SequentialStagHunt-v0",
+        "SequentialSnowdrift-v0",
+    ] {
         let mut venv = VecEnv::make(id, &Value::Null, NUM_ENVS, 1).expect("registered env");
         let spec = venv.spec().clone();
         let per = NUM_ENVS * spec.num_agents;

@@ -233,6 +233,8 @@ fn demo() -> Result<(), ConfigError> {
         let t = measure(id, &Value::Null, 64, 1, 2_000, 0)?;
         println!("  {id:<22} {:>12.0} env-steps/s", t.env_steps_per_sec);
     }
-    println!("\nNext: `moralgym envs`, `moralgym rollout --env CoinGame-v0 --episodes 3`, `moralgym bench --env Cleanup-v0`.");
+    println!(
+        "\nNext: `moralgym envs`, `moralgym rollout --env CoinGame-v0 --episodes 3`, `moralgym bench --env Cleanup-v0`."
+    );
     Ok(())
 }

@@ -68,7 +68,8 @@ fn rollout_of_a_matrix_game_reports_cooperation_rate() {
 
 #[test]
 fn set_overrides_reach_nested_keys() {
-    let r = json_of(&["rollout", "--env", "Cleanup-v0", "--set", "zap.enabled=true", "--set", "max_steps=20", "--json"]);
+    let r =
+        json_of(&["rollout", "--env", "Cleanup-v0", "--set", "zap.enabled=true", "--set", "max_steps=20", "--json"]);
     let ep = &r["episodes"][0];
     assert_eq!(ep["length"], 20);
     assert!(ep["costs"].get("zap").is_some(), "the zap cost appears with the beam");
@@ -92,7 +93,8 @@ fn bad_input_is_a_clear_error_with_exit_code_two() {
 
 #[test]
 fn bench_reports_env_steps_per_second() {
-    let t = json_of(&["bench", "--env", "CoinGame-v0", "--num-envs", "4", "--threads", "2", "--steps", "200", "--json"]);
+    let t =
+        json_of(&["bench", "--env", "CoinGame-v0", "--num-envs", "4", "--threads", "2", "--steps", "200", "--json"]);
     assert!(t["env_steps_per_sec"].as_f64().expect("number") > 0.0);
     assert_eq!(t["num_envs"], 4);
     assert_eq!(t["threads"], 2);
@@ -111,7 +113,9 @@ fn every_config_runs_as_its_first_line_documents() {
         }
         let text = std::fs::read_to_string(&path).expect("readable");
         let first = text.lines().next().unwrap_or_default();
-        let command = first.strip_prefix("# moralgym ").unwrap_or_else(|| panic!("{path:?}: first line must be `# moralgym ...`"));
+        let command = first
+            .strip_prefix("# moralgym ")
+            .unwrap_or_else(|| panic!("{path:?}: first line must be `# moralgym ...`"));
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("--json");
         let out = json_of(&args);

@@ -121,7 +121,8 @@ fn errors_are_typed_and_no_copy_moves() {
     assert_eq!(venv.obs(), fresh.obs());
     assert!(VecEnv::make("CoinGame-v0", &Value::Null, 0, 1).is_err());
     assert!(VecEnv::make("CoinGame-v0", &Value::Null, 2, 0).is_err());
-    let mixed = vec![make("CoinGame-v0", &Value::Null).unwrap(), make("CoinGame-v0", &json!({"stay_action": true})).unwrap()];
+    let mixed =
+        vec![make("CoinGame-v0", &Value::Null).unwrap(), make("CoinGame-v0", &json!({"stay_action": true})).unwrap()];
     assert!(matches!(VecEnv::new(mixed, 1).err(), Some(EnvError::InVector { index: 1, .. })));
 }
 

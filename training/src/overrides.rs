@@ -41,8 +41,10 @@ pub enum ConfigError {
 /// Reads a TOML file into a table.
 pub fn load_table(path: &Path) -> Result<Value, ConfigError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: name.clone(), message: e.to_string() })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Toml { path: name.clone(), message: e.to_string() })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: name.clone(), message: e.to_string() })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| ConfigError::Toml { path: name.clone(), message: e.to_string() })?;
     serde_json::to_value(table).map_err(|e| ConfigError::Toml { path: name, message: e.to_string() })
 }
 
