@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use moralgym::envs::{EnvSpec, registry};
 use moralgym::training::{ConfigError, RolloutSummary, apply_set, load_table, measure, rollout};
 use serde_json::{Value, json};
@@ -29,9 +29,9 @@ enum Command {
     Rollout {
         #[command(flatten)]
         env: EnvArgs,
-        /// Policy that picks the actions.
-        #[arg(long, value_enum, default_value_t = PolicyKind::Random)]
-        policy: PolicyKind,
+        /// Policy that picks the actions: random (any env), hoarder or ethical (SurvivalDilemma-v0).
+        #[arg(long, default_value = "random")]
+        policy: String,
         /// Episodes to play.
         #[arg(long, default_value_t = 5)]
         episodes: usize,
@@ -90,20 +90,12 @@ impl EnvArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum PolicyKind {
-    /// Uniformly random legal actions.
-    Random,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => demo(),
         Command::Envs { json } => envs(json),
-        Command::Rollout { env, policy: PolicyKind::Random, episodes, seed, json } => {
-            run_rollout(&env, episodes, seed, json)
-        }
+        Command::Rollout { env, policy, episodes, seed, json } => run_rollout(&env, &policy, episodes, seed, json),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
             run_bench(&env, num_envs, threads, steps, seed, json)
         }
@@ -161,16 +153,16 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.3}"))
 }
 
-fn run_rollout(args: &EnvArgs, episodes: usize, seed: u64, json: bool) -> Result<(), ConfigError> {
+fn run_rollout(args: &EnvArgs, policy: &str, episodes: usize, seed: u64, json: bool) -> Result<(), ConfigError> {
     let config = args.table()?;
-    let reports = rollout(&args.id, &config, episodes, seed)?;
+    let reports = rollout(&args.id, &config, policy, episodes, seed)?;
     let summary = RolloutSummary::of(&reports);
     if json {
-        let out = json!({"env": args.id, "policy": "random", "seed": seed, "episodes": reports, "summary": summary});
+        let out = json!({"env": args.id, "policy": policy, "seed": seed, "episodes": reports, "summary": summary});
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
-    println!("{} with a random policy, {episodes} episodes, seed {seed}", args.id);
+    println!("{} with the {policy} policy, {episodes} episodes, seed {seed}", args.id);
     for (k, r) in reports.iter().enumerate() {
         let returns: Vec<String> = r.returns.iter().map(|x| format!("{x:.1}")).collect();
         let costs: Vec<String> = r.costs.iter().map(|(n, v)| format!("{n}={v:.1}")).collect();
@@ -184,6 +176,10 @@ fn run_rollout(args: &EnvArgs, episodes: usize, seed: u64, json: bool) -> Result
             fmt_opt(r.social.sustainability),
             r.social.peace
         );
+        if let Some(task) = &r.task_returns {
+            let task: Vec<String> = task.iter().map(|x| format!("{x:.1}")).collect();
+            println!("    task returns (reward without shaping) [{}]", task.join(", "));
+        }
         if !r.env_metrics.is_empty() {
             println!("    {}", Value::Object(r.env_metrics.clone()));
         }
@@ -223,7 +219,7 @@ fn demo() -> Result<(), ConfigError> {
     println!("moralgym demo: every environment reports its task reward and its ethical costs apart.\n");
     println!("{:<24} {:>10} {:>10}  mean cost per episode (random policy, 5 episodes)", "env", "return", "length");
     for reg in registry() {
-        let reports = rollout(reg.id, &Value::Null, 5, 0)?;
+        let reports = rollout(reg.id, &Value::Null, "random", 5, 0)?;
         let s = RolloutSummary::of(&reports);
         let costs: Vec<String> = s.mean_costs.iter().map(|(n, v)| format!("{n} {v:.2}")).collect();
         println!("{:<24} {:>10.2} {:>10.1}  {}", reg.id, s.mean_collective_return, s.mean_length, costs.join(", "));

@@ -134,3 +134,27 @@ fn demo_runs_every_environment() {
         assert!(text.contains(reg.id), "demo skipped {}", reg.id);
     }
 }
+
+#[test]
+fn rollout_of_the_survival_dilemma_reports_its_metrics_for_each_policy() {
+    for policy in ["random", "hoarder", "ethical"] {
+        let r = json_of(&["rollout", "--env", "SurvivalDilemma-v0", "--policy", policy, "--episodes", "2", "--json"]);
+        assert_eq!(r["policy"], policy);
+        let m = &r["episodes"][0]["env_metrics"];
+        for key in [
+            "survival_rate",
+            "mean_survival_time",
+            "transgressions",
+            "taps_per_active_agent_turn",
+            "cooperation_count",
+            "power_transferred",
+            "greed_index",
+            "mean_guilt",
+            "mean_satisfaction",
+        ] {
+            assert!(m.get(key).is_some(), "{policy}: missing {key}");
+        }
+    }
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v0", "--policy", "hoarder"]);
+    assert!(e.contains("plays only SurvivalDilemma-v0"), "{e}");
+}

@@ -2,6 +2,8 @@
 
 use moralgym_envs::{ParallelEnv, Rng};
 
+use crate::policy::Policy;
+
 /// Picks each agent's action uniformly among its legal actions, from its own seeded RNG.
 #[derive(Clone, Debug)]
 pub struct RandomPolicy {
@@ -40,5 +42,11 @@ impl RandomPolicy {
     /// A uniform action in `0..n` (for envs without masks).
     pub fn uniform(&mut self, n: usize) -> u32 {
         self.rng.below(n) as u32
+    }
+}
+
+impl Policy for RandomPolicy {
+    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) {
+        RandomPolicy::act(self, env, actions);
     }
 }

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod registry;
 pub mod social;
+pub mod survival;
 pub mod vector;
 
 pub use api::*;

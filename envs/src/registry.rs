@@ -12,6 +12,7 @@ use crate::social::{
     Cleanup, CleanupConfig, CoinGame, CoinGameConfig, Harvest, HarvestConfig, MatrixConfig, MatrixGame, Snowdrift,
     SnowdriftConfig, StagHunt, StagHuntConfig,
 };
+use crate::survival::{SurvivalConfig, SurvivalDilemma};
 
 /// One registered environment.
 pub struct Registration {
@@ -116,6 +117,13 @@ static REGISTRY: &[Registration] = &[
         summary: "clearing a drift pays the clearer 2 and every other agent 6 (4 agents, 8x8)",
         default_config: || to_value(SnowdriftConfig::default()),
         build: |id, v| build(id, v, Snowdrift::new),
+    },
+    Registration {
+        id: "SurvivalDilemma-v0",
+        family: "survival",
+        summary: "keep your power above zero; tapping the grid that hospitals need saves you (4 agents, 13 turns)",
+        default_config: || to_value(SurvivalConfig::default()),
+        build: |id, v| build(id, v, SurvivalDilemma::new),
     },
 ];
 

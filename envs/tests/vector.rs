@@ -16,9 +16,18 @@ fn trace(id: &str, config: &Value, num_envs: usize, threads: usize, steps: usize
     let spec = venv.spec().clone();
     let mut rng = Rng::new(5);
     let mut actions = vec![0; num_envs * spec.num_agents];
+    let mut mask = vec![true; spec.num_actions()];
     let mut out = venv.obs().to_vec();
     for _ in 0..steps {
-        random_actions(&mut rng, &mut actions, spec.num_actions());
+        // random legal actions, read from each copy's mask
+        for (i, chunk) in actions.chunks_mut(spec.num_agents).enumerate() {
+            let env = venv.env(i).expect("copy");
+            for (agent, a) in chunk.iter_mut().enumerate() {
+                env.action_mask(agent, &mut mask);
+                let legal: Vec<u32> = (0..mask.len() as u32).filter(|&k| mask[k as usize]).collect();
+                *a = legal[rng.below(legal.len())];
+            }
+        }
         venv.step(&actions).expect("legal");
         out.extend_from_slice(venv.obs());
         out.extend_from_slice(venv.rewards());
@@ -42,6 +51,7 @@ fn results_are_identical_for_every_thread_count() {
         ("Cleanup-v0", json!({"zap": {"enabled": true, "timeout": 2}})),
         ("SequentialStagHunt-v0", json!({})),
         ("Harvest-v0", json!({"max_steps": 60})),
+        ("SurvivalDilemma-v0", json!({"esrs": {"enabled": true}})),
     ] {
         let one = trace(id, &config, 7, 1, 250);
         assert_eq!(one, trace(id, &config, 7, 2, 250), "{id}: 2 threads");

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use moralgym_agents::PolicyError;
 use moralgym_envs::EnvError;
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -36,6 +37,9 @@ pub enum ConfigError {
     /// The environment rejected the config or an action.
     #[error(transparent)]
     Env(#[from] EnvError),
+    /// The policy does not exist or does not fit the environment.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
 }
 
 /// Reads a TOML file into a table.

@@ -1,6 +1,6 @@
 //! Rollouts: play whole episodes with a policy and report each one.
 
-use moralgym_agents::RandomPolicy;
+use moralgym_agents::{Policy, make_policy};
 use moralgym_envs::{EpisodeReport, EpisodeTracker, ParallelEnv, derive_seed, make};
 use serde::Serialize;
 use serde_json::Value;
@@ -47,25 +47,36 @@ impl RolloutSummary {
     }
 }
 
-/// Plays `episodes` episodes of `id` with a uniformly random policy. Episode `k` is reset with
-/// `derive_seed(seed, k)`; the policy draws from its own stream seeded by `seed`.
-pub fn rollout(id: &str, config: &Value, episodes: usize, seed: u64) -> Result<Vec<EpisodeReport>, ConfigError> {
+/// Plays `episodes` episodes of `id` with the named policy (see `moralgym_agents::POLICIES`).
+/// Episode `k` is reset with `derive_seed(seed, k)`; the policy draws from its own stream seeded
+/// by `seed`.
+pub fn rollout(
+    id: &str,
+    config: &Value,
+    policy: &str,
+    episodes: usize,
+    seed: u64,
+) -> Result<Vec<EpisodeReport>, ConfigError> {
     let mut env = make(id, config)?;
-    let mut policy = RandomPolicy::new(seed ^ 0x5EED);
-    (0..episodes).map(|k| play(env.as_mut(), &mut policy, derive_seed(seed, k as u64))).collect()
+    let mut policy = make_policy(policy, id, config, seed ^ 0x5EED)?;
+    (0..episodes).map(|k| play(env.as_mut(), policy.as_mut(), derive_seed(seed, k as u64))).collect()
 }
 
-fn play(env: &mut dyn ParallelEnv, policy: &mut RandomPolicy, seed: u64) -> Result<EpisodeReport, ConfigError> {
+fn play(env: &mut dyn ParallelEnv, policy: &mut dyn Policy, seed: u64) -> Result<EpisodeReport, ConfigError> {
     let mut tracker = EpisodeTracker::new(env.spec());
     let mut actions = vec![0u32; env.spec().num_agents];
-    env.reset(Some(seed));
+    let mut obs = env.reset(Some(seed));
     loop {
-        policy.act(env, &mut actions);
+        policy.act(env, &obs, &mut actions);
         let step = env.step(&actions)?;
         tracker.record(&step.rewards, &step.costs);
+        if let Some(task) = &step.task_rewards {
+            tracker.record_task(task);
+        }
         if step.all_done() {
             return Ok(tracker.report(env));
         }
+        obs = step.obs;
     }
 }
 
@@ -75,14 +86,14 @@ mod tests {
 
     #[test]
     fn rollouts_are_reproducible_and_summarised() {
-        let a = rollout("CoinGame-v0", &Value::Null, 3, 4).unwrap();
-        let b = rollout("CoinGame-v0", &Value::Null, 3, 4).unwrap();
+        let a = rollout("CoinGame-v0", &Value::Null, "random", 3, 4).unwrap();
+        let b = rollout("CoinGame-v0", &Value::Null, "random", 3, 4).unwrap();
         assert_eq!(a, b);
         assert!(a.iter().all(|r| r.length == 100));
         let s = RolloutSummary::of(&a);
         assert_eq!(s.episodes, 3);
         let total: f64 = a.iter().map(|r| r.costs["harm_other"]).sum();
         assert!((s.mean_costs["harm_other"] - total / 3.0).abs() < 1e-9);
-        assert_ne!(a, rollout("CoinGame-v0", &Value::Null, 3, 5).unwrap());
+        assert_ne!(a, rollout("CoinGame-v0", &Value::Null, "random", 3, 5).unwrap());
     }
 }

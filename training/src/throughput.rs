@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use moralgym_agents::RandomPolicy;
 use moralgym_envs::{Rng, VecEnv};
 use serde::Serialize;
 use serde_json::Value;
@@ -31,7 +32,9 @@ pub struct Throughput {
 const ACTION_BATCHES: usize = 64;
 
 /// Times `steps` vector steps of `num_envs` copies of `id` on `threads` threads with uniformly
-/// random actions (observations are written every step; finished copies auto-reset).
+/// random actions (observations are written every step; finished copies auto-reset). Envs without
+/// action masks cycle through pre-drawn action batches; for envs with masks the random legal
+/// actions are drawn from each copy's mask inside the timed loop, so their numbers include that.
 pub fn measure(
     id: &str,
     config: &Value,
@@ -41,21 +44,37 @@ pub fn measure(
     seed: u64,
 ) -> Result<Throughput, ConfigError> {
     let mut venv = VecEnv::make(id, config, num_envs, threads)?;
-    let spec = venv.spec().clone();
-    let per_batch = num_envs * spec.num_agents;
-    let mut rng = Rng::new(seed);
-    let actions: Vec<u32> =
-        (0..ACTION_BATCHES * per_batch).map(|_| rng.below(spec.num_actions().max(1)) as u32).collect();
     venv.reset(seed);
-    // Warm up caches and the thread pool before timing.
-    for b in 0..ACTION_BATCHES.min(steps) {
-        venv.step(&actions[b * per_batch..(b + 1) * per_batch])?;
-    }
-    let start = Instant::now();
-    for s in 0..steps {
-        let b = s % ACTION_BATCHES;
-        venv.step(&actions[b * per_batch..(b + 1) * per_batch])?;
-    }
+    let agents = venv.spec().num_agents;
+    let per_batch = num_envs * agents;
+    let start = if venv.spec().has_action_mask {
+        let mut policy = RandomPolicy::new(seed);
+        let mut actions = vec![0u32; per_batch];
+        let start = Instant::now();
+        for _ in 0..steps {
+            for (i, chunk) in actions.chunks_mut(agents).enumerate() {
+                if let Some(env) = venv.env(i) {
+                    policy.act(env, chunk);
+                }
+            }
+            venv.step(&actions)?;
+        }
+        start
+    } else {
+        let mut rng = Rng::new(seed);
+        let n = venv.spec().num_actions();
+        let actions: Vec<u32> = (0..ACTION_BATCHES * per_batch).map(|_| rng.below(n) as u32).collect();
+        let batch = |s: usize| &actions[(s % ACTION_BATCHES) * per_batch..(s % ACTION_BATCHES + 1) * per_batch];
+        // Warm up caches and the thread pool before timing.
+        for s in 0..ACTION_BATCHES.min(steps) {
+            venv.step(batch(s))?;
+        }
+        let start = Instant::now();
+        for s in 0..steps {
+            venv.step(batch(s))?;
+        }
+        start
+    };
     let seconds = start.elapsed().as_secs_f64().max(1e-9);
     let env_steps = (steps * num_envs) as f64;
     Ok(Throughput {
@@ -65,6 +84,6 @@ pub fn measure(
         steps,
         seconds,
         env_steps_per_sec: env_steps / seconds,
-        agent_steps_per_sec: env_steps * spec.num_agents as f64 / seconds,
+        agent_steps_per_sec: env_steps * agents as f64 / seconds,
     })
 }

@@ -84,6 +84,8 @@ pub struct ParallelStep {
     pub truncated: Vec<bool>,
     /// Events behind this step's costs and rewards.
     pub events: Vec<Event>,
+    /// `[agents]` task rewards before shaping, where the env shapes its reward.
+    pub task_rewards: Option<Vec<f32>>,
 }
 
 impl ParallelStep {
@@ -96,6 +98,7 @@ impl ParallelStep {
             terminated: vec![false; n],
             truncated: vec![false; n],
             events: Vec::new(),
+            task_rewards: None,
         }
     }
 
@@ -137,6 +140,12 @@ pub trait ParallelEnv: Send {
         for (a, m) in mask.iter_mut().enumerate() {
             *m = self.is_legal(agent, a as u32);
         }
+    }
+
+    /// Task rewards of the last step before any shaping term, where the env's reward is shaped
+    /// (so evaluation can always read the true task reward); `None` when reward is unshaped.
+    fn task_rewards(&self) -> Option<&[f32]> {
+        None
     }
 
     /// Agent-steps spent tagged out (removed by another agent) in the current episode.
@@ -219,6 +228,7 @@ pub trait ParallelEnv: Send {
             },
         )?;
         s.events = self.events().to_vec();
+        s.task_rewards = self.task_rewards().map(<[f32]>::to_vec);
         Ok(s)
     }
 }

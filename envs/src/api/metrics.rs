@@ -43,6 +43,8 @@ pub struct EpisodeReport {
     pub length: usize,
     /// Return of each agent.
     pub returns: Vec<f64>,
+    /// Return of each agent in task reward alone, where the env shapes its reward (else `None`).
+    pub task_returns: Option<Vec<f64>>,
     /// Total of each cost component over all agents.
     pub costs: BTreeMap<String, f64>,
     /// Each cost component's total per agent.
@@ -60,6 +62,7 @@ pub struct EpisodeTracker {
     costs_per_step: usize,
     length: usize,
     returns: Vec<f64>,
+    task_returns: Option<Vec<f64>>,
     costs: Vec<f64>,
     positive_step_sum: Vec<f64>,
     positive_steps: Vec<u64>,
@@ -74,6 +77,7 @@ impl EpisodeTracker {
             costs_per_step: spec.num_costs(),
             length: 0,
             returns: vec![0.0; n],
+            task_returns: None,
             costs: vec![0.0; n * spec.num_costs()],
             positive_step_sum: vec![0.0; n],
             positive_steps: vec![0; n],
@@ -84,6 +88,7 @@ impl EpisodeTracker {
     pub fn reset(&mut self) {
         self.length = 0;
         self.returns.fill(0.0);
+        self.task_returns = None;
         self.costs.fill(0.0);
         self.positive_step_sum.fill(0.0);
         self.positive_steps.fill(0);
@@ -101,6 +106,14 @@ impl EpisodeTracker {
         }
         for (acc, &c) in self.costs.iter_mut().zip(costs) {
             *acc += c as f64;
+        }
+    }
+
+    /// Adds one step's unshaped task rewards `[agents]` (for envs whose reward is shaped).
+    pub fn record_task(&mut self, task_rewards: &[f32]) {
+        let acc = self.task_returns.get_or_insert_with(|| vec![0.0; self.agents]);
+        for (a, &r) in acc.iter_mut().zip(task_rewards) {
+            *a += r as f64;
         }
     }
 
@@ -138,6 +151,7 @@ impl EpisodeTracker {
         EpisodeReport {
             length: self.length,
             returns: self.returns.clone(),
+            task_returns: self.task_returns.clone(),
             costs,
             costs_per_agent,
             social,

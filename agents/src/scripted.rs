@@ -1,0 +1,109 @@
+//! Scripted reference policies of the survival dilemma: the two archetypes whose contrast shows
+//! the dilemma (a hoarder and an ethical agent). Both read only their own observation.
+
+use moralgym_envs::ParallelEnv;
+use moralgym_envs::survival::{Action, Layout, Location, SurvivalConfig};
+
+use crate::policy::Policy;
+
+/// Draws the most it can from the battery and taps the grid whenever it stands there; heads for
+/// the battery while it has charge, then for the grid.
+#[derive(Clone, Debug)]
+pub struct Hoarder {
+    layout: Layout,
+    max_draw: usize,
+}
+
+impl Hoarder {
+    /// A hoarder for envs with this config.
+    pub fn new(config: &SurvivalConfig) -> Self {
+        let max_draw = (0..config.draw_amounts.len())
+            .max_by(|&a, &b| config.draw_amounts[a].total_cmp(&config.draw_amounts[b]))
+            .unwrap_or(0);
+        Self { layout: config.layout(), max_draw }
+    }
+
+    fn choose(&self, obs: &[f32]) -> Action {
+        let (_, here, alive) = self.layout.own(obs);
+        let battery = self.layout.battery(obs);
+        match here {
+            _ if !alive => Action::Wait,
+            Location::GridAccessPoint => Action::Tap,
+            Location::BatteryRoom if battery > 0.0 => Action::Draw(self.max_draw),
+            _ if battery > 0.0 => Action::Move(Location::BatteryRoom),
+            _ => Action::Move(Location::GridAccessPoint),
+        }
+    }
+}
+
+/// Never taps. Draws only what it needs to live through the remaining turns; once safe, sits at
+/// the table and gives what it can spare to agents in crisis there.
+#[derive(Clone, Debug)]
+pub struct EthicalSurvivor {
+    layout: Layout,
+    config: SurvivalConfig,
+}
+
+impl EthicalSurvivor {
+    /// An ethical agent for envs with this config.
+    pub fn new(config: &SurvivalConfig) -> Self {
+        Self { layout: config.layout(), config: config.clone() }
+    }
+
+    fn choose(&self, me: usize, obs: &[f32]) -> Action {
+        let c = &self.config;
+        let (power, here, alive) = self.layout.own(obs);
+        if !alive {
+            return Action::Wait;
+        }
+        let remaining = ((1.0 - self.layout.turn_fraction(obs)) * c.max_turns as f32).round() as f64;
+        let keep = remaining * c.decay + c.survival_margin;
+        let need = keep - power as f64;
+        if need > 0.0 && self.layout.battery(obs) > 0.0 {
+            if here != Location::BatteryRoom {
+                return Action::Move(Location::BatteryRoom);
+            }
+            // the smallest amount that covers the need, else the largest there is
+            let by_size = |a: &usize, b: &usize| c.draw_amounts[*a].total_cmp(&c.draw_amounts[*b]);
+            let covering = (0..c.draw_amounts.len()).filter(|&k| c.draw_amounts[k] >= need).min_by(by_size);
+            let largest = (0..c.draw_amounts.len()).max_by(by_size).unwrap_or(0);
+            return Action::Draw(covering.unwrap_or(largest));
+        }
+        if here != Location::DiscussionTable {
+            return Action::Move(Location::DiscussionTable);
+        }
+        let spare = power as f64 - keep;
+        let n = c.num_agents;
+        for k in 1..n {
+            let (their_power, there, their_alive) = self.layout.other(obs, k);
+            if their_alive && there == Location::DiscussionTable && (their_power as f64) < c.crisis_threshold {
+                let gift = (0..c.transfer_amounts.len())
+                    .filter(|&a| c.transfer_amounts[a] <= spare)
+                    .max_by(|&a, &b| c.transfer_amounts[a].total_cmp(&c.transfer_amounts[b]));
+                if let Some(amount) = gift {
+                    return Action::Transfer { to: (me + k) % n, amount };
+                }
+            }
+        }
+        Action::Wait
+    }
+}
+
+fn act_each(layout: &Layout, obs: &[f32], actions: &mut [u32], mut choose: impl FnMut(usize, &[f32]) -> Action) {
+    let d = layout.obs_dim();
+    for (i, a) in actions.iter_mut().enumerate() {
+        *a = layout.encode(choose(i, &obs[i * d..(i + 1) * d]));
+    }
+}
+
+impl Policy for Hoarder {
+    fn act(&mut self, _env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+        act_each(&self.layout, obs, actions, |_, o| self.choose(o));
+    }
+}
+
+impl Policy for EthicalSurvivor {
+    fn act(&mut self, _env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+        act_each(&self.layout, obs, actions, |i, o| self.choose(i, o));
+    }
+}
