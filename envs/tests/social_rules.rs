@@ -80,6 +80,11 @@ fn matrix_episode_truncates_reports_cooperation_and_then_needs_reset() {
     assert_eq!(r.env_metrics["cooperation_rate"], json!(0.625));
     assert_eq!(r.env_metrics["cooperation_rate_per_agent"], json!([0.75, 0.5]));
     assert_eq!(r.social.efficiency, 23.0 / 4.0);
+    assert_eq!(r.social.equality, Some(1.0 - 10.0 / 92.0));
+    // positive rewards: agent 0 at steps 1, 3, 4 (mean 8/3); agent 1 at 1, 2, 3, 4 (mean 2.5)
+    let s = r.social.sustainability.expect("both got positive reward");
+    assert!((s - (8.0 / 3.0 + 2.5) / 2.0).abs() < 1e-12, "{s}");
+    assert_eq!(r.social.peace, 2.0);
 }
 
 #[test]
