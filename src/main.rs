@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use moralgym::envs::{EnvSpec, registry};
-use moralgym::training::{ConfigError, RolloutSummary, apply_set, load_table, measure, rollout};
+use moralgym::training::{ConfigError, RolloutSummary, RunConfig, apply_set, load_table, measure, rollout, train};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -19,6 +19,20 @@ struct Cli {
 enum Command {
     /// A quick tour on built-in defaults: random play in every environment, then a speed check.
     Demo,
+    /// Train agents from a run config (TOML): metrics, TensorBoard events, checkpoints, evaluation.
+    Train {
+        /// The run config file (see docs/training.md and configs/).
+        config: PathBuf,
+        /// Override one run-config key (dotted for tables), e.g. --set cost.mode=lagrangian.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output directory (replaces `out_dir`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress line.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// List every registered environment with its spaces, agents and cost components.
     Envs {
         /// Print JSON instead of a table.
@@ -95,6 +109,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo => demo(),
         Command::Envs { json } => envs(json),
+        Command::Train { config, sets, out, quiet } => run_train(&config, &sets, out, quiet),
         Command::Rollout { env, policy, episodes, seed, json } => run_rollout(&env, &policy, episodes, seed, json),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
             run_bench(&env, num_envs, threads, steps, seed, json)
@@ -107,6 +122,29 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_train(path: &std::path::Path, sets: &[String], out: Option<PathBuf>, quiet: bool) -> Result<(), ConfigError> {
+    let mut table = load_table(path)?;
+    for s in sets {
+        apply_set(&mut table, s)?;
+    }
+    let mut config = RunConfig::from_table(table)?;
+    if let Some(out) = out {
+        config.out_dir = out;
+    }
+    let result = train(&config, quiet)?;
+    println!(
+        "trained {} for {} env steps ({} updates); outputs in {}",
+        config.env,
+        result.global_step,
+        result.updates,
+        result.out_dir.display()
+    );
+    if !result.eval.is_null() {
+        println!("evaluation: {}", result.eval);
+    }
+    Ok(())
 }
 
 fn spec_of(id: &str, config: &Value) -> Result<EnvSpec, ConfigError> {

@@ -2,9 +2,15 @@
 //! scripted reference policies also read the public layout of the one env they script.
 #![warn(missing_docs)]
 
+pub mod lagrangian;
+pub mod model;
 pub mod policy;
+pub mod ppo;
 pub mod random;
 pub mod scripted;
+pub mod trainer;
 
 pub use policy::{POLICIES, Policy, PolicyError, make_policy};
+pub use ppo::{PpoConfig, PpoLearner};
 pub use random::RandomPolicy;
+pub use trainer::{CostConfig, CostMode, Iteration, Trainer, TrainerConfig};

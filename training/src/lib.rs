@@ -4,8 +4,11 @@
 
 pub mod overrides;
 pub mod rollout;
+pub mod run;
+pub mod tensorboard;
 pub mod throughput;
 
 pub use overrides::{ConfigError, apply_set, load_table};
-pub use rollout::{RolloutSummary, rollout};
+pub use rollout::{RolloutSummary, evaluate, rollout};
+pub use run::{RunConfig, RunResult, train};
 pub use throughput::{Throughput, measure};

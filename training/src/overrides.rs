@@ -37,6 +37,12 @@ pub enum ConfigError {
     /// The environment rejected the config or an action.
     #[error(transparent)]
     Env(#[from] EnvError),
+    /// A run config is malformed (unknown key, wrong type, bad value).
+    #[error("invalid run config: {message}")]
+    Run {
+        /// What is wrong, naming the key.
+        message: String,
+    },
     /// The policy does not exist or does not fit the environment.
     #[error(transparent)]
     Policy(#[from] PolicyError),

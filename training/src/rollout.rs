@@ -57,9 +57,21 @@ pub fn rollout(
     episodes: usize,
     seed: u64,
 ) -> Result<Vec<EpisodeReport>, ConfigError> {
-    let mut env = make(id, config)?;
     let mut policy = make_policy(policy, id, config, seed ^ 0x5EED)?;
-    (0..episodes).map(|k| play(env.as_mut(), policy.as_mut(), derive_seed(seed, k as u64))).collect()
+    evaluate(id, config, policy.as_mut(), episodes, seed)
+}
+
+/// Plays `episodes` episodes of `id` with any policy; episode `k` is reset with
+/// `derive_seed(seed, k)`.
+pub fn evaluate(
+    id: &str,
+    config: &Value,
+    policy: &mut dyn Policy,
+    episodes: usize,
+    seed: u64,
+) -> Result<Vec<EpisodeReport>, ConfigError> {
+    let mut env = make(id, config)?;
+    (0..episodes).map(|k| play(env.as_mut(), policy, derive_seed(seed, k as u64))).collect()
 }
 
 fn play(env: &mut dyn ParallelEnv, policy: &mut dyn Policy, seed: u64) -> Result<EpisodeReport, ConfigError> {

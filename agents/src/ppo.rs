@@ -1,0 +1,463 @@
+//! PPO for discrete actions with action masks, following CleanRL's `ppo.py`: GAE, clipped
+//! surrogate, optional value clipping, entropy bonus, advantage normalisation, global-norm
+//! gradient clipping, minibatch epochs. Reading order: the hyper-parameters, the learner's
+//! `act` (rollout) and `update` (the gradient step); `gae` and the clip are below.
+
+use std::path::Path;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::store::ModuleRecord;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use moralgym_envs::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Activation, ActorCritic};
+
+/// PPO hyper-parameters (CleanRL's defaults where it has one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PpoConfig {
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0 over the run.
+    pub anneal_lr: bool,
+    /// Steps each env copy runs per rollout.
+    pub num_steps: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// GAE lambda.
+    pub gae_lambda: f64,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// Epochs over each rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages per minibatch.
+    pub norm_adv: bool,
+    /// Surrogate clipping coefficient.
+    pub clip_coef: f64,
+    /// Clip the value loss like the policy.
+    pub clip_vloss: bool,
+    /// Entropy bonus coefficient.
+    pub ent_coef: f64,
+    /// Value loss coefficient.
+    pub vf_coef: f64,
+    /// Global gradient-norm limit.
+    pub max_grad_norm: f64,
+    /// Hidden layer sizes of the actor and of the critic.
+    pub hidden: Vec<usize>,
+    /// Nonlinearity.
+    pub activation: Activation,
+    /// Adam epsilon (PyTorch's and CleanRL's 1e-5 is burn's default too).
+    pub adam_epsilon: f32,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 2.5e-4,
+            anneal_lr: true,
+            num_steps: 128,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            adam_epsilon: 1e-5,
+        }
+    }
+}
+
+/// One rollout flattened for the update: `m` samples.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// `[m * obs_dim]` observations.
+    pub obs: Vec<f32>,
+    /// `[m * actions]` legal-action masks (empty when the env has none).
+    pub masks: Vec<bool>,
+    /// `[m]` actions taken.
+    pub actions: Vec<u32>,
+    /// `[m]` log-probabilities at sampling time.
+    pub logp: Vec<f32>,
+    /// `[m]` advantages of the training objective.
+    pub advantages: Vec<f32>,
+    /// `[m * (1 + costs)]` value targets (reward, then each cost).
+    pub returns: Vec<f32>,
+    /// `[m * (1 + costs)]` value predictions at sampling time.
+    pub values: Vec<f32>,
+    /// `[m]` 1 for real samples, 0 for steps of an agent that had already stopped.
+    pub weights: Vec<f32>,
+}
+
+/// Losses and diagnostics of one update (CleanRL's `losses/*` tags).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct UpdateStats {
+    /// Value loss.
+    pub value_loss: f64,
+    /// Policy (surrogate) loss.
+    pub policy_loss: f64,
+    /// Mean policy entropy.
+    pub entropy: f64,
+    /// KL estimate before the update's first step.
+    pub old_approx_kl: f64,
+    /// KL estimate (k3) of the last minibatch.
+    pub approx_kl: f64,
+    /// Fraction of samples whose ratio was clipped.
+    pub clipfrac: f64,
+    /// Explained variance of the reward value head.
+    pub explained_variance: f64,
+    /// Global gradient norm before clipping (mean over minibatches).
+    pub grad_norm: f64,
+}
+
+/// One policy and its optimizer.
+pub struct PpoLearner {
+    model: ActorCritic,
+    infer: ActorCritic,
+    optim: ModuleOptimizer,
+    device: Device,
+    config: PpoConfig,
+    obs_dim: usize,
+    actions: usize,
+    costs: usize,
+}
+
+fn tensor2(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(data, [rows, cols]), device)
+}
+
+fn illegal(masks: &[bool], rows: usize, cols: usize, device: &Device) -> Option<Tensor<2, Bool>> {
+    (!masks.is_empty()).then(|| {
+        let not: Vec<bool> = masks.iter().map(|m| !m).collect();
+        Tensor::from_data(TensorData::new(not, [rows, cols]), device)
+    })
+}
+
+/// Logits of illegal actions are pushed this far down (finite, so that 0 * logp stays 0).
+const MASKED_LOGIT: f32 = -1e9;
+
+impl PpoLearner {
+    /// A fresh policy for `obs_dim` inputs, `actions` actions and `costs` cost components, on
+    /// `device` (gradients are taken on `device.autodiff()`).
+    pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device) -> Self {
+        let train = device.clone().autodiff();
+        let model = ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, &train);
+        let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
+        Self {
+            infer: model.valid(),
+            model,
+            optim,
+            device: device.clone(),
+            config: config.clone(),
+            obs_dim,
+            actions,
+            costs,
+        }
+    }
+
+    /// Input width.
+    pub fn obs_dim(&self) -> usize {
+        self.obs_dim
+    }
+
+    /// Samples an action for each of `n` rows of `obs` (respecting `masks` if given), writing the
+    /// actions, their log-probabilities and the `1 + costs` values per row. With `greedy` the
+    /// most likely legal action is taken instead.
+    #[allow(clippy::too_many_arguments)]
+    pub fn act(
+        &self,
+        obs: &[f32],
+        masks: &[bool],
+        rng: &mut Rng,
+        greedy: bool,
+        actions: &mut [u32],
+        logp: &mut [f32],
+        values: &mut [f32],
+    ) {
+        let n = actions.len();
+        let x = tensor2(obs.to_vec(), n, self.obs_dim, &self.device);
+        let mut logits = self.infer.logits(x.clone());
+        if let Some(bad) = illegal(masks, n, self.actions, &self.device) {
+            logits = logits.mask_fill(bad, MASKED_LOGIT);
+        }
+        let lp: Vec<f32> = log_softmax(logits, 1).into_data().try_into_vec().expect("the network computes in f32");
+        let v: Vec<f32> = self.infer.values(x).into_data().try_into_vec().expect("the network computes in f32");
+        values.copy_from_slice(&v);
+        for i in 0..n {
+            let row = &lp[i * self.actions..(i + 1) * self.actions];
+            let a = if greedy {
+                (0..self.actions).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0)
+            } else {
+                let u = rng.unit() as f32;
+                let mut acc = 0.0;
+                let mut pick = self.actions - 1;
+                for (k, l) in row.iter().enumerate() {
+                    acc += l.exp();
+                    if u < acc {
+                        pick = k;
+                        break;
+                    }
+                }
+                // never return an action of zero probability (rounding at the top end)
+                while row[pick] <= MASKED_LOGIT / 2.0 && pick > 0 {
+                    pick -= 1;
+                }
+                pick
+            };
+            actions[i] = a as u32;
+            logp[i] = row[a];
+        }
+    }
+
+    /// Runs the PPO epochs on `batch` with learning rate `lr`.
+    pub fn update(&mut self, batch: &Batch, lr: f64, rng: &mut Rng) -> UpdateStats {
+        let c = self.config.clone();
+        let m = batch.actions.len();
+        let heads = 1 + self.costs;
+        let mb = (m / c.num_minibatches.max(1)).max(1);
+        let train = self.device.clone().autodiff();
+        let mut order: Vec<usize> = (0..m).collect();
+        let mut stats = UpdateStats::default();
+        let (mut clipfracs, mut norms, mut steps) = (0.0, 0.0, 0usize);
+        for epoch in 0..c.update_epochs {
+            rng.shuffle(&mut order);
+            for (k, idx) in order.chunks(mb).enumerate() {
+                let b = idx.len();
+                let pick = |src: &[f32], w: usize| -> Vec<f32> {
+                    idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].iter().copied()).collect()
+                };
+                let obs = tensor2(pick(&batch.obs, self.obs_dim), b, self.obs_dim, &train);
+                let actions: Vec<i64> = idx.iter().map(|&i| batch.actions[i] as i64).collect();
+                let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [b, 1]), &train);
+                let old_logp = tensor2(pick(&batch.logp, 1), b, 1, &train);
+                let weights = pick(&batch.weights, 1);
+                let total_w: f32 = weights.iter().sum::<f32>().max(1.0);
+                let mut adv = pick(&batch.advantages, 1);
+                if c.norm_adv {
+                    normalise(&mut adv, &weights);
+                }
+                let adv = tensor2(adv, b, 1, &train);
+                let w = tensor2(weights, b, 1, &train);
+                let wmean = |x: Tensor<2>| (x * w.clone()).sum().div_scalar(total_w);
+
+                let mut logits = self.model.logits(obs.clone());
+                if !batch.masks.is_empty() {
+                    let masks: Vec<bool> = idx
+                        .iter()
+                        .flat_map(|&i| batch.masks[i * self.actions..(i + 1) * self.actions].iter().copied())
+                        .collect();
+                    if let Some(bad) = illegal(&masks, b, self.actions, &train) {
+                        logits = logits.mask_fill(bad, MASKED_LOGIT);
+                    }
+                }
+                let logp_all = log_softmax(logits, 1);
+                let new_logp = logp_all.clone().gather(1, actions);
+                let entropy = (logp_all.clone().exp() * logp_all).sum_dim(1).neg();
+                let logratio = new_logp - old_logp;
+                let ratio = logratio.clone().exp();
+                let pg1 = adv.clone().neg() * ratio.clone();
+                let pg2 = adv.neg() * ratio.clone().clamp(1.0 - c.clip_coef, 1.0 + c.clip_coef);
+                let pg_loss = wmean(pg1.max_pair(pg2));
+
+                let new_v = self.model.values(obs);
+                let ret = tensor2(pick(&batch.returns, heads), b, heads, &train);
+                let old_v = tensor2(pick(&batch.values, heads), b, heads, &train);
+                let unclipped = (new_v.clone() - ret.clone()).square();
+                let v_loss = if c.clip_vloss {
+                    let clipped = old_v.clone() + (new_v - old_v).clamp(-c.clip_coef, c.clip_coef);
+                    let clipped = (clipped - ret).square();
+                    wmean(unclipped.max_pair(clipped).sum_dim(1)).mul_scalar(0.5)
+                } else {
+                    wmean(unclipped.sum_dim(1)).mul_scalar(0.5)
+                };
+                let ent = wmean(entropy);
+                let loss = pg_loss.clone() - ent.clone().mul_scalar(c.ent_coef) + v_loss.clone().mul_scalar(c.vf_coef);
+
+                if epoch == 0 && k == 0 {
+                    stats.old_approx_kl = scalar(wmean(logratio.clone().neg()));
+                }
+                stats.approx_kl = scalar(wmean((ratio.clone() - 1.0) - logratio));
+                clipfracs += scalar(wmean(ratio.sub_scalar(1.0).abs().greater_elem(c.clip_coef).float()));
+                stats.policy_loss = scalar(pg_loss);
+                stats.value_loss = scalar(v_loss);
+                stats.entropy = scalar(ent);
+
+                let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+                norms += clip_global_norm(&self.model, &mut grads, c.max_grad_norm);
+                steps += 1;
+                let model = self.model.clone();
+                self.model = self.optim.step(lr, model, grads);
+            }
+        }
+        stats.clipfrac = clipfracs / steps.max(1) as f64;
+        stats.grad_norm = norms / steps.max(1) as f64;
+        stats.explained_variance = explained_variance(&batch.values, &batch.returns, heads, &batch.weights);
+        self.infer = self.model.valid();
+        stats
+    }
+
+    /// The network.
+    pub fn model(&self) -> &ActorCritic {
+        &self.model
+    }
+
+    /// Saves the network's weights as a burnpack file.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        self.infer.clone().into_record().save(path).map_err(|e| format!("cannot save {}: {e}", path.display()))
+    }
+
+    /// Loads weights saved by [`PpoLearner::save`] from a network of the same shape.
+    pub fn load(&mut self, path: &Path) -> Result<(), String> {
+        let record = ModuleRecord::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+        self.model = self.model.clone().load_record(record);
+        self.infer = self.model.valid();
+        Ok(())
+    }
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f32>() as f64
+}
+
+fn normalise(x: &mut [f32], w: &[f32]) {
+    let n: f32 = w.iter().sum::<f32>().max(1.0);
+    let mean = x.iter().zip(w).map(|(a, w)| a * w).sum::<f32>() / n;
+    let var = x.iter().zip(w).map(|(a, w)| w * (a - mean).powi(2)).sum::<f32>() / n;
+    let std = var.sqrt() + 1e-8;
+    for v in x.iter_mut() {
+        *v = (*v - mean) / std;
+    }
+}
+
+fn explained_variance(values: &[f32], returns: &[f32], heads: usize, w: &[f32]) -> f64 {
+    let pairs: Vec<(f64, f64)> =
+        (0..w.len()).filter(|&i| w[i] > 0.0).map(|i| (values[i * heads] as f64, returns[i * heads] as f64)).collect();
+    let n = pairs.len().max(1) as f64;
+    let mean_y = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+    let var_y = pairs.iter().map(|p| (p.1 - mean_y).powi(2)).sum::<f64>() / n;
+    let resid: Vec<f64> = pairs.iter().map(|p| p.1 - p.0).collect();
+    let mean_r = resid.iter().sum::<f64>() / n;
+    let var_r = resid.iter().map(|r| (r - mean_r).powi(2)).sum::<f64>() / n;
+    if var_y == 0.0 { f64::NAN } else { 1.0 - var_r / var_y }
+}
+
+/// Global-norm gradient clipping as PyTorch's `clip_grad_norm_`: every gradient is scaled by
+/// `max_norm / total_norm` when the norm over all parameters exceeds `max_norm`. Returns the
+/// norm before clipping. (burn's own `GradientClipping::Norm` clips each tensor separately.)
+pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_norm: f64) -> f64 {
+    struct SquaredNorm<'a> {
+        grads: &'a GradientsParams,
+        total: f64,
+    }
+    impl ModuleVisitor for SquaredNorm<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                self.total += g.square().sum().into_scalar::<f32>() as f64;
+            }
+        }
+    }
+    struct Scale<'a> {
+        grads: &'a mut GradientsParams,
+        factor: f64,
+    }
+    impl ModuleVisitor for Scale<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.remove::<D>(param.id) {
+                self.grads.register::<D>(param.id, g.mul_scalar(self.factor));
+            }
+        }
+    }
+    let mut sq = SquaredNorm { grads, total: 0.0 };
+    model.visit(&mut sq);
+    let norm = sq.total.sqrt();
+    if norm > max_norm && norm.is_finite() {
+        model.visit(&mut Scale { grads, factor: max_norm / (norm + 1e-6) });
+    }
+    norm
+}
+
+/// Generalised advantage estimation over `[t, n]` arrays (row-major by time). `dones[t * n + i]`
+/// marks that instance `i`'s episode ended at step `t`; `last_values` bootstraps the rollout's
+/// end. Returns (advantages, returns = advantages + values).
+pub fn gae(
+    rewards: &[f32],
+    values: &[f32],
+    dones: &[bool],
+    last_values: &[f32],
+    n: usize,
+    gamma: f64,
+    lambda: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    let t_len = rewards.len() / n.max(1);
+    let mut adv = vec![0.0f32; rewards.len()];
+    let mut last = vec![0.0f64; n];
+    for t in (0..t_len).rev() {
+        for i in 0..n {
+            let k = t * n + i;
+            let next_value = if t + 1 == t_len { last_values[i] } else { values[k + n] } as f64;
+            let nonterminal = if dones[k] { 0.0 } else { 1.0 };
+            let delta = rewards[k] as f64 + gamma * next_value * nonterminal - values[k] as f64;
+            last[i] = delta + gamma * lambda * nonterminal * last[i];
+            adv[k] = last[i] as f32;
+        }
+    }
+    let returns = adv.iter().zip(values).map(|(a, v)| a + v).collect();
+    (adv, returns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gae_matches_a_hand_computation() {
+        // one instance, three steps, episode ends after step 1 (index 1)
+        let r = [1.0, 2.0, 3.0];
+        let v = [0.5, 0.25, 1.0];
+        let d = [false, true, false];
+        let (adv, ret) = gae(&r, &v, &d, &[2.0], 1, 0.9, 0.5);
+        // t=2: delta = 3 + 0.9*2 - 1 = 3.8
+        // t=1: terminal: delta = 2 - 0.25 = 1.75
+        // t=0: delta = 1 + 0.9*0.25 - 0.5 = 0.725; adv = 0.725 + 0.45*1.75 = 1.5125
+        let want = [1.5125f32, 1.75, 3.8];
+        for (a, w) in adv.iter().zip(want) {
+            assert!((a - w).abs() < 1e-6, "{adv:?}");
+        }
+        assert!((ret[0] - 2.0125).abs() < 1e-6);
+    }
+
+    #[test]
+    fn global_norm_clip_scales_all_gradients_together() {
+        let device = Device::flex().autodiff();
+        let model = ActorCritic::new(3, 2, 0, &[4], Activation::Tanh, &device);
+        let x = tensor2(vec![1.0, -2.0, 3.0, 0.5, 0.5, 0.5], 2, 3, &device);
+        let loss = model.logits(x.clone()).sum().mul_scalar(100.0) + model.values(x).sum().mul_scalar(100.0);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+        let before = clip_global_norm(&model, &mut grads, 1.0);
+        assert!(before > 1.0, "{before}");
+        let after = clip_global_norm(&model, &mut grads, 1e9);
+        assert!((after - 1.0).abs() < 1e-3, "norm after clipping {after}");
+    }
+
+    #[test]
+    fn masked_actions_are_never_sampled() {
+        let learner = PpoLearner::new(2, 4, 0, &PpoConfig::default(), &Device::flex());
+        let mut rng = Rng::new(0);
+        let obs = vec![0.3f32; 2 * 64];
+        let masks: Vec<bool> = (0..64).flat_map(|i| [false, i % 2 == 0, true, false]).collect();
+        let (mut a, mut lp, mut v) = (vec![0u32; 64], vec![0.0f32; 64], vec![0.0f32; 64]);
+        learner.act(&obs, &masks, &mut rng, false, &mut a, &mut lp, &mut v);
+        for (i, &x) in a.iter().enumerate() {
+            assert!(masks[i * 4 + x as usize], "row {i} took masked action {x}");
+            assert!(lp[i] <= 0.0 && lp[i] > -10.0);
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Multi-agent PPO over a vector env: independent learners (one network per agent) or one shared
+//! network with an agent-id input; the task reward and every cost kept apart throughout, and
+//! traded off by a fixed weighting, a Lagrangian with cost limits, or not at all.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use moralgym_envs::{EnvSpec, ParallelEnv, Rng, VecEnv};
+use serde::{Deserialize, Serialize};
+
+use crate::lagrangian::{Multiplier, combine};
+use crate::policy::{Policy, make_policy};
+use crate::ppo::{Batch, PpoConfig, PpoLearner, UpdateStats, gae};
+
+/// How reward is traded against cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostMode {
+    /// Reward only: the reward-maximising baseline.
+    #[default]
+    None,
+    /// Train on reward - sum_k w_k * cost_k.
+    Weighted,
+    /// PPO-Lagrangian with per-episode cost limits.
+    Lagrangian,
+}
+
+/// Which costs a Lagrangian constrains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constrain {
+    /// One multiplier per cost component, each with its own limit.
+    #[default]
+    Each,
+    /// One multiplier on the sum of all components.
+    Sum,
+}
+
+/// Cost handling settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostConfig {
+    /// `none`, `weighted` or `lagrangian`.
+    pub mode: CostMode,
+    /// Weighted: weight per component name; components left out get `default_weight`.
+    pub weights: BTreeMap<String, f64>,
+    /// Weighted: weight of components not in `weights`.
+    pub default_weight: f64,
+    /// Lagrangian: `each` component or their `sum`.
+    pub constrain: Constrain,
+    /// Lagrangian: per-episode limit per component (left out: the env's default limit).
+    pub limits: BTreeMap<String, f64>,
+    /// Lagrangian with `constrain = "sum"`: the limit of the sum (default: sum of the limits).
+    pub sum_limit: Option<f64>,
+    /// Lagrangian: Adam learning rate of the multipliers.
+    pub lagrange_lr: f64,
+    /// Lagrangian: initial multiplier value.
+    pub lagrange_init: f64,
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        Self {
+            mode: CostMode::None,
+            weights: BTreeMap::new(),
+            default_weight: 1.0,
+            constrain: Constrain::Each,
+            limits: BTreeMap::new(),
+            sum_limit: None,
+            lagrange_lr: 0.035,
+            lagrange_init: 0.001,
+        }
+    }
+}
+
+/// Everything a training run of PPO needs besides the env.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainerConfig {
+    /// PPO hyper-parameters.
+    pub ppo: PpoConfig,
+    /// Cost handling.
+    pub cost: CostConfig,
+    /// One network for all learning agents (with a one-hot agent id input) instead of one each.
+    pub shared_policy: bool,
+    /// Indices of the agents that learn; `None` means all. The others are fixed partners.
+    pub learners: Option<Vec<usize>>,
+    /// Policy of the fixed partners (a name from `POLICIES`, e.g. `random`).
+    pub partner_policy: String,
+    /// Env copies stepped together.
+    pub num_envs: usize,
+    /// Threads of the vector env.
+    pub threads: usize,
+}
+
+impl Default for TrainerConfig {
+    fn default() -> Self {
+        Self {
+            ppo: PpoConfig::default(),
+            cost: CostConfig::default(),
+            shared_policy: false,
+            learners: None,
+            partner_policy: "random".into(),
+            num_envs: 8,
+            threads: 1,
+        }
+    }
+}
+
+/// A setting the trainer cannot use, named.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid training setting `{key}`: {message}")]
+pub struct TrainerError {
+    /// The setting.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(key: &str, message: impl Into<String>) -> TrainerError {
+    TrainerError { key: key.into(), message: message.into() }
+}
+
+/// Statistics of one rollout and update, CleanRL's tags plus costs and multipliers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Iteration {
+    /// Updates done so far.
+    pub update: usize,
+    /// Env steps done so far (vector steps x copies).
+    pub global_step: u64,
+    /// Env steps per second of this iteration (rollout and update).
+    pub sps: f64,
+    /// Learning rate used.
+    pub learning_rate: f64,
+    /// Episodes finished in this rollout.
+    pub episodes: usize,
+    /// Mean return per agent over those episodes (mean over agents), if any finished.
+    pub episodic_return: Option<f64>,
+    /// Mean episode length, if any finished.
+    pub episodic_length: Option<f64>,
+    /// Mean per-agent episode cost per component, if any finished.
+    pub costs: BTreeMap<String, f64>,
+    /// Lagrange multipliers by name (`agent_0/harm_other`, or `agent_0/sum`).
+    pub lagrange: BTreeMap<String, f64>,
+    /// Losses per policy (one entry per group).
+    pub losses: Vec<UpdateStats>,
+}
+
+/// An episode that ended during a rollout.
+struct Finished {
+    length: u32,
+    returns: Vec<f32>,
+    costs: Vec<f32>,
+}
+
+struct Group {
+    agents: Vec<usize>,
+    learner: PpoLearner,
+    multipliers: Vec<Multiplier>,
+    batch: Batch,
+    rewards: Vec<f32>,
+    costs: Vec<f32>,
+    dones: Vec<bool>,
+}
+
+/// Multi-agent PPO with cost handling over a [`VecEnv`].
+pub struct Trainer {
+    config: TrainerConfig,
+    venv: VecEnv,
+    spec: EnvSpec,
+    groups: Vec<Group>,
+    /// Whether each (copy, agent) is still in its episode.
+    alive: Vec<bool>,
+    weights: Vec<f64>,
+    fixed: Vec<usize>,
+    partner: Option<Box<dyn Policy>>,
+    env_config: serde_json::Value,
+    rng: Rng,
+    global_step: u64,
+    update: usize,
+    total_updates: usize,
+}
+
+impl Trainer {
+    /// A trainer over `venv` (already holding `num_envs` copies) for `total_steps` env steps.
+    /// `env_config` is the env's config (for partner policies that need it).
+    pub fn new(
+        mut venv: VecEnv,
+        env_config: &serde_json::Value,
+        config: TrainerConfig,
+        total_steps: u64,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, TrainerError> {
+        let spec = venv.spec().clone();
+        let p = &config.ppo;
+        if p.num_steps == 0 || p.num_minibatches == 0 || p.update_epochs == 0 {
+            return Err(bad("ppo.num_steps", "num_steps, num_minibatches and update_epochs must be at least 1"));
+        }
+        if p.hidden.contains(&0) {
+            return Err(bad("ppo.hidden", "layer sizes must be at least 1"));
+        }
+        if !(p.learning_rate > 0.0 && (0.0..=1.0).contains(&p.gamma) && (0.0..=1.0).contains(&p.gae_lambda)) {
+            return Err(bad("ppo.learning_rate", "must be > 0, and gamma and gae_lambda in [0, 1]"));
+        }
+        let names = spec.cost_spec.names();
+        for key in config.cost.weights.keys().chain(config.cost.limits.keys()) {
+            if !names.contains(&key.as_str()) {
+                return Err(bad(
+                    "cost",
+                    format!("`{key}` is not a cost of {}; its costs: {}", spec.id, names.join(", ")),
+                ));
+            }
+        }
+        let k = spec.num_costs();
+        let weights = spec
+            .cost_spec
+            .components
+            .iter()
+            .map(|c| config.cost.weights.get(&c.name).copied().unwrap_or(config.cost.default_weight))
+            .collect();
+        let a = spec.num_agents;
+        let learning: Vec<usize> = config.learners.clone().unwrap_or_else(|| (0..a).collect());
+        if learning.is_empty()
+            || learning.iter().any(|&i| i >= a)
+            || (1..learning.len()).any(|i| learning[..i].contains(&learning[i]))
+        {
+            return Err(bad("learners", format!("must list distinct agent indices below {a}")));
+        }
+        let fixed: Vec<usize> = (0..a).filter(|i| !learning.contains(i)).collect();
+        let partner = if fixed.is_empty() {
+            None
+        } else {
+            Some(
+                make_policy(&config.partner_policy, &spec.id, env_config, seed ^ 0xFA57)
+                    .map_err(|e| bad("partner_policy", e.to_string()))?,
+            )
+        };
+        let agent_sets: Vec<Vec<usize>> =
+            if config.shared_policy { vec![learning] } else { learning.into_iter().map(|i| vec![i]).collect() };
+        let inputs = spec.obs_dim() + if config.shared_policy { a } else { 0 };
+        let limits: Vec<f64> = spec
+            .cost_spec
+            .components
+            .iter()
+            .map(|c| config.cost.limits.get(&c.name).copied().unwrap_or(c.default_limit))
+            .collect();
+        let multipliers = || -> Vec<Multiplier> {
+            let c = &config.cost;
+            match (c.mode, c.constrain) {
+                (CostMode::Lagrangian, Constrain::Each) => {
+                    limits.iter().map(|&d| Multiplier::new(c.lagrange_init, d, c.lagrange_lr)).collect()
+                }
+                (CostMode::Lagrangian, Constrain::Sum) => {
+                    vec![Multiplier::new(c.lagrange_init, c.sum_limit.unwrap_or(limits.iter().sum()), c.lagrange_lr)]
+                }
+                _ => Vec::new(),
+            }
+        };
+        let groups = agent_sets
+            .into_iter()
+            .map(|agents| Group {
+                learner: PpoLearner::new(inputs, spec.num_actions(), k, &config.ppo, device),
+                multipliers: multipliers(),
+                agents,
+                batch: Batch::default(),
+                rewards: Vec::new(),
+                costs: Vec::new(),
+                dones: Vec::new(),
+            })
+            .collect();
+        venv.reset(seed);
+        let per_update = (config.ppo.num_steps * venv.num_envs()) as u64;
+        let total_updates = total_steps.div_ceil(per_update).max(1) as usize;
+        Ok(Self {
+            alive: vec![true; venv.num_envs() * a],
+            fixed,
+            partner,
+            env_config: env_config.clone(),
+            rng: Rng::new(seed ^ 0x0B5E_55ED),
+            spec,
+            venv,
+            groups,
+            weights,
+            config,
+            global_step: 0,
+            update: 0,
+            total_updates,
+        })
+    }
+
+    /// Updates the whole run will do.
+    pub fn total_updates(&self) -> usize {
+        self.total_updates
+    }
+
+    /// Updates done so far.
+    pub fn updates_done(&self) -> usize {
+        self.update
+    }
+
+    /// The env's spec.
+    pub fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    /// The networks, one per group (one per agent, or one shared).
+    pub fn learners(&self) -> Vec<&PpoLearner> {
+        self.groups.iter().map(|g| &g.learner).collect()
+    }
+
+    /// Mutable networks (to load checkpoints).
+    pub fn learners_mut(&mut self) -> Vec<&mut PpoLearner> {
+        self.groups.iter_mut().map(|g| &mut g.learner).collect()
+    }
+
+    fn input(&self, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
+        policy_input(&self.spec, self.config.shared_policy, obs, agent, out);
+    }
+
+    /// Runs one rollout of `num_steps` vector steps and one PPO update per group.
+    pub fn iterate(&mut self) -> Iteration {
+        let start = Instant::now();
+        let (n, a, k) = (self.venv.num_envs(), self.spec.num_agents, self.spec.num_costs());
+        let heads = 1 + k;
+        let steps = self.config.ppo.num_steps;
+        let frac = 1.0 - self.update as f64 / self.total_updates as f64;
+        let lr = if self.config.ppo.anneal_lr {
+            frac * self.config.ppo.learning_rate
+        } else {
+            self.config.ppo.learning_rate
+        };
+        for g in &mut self.groups {
+            g.batch = Batch::default();
+            g.rewards.clear();
+            g.costs.clear();
+            g.dones.clear();
+        }
+        let mut joint = vec![0u32; n * a];
+        let mut finished: Vec<Finished> = Vec::new();
+        let mut mask = vec![true; self.spec.num_actions()];
+        let mut scratch = Vec::new();
+        for _ in 0..steps {
+            for gi in 0..self.groups.len() {
+                let rows = n * self.groups[gi].agents.len();
+                scratch.clear();
+                let mut masks = Vec::new();
+                for e in 0..n {
+                    for &agent in &self.groups[gi].agents {
+                        let obs = &self.venv.obs()[e * a * self.spec.obs_dim()..(e + 1) * a * self.spec.obs_dim()];
+                        self.input(obs, agent, &mut scratch);
+                        if self.spec.has_action_mask {
+                            if let Some(env) = self.venv.env(e) {
+                                env.action_mask(agent, &mut mask);
+                            }
+                            masks.extend_from_slice(&mask);
+                        }
+                    }
+                }
+                let (mut act, mut logp, mut values) =
+                    (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
+                let g = &mut self.groups[gi];
+                g.learner.act(&scratch, &masks, &mut self.rng, false, &mut act, &mut logp, &mut values);
+                for (r, &action) in act.iter().enumerate() {
+                    let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
+                    joint[e * a + agent] = action;
+                    g.batch.weights.push(if self.alive[e * a + agent] { 1.0 } else { 0.0 });
+                }
+                g.batch.obs.extend_from_slice(&scratch);
+                g.batch.masks.extend_from_slice(&masks);
+                g.batch.actions.extend_from_slice(&act);
+                g.batch.logp.extend_from_slice(&logp);
+                g.batch.values.extend_from_slice(&values);
+            }
+            if let Some(partner) = &mut self.partner {
+                let d = a * self.spec.obs_dim();
+                let mut all = vec![0u32; a];
+                for e in 0..n {
+                    if let Some(env) = self.venv.env(e) {
+                        partner.act(env, &self.venv.obs()[e * d..(e + 1) * d], &mut all);
+                        for &agent in &self.fixed {
+                            joint[e * a + agent] = all[agent];
+                        }
+                    }
+                }
+            }
+            // Agents that stopped send their first legal action; the env ignores it.
+            if self.spec.has_action_mask {
+                for e in 0..n {
+                    for agent in 0..a {
+                        if let Some(env) = self.venv.env(e)
+                            && !env.is_legal(agent, joint[e * a + agent])
+                        {
+                            env.action_mask(agent, &mut mask);
+                            joint[e * a + agent] = mask.iter().position(|&m| m).unwrap_or(0) as u32;
+                        }
+                    }
+                }
+            }
+            // Actions come from the masks, so a step error would be a bug in the env or here.
+            self.venv.step(&joint).expect("sampled actions are legal");
+            self.global_step += n as u64;
+            for g in &mut self.groups {
+                for e in 0..n {
+                    for &agent in &g.agents {
+                        let i = e * a + agent;
+                        let was_alive = self.alive[i];
+                        let (r, c) = if was_alive {
+                            (self.venv.rewards()[i], &self.venv.costs()[i * k..(i + 1) * k])
+                        } else {
+                            (0.0, &[][..])
+                        };
+                        let train_r = match self.config.cost.mode {
+                            CostMode::Weighted => {
+                                r - c.iter().zip(&self.weights).map(|(c, w)| c * *w as f32).sum::<f32>()
+                            }
+                            _ => r,
+                        };
+                        g.rewards.push(train_r);
+                        if c.is_empty() {
+                            g.costs.extend(std::iter::repeat_n(0.0, k));
+                        } else {
+                            g.costs.extend_from_slice(c);
+                        }
+                        let done =
+                            !was_alive || self.venv.terminated()[i] || self.venv.truncated()[i] || self.venv.done()[e];
+                        g.dones.push(done);
+                    }
+                }
+            }
+            for e in 0..n {
+                if let Some(ep) = self.venv.episode(e) {
+                    finished.push(Finished {
+                        length: ep.length,
+                        returns: ep.returns.to_vec(),
+                        costs: ep.costs.to_vec(),
+                    });
+                }
+                for agent in 0..a {
+                    let i = e * a + agent;
+                    self.alive[i] = self.venv.done()[e]
+                        || (self.alive[i] && !self.venv.terminated()[i] && !self.venv.truncated()[i]);
+                }
+            }
+        }
+        // Bootstrap values of the current observations, then advantages and the update.
+        let mut losses = Vec::with_capacity(self.groups.len());
+        let mut lagrange = BTreeMap::new();
+        let names = self.spec.cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for gi in 0..self.groups.len() {
+            let rows = n * self.groups[gi].agents.len();
+            scratch.clear();
+            for e in 0..n {
+                for &agent in &self.groups[gi].agents {
+                    let obs = &self.venv.obs()[e * a * self.spec.obs_dim()..(e + 1) * a * self.spec.obs_dim()];
+                    self.input(obs, agent, &mut scratch);
+                }
+            }
+            let g = &mut self.groups[gi];
+            let (mut act, mut logp, mut last) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
+            // Bootstrapping needs only values; masks do not change them.
+            g.learner.act(&scratch, &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
+            let column = |src: &[f32], h: usize| -> Vec<f32> { src.chunks(heads).map(|v| v[h]).collect() };
+            let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
+            let (adv_r, ret_r) =
+                gae(&g.rewards, &column(&g.batch.values, 0), &g.dones, &column(&last, 0), rows, gamma, lambda);
+            let mut cost_adv = Vec::with_capacity(k);
+            let mut returns = vec![0.0f32; adv_r.len() * heads];
+            for (i, r) in ret_r.iter().enumerate() {
+                returns[i * heads] = *r;
+            }
+            for c in 0..k {
+                let costs_c: Vec<f32> = g.costs.chunks(k).map(|x| x[c]).collect();
+                let (adv_c, ret_c) = gae(
+                    &costs_c,
+                    &column(&g.batch.values, 1 + c),
+                    &g.dones,
+                    &column(&last, 1 + c),
+                    rows,
+                    gamma,
+                    lambda,
+                );
+                for (i, r) in ret_c.iter().enumerate() {
+                    returns[i * heads + 1 + c] = *r;
+                }
+                cost_adv.push(adv_c);
+            }
+            let lambdas: Vec<f64> = g.multipliers.iter().map(|m| m.value).collect();
+            g.batch.advantages = match (self.config.cost.mode, self.config.cost.constrain) {
+                (CostMode::Lagrangian, Constrain::Each) => (0..adv_r.len())
+                    .map(|i| combine(adv_r[i], &cost_adv.iter().map(|c| c[i]).collect::<Vec<_>>(), &lambdas))
+                    .collect(),
+                (CostMode::Lagrangian, Constrain::Sum) => (0..adv_r.len())
+                    .map(|i| combine(adv_r[i], &[cost_adv.iter().map(|c| c[i]).sum()], &lambdas))
+                    .collect(),
+                _ => adv_r,
+            };
+            g.batch.returns = returns;
+            losses.push(g.learner.update(&g.batch, lr, &mut self.rng));
+            // Multipliers follow the mean episode cost of this group's agents.
+            if !finished.is_empty() && !g.multipliers.is_empty() {
+                let mean_cost = |c: Option<usize>| -> f64 {
+                    let mut total = 0.0;
+                    for Finished { costs, .. } in &finished {
+                        for &agent in &g.agents {
+                            let row = &costs[agent * k..(agent + 1) * k];
+                            total += match c {
+                                Some(c) => row[c] as f64,
+                                None => row.iter().map(|&x| x as f64).sum(),
+                            };
+                        }
+                    }
+                    total / (finished.len() * g.agents.len()) as f64
+                };
+                let single = g.multipliers.len() == 1 && self.config.cost.constrain == Constrain::Sum;
+                for (c, m) in g.multipliers.iter_mut().enumerate() {
+                    m.update(mean_cost(if single { None } else { Some(c) }));
+                }
+            }
+            for (c, m) in g.multipliers.iter().enumerate() {
+                let comp =
+                    if self.config.cost.constrain == Constrain::Sum { "sum".to_string() } else { names[c].clone() };
+                let owner = if self.config.shared_policy {
+                    "shared".to_string()
+                } else {
+                    self.spec.agents[g.agents[0]].clone()
+                };
+                lagrange.insert(format!("{owner}/{comp}"), m.value);
+            }
+        }
+        self.update += 1;
+        let episodes = finished.len();
+        let mean = |f: &dyn Fn(&Finished) -> f64| {
+            (episodes > 0).then(|| finished.iter().map(f).sum::<f64>() / episodes as f64)
+        };
+        let mut costs = BTreeMap::new();
+        if episodes > 0 {
+            for (c, name) in names.iter().enumerate() {
+                let per_agent = finished
+                    .iter()
+                    .map(|f| (0..a).map(|ag| f.costs[ag * k + c] as f64).sum::<f64>() / a as f64)
+                    .sum::<f64>();
+                costs.insert(name.clone(), per_agent / episodes as f64);
+            }
+        }
+        Iteration {
+            update: self.update,
+            global_step: self.global_step,
+            sps: (steps * n) as f64 / start.elapsed().as_secs_f64().max(1e-9),
+            learning_rate: lr,
+            episodes,
+            episodic_return: mean(&|f| f.returns.iter().map(|&x| x as f64).sum::<f64>() / a as f64),
+            episodic_length: mean(&|f| f.length as f64),
+            costs,
+            lagrange,
+            losses,
+        }
+    }
+
+    /// This trainer's policies as a [`Policy`] (sampling, or greedy when `greedy`).
+    pub fn policy(&self, seed: u64, greedy: bool) -> TrainedPolicy<'_> {
+        let partner = self.partner.as_ref().and_then(|_| {
+            make_policy(&self.config.partner_policy, &self.spec.id, &self.env_config, seed ^ 0xFA57).ok()
+        });
+        TrainedPolicy {
+            groups: self.groups.iter().map(|g| (g.agents.as_slice(), &g.learner)).collect(),
+            partner,
+            shared: self.config.shared_policy,
+            rng: Rng::new(seed),
+            greedy,
+        }
+    }
+}
+
+fn policy_input(spec: &EnvSpec, shared: bool, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
+    let d = spec.obs_dim();
+    out.extend_from_slice(&obs[agent * d..(agent + 1) * d]);
+    if shared {
+        out.extend((0..spec.num_agents).map(|i| if i == agent { 1.0 } else { 0.0 }));
+    }
+}
+
+/// The trained networks acting in any env with the trainer's spec.
+pub struct TrainedPolicy<'a> {
+    groups: Vec<(&'a [usize], &'a PpoLearner)>,
+    partner: Option<Box<dyn Policy>>,
+    shared: bool,
+    rng: Rng,
+    greedy: bool,
+}
+
+impl Policy for TrainedPolicy<'_> {
+    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+        let spec = env.spec();
+        let heads = 1 + spec.num_costs();
+        let mut mask = vec![true; spec.num_actions()];
+        if let Some(partner) = &mut self.partner {
+            partner.act(env, obs, actions); // the learners' entries are overwritten below
+        }
+        for (agents, learner) in &self.groups {
+            let mut input = Vec::new();
+            let mut masks = Vec::new();
+            for &agent in agents.iter() {
+                policy_input(spec, self.shared, obs, agent, &mut input);
+                if spec.has_action_mask {
+                    env.action_mask(agent, &mut mask);
+                    masks.extend_from_slice(&mask);
+                }
+            }
+            let rows = agents.len();
+            let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
+            learner.act(&input, &masks, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
+            for (r, &agent) in agents.iter().enumerate() {
+                actions[agent] = act[r];
+            }
+        }
+    }
+}

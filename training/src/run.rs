@@ -1,0 +1,336 @@
+//! Training runs from a TOML file: the resolved config, `metrics.jsonl`, TensorBoard events,
+//! burnpack checkpoints, a progress line, and a final seeded evaluation (`eval.json`).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use moralgym_agents::trainer::{Iteration, TrainerConfig};
+use moralgym_agents::{CostConfig, PpoConfig, Trainer};
+use moralgym_envs::{EpisodeReport, VecEnv, registry};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::overrides::ConfigError;
+use crate::rollout::evaluate;
+use crate::tensorboard::SummaryWriter;
+
+/// Which compute device trains the networks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// burn's pure-Rust CPU backend.
+    #[default]
+    Flex,
+    /// wgpu (build with `--features wgpu`).
+    Wgpu,
+    /// CUDA (build with `--features cuda`).
+    Cuda,
+}
+
+/// The learner a run trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    /// PPO (with the cost handling of `[cost]`).
+    #[default]
+    Ppo,
+}
+
+/// Final evaluation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Seeded episodes of the final evaluation (0 skips it).
+    pub episodes: usize,
+    /// Take the most likely action instead of sampling.
+    pub greedy: bool,
+    /// Seed of the evaluation episodes (episode k uses `derive_seed(seed, k)`).
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { episodes: 20, greedy: false, seed: 12_345 }
+    }
+}
+
+/// A run: env, learner, budget, outputs. Every key is documented in docs/training.md.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Registered env id.
+    pub env: String,
+    /// The env's config keys (defaults for the rest).
+    #[serde(default)]
+    pub env_config: Value,
+    /// The learner.
+    #[serde(default)]
+    pub agent: AgentKind,
+    /// PPO hyper-parameters.
+    #[serde(default)]
+    pub ppo: PpoConfig,
+    /// Reward-cost trade-off.
+    #[serde(default)]
+    pub cost: CostConfig,
+    /// One network shared by all learning agents (with an agent-id input).
+    #[serde(default)]
+    pub shared_policy: bool,
+    /// Agents that learn (default: all); the others play `partner_policy`.
+    #[serde(default)]
+    pub learners: Option<Vec<usize>>,
+    /// Policy of the agents that do not learn.
+    #[serde(default = "random")]
+    pub partner_policy: String,
+    /// Env copies stepped together.
+    #[serde(default = "default_num_envs")]
+    pub num_envs: usize,
+    /// Threads of the vector env.
+    #[serde(default = "one")]
+    pub threads: usize,
+    /// Seed of envs, networks and sampling.
+    #[serde(default)]
+    pub seed: u64,
+    /// Env steps to train for (vector steps x copies).
+    #[serde(default = "default_total_steps")]
+    pub total_steps: u64,
+    /// Save a checkpoint every this many updates (0: only at the end).
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    /// Final evaluation.
+    #[serde(default)]
+    pub eval: EvalConfig,
+    /// Compute device.
+    #[serde(default)]
+    pub device: DeviceKind,
+    /// Output directory.
+    #[serde(default = "default_out")]
+    pub out_dir: PathBuf,
+}
+
+fn default_num_envs() -> usize {
+    8
+}
+fn random() -> String {
+    "random".into()
+}
+fn one() -> usize {
+    1
+}
+fn default_total_steps() -> u64 {
+    100_000
+}
+fn default_out() -> PathBuf {
+    PathBuf::from("runs/run")
+}
+
+/// What a finished run returns.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    /// The run's directory.
+    pub out_dir: PathBuf,
+    /// Updates done.
+    pub updates: usize,
+    /// Env steps done.
+    pub global_step: u64,
+    /// The final evaluation summary (what `eval.json` holds), null when skipped.
+    pub eval: Value,
+}
+
+impl RunConfig {
+    /// Reads a run config table (e.g. from [`crate::load_table`] plus `--set` overrides).
+    pub fn from_table(table: Value) -> Result<Self, ConfigError> {
+        serde_json::from_value(table).map_err(|e| ConfigError::Run { message: e.to_string() })
+    }
+}
+
+fn device(kind: DeviceKind) -> Result<burn::tensor::Device, ConfigError> {
+    match kind {
+        DeviceKind::Flex => Ok(burn::tensor::Device::flex()),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu => Ok(burn::tensor::Device::wgpu(Default::default())),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(0)),
+        #[allow(unreachable_patterns)]
+        other => Err(ConfigError::Run {
+            message: format!(
+                "device `{other:?}` needs moralgym built with `--features {}`",
+                format!("{other:?}").to_lowercase()
+            ),
+        }),
+    }
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Summary statistics of evaluation episodes.
+pub fn eval_summary(reports: &[EpisodeReport]) -> Value {
+    let n = reports.len().max(1) as f64;
+    let mean_std = |xs: Vec<f64>| {
+        let m = xs.iter().sum::<f64>() / n;
+        let s = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
+        json!({"mean": m, "std": s})
+    };
+    let agents = reports.first().map_or(0, |r| r.returns.len());
+    let per_agent: Vec<Value> = (0..agents).map(|i| mean_std(reports.iter().map(|r| r.returns[i]).collect())).collect();
+    let mut costs = serde_json::Map::new();
+    if let Some(first) = reports.first() {
+        for name in first.costs.keys() {
+            costs
+                .insert(name.clone(), mean_std(reports.iter().map(|r| r.costs[name] / agents.max(1) as f64).collect()));
+        }
+    }
+    let task = reports.iter().all(|r| r.task_returns.is_some()).then(|| {
+        mean_std(
+            reports
+                .iter()
+                .map(|r| r.task_returns.as_ref().map_or(0.0, |t| t.iter().sum::<f64>() / agents.max(1) as f64))
+                .collect(),
+        )
+    });
+    let mut by_agent = serde_json::Map::new();
+    if let Some(first) = reports.first() {
+        for name in first.costs_per_agent.keys() {
+            let means: Vec<f64> =
+                (0..agents).map(|i| reports.iter().map(|r| r.costs_per_agent[name][i]).sum::<f64>() / n).collect();
+            by_agent.insert(name.clone(), json!(means));
+        }
+    }
+    json!({
+        "episodes": reports.len(),
+        "cost_by_agent": by_agent,
+        "return": mean_std(reports.iter().map(|r| r.returns.iter().sum::<f64>() / agents.max(1) as f64).collect()),
+        "return_per_agent": per_agent,
+        "task_return": task,
+        "collective_return": mean_std(reports.iter().map(|r| r.social.collective_return).collect()),
+        "cost_per_agent": costs,
+        "length": mean_std(reports.iter().map(|r| r.length as f64).collect()),
+    })
+}
+
+fn log_iteration(tb: &mut SummaryWriter, it: &Iteration) -> std::io::Result<()> {
+    let s = it.global_step;
+    tb.scalar("charts/SPS", it.sps as f32, s)?;
+    tb.scalar("charts/learning_rate", it.learning_rate as f32, s)?;
+    if let Some(r) = it.episodic_return {
+        tb.scalar("charts/episodic_return", r as f32, s)?;
+    }
+    if let Some(l) = it.episodic_length {
+        tb.scalar("charts/episodic_length", l as f32, s)?;
+    }
+    for (name, c) in &it.costs {
+        tb.scalar(&format!("costs/{name}"), *c as f32, s)?;
+    }
+    for (name, l) in &it.lagrange {
+        tb.scalar(&format!("lagrange/{name}"), *l as f32, s)?;
+    }
+    let n = it.losses.len().max(1) as f64;
+    let avg = |f: fn(&moralgym_agents::ppo::UpdateStats) -> f64| (it.losses.iter().map(f).sum::<f64>() / n) as f32;
+    tb.scalar("losses/value_loss", avg(|l| l.value_loss), s)?;
+    tb.scalar("losses/policy_loss", avg(|l| l.policy_loss), s)?;
+    tb.scalar("losses/entropy", avg(|l| l.entropy), s)?;
+    tb.scalar("losses/old_approx_kl", avg(|l| l.old_approx_kl), s)?;
+    tb.scalar("losses/approx_kl", avg(|l| l.approx_kl), s)?;
+    tb.scalar("losses/clipfrac", avg(|l| l.clipfrac), s)?;
+    tb.scalar("losses/explained_variance", avg(|l| l.explained_variance), s)?;
+    tb.flush()
+}
+
+fn progress(it: &Iteration, total: usize) -> String {
+    let mut line = format!("\r[update {}/{}] step {} | {:.0} SPS", it.update, total, it.global_step, it.sps);
+    if let Some(r) = it.episodic_return {
+        line.push_str(&format!(" | return {r:.2}"));
+    }
+    for (name, c) in &it.costs {
+        line.push_str(&format!(" | {name} {c:.2}"));
+    }
+    line
+}
+
+/// Trains as `config` says, writing every output under `config.out_dir`.
+pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> {
+    let env_config = registry::resolve_config(&config.env, &config.env_config)?;
+    let venv = VecEnv::make(&config.env, &config.env_config, config.num_envs, config.threads)?;
+    let device = device(config.device)?;
+    let trainer_config = TrainerConfig {
+        ppo: config.ppo.clone(),
+        cost: config.cost.clone(),
+        shared_policy: config.shared_policy,
+        learners: config.learners.clone(),
+        partner_policy: config.partner_policy.clone(),
+        num_envs: config.num_envs,
+        threads: config.threads,
+    };
+    let mut trainer = Trainer::new(venv, &config.env_config, trainer_config, config.total_steps, config.seed, &device)
+        .map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    let out = &config.out_dir;
+    fs::create_dir_all(out.join("checkpoints")).map_err(|e| io(out, e))?;
+    let mut resolved = serde_json::to_value(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    resolved["env_config"] = env_config;
+    strip_nulls(&mut resolved); // TOML has no null: unset options are left out
+    let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    fs::write(out.join("config.toml"), resolved_toml).map_err(|e| io(out, e))?;
+    let metrics_path = out.join("metrics.jsonl");
+    let mut metrics = fs::File::create(&metrics_path).map_err(|e| io(&metrics_path, e))?;
+    let mut tb = SummaryWriter::create(&out.join("tb")).map_err(|e| io(out, e))?;
+    let total = trainer.total_updates();
+    let mut last = Iteration::default();
+    while trainer.updates_done() < total {
+        last = trainer.iterate();
+        let line = serde_json::to_string(&last).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+        writeln!(metrics, "{line}").map_err(|e| io(&metrics_path, e))?;
+        log_iteration(&mut tb, &last).map_err(|e| io(out, e))?;
+        if config.checkpoint_every > 0 && last.update % config.checkpoint_every == 0 {
+            save(&trainer, &out.join("checkpoints").join(format!("update_{:06}", last.update)))?;
+        }
+        if !quiet {
+            eprint!("{}", progress(&last, total));
+        }
+    }
+    if !quiet {
+        eprintln!();
+    }
+    save(&trainer, &out.join("checkpoints").join("final"))?;
+    let eval = if config.eval.episodes > 0 {
+        let mut policy = trainer.policy(config.eval.seed, config.eval.greedy);
+        let reports = evaluate(&config.env, &config.env_config, &mut policy, config.eval.episodes, config.eval.seed)?;
+        let mut summary = eval_summary(&reports);
+        summary["greedy"] = json!(config.eval.greedy);
+        summary["seed"] = json!(config.eval.seed);
+        let body = json!({"summary": summary, "episodes": reports});
+        let text = serde_json::to_string_pretty(&body).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+        fs::write(out.join("eval.json"), text).map_err(|e| io(out, e))?;
+        summary
+    } else {
+        Value::Null
+    };
+    Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step: last.global_step, eval })
+}
+
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+/// Saves every network of `trainer` under `dir` (`agent_<i>.bpk`, or `shared.bpk`).
+pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
+    fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let learners = trainer.learners();
+    for (i, l) in learners.iter().enumerate() {
+        let name = if learners.len() == 1 && trainer.spec().num_agents > 1 {
+            "shared.bpk".to_string()
+        } else {
+            format!("agent_{i}.bpk")
+        };
+        l.save(&dir.join(name)).map_err(|message| ConfigError::Run { message })?;
+    }
+    Ok(())
+}
