@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use moralgym::envs::{EnvSpec, registry};
-use moralgym::training::{ConfigError, RolloutSummary, RunConfig, apply_set, load_table, measure, rollout, train};
+use moralgym::training::{
+    ConfigError, RolloutSummary, RunConfig, RunResult, apply_set, evaluate_run, load_table, measure, resume, rollout,
+    train,
+};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -21,8 +24,11 @@ enum Command {
     Demo,
     /// Train agents from a run config (TOML): metrics, TensorBoard events, checkpoints, evaluation.
     Train {
-        /// The run config file (see docs/training.md and configs/).
+        /// The run config file (see docs/training.md and configs/); with --resume, the run directory.
         config: PathBuf,
+        /// Continue the run in this directory from its latest checkpoint.
+        #[arg(long)]
+        resume: bool,
         /// Override one run-config key (dotted for tables), e.g. --set cost.mode=lagrangian.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
@@ -32,6 +38,21 @@ enum Command {
         /// No progress line.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Re-evaluate the saved policy of a training run (its latest checkpoint); prints JSON.
+    Eval {
+        /// The run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Seeded episodes.
+        #[arg(long, default_value_t = 20)]
+        episodes: usize,
+        /// Seed (episode k uses derive_seed(seed, k)).
+        #[arg(long, default_value_t = 12_345)]
+        seed: u64,
+        /// Take the most likely action instead of sampling.
+        #[arg(long)]
+        greedy: bool,
     },
     /// List every registered environment with its spaces, agents and cost components.
     Envs {
@@ -105,21 +126,29 @@ impl EnvArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo => demo(),
-        Command::Envs { json } => envs(json),
-        Command::Train { config, sets, out, quiet } => run_train(&config, &sets, out, quiet),
-        Command::Rollout { env, policy, episodes, seed, json } => run_rollout(&env, &policy, episodes, seed, json),
-        Command::Bench { env, num_envs, threads, steps, seed, json } => {
-            run_bench(&env, num_envs, threads, steps, seed, json)
-        }
-    };
-    match result {
+    match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), ConfigError> {
+    match command {
+        Command::Demo => demo(),
+        Command::Envs { json } => envs(json),
+        Command::Train { config, resume: true, sets, quiet, .. } => report_run(resume(&config, &sets, quiet)?),
+        Command::Train { config, sets, out, quiet, .. } => run_train(&config, &sets, out, quiet),
+        Command::Eval { run, episodes, seed, greedy } => {
+            let summary = evaluate_run(&run, episodes, seed, greedy)?;
+            println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+            Ok(())
+        }
+        Command::Rollout { env, policy, episodes, seed, json } => run_rollout(&env, &policy, episodes, seed, json),
+        Command::Bench { env, num_envs, threads, steps, seed, json } => {
+            run_bench(&env, num_envs, threads, steps, seed, json)
         }
     }
 }
@@ -133,10 +162,12 @@ fn run_train(path: &std::path::Path, sets: &[String], out: Option<PathBuf>, quie
     if let Some(out) = out {
         config.out_dir = out;
     }
-    let result = train(&config, quiet)?;
+    report_run(train(&config, quiet)?)
+}
+
+fn report_run(result: RunResult) -> Result<(), ConfigError> {
     println!(
-        "trained {} for {} env steps ({} updates); outputs in {}",
-        config.env,
+        "trained for {} env steps ({} updates); outputs in {}",
         result.global_step,
         result.updates,
         result.out_dir.display()

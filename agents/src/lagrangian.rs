@@ -3,7 +3,7 @@
 //! that finished in it.
 
 /// One multiplier with its own Adam state.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Multiplier {
     /// Current value (never negative).
     pub value: f64,

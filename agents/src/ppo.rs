@@ -314,6 +314,19 @@ impl PpoLearner {
         self.infer.clone().into_record().save(path).map_err(|e| format!("cannot save {}: {e}", path.display()))
     }
 
+    /// Saves the optimizer's state (Adam moments) as a burnpack file.
+    pub fn save_optimizer(&self, path: &Path) -> Result<(), String> {
+        self.optim.save(path).map_err(|e| format!("cannot save {}: {e}", path.display()))
+    }
+
+    /// Loads an optimizer state saved by [`PpoLearner::save_optimizer`].
+    pub fn load_optimizer(&mut self, path: &Path) -> Result<(), String> {
+        let fresh = AdamConfig::new().with_epsilon(self.config.adam_epsilon).init();
+        let optim = std::mem::replace(&mut self.optim, fresh);
+        self.optim = optim.load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+        Ok(())
+    }
+
     /// Loads weights saved by [`PpoLearner::save`] from a network of the same shape.
     pub fn load(&mut self, path: &Path) -> Result<(), String> {
         let record = ModuleRecord::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;

@@ -147,6 +147,17 @@ pub struct Iteration {
     pub losses: Vec<UpdateStats>,
 }
 
+/// What a checkpoint keeps of the trainer besides the networks and optimizers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainerState {
+    /// Updates done.
+    pub update: usize,
+    /// Env steps done.
+    pub global_step: u64,
+    /// Lagrange multipliers per policy.
+    pub multipliers: Vec<Vec<Multiplier>>,
+}
+
 /// An episode that ended during a rollout.
 struct Finished {
     length: u32,
@@ -313,6 +324,40 @@ impl Trainer {
     /// Mutable networks (to load checkpoints).
     pub fn learners_mut(&mut self) -> Vec<&mut PpoLearner> {
         self.groups.iter_mut().map(|g| &mut g.learner).collect()
+    }
+
+    /// Whether one network serves all learning agents.
+    pub fn is_shared(&self) -> bool {
+        self.config.shared_policy
+    }
+
+    /// The agents each network plays, in network order (the first agent of each group).
+    pub fn learner_agents(&self) -> Vec<usize> {
+        self.groups.iter().map(|g| g.agents[0]).collect()
+    }
+
+    /// Counters and multipliers, for checkpoints.
+    pub fn state(&self) -> TrainerState {
+        TrainerState {
+            update: self.update,
+            global_step: self.global_step,
+            multipliers: self.groups.iter().map(|g| g.multipliers.clone()).collect(),
+        }
+    }
+
+    /// Restores counters and multipliers saved by [`Trainer::state`].
+    pub fn restore(&mut self, state: TrainerState) -> Result<(), TrainerError> {
+        if state.multipliers.len() != self.groups.len()
+            || state.multipliers.iter().zip(&self.groups).any(|(m, g)| m.len() != g.multipliers.len())
+        {
+            return Err(bad("checkpoint", "its multipliers do not match this run's policies and cost mode"));
+        }
+        for (g, m) in self.groups.iter_mut().zip(state.multipliers) {
+            g.multipliers = m;
+        }
+        self.update = state.update;
+        self.global_step = state.global_step;
+        Ok(())
     }
 
     fn input(&self, obs: &[f32], agent: usize, out: &mut Vec<f32>) {

@@ -10,5 +10,5 @@ pub mod throughput;
 
 pub use overrides::{ConfigError, apply_set, load_table};
 pub use rollout::{RolloutSummary, evaluate, rollout};
-pub use run::{RunConfig, RunResult, train};
+pub use run::{RunConfig, RunResult, evaluate_run, resume, train};
 pub use throughput::{Throughput, measure};

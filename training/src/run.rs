@@ -249,10 +249,8 @@ fn progress(it: &Iteration, total: usize) -> String {
     line
 }
 
-/// Trains as `config` says, writing every output under `config.out_dir`.
-pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> {
-    let env_config = registry::resolve_config(&config.env, &config.env_config)?;
-    let venv = VecEnv::make(&config.env, &config.env_config, config.num_envs, config.threads)?;
+fn trainer_for(config: &RunConfig, num_envs: usize) -> Result<Trainer, ConfigError> {
+    let venv = VecEnv::make(&config.env, &config.env_config, num_envs, config.threads)?;
     let device = device(config.device)?;
     let trainer_config = TrainerConfig {
         ppo: config.ppo.clone(),
@@ -260,11 +258,17 @@ pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> 
         shared_policy: config.shared_policy,
         learners: config.learners.clone(),
         partner_policy: config.partner_policy.clone(),
-        num_envs: config.num_envs,
+        num_envs,
         threads: config.threads,
     };
-    let mut trainer = Trainer::new(venv, &config.env_config, trainer_config, config.total_steps, config.seed, &device)
-        .map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    Trainer::new(venv, &config.env_config, trainer_config, config.total_steps, config.seed, &device)
+        .map_err(|e| ConfigError::Run { message: e.to_string() })
+}
+
+/// Trains as `config` says, writing every output under `config.out_dir`.
+pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> {
+    let env_config = registry::resolve_config(&config.env, &config.env_config)?;
+    let trainer = trainer_for(config, config.num_envs)?;
     let out = &config.out_dir;
     fs::create_dir_all(out.join("checkpoints")).map_err(|e| io(out, e))?;
     let mut resolved = serde_json::to_value(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
@@ -272,21 +276,64 @@ pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> 
     strip_nulls(&mut resolved); // TOML has no null: unset options are left out
     let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| ConfigError::Run { message: e.to_string() })?;
     fs::write(out.join("config.toml"), resolved_toml).map_err(|e| io(out, e))?;
+    let metrics = fs::File::create(out.join("metrics.jsonl")).map_err(|e| io(out, e))?;
+    run_loop(config, trainer, metrics, quiet)
+}
+
+/// Continues the run in `dir` from its latest checkpoint until its `total_steps` (raise it with
+/// `overrides`, e.g. `total_steps=200000`). Networks, optimizer states, multipliers and counters
+/// are restored; the env copies start fresh episodes.
+pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult, ConfigError> {
+    let mut table = crate::load_table(&dir.join("config.toml"))?;
+    for s in overrides {
+        crate::apply_set(&mut table, s)?;
+    }
+    let mut config = RunConfig::from_table(table)?;
+    config.out_dir = dir.to_path_buf();
+    let checkpoint = latest_checkpoint(dir)?;
+    let mut trainer = trainer_for(&config, config.num_envs)?;
+    load(&mut trainer, &checkpoint, true)?;
+    let path = dir.join("metrics.jsonl");
+    let metrics = fs::OpenOptions::new().append(true).create(true).open(&path).map_err(|e| io(&path, e))?;
+    run_loop(&config, trainer, metrics, quiet)
+}
+
+/// Re-evaluates the saved policy of the run in `dir` (its latest checkpoint) over `episodes`
+/// seeded episodes, returning the same summary as `eval.json`.
+pub fn evaluate_run(dir: &Path, episodes: usize, seed: u64, greedy: bool) -> Result<Value, ConfigError> {
+    let config = RunConfig::from_table(crate::load_table(&dir.join("config.toml"))?)?;
+    let mut trainer = trainer_for(&config, 1)?;
+    load(&mut trainer, &latest_checkpoint(dir)?, false)?;
+    let mut policy = trainer.policy(seed, greedy);
+    let reports = evaluate(&config.env, &config.env_config, &mut policy, episodes, seed)?;
+    let mut summary = eval_summary(&reports);
+    summary["greedy"] = json!(greedy);
+    summary["seed"] = json!(seed);
+    Ok(summary)
+}
+
+fn run_loop(
+    config: &RunConfig,
+    mut trainer: Trainer,
+    mut metrics: fs::File,
+    quiet: bool,
+) -> Result<RunResult, ConfigError> {
+    let out = &config.out_dir;
     let metrics_path = out.join("metrics.jsonl");
-    let mut metrics = fs::File::create(&metrics_path).map_err(|e| io(&metrics_path, e))?;
     let mut tb = SummaryWriter::create(&out.join("tb")).map_err(|e| io(out, e))?;
     let total = trainer.total_updates();
-    let mut last = Iteration::default();
+    let mut global_step = trainer.state().global_step;
     while trainer.updates_done() < total {
-        last = trainer.iterate();
-        let line = serde_json::to_string(&last).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+        let it = trainer.iterate();
+        global_step = it.global_step;
+        let line = serde_json::to_string(&it).map_err(|e| ConfigError::Run { message: e.to_string() })?;
         writeln!(metrics, "{line}").map_err(|e| io(&metrics_path, e))?;
-        log_iteration(&mut tb, &last).map_err(|e| io(out, e))?;
-        if config.checkpoint_every > 0 && last.update % config.checkpoint_every == 0 {
-            save(&trainer, &out.join("checkpoints").join(format!("update_{:06}", last.update)))?;
+        log_iteration(&mut tb, &it).map_err(|e| io(out, e))?;
+        if config.checkpoint_every > 0 && it.update % config.checkpoint_every == 0 {
+            save(&trainer, &out.join("checkpoints").join(format!("update_{:06}", it.update)))?;
         }
         if !quiet {
-            eprint!("{}", progress(&last, total));
+            eprint!("{}", progress(&it, total));
         }
     }
     if !quiet {
@@ -306,7 +353,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> 
     } else {
         Value::Null
     };
-    Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step: last.global_step, eval })
+    Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step, eval })
 }
 
 fn strip_nulls(v: &mut Value) {
@@ -320,17 +367,59 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-/// Saves every network of `trainer` under `dir` (`agent_<i>.bpk`, or `shared.bpk`).
+fn network_names(trainer: &Trainer) -> Vec<String> {
+    let n = trainer.learners().len();
+    if n == 1 && trainer.spec().num_agents > 1 && trainer.is_shared() {
+        vec!["shared".into()]
+    } else {
+        trainer.learner_agents().iter().map(|a| format!("agent_{a}")).collect()
+    }
+}
+
+/// Saves every network of `trainer` under `dir` (`agent_<i>.bpk`, or `shared.bpk`), with its
+/// optimizer state (`*.optim.bpk`) and the trainer's counters and multipliers (`trainer.json`).
 pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
     fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let learners = trainer.learners();
-    for (i, l) in learners.iter().enumerate() {
-        let name = if learners.len() == 1 && trainer.spec().num_agents > 1 {
-            "shared.bpk".to_string()
-        } else {
-            format!("agent_{i}.bpk")
-        };
-        l.save(&dir.join(name)).map_err(|message| ConfigError::Run { message })?;
+    let run = |message: String| ConfigError::Run { message };
+    for (learner, name) in trainer.learners().iter().zip(network_names(trainer)) {
+        learner.save(&dir.join(format!("{name}.bpk"))).map_err(run)?;
+        learner.save_optimizer(&dir.join(format!("{name}.optim.bpk"))).map_err(run)?;
+    }
+    let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| run(e.to_string()))?;
+    fs::write(dir.join("trainer.json"), state).map_err(|e| io(dir, e))
+}
+
+/// Loads networks (and, with `full`, optimizer states, counters and multipliers) from `dir`.
+pub fn load(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<(), ConfigError> {
+    let run = |message: String| ConfigError::Run { message };
+    let names = network_names(trainer);
+    for (learner, name) in trainer.learners_mut().into_iter().zip(names) {
+        learner.load(&dir.join(format!("{name}.bpk"))).map_err(run)?;
+        if full {
+            learner.load_optimizer(&dir.join(format!("{name}.optim.bpk"))).map_err(run)?;
+        }
+    }
+    if full {
+        let path = dir.join("trainer.json");
+        let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let state = serde_json::from_str(&text).map_err(|e| run(format!("{}: {e}", path.display())))?;
+        trainer.restore(state).map_err(|e| run(e.to_string()))?;
     }
     Ok(())
+}
+
+/// The checkpoint of `dir` with the most updates.
+pub fn latest_checkpoint(dir: &Path) -> Result<PathBuf, ConfigError> {
+    let root = dir.join("checkpoints");
+    let entries = fs::read_dir(&root).map_err(|e| io(&root, e))?;
+    let mut best: Option<(usize, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(text) = fs::read_to_string(path.join("trainer.json")) else { continue };
+        let Ok(state) = serde_json::from_str::<moralgym_agents::trainer::TrainerState>(&text) else { continue };
+        if best.as_ref().is_none_or(|(u, _)| state.update > *u) {
+            best = Some((state.update, path));
+        }
+    }
+    best.map(|(_, p)| p).ok_or_else(|| ConfigError::Run { message: format!("no checkpoint in {}", root.display()) })
 }
