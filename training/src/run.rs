@@ -329,7 +329,7 @@ fn run_loop(
         let line = serde_json::to_string(&it).map_err(|e| ConfigError::Run { message: e.to_string() })?;
         writeln!(metrics, "{line}").map_err(|e| io(&metrics_path, e))?;
         log_iteration(&mut tb, &it).map_err(|e| io(out, e))?;
-        if config.checkpoint_every > 0 && it.update % config.checkpoint_every == 0 {
+        if config.checkpoint_every > 0 && it.update.is_multiple_of(config.checkpoint_every) {
             save(&trainer, &out.join("checkpoints").join(format!("update_{:06}", it.update)))?;
         }
         if !quiet {
