@@ -20,8 +20,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A quick tour on built-in defaults: random play in every environment, then a speed check.
-    Demo,
+    /// A quick tour on built-in defaults: random play in every env, a speed check, then PPO on the
+    /// Coin Game with and without a harm penalty, compared with a random policy.
+    Demo {
+        /// Env steps of each PPO run.
+        #[arg(long, default_value_t = 300_000)]
+        steps: u64,
+        /// Where the demo's runs are written.
+        #[arg(long, default_value = "runs/demo")]
+        out: PathBuf,
+    },
     /// Train agents from a run config (TOML): metrics, TensorBoard events, checkpoints, evaluation.
     Train {
         /// The run config file (see docs/training.md and configs/); with --resume, the run directory.
@@ -137,7 +145,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), ConfigError> {
     match command {
-        Command::Demo => demo(),
+        Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
         Command::Train { config, resume: true, sets, quiet, .. } => report_run(resume(&config, &sets, quiet)?),
         Command::Train { config, sets, out, quiet, .. } => run_train(&config, &sets, out, quiet),
@@ -284,7 +292,7 @@ fn run_bench(
     Ok(())
 }
 
-fn demo() -> Result<(), ConfigError> {
+fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
     println!("moralgym demo: every environment reports its task reward and its ethical costs apart.\n");
     println!("{:<24} {:>10} {:>10}  mean cost per episode (random policy, 5 episodes)", "env", "return", "length");
     for reg in registry() {
@@ -298,8 +306,33 @@ fn demo() -> Result<(), ConfigError> {
         let t = measure(id, &Value::Null, 64, 1, 2_000, 0)?;
         println!("  {id:<22} {:>12.0} env-steps/s", t.env_steps_per_sec);
     }
-    println!(
-        "\nNext: `moralgym envs`, `moralgym rollout --env CoinGame-v0 --episodes 3`, `moralgym bench --env Cleanup-v0`."
-    );
+    println!("\nPPO on CoinGame-v0: agent_0 learns for {steps} env steps against a random partner;");
+    println!("evaluated over 20 seeded episodes (the random row: both players random, same seeds).");
+    let reports = rollout("CoinGame-v0", &Value::Null, "random", 20, 777)?;
+    let n = reports.len() as f64;
+    let random_return = reports.iter().map(|r| r.returns[0]).sum::<f64>() / n;
+    let random_harm = reports.iter().map(|r| r.costs_per_agent["harm_other"][0]).sum::<f64>() / n;
+    println!("\n{:<36} {:>14} {:>20}", "agent_0's policy", "return", "harm_other (cost)");
+    println!("{:<36} {:>14.2} {:>20.2}", "random", random_return, random_harm);
+    for (name, cost) in [
+        ("PPO, reward only", json!({"mode": "none"})),
+        ("PPO, reward - 2 x harm_other", json!({"mode": "weighted", "default_weight": 2.0})),
+    ] {
+        let table = json!({
+            "env": "CoinGame-v0", "seed": 1, "num_envs": 8, "total_steps": steps, "learners": [0],
+            "ppo": {"learning_rate": 0.001}, "cost": cost, "eval": {"episodes": 20, "seed": 777},
+            "out_dir": out.join(if cost["mode"] == "none" { "reward_only" } else { "weighted" }),
+        });
+        let result = train(&RunConfig::from_table(table)?, true)?;
+        let e = &result.eval;
+        println!(
+            "{:<36} {:>14.2} {:>20.2}",
+            name,
+            e["return_per_agent"][0]["mean"].as_f64().unwrap_or(f64::NAN),
+            e["cost_by_agent"]["harm_other"][0].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    println!("\nRuns (metrics.jsonl, TensorBoard events in tb/, checkpoints, eval.json) are in {}.", out.display());
+    println!("Next: `moralgym envs`, `moralgym rollout --env CoinGame-v0`, `moralgym train configs/ppo_cleanup_lagrangian.toml`.");
     Ok(())
 }

@@ -140,12 +140,16 @@ fn every_config_runs_as_its_first_line_documents() {
 
 #[test]
 fn demo_runs_every_environment() {
-    let out = moralgym(&["demo"]);
+    let dir = tmp("demo");
+    let out = moralgym(&["demo", "--steps", "2048", "--out", &dir.display().to_string()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf8");
     for reg in moralgym::envs::registry() {
         assert!(text.contains(reg.id), "demo skipped {}", reg.id);
     }
+    assert!(text.contains("PPO, reward only") && text.contains("harm_other"), "{text}");
+    assert!(dir.join("weighted").join("eval.json").exists());
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

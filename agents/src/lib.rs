@@ -2,6 +2,7 @@
 //! scripted reference policies also read the public layout of the one env they script.
 #![warn(missing_docs)]
 
+pub mod burn_rl;
 pub mod lagrangian;
 pub mod model;
 pub mod policy;
