@@ -333,6 +333,8 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
         );
     }
     println!("\nRuns (metrics.jsonl, TensorBoard events in tb/, checkpoints, eval.json) are in {}.", out.display());
-    println!("Next: `moralgym envs`, `moralgym rollout --env CoinGame-v0`, `moralgym train configs/ppo_cleanup_lagrangian.toml`.");
+    println!(
+        "Next: `moralgym envs`, `moralgym rollout --env CoinGame-v0`, `moralgym train configs/ppo_cleanup_lagrangian.toml`."
+    );
     Ok(())
 }

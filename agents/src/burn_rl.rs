@@ -24,7 +24,15 @@ impl BurnEnv {
     pub fn new(id: &str, config: &Value, seed: u64) -> EnvResult<Self> {
         let env = SingleAgent::new(make(id, config)?)?;
         let k = env.spec().num_costs();
-        let mut this = Self { env, obs: Vec::new(), seed, episodes: 0, weights: vec![0.0; k], last_costs: vec![0.0; k], last_error: None };
+        let mut this = Self {
+            env,
+            obs: Vec::new(),
+            seed,
+            episodes: 0,
+            weights: vec![0.0; k],
+            last_costs: vec![0.0; k],
+            last_error: None,
+        };
         this.reset();
         Ok(this)
     }
@@ -76,7 +84,12 @@ impl Environment for BurnEnv {
                 let penalty: f32 = s.costs.iter().zip(&self.weights).map(|(c, w)| c * w).sum();
                 self.last_costs = s.costs;
                 self.obs = s.obs;
-                StepResult { next_state: self.obs.clone(), reward: (s.reward - penalty) as f64, done: s.terminated, truncated: s.truncated }
+                StepResult {
+                    next_state: self.obs.clone(),
+                    reward: (s.reward - penalty) as f64,
+                    done: s.terminated,
+                    truncated: s.truncated,
+                }
             }
             Err(e) => {
                 self.last_error = Some(e);

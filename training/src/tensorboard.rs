@@ -81,8 +81,9 @@ impl SummaryWriter {
     /// Creates the directory and a new event file in it.
     pub fn create(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let path = dir.join(format!("events.out.tfevents.{now}.moralgym"));
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        // seconds first (TensorBoard sorts by them); the nanoseconds keep a resumed run's file apart
+        let path = dir.join(format!("events.out.tfevents.{}.moralgym-{}", now.as_secs(), now.subsec_nanos()));
         let mut w = Self { out: BufWriter::new(File::create(&path)?), path };
         w.record(&event(wall_time(), 0, EventBody::FileVersion("brain.Event:2")))?;
         Ok(w)
