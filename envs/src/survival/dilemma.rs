@@ -347,7 +347,12 @@ impl SurvivalDilemma {
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
-            observation_space: Space::Box { low: 0.0, high: f32::INFINITY, shape: vec![layout.obs_dim()] },
+            // Powers are at most everything at the start plus every possible tap, over POWER_SCALE.
+            observation_space: Space::Box {
+                low: 0.0,
+                high: ((config.total_resources() + turns * n as f64 * config.tap_power) as f32 / POWER_SCALE).max(1.0),
+                shape: vec![layout.obs_dim()],
+            },
             action_space: Space::Discrete { n: layout.num_actions() },
             num_agents: n,
             agents: EnvSpec::agent_names(n),

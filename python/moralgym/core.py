@@ -1,0 +1,65 @@
+"""The shared core of the Gymnasium and PettingZoo classes: one Rust env, its spec, and the
+conversion of a step into per-agent observations, rewards, costs and infos."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from ._moralgym import MoralgymError, RawEnv
+from .spec import parse_spec
+
+ILLEGAL_ACTION_MODES = ("raise", "noop")
+
+
+class Core:
+    def __init__(self, env_id: str, illegal_action: str, config: dict[str, Any]):
+        if illegal_action not in ILLEGAL_ACTION_MODES:
+            raise MoralgymError(f"illegal_action must be one of {ILLEGAL_ACTION_MODES}, got {illegal_action!r}")
+        self.env_id = env_id
+        self.config = dict(config)
+        self.raw = RawEnv(env_id, json.dumps(config))
+        self.spec = parse_spec(self.raw.spec_json())
+        self.illegal_action = illegal_action
+        self.shape = self.spec.observation_shape
+        self.n = self.spec.num_agents
+
+    def split_obs(self, flat: np.ndarray) -> list[np.ndarray]:
+        return list(flat.reshape((self.n,) + self.shape))
+
+    def mask(self, agent: int) -> np.ndarray:
+        return self.raw.action_mask(agent).astype(np.int8)
+
+    def legalise(self, actions: list[int]) -> tuple[list[int], list[bool]]:
+        """Applies the illegal-action mode: ``noop`` swaps an illegal action for the first legal one."""
+        replaced = [False] * self.n
+        if self.illegal_action == "noop":
+            for i, a in enumerate(actions):
+                if not self.raw.is_legal(i, a):
+                    legal = np.flatnonzero(self.raw.action_mask(i))
+                    actions[i] = int(legal[0]) if len(legal) else 0
+                    replaced[i] = True
+        return actions, replaced
+
+    def step(self, actions: list[int]):
+        actions, replaced = self.legalise(actions)
+        obs, rewards, costs, terminated, truncated, events, task = self.raw.step(actions)
+        k = len(self.spec.costs)
+        costs = costs.reshape(self.n, k) if k else np.zeros((self.n, 0), np.float32)
+        infos = []
+        for i in range(self.n):
+            info: dict[str, Any] = {
+                "cost": float(costs[i].sum()),
+                "costs": {name: float(costs[i, c]) for c, name in enumerate(self.spec.cost_names)},
+                "events": [e for e in events if e.startswith(f"agent {i} ")],
+            }
+            if task is not None:
+                info["task_reward"] = float(task[i])
+            if replaced[i]:
+                info["illegal_action"] = True
+            if self.spec.has_action_mask:
+                info["action_mask"] = self.mask(i)
+            infos.append(info)
+        return self.split_obs(obs), rewards, terminated, truncated, infos

@@ -1,0 +1,58 @@
+"""The Gymnasium API for one-agent moralgym environments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from ._moralgym import MoralgymError
+from .core import Core
+
+
+class MoralGymEnv(gymnasium.Env):
+    """A one-agent moralgym env as a ``gymnasium.Env``.
+
+    The reward is the task reward; ``info["cost"]`` (sum) and ``info["costs"]`` (per component)
+    report the ethical costs, ``info["events"]`` what caused them. Envs with action masks put the
+    mask in ``info["action_mask"]`` and answer ``action_masks()`` (sb3-contrib's convention).
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, env_id: str, *, illegal_action: str = "raise", render_mode: str | None = None, **config: Any):
+        self._core = Core(env_id, illegal_action, config)
+        if self._core.n != 1:
+            raise MoralgymError(
+                f"{env_id} has {self._core.n} agents in this config; use moralgym.make(...) for its PettingZoo "
+                "ParallelEnv, or set num_agents=1 where the env allows it"
+            )
+        if render_mode not in (None, "ansi"):
+            raise MoralgymError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.moralgym_spec = self._core.spec
+        self.cost_names = self._core.spec.cost_names
+        self.observation_space = self._core.spec.observation_space()
+        self.action_space = self._core.spec.action_space()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        obs = self._core.raw.reset(seed).reshape(self._core.shape)
+        info: dict[str, Any] = {}
+        if self._core.spec.has_action_mask:
+            info["action_mask"] = self._core.mask(0)
+        return obs, info
+
+    def step(self, action):
+        obs, rewards, terminated, truncated, infos = self._core.step([int(action)])
+        return obs[0], float(rewards[0]), bool(terminated[0]), bool(truncated[0]), infos[0]
+
+    def action_masks(self) -> np.ndarray:
+        """Legal actions now (all True for envs without masks)."""
+        return self._core.raw.action_mask(0)
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return self._core.raw.render()
+        return None

@@ -1,0 +1,277 @@
+//! The `moralgym._moralgym` extension: moralgym's Rust environments and vector layer behind a
+//! small raw interface that the Python package wraps in Gymnasium and PettingZoo classes.
+//! Stepping releases the interpreter lock; batched results are copied once per buffer.
+
+use std::sync::Mutex;
+
+use moralgym_envs::{ParallelEnv, StepBuf, VecEnv, make, registry};
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde_json::Value;
+
+create_exception!(_moralgym, MoralgymError, PyValueError, "An error from moralgym's Rust core.");
+
+fn err(e: impl std::fmt::Display) -> PyErr {
+    MoralgymError::new_err(e.to_string())
+}
+
+fn parse(config_json: &str) -> PyResult<Value> {
+    serde_json::from_str(config_json).map_err(|e| err(format!("config is not JSON: {e}")))
+}
+
+/// Registered environment ids.
+#[pyfunction]
+fn env_ids() -> Vec<String> {
+    registry::ids().into_iter().map(String::from).collect()
+}
+
+/// The full config `make` would use (JSON), defaults merged under the overrides.
+#[pyfunction]
+fn resolve_config(env_id: &str, config_json: &str) -> PyResult<String> {
+    let resolved = registry::resolve_config(env_id, &parse(config_json)?).map_err(err)?;
+    Ok(resolved.to_string())
+}
+
+/// One environment (any number of agents).
+#[pyclass(module = "moralgym._moralgym")]
+struct RawEnv {
+    env: Mutex<Box<dyn ParallelEnv>>,
+    spec_json: String,
+    agents: usize,
+    obs_dim: usize,
+    costs: usize,
+}
+
+type StepOut<'py> = (
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Vec<bool>,
+    Vec<bool>,
+    Vec<String>,
+    Option<Vec<f32>>,
+);
+
+impl RawEnv {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Box<dyn ParallelEnv>>> {
+        self.env.lock().map_err(|_| err("the environment was poisoned by an earlier panic"))
+    }
+}
+
+#[pymethods]
+impl RawEnv {
+    #[new]
+    fn new(env_id: &str, config_json: &str) -> PyResult<Self> {
+        let env = make(env_id, &parse(config_json)?).map_err(err)?;
+        let spec = env.spec().clone();
+        let spec_json = serde_json::to_string(&spec).map_err(err)?;
+        Ok(Self {
+            agents: spec.num_agents,
+            obs_dim: spec.obs_dim(),
+            costs: spec.num_costs(),
+            spec_json,
+            env: Mutex::new(env),
+        })
+    }
+
+    /// The spec as JSON.
+    fn spec_json(&self) -> String {
+        self.spec_json.clone()
+    }
+
+    /// Starts an episode; returns observations `[agents * obs_dim]`.
+    #[pyo3(signature = (seed=None))]
+    fn reset<'py>(&self, py: Python<'py>, seed: Option<u64>) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let mut obs = vec![0.0f32; self.agents * self.obs_dim];
+        self.lock()?.reset_into(seed, &mut obs).map_err(err)?;
+        Ok(PyArray1::from_vec(py, obs))
+    }
+
+    /// One step with one action per agent: (obs, rewards, costs, terminated, truncated, events, task_rewards).
+    fn step<'py>(&self, py: Python<'py>, actions: Vec<i64>) -> PyResult<StepOut<'py>> {
+        let actions: Vec<u32> = actions
+            .iter()
+            .map(|&a| u32::try_from(a).map_err(|_| err(format!("illegal action {a}: actions are >= 0"))))
+            .collect::<PyResult<_>>()?;
+        let n = self.agents;
+        let (mut obs, mut rewards, mut costs) =
+            (vec![0.0f32; n * self.obs_dim], vec![0.0f32; n], vec![0.0f32; n * self.costs]);
+        let (mut terminated, mut truncated) = (vec![false; n], vec![false; n]);
+        let mut env = self.lock()?;
+        env.step_into(
+            &actions,
+            StepBuf {
+                obs: &mut obs,
+                rewards: &mut rewards,
+                costs: &mut costs,
+                terminated: &mut terminated,
+                truncated: &mut truncated,
+            },
+        )
+        .map_err(err)?;
+        let events = env.events().iter().map(|e| e.to_string()).collect();
+        let task = env.task_rewards().map(<[f32]>::to_vec);
+        Ok((
+            PyArray1::from_vec(py, obs),
+            PyArray1::from_vec(py, rewards),
+            PyArray1::from_vec(py, costs),
+            terminated,
+            truncated,
+            events,
+            task,
+        ))
+    }
+
+    /// Legal actions of `agent` now.
+    fn action_mask<'py>(&self, py: Python<'py>, agent: usize) -> PyResult<Bound<'py, PyArray1<bool>>> {
+        if agent >= self.agents {
+            return Err(err(format!("agent {agent} does not exist; the env has {} agents", self.agents)));
+        }
+        let env = self.lock()?;
+        let mut mask = vec![true; env.spec().num_actions()];
+        env.action_mask(agent, &mut mask);
+        Ok(PyArray1::from_vec(py, mask))
+    }
+
+    /// Whether `action` is legal for `agent` now.
+    fn is_legal(&self, agent: usize, action: i64) -> PyResult<bool> {
+        let env = self.lock()?;
+        Ok(agent < self.agents
+            && action >= 0
+            && (action as usize) < env.spec().num_actions()
+            && env.is_legal(agent, action as u32))
+    }
+
+    /// A text picture of the state.
+    fn render(&self) -> PyResult<String> {
+        Ok(self.lock()?.render())
+    }
+
+    /// The env's own metrics of the current episode (JSON).
+    fn episode_metrics(&self) -> PyResult<String> {
+        let mut m = serde_json::Map::new();
+        self.lock()?.episode_metrics(&mut m);
+        Ok(Value::Object(m).to_string())
+    }
+}
+
+/// N copies stepped in Rust into flat buffers, with same-step auto-reset.
+#[pyclass(module = "moralgym._moralgym")]
+struct RawVecEnv {
+    venv: Mutex<VecEnv>,
+    spec_json: String,
+}
+
+type VecStepOut<'py> = (
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<bool>>,
+    Bound<'py, PyArray1<bool>>,
+    Bound<'py, PyArray1<bool>>,
+    Bound<'py, PyArray1<f32>>,
+);
+
+#[pymethods]
+impl RawVecEnv {
+    #[new]
+    fn new(env_id: &str, config_json: &str, num_envs: usize, threads: usize) -> PyResult<Self> {
+        let venv = VecEnv::make(env_id, &parse(config_json)?, num_envs, threads).map_err(err)?;
+        let spec_json = serde_json::to_string(venv.spec()).map_err(err)?;
+        Ok(Self { venv: Mutex::new(venv), spec_json })
+    }
+
+    /// The spec as JSON.
+    fn spec_json(&self) -> String {
+        self.spec_json.clone()
+    }
+
+    /// Resets every copy (copy i gets derive_seed(seed, i)); returns obs `[N * agents * obs_dim]`.
+    fn reset<'py>(&self, py: Python<'py>, seed: u64) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let mut v = self.venv.lock().map_err(|_| err("poisoned"))?;
+        v.reset(seed);
+        Ok(PyArray1::from_slice(py, v.obs()))
+    }
+
+    /// Steps every copy with `actions [N * agents]` (the interpreter lock is released meanwhile):
+    /// (obs, rewards, costs, terminated, truncated, done, final_obs), all flat.
+    fn step<'py>(&self, py: Python<'py>, actions: PyReadonlyArray1<'py, i64>) -> PyResult<VecStepOut<'py>> {
+        let actions: Vec<u32> = actions
+            .as_slice()
+            .map_err(err)?
+            .iter()
+            .map(|&a| u32::try_from(a).map_err(|_| err(format!("illegal action {a}: actions are >= 0"))))
+            .collect::<PyResult<_>>()?;
+        let mut v = self.venv.lock().map_err(|_| err("poisoned"))?;
+        let venv: &mut VecEnv = &mut v;
+        py.detach(|| venv.step(&actions)).map_err(err)?;
+        Ok((
+            PyArray1::from_slice(py, v.obs()),
+            PyArray1::from_slice(py, v.rewards()),
+            PyArray1::from_slice(py, v.costs()),
+            PyArray1::from_slice(py, v.terminated()),
+            PyArray1::from_slice(py, v.truncated()),
+            PyArray1::from_slice(py, v.done()),
+            PyArray1::from_slice(py, v.final_obs()),
+        ))
+    }
+
+    /// Legal actions of `agent` in copy `index` now.
+    fn action_mask<'py>(&self, py: Python<'py>, index: usize, agent: usize) -> PyResult<Bound<'py, PyArray1<bool>>> {
+        let v = self.venv.lock().map_err(|_| err("poisoned"))?;
+        let env = v.env(index).ok_or_else(|| err(format!("copy {index} does not exist")))?;
+        if agent >= env.spec().num_agents {
+            return Err(err(format!("agent {agent} does not exist")));
+        }
+        let mut mask = vec![true; env.spec().num_actions()];
+        env.action_mask(agent, &mut mask);
+        Ok(PyArray1::from_vec(py, mask))
+    }
+}
+
+/// The seed of copy `index` of a vector env reset with `base` (as the Rust vector layer derives it).
+#[pyfunction]
+fn derive_seed(base: u64, index: u64) -> u64 {
+    moralgym_envs::derive_seed(base, index)
+}
+
+/// Replays `actions` (`[steps, agents]`, flat) on a fresh env reset with `seed`, directly in
+/// Rust, returning the flat concatenation of every step's obs, rewards and costs: the reference
+/// trajectory the Python wrappers are tested against.
+#[pyfunction]
+fn replay<'py>(
+    py: Python<'py>,
+    env_id: &str,
+    config_json: &str,
+    seed: u64,
+    actions: Vec<u32>,
+) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    let mut env = make(env_id, &parse(config_json)?).map_err(err)?;
+    let a = env.spec().num_agents;
+    let mut trace = env.reset(Some(seed));
+    for joint in actions.chunks(a) {
+        let s = env.step(joint).map_err(err)?;
+        let done = s.all_done();
+        trace.extend(s.obs);
+        trace.extend(s.rewards);
+        trace.extend(s.costs);
+        if done {
+            break;
+        }
+    }
+    Ok(PyArray1::from_vec(py, trace))
+}
+
+#[pymodule]
+fn _moralgym(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MoralgymError", m.py().get_type::<MoralgymError>())?;
+    m.add_function(wrap_pyfunction!(env_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
+    m.add_function(wrap_pyfunction!(replay, m)?)?;
+    m.add_function(wrap_pyfunction!(derive_seed, m)?)?;
+    m.add_class::<RawEnv>()?;
+    m.add_class::<RawVecEnv>()?;
+    Ok(())
+}

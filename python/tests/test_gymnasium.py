@@ -1,0 +1,98 @@
+"""The Gymnasium side: check_env, costs in info, wrappers, registration, determinism."""
+
+import gymnasium
+import numpy as np
+import pytest
+from conftest import SINGLE_AGENT
+from gymnasium.utils.env_checker import check_env
+
+import moralgym
+from moralgym import MoralgymError
+from moralgym._moralgym import replay
+from moralgym.wrappers import MultiObjectiveReward, SafetyGymnasiumStep
+
+
+@pytest.mark.parametrize("env_id", sorted(SINGLE_AGENT))
+def test_check_env_passes_for_every_single_agent_env(env_id):
+    # masked envs play their first legal action for a sampled illegal one (flagged in info)
+    env = moralgym.make(env_id, illegal_action="noop", **SINGLE_AGENT[env_id])
+    assert isinstance(env, gymnasium.Env)
+    check_env(env, skip_render_check=True)
+
+
+def test_registered_with_gymnasium():
+    env = gymnasium.make("moralgym/Harvest-v0", num_agents=1, max_steps=5)
+    obs, info = env.reset(seed=3)
+    assert obs.shape == (4, 5, 5)
+    for _ in range(5):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    assert truncated and not terminated
+    assert set(info["costs"]) == {"depletion", "zap"}
+    assert info["cost"] == sum(info["costs"].values())
+
+
+def test_costs_match_the_rust_values_and_the_trajectory_matches_a_rust_replay():
+    env = moralgym.make("Harvest-v0", num_agents=1, max_steps=200)
+    obs, _ = env.reset(seed=11)
+    rng = np.random.default_rng(0)
+    actions, trace = [], [obs.ravel()]
+    for _ in range(200):
+        a = int(rng.integers(0, 6))
+        actions.append(a)
+        obs, reward, terminated, truncated, info = env.step(a)
+        trace += [obs.ravel(), [reward], [info["costs"]["depletion"], info["costs"]["zap"]]]
+        if terminated or truncated:
+            break
+    rust = replay("Harvest-v0", '{"num_agents": 1, "max_steps": 200}', 11, actions)
+    np.testing.assert_array_equal(np.concatenate(trace).astype(np.float32), rust)
+
+
+def test_same_seed_same_trajectory():
+    def run(seed):
+        env = moralgym.make("Cleanup-v0", num_agents=1)
+        obs, _ = env.reset(seed=seed)
+        out = [obs]
+        for t in range(100):
+            o, r, *_ = env.step(t % 7)
+            out += [o, np.array([r])]
+        return np.concatenate([x.ravel() for x in out])
+
+    np.testing.assert_array_equal(run(5), run(5))
+    assert not np.array_equal(run(5), run(6))
+
+
+def test_safety_gymnasium_and_multi_objective_wrappers():
+    env = SafetyGymnasiumStep(moralgym.make("Harvest-v0", num_agents=1))
+    env.reset(seed=0)
+    step = env.step(4)
+    assert len(step) == 6 and step[2] == step[5]["cost"]
+    mo = MultiObjectiveReward(moralgym.make("Harvest-v0", num_agents=1, map=["A.", "AA"]))
+    assert mo.reward_space.shape == (3,)
+    mo.reset(seed=0)
+    total = np.zeros(3)
+    for a in [2, 1, 3, 0] * 3:  # a loop over the patch takes its last apple
+        _, vector, *_ = mo.step(a)
+        total += vector
+    assert total[0] >= 3 and total[1] <= -1, total  # apples eaten, depletion as a negative objective
+
+
+def test_action_mask_in_info_and_illegal_actions_raise():
+    env = moralgym.make("SurvivalDilemma-v0", num_agents=1)
+    _, info = env.reset(seed=0)
+    mask = info["action_mask"]
+    assert mask.dtype == np.int8 and mask[0] == 1
+    illegal = int(np.flatnonzero(mask == 0)[0])
+    with pytest.raises(MoralgymError, match="illegal action"):
+        env.step(illegal)
+    np.testing.assert_array_equal(env.action_masks(), mask.astype(bool))
+    noop = moralgym.make("SurvivalDilemma-v0", num_agents=1, illegal_action="noop")
+    noop.reset(seed=0)
+    *_, info = noop.step(illegal)
+    assert info["illegal_action"] is True
+
+
+def test_shaped_rewards_report_the_task_reward():
+    env = moralgym.make("SurvivalDilemma-v0", num_agents=1, esrs={"enabled": True, "satisfaction_weight": 0.5})
+    env.reset(seed=0)
+    _, reward, *_, info = env.step(0)
+    assert info["task_reward"] == 1.0 and reward == 1.0 + 0.5 * 5.0
