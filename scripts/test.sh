@@ -14,4 +14,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
 (cd python && VIRTUAL_ENV="$PWD/../.venv" ../.venv/bin/maturin develop --release --quiet)
-.venv/bin/python -m pytest -q python/tests
+.venv/bin/python -m pytest -q -rs python/tests
