@@ -11,7 +11,6 @@ Costs follow Safety-Gymnasium's convention: ``info["cost"]`` is the sum of this 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ._moralgym import MoralgymError, env_ids, resolve_config

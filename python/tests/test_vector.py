@@ -69,29 +69,25 @@ def test_gymnasium_make_vec_uses_the_native_vector_env():
     assert set(infos["costs"]) == {"depletion", "zap"}
 
 
-def test_single_agent_vector_env_equals_single_envs():
+def test_single_agent_vector_env_equals_single_gymnasium_envs():
     n = 3
     venv = moralgym.make_vec("Cleanup-v0", num_envs=n, num_agents=1, max_steps=30)
     vobs, _ = venv.reset(seed=4)
+    singles = [moralgym.make("Cleanup-v0", num_agents=1, max_steps=30) for _ in range(n)]
+    for i, env in enumerate(singles):
+        obs, _ = env.reset(seed=derive_seed(4, i))
+        np.testing.assert_array_equal(obs, vobs[i])
     rng = np.random.default_rng(3)
-    acts = rng.integers(0, 7, size=(60, n))
-    vec_rewards = []
-    for a in acts:
-        _, r, *_ = venv.step(a)
-        vec_rewards.append(r)
-    vec_rewards = np.array(vec_rewards)
-    # the same copies as single envs: find each copy's seed through its first observation
-    from moralgym._moralgym import RawVecEnv
-    import json
-
-    for i in range(n):
-        one = RawVecEnv("Cleanup-v0", json.dumps({"num_agents": 1, "max_steps": 30}), n, 1)
-        one.reset(4)
-        rewards = []
-        for a in acts:
-            _, r, *_ = one.step(a.astype(np.int64))
-            rewards.append(r[i])
-        np.testing.assert_array_equal(np.array(rewards), vec_rewards[:, i])
+    for a in rng.integers(0, 7, size=(75, n)):
+        vobs, vrew, vterm, vtrunc, infos = venv.step(a)
+        for i, env in enumerate(singles):
+            obs, r, term, trunc, info = env.step(a[i])
+            assert (r, term, trunc) == (vrew[i], vterm[i], vtrunc[i])
+            assert info["cost"] == infos["cost"][i]
+            if term or trunc:
+                np.testing.assert_array_equal(obs, infos["final_obs"][i])
+                obs, _ = env.reset()
+            np.testing.assert_array_equal(obs, vobs[i])
 
 
 def test_vector_errors():
