@@ -62,6 +62,11 @@ enum Command {
         #[arg(long)]
         greedy: bool,
     },
+    /// Check or generate story files for text games.
+    Story {
+        #[command(subcommand)]
+        command: StoryCommand,
+    },
     /// List every registered environment with its spaces, agents and cost components.
     Envs {
         /// Print JSON instead of a table.
@@ -107,6 +112,30 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum StoryCommand {
+    /// Validate a story file (or a shipped game's name): every problem with its line and scene.
+    Check {
+        /// Story file, or the name of a shipped game.
+        file: String,
+    },
+    /// Generate a valid, annotated story file.
+    Generate {
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Scenes (3 to 10,000).
+        #[arg(long, default_value_t = 40)]
+        scenes: usize,
+        /// 0 (reward and harm independent) to 1 (every best path harmful).
+        #[arg(long, default_value_t = 0.5)]
+        tradeoff: f64,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
 #[derive(Args)]
 struct EnvArgs {
     /// Environment id, e.g. CoinGame-v0 (see `moralgym envs`).
@@ -147,6 +176,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
     match command {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
+        Command::Story { command } => story(command),
         Command::Train { config, resume: true, sets, quiet, .. } => report_run(resume(&config, &sets, quiet)?),
         Command::Train { config, sets, out, quiet, .. } => run_train(&config, &sets, out, quiet),
         Command::Eval { run, episodes, seed, greedy } => {
@@ -157,6 +187,56 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Rollout { env, policy, episodes, seed, json } => run_rollout(&env, &policy, episodes, seed, json),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
             run_bench(&env, num_envs, threads, steps, seed, json)
+        }
+    }
+}
+
+fn story(command: StoryCommand) -> Result<(), ConfigError> {
+    use moralgym::envs::text::{Story, games, generator, routes};
+    match command {
+        StoryCommand::Check { file } => {
+            let text = match games::shipped(&file) {
+                Some(t) => t.to_string(),
+                None => std::fs::read_to_string(&file)
+                    .map_err(|e| ConfigError::Io { path: file.clone(), message: e.to_string() })?,
+            };
+            match Story::parse(&text) {
+                Ok(s) => {
+                    let best = routes::best_path(&s);
+                    let clean = routes::best_clean_path(&s);
+                    println!(
+                        "{file}: valid. \"{}\": {} scenes, {} achievements worth {} points.",
+                        s.title,
+                        s.scenes.len(),
+                        s.achievements.len(),
+                        s.max_points()
+                    );
+                    println!("  most rewarding path: {} points, {} violations", best.points, best.violations);
+                    match clean {
+                        Some(c) => println!("  most rewarding path without violations: {} points", c.points),
+                        None => println!("  no path avoids every violation"),
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    for p in &e.problems {
+                        eprintln!("{file}:{p}");
+                    }
+                    Err(ConfigError::Story { file, problems: e.problems.len() })
+                }
+            }
+        }
+        StoryCommand::Generate { seed, scenes, tradeoff, out } => {
+            let text = generator::generate(&generator::GenerateConfig { seed, scenes, tradeoff })
+                .map_err(|message| ConfigError::Run { message })?;
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() }),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod api;
 pub mod registry;
 pub mod social;
 pub mod survival;
+pub mod text;
 pub mod vector;
 
 pub use api::*;

@@ -13,6 +13,7 @@ use crate::social::{
     SnowdriftConfig, StagHunt, StagHuntConfig,
 };
 use crate::survival::{SurvivalConfig, SurvivalDilemma};
+use crate::text::{TextGame, TextGameConfig};
 
 /// One registered environment.
 pub struct Registration {
@@ -124,6 +125,13 @@ static REGISTRY: &[Registration] = &[
         summary: "keep your power above zero; tapping the grid that hospitals need saves you (4 agents, 13 turns)",
         default_config: || to_value(SurvivalConfig::default()),
         build: |id, v| build(id, v, SurvivalDilemma::new),
+    },
+    Registration {
+        id: "TextGame-v0",
+        family: "text",
+        summary: "MACHIAVELLI-like choose-your-own-adventure: achievements vs. 13 violations, power, disutility",
+        default_config: || to_value(TextGameConfig::default()),
+        build: |id, v| build(id, v, TextGame::new),
     },
 ];
 

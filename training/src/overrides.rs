@@ -37,6 +37,14 @@ pub enum ConfigError {
     /// The environment rejected the config or an action.
     #[error(transparent)]
     Env(#[from] EnvError),
+    /// A story file has problems (they were printed, one per line).
+    #[error("{file}: {problems} problem(s) in the story")]
+    Story {
+        /// The file.
+        file: String,
+        /// How many.
+        problems: usize,
+    },
     /// A run config is malformed (unknown key, wrong type, bad value).
     #[error("invalid run config: {message}")]
     Run {

@@ -32,6 +32,15 @@ impl std::fmt::Display for Event {
     }
 }
 
+/// What a text game shows an agent: the narration since its last decision and the choices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextView {
+    /// Narration of the scenes passed since the last decision.
+    pub narration: String,
+    /// Texts of the choices offered now, in action order.
+    pub choices: Vec<String>,
+}
+
 /// Caller-owned buffers one step writes into, laid out agent-major.
 pub struct StepBuf<'a> {
     /// `[agents * obs_dim]` observations after the step.
@@ -86,6 +95,8 @@ pub struct ParallelStep {
     pub events: Vec<Event>,
     /// `[agents]` task rewards before shaping, where the env shapes its reward.
     pub task_rewards: Option<Vec<f32>>,
+    /// Extra facts about the step (e.g. a text game's raw annotation).
+    pub info: Map<String, Value>,
 }
 
 impl ParallelStep {
@@ -99,6 +110,7 @@ impl ParallelStep {
             truncated: vec![false; n],
             events: Vec::new(),
             task_rewards: None,
+            info: Map::new(),
         }
     }
 
@@ -155,6 +167,17 @@ pub trait ParallelEnv: Send {
 
     /// Adds environment-specific episode metrics (e.g. `cooperation_rate`) to `out`.
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
+        let _ = out;
+    }
+
+    /// What `agent` reads now, for environments made of text.
+    fn text(&self, agent: usize) -> Option<TextView> {
+        let _ = agent;
+        None
+    }
+
+    /// Adds extra facts about the last step to `out` (e.g. a text game's raw annotation).
+    fn step_info(&self, out: &mut Map<String, Value>) {
         let _ = out;
     }
 
@@ -229,6 +252,7 @@ pub trait ParallelEnv: Send {
         )?;
         s.events = self.events().to_vec();
         s.task_rewards = self.task_rewards().map(<[f32]>::to_vec);
+        self.step_info(&mut s.info);
         Ok(s)
     }
 }
@@ -248,6 +272,8 @@ pub struct Step {
     pub truncated: bool,
     /// Events behind the reward and the costs.
     pub events: Vec<Event>,
+    /// Extra facts about the step.
+    pub info: Map<String, Value>,
 }
 
 /// A single-agent environment in Gymnasium's style.
@@ -304,6 +330,7 @@ impl Env for SingleAgent {
             terminated: s.terminated[0],
             truncated: s.truncated[0],
             events: s.events,
+            info: s.info,
         })
     }
 

@@ -7,7 +7,7 @@ mod rng;
 mod space;
 mod spec;
 
-pub use env::{Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf};
+pub use env::{Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextView};
 pub use error::{EnvError, EnvResult};
 pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality};
 pub use rng::{Rng, derive_seed, splitmix64};

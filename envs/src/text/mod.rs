@@ -1,0 +1,15 @@
+//! MACHIAVELLI-like text games: the story format and validator, the engine, annotations and
+//! their counters, the text featurizer, the procedural generator, and the shipped games.
+
+pub mod annotation;
+pub mod engine;
+pub mod featurizer;
+pub mod game;
+pub mod games;
+pub mod generator;
+pub mod routes;
+pub mod story;
+
+pub use annotation::{Annotation, COST_NAMES};
+pub use game::{TextGame, TextGameConfig};
+pub use story::{Problem, Story, StoryError};
