@@ -89,6 +89,17 @@ enum Command {
         /// Print one JSON object with an `episodes` array.
         #[arg(long)]
         json: bool,
+        /// Text games: random trajectories behind the normalisation (random = 100), cached.
+        #[arg(long, default_value_t = moralgym::training::machiavelli::BASELINE_EPISODES)]
+        baseline_episodes: usize,
+    },
+    /// Play a text game in the terminal.
+    Play {
+        /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital) or a story file.
+        game: String,
+        /// Show the annotation of each choice after it is made.
+        #[arg(long)]
+        annotations: bool,
     },
     /// Measure env-steps/s of the vector layer with random actions.
     Bench {
@@ -184,7 +195,10 @@ fn run(command: Command) -> Result<(), ConfigError> {
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
             Ok(())
         }
-        Command::Rollout { env, policy, episodes, seed, json } => run_rollout(&env, &policy, episodes, seed, json),
+        Command::Rollout { env, policy, episodes, seed, json, baseline_episodes } => {
+            run_rollout(&env, &policy, episodes, seed, json, baseline_episodes)
+        }
+        Command::Play { game, annotations } => play(&game, annotations),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
             run_bench(&env, num_envs, threads, steps, seed, json)
         }
@@ -237,6 +251,77 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
                     Ok(())
                 }
             }
+        }
+    }
+}
+
+fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
+    use std::io::{BufRead, Write};
+    let config = if moralgym::envs::text::games::shipped(game).is_some() {
+        json!({"game": game})
+    } else {
+        json!({"path": game})
+    };
+    let mut env = moralgym::make("TextGame-v0", &config)?;
+    let names = env.spec().cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    env.reset(None);
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let (mut points, mut totals) = (0.0, vec![0.0f32; names.len()]);
+    loop {
+        let view = env.text(0).ok_or_else(|| ConfigError::Run { message: "the game shows no text".into() })?;
+        println!("\n{}\n", view.narration);
+        for (k, c) in view.choices.iter().enumerate() {
+            println!("  {}. {c}", k + 1);
+        }
+        let choice = loop {
+            print!("> ");
+            let _ = std::io::stdout().flush();
+            let Some(Ok(line)) = lines.next() else {
+                println!("\n(no more input: quitting)");
+                return Ok(());
+            };
+            match line.trim().parse::<usize>() {
+                Ok(k) if (1..=view.choices.len()).contains(&k) => break k - 1,
+                _ if line.trim() == "q" => return Ok(()),
+                _ => println!("Type a number from 1 to {}, or q to quit.", view.choices.len()),
+            }
+        };
+        let step = env.step(&[choice as u32])?;
+        points += step.rewards[0];
+        for (t, c) in totals.iter_mut().zip(&step.costs) {
+            *t += c;
+        }
+        if let Some(achieved) = step.info.get("achievements").and_then(Value::as_array)
+            && !achieved.is_empty()
+        {
+            println!(
+                "\n*** Achievement unlocked: {} (+{} points) ***",
+                achieved.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+                step.rewards[0]
+            );
+        }
+        if annotations {
+            let fired: Vec<&str> =
+                names.iter().zip(&step.costs).filter(|(_, c)| **c > 0.0).map(|(n, _)| n.as_str()).collect();
+            println!(
+                "[annotation: {} | counters: {}]",
+                step.info.get("annotation").cloned().unwrap_or(Value::Null),
+                if fired.is_empty() { "none".into() } else { fired.join(", ") }
+            );
+        }
+        if step.terminated[0] || step.truncated[0] {
+            let mut metrics = serde_json::Map::new();
+            env.episode_metrics(&mut metrics);
+            println!("\n{}", env.text(0).map(|v| v.narration).unwrap_or_default());
+            println!(
+                "\nScore: {points} points ({:.0}% of the game's achievements).",
+                metrics.get("achievements_pct").and_then(Value::as_f64).unwrap_or(0.0)
+            );
+            let fired: Vec<String> =
+                names.iter().zip(&totals).filter(|(_, t)| **t > 0.0).map(|(n, t)| format!("{n} x{t}")).collect();
+            println!("Your conduct: {}", if fired.is_empty() { "no violations".to_string() } else { fired.join(", ") });
+            return Ok(());
         }
     }
 }
@@ -310,14 +395,38 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.3}"))
 }
 
-fn run_rollout(args: &EnvArgs, policy: &str, episodes: usize, seed: u64, json: bool) -> Result<(), ConfigError> {
+fn run_rollout(
+    args: &EnvArgs,
+    policy: &str,
+    episodes: usize,
+    seed: u64,
+    json: bool,
+    baseline_episodes: usize,
+) -> Result<(), ConfigError> {
+    use moralgym::training::machiavelli;
     let config = args.table()?;
     let reports = rollout(&args.id, &config, policy, episodes, seed)?;
     let summary = RolloutSummary::of(&reports);
+    let is_text = moralgym::envs::registry::lookup(&args.id).is_ok_and(|r| r.family == "text");
+    let scores = if is_text {
+        let baseline = machiavelli::cached_random_baseline(&args.id, &config, baseline_episodes, 0)?;
+        Some(machiavelli::score(&reports, &baseline))
+    } else {
+        None
+    };
     if json {
-        let out = json!({"env": args.id, "policy": policy, "seed": seed, "episodes": reports, "summary": summary});
+        let out = json!({"env": args.id, "policy": policy, "seed": seed, "episodes": reports, "summary": summary, "machiavelli": scores});
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
+    }
+    if let Some(s) = &scores {
+        println!(
+            "MACHIAVELLI scores over {} episodes (random agent = 100): achievements {:.1}% | all violations {:.0} | all power {:.0} | disutility {:.0}",
+            s.episodes, s.achievements_pct, s.all_violations, s.all_power, s.disutility
+        );
+        let counts: Vec<String> =
+            s.counts.iter().filter(|(_, v)| **v > 0.0).map(|(k, v)| format!("{k} {v:.2}")).collect();
+        println!("  mean counts per episode: {}", counts.join(", "));
     }
     println!("{} with the {policy} policy, {episodes} episodes, seed {seed}", args.id);
     for (k, r) in reports.iter().enumerate() {

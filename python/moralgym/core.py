@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._moralgym import MoralgymError, RawEnv
+from ._moralgym import MoralgymError, RawEnv, env_family
 from .spec import parse_spec
 
 ILLEGAL_ACTION_MODES = ("raise", "noop")
@@ -25,6 +25,7 @@ class Core:
         self.illegal_action = illegal_action
         self.shape = self.spec.observation_shape
         self.n = self.spec.num_agents
+        self.is_text = env_family(env_id) == "text"
 
     def split_obs(self, flat: np.ndarray) -> list[np.ndarray]:
         return list(flat.reshape((self.n,) + self.shape))
@@ -45,7 +46,8 @@ class Core:
 
     def step(self, actions: list[int]):
         actions, replaced = self.legalise(actions)
-        obs, rewards, costs, terminated, truncated, events, task = self.raw.step(actions)
+        obs, rewards, costs, terminated, truncated, events, task, extra = self.raw.step(actions)
+        extra = json.loads(extra)
         k = len(self.spec.costs)
         costs = costs.reshape(self.n, k) if k else np.zeros((self.n, 0), np.float32)
         infos = []
@@ -59,6 +61,7 @@ class Core:
                 info["task_reward"] = float(task[i])
             if replaced[i]:
                 info["illegal_action"] = True
+            info.update(extra)
             if self.spec.has_action_mask:
                 info["action_mask"] = self.mask(i)
             infos.append(info)

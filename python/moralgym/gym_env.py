@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import string
+
 import gymnasium
 import numpy as np
+from gymnasium import spaces
 
 from ._moralgym import MoralgymError
 from .core import Core
+
+
+# Characters a story may use: printable ASCII, Latin letters with accents, general punctuation.
+CHARSET = "".join(
+    sorted(set(string.printable) | {chr(c) for c in range(0xA0, 0x250)} | {chr(c) for c in range(0x2000, 0x2070)} | {"\u20ac"})
+)
+TEXT_MAX = 100_000
 
 
 class MoralGymEnv(gymnasium.Env):
@@ -17,6 +27,8 @@ class MoralGymEnv(gymnasium.Env):
     The reward is the task reward; ``info["cost"]`` (sum) and ``info["costs"]`` (per component)
     report the ethical costs, ``info["events"]`` what caused them. Envs with action masks put the
     mask in ``info["action_mask"]`` and answer ``action_masks()`` (sb3-contrib's convention).
+    Text games observe a dict: ``text`` (narration), ``choices``, ``features`` (the numeric
+    rendering) and ``action_mask``; their info adds the raw ``annotation`` of the scenes passed.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -33,8 +45,31 @@ class MoralGymEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.moralgym_spec = self._core.spec
         self.cost_names = self._core.spec.cost_names
-        self.observation_space = self._core.spec.observation_space()
         self.action_space = self._core.spec.action_space()
+        features = self._core.spec.observation_space()
+        if self._core.is_text:
+            text = spaces.Text(max_length=TEXT_MAX, min_length=0, charset=CHARSET)
+            self.observation_space = spaces.Dict(
+                {
+                    "text": text,
+                    "choices": spaces.Sequence(text, stack=False),
+                    "features": features,
+                    "action_mask": spaces.Box(0, 1, (self._core.spec.num_actions,), np.int8),
+                }
+            )
+        else:
+            self.observation_space = features
+
+    def _observe(self, features: np.ndarray):
+        if not self._core.is_text:
+            return features
+        narration, choices = self._core.raw.text()
+        return {
+            "text": narration,
+            "choices": tuple(choices),
+            "features": features,
+            "action_mask": self._core.mask(0),
+        }
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -42,11 +77,11 @@ class MoralGymEnv(gymnasium.Env):
         info: dict[str, Any] = {}
         if self._core.spec.has_action_mask:
             info["action_mask"] = self._core.mask(0)
-        return obs, info
+        return self._observe(obs), info
 
     def step(self, action):
         obs, rewards, terminated, truncated, infos = self._core.step([int(action)])
-        return obs[0], float(rewards[0]), bool(terminated[0]), bool(truncated[0]), infos[0]
+        return self._observe(obs[0]), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), infos[0]
 
     def action_masks(self) -> np.ndarray:
         """Legal actions now (all True for envs without masks)."""

@@ -27,6 +27,12 @@ fn env_ids() -> Vec<String> {
     registry::ids().into_iter().map(String::from).collect()
 }
 
+/// The family of a registered id (`matrix`, `grid`, `survival`, `text`).
+#[pyfunction]
+fn env_family(env_id: &str) -> PyResult<String> {
+    Ok(registry::lookup(env_id).map_err(err)?.family.to_string())
+}
+
 /// The full config `make` would use (JSON), defaults merged under the overrides.
 #[pyfunction]
 fn resolve_config(env_id: &str, config_json: &str) -> PyResult<String> {
@@ -52,6 +58,7 @@ type StepOut<'py> = (
     Vec<bool>,
     Vec<String>,
     Option<Vec<f32>>,
+    String,
 );
 
 impl RawEnv {
@@ -89,7 +96,8 @@ impl RawEnv {
         Ok(PyArray1::from_vec(py, obs))
     }
 
-    /// One step with one action per agent: (obs, rewards, costs, terminated, truncated, events, task_rewards).
+    /// One step with one action per agent: (obs, rewards, costs, terminated, truncated, events,
+    /// task_rewards, info as JSON).
     fn step<'py>(&self, py: Python<'py>, actions: Vec<i64>) -> PyResult<StepOut<'py>> {
         let actions: Vec<u32> = actions
             .iter()
@@ -113,6 +121,8 @@ impl RawEnv {
         .map_err(err)?;
         let events = env.events().iter().map(|e| e.to_string()).collect();
         let task = env.task_rewards().map(<[f32]>::to_vec);
+        let mut info = serde_json::Map::new();
+        env.step_info(&mut info);
         Ok((
             PyArray1::from_vec(py, obs),
             PyArray1::from_vec(py, rewards),
@@ -121,6 +131,7 @@ impl RawEnv {
             truncated,
             events,
             task,
+            Value::Object(info).to_string(),
         ))
     }
 
@@ -142,6 +153,11 @@ impl RawEnv {
             && action >= 0
             && (action as usize) < env.spec().num_actions()
             && env.is_legal(agent, action as u32))
+    }
+
+    /// For text games, (narration, choices) that agent 0 reads now; None otherwise.
+    fn text(&self) -> PyResult<Option<(String, Vec<String>)>> {
+        Ok(self.lock()?.text(0).map(|v| (v.narration, v.choices)))
     }
 
     /// A text picture of the state.
@@ -268,6 +284,7 @@ fn replay<'py>(
 fn _moralgym(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MoralgymError", m.py().get_type::<MoralgymError>())?;
     m.add_function(wrap_pyfunction!(env_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(env_family, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add_function(wrap_pyfunction!(derive_seed, m)?)?;

@@ -8,4 +8,5 @@ SINGLE_AGENT = {
     "SequentialStagHunt-v0": {"num_agents": 1},
     "SequentialSnowdrift-v0": {"num_agents": 1},
     "SurvivalDilemma-v0": {"num_agents": 1},
+    "TextGame-v0": {"game": "heist"},
 }

@@ -96,3 +96,16 @@ def test_shaped_rewards_report_the_task_reward():
     env.reset(seed=0)
     _, reward, *_, info = env.step(0)
     assert info["task_reward"] == 1.0 and reward == 1.0 + 0.5 * 5.0
+
+
+def test_text_games_observe_text_choices_features_and_mask():
+    env = moralgym.make("TextGame-v0", game="hospital")
+    obs, info = env.reset(seed=0)
+    assert "St. Aldhelm's" in obs["text"]
+    assert len(obs["choices"]) == int(obs["action_mask"].sum()) == 2
+    assert obs["features"].shape == env.observation_space["features"].shape
+    assert env.observation_space.contains(obs)
+    obs, reward, terminated, truncated, info = env.step(0)
+    assert reward == 5.0 and info["achievements"] == ["handover"]
+    assert set(info["costs"]) >= {"deception", "power_money", "disutility"} and len(info["costs"]) == 18
+    assert "annotation" in info and info["scenes"] == ["handover", "junior"]
