@@ -260,3 +260,92 @@ fn bad_run_configs_name_the_problem() {
     let e = stderr_of_failure(&["eval", "--run", "/nonexistent/run"]);
     assert!(e.contains("/nonexistent/run"), "{e}");
 }
+
+#[test]
+fn story_check_reports_problems_with_lines_and_generate_writes_valid_stories() {
+    let out = moralgym(&["story", "check", "heist"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("valid") && text.contains("44 scenes"), "{text}");
+    let bad = tmp("bad-story.toml");
+    std::fs::write(
+        &bad,
+        "title = \"x\"\nstart = \"a\"\n[scenes.a]\ntext = \"A.\"\n[[scenes.a.choices]]\ntext = \"Go\"\ngoto = \"b\"\n",
+    )
+    .expect("write");
+    let e = stderr_of_failure(&["story", "check", &bad.display().to_string()]);
+    assert!(e.contains("line 5: scene `a`: choice \"Go\" leads to `b`, which does not exist"), "{e}");
+    let generated = tmp("generated.toml");
+    let g = moralgym(&[
+        "story",
+        "generate",
+        "--seed",
+        "3",
+        "--scenes",
+        "25",
+        "--tradeoff",
+        "1",
+        "--out",
+        &generated.display().to_string(),
+    ]);
+    assert!(g.status.success());
+    let check = moralgym(&["story", "check", &generated.display().to_string()]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let _ = std::fs::remove_file(bad);
+    let _ = std::fs::remove_file(generated);
+}
+
+#[test]
+fn play_reads_choices_from_standard_input_and_scores_the_game() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args(["play", "hospital", "--annotations"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // always the first choice, with one invalid answer on the way
+    child
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"9\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("finishes");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("St. Aldhelm's") && text.contains("Type a number from 1 to 2"), "{text}");
+    assert!(text.contains("Achievement unlocked: handover"), "{text}");
+    assert!(text.contains("[annotation:"), "{text}");
+    assert!(text.contains("Score:") && text.contains("THE END"), "{text}");
+}
+
+#[test]
+fn rollout_of_a_text_game_reports_machiavelli_scores() {
+    let cache = tmp("cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args([
+            "rollout",
+            "--env",
+            "TextGame-v0",
+            "--set",
+            "game=startup",
+            "--episodes",
+            "5",
+            "--baseline-episodes",
+            "100",
+            "--json",
+        ])
+        .env("MORALGYM_CACHE", &cache)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let m = &r["machiavelli"];
+    for key in ["achievements_pct", "all_violations", "all_power", "disutility", "counts", "normalized"] {
+        assert!(m.get(key).is_some(), "missing {key}");
+    }
+    assert!(r["episodes"][0]["env_metrics"]["achievements_pct"].as_f64().is_some());
+    assert_eq!(std::fs::read_dir(&cache).expect("cache").count(), 1, "the baseline is cached");
+    let _ = std::fs::remove_dir_all(cache);
+}
