@@ -37,6 +37,7 @@ def evaluate(model, episodes: int, seed: int):
 def main(argv=None):
     import supersuit as ss
     from stable_baselines3 import PPO
+    from stable_baselines3.common.utils import set_random_seed
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=50_000)
@@ -44,7 +45,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     env = ss.pettingzoo_env_to_vec_env_v1(moralgym.make("SequentialSnowdrift-v0"))
     env = ss.concat_vec_envs_v1(env, 2, num_cpus=0, base_class="stable_baselines3")
-    model = PPO("MlpPolicy", env, n_steps=128, batch_size=256, learning_rate=1e-3, seed=0, verbose=0)
+    # SuperSuit's vector env has no seed() for SB3 to call, so seed torch and numpy directly.
+    set_random_seed(0)
+    model = PPO("MlpPolicy", env, n_steps=128, batch_size=256, learning_rate=1e-3, verbose=0)
     model.learn(total_timesteps=args.steps)
     random_return, random_cost = evaluate(None, args.episodes, 100)
     ppo_return, ppo_cost = evaluate(model, args.episodes, 100)

@@ -35,6 +35,7 @@ class MoralGymEnv(gymnasium.Env):
 
     def __init__(self, env_id: str, *, illegal_action: str = "raise", render_mode: str | None = None, **config: Any):
         self._core = Core(env_id, illegal_action, config)
+        self._init_args = (env_id, {"illegal_action": illegal_action, "render_mode": render_mode, **config})
         if self._core.n != 1:
             raise MoralgymError(
                 f"{env_id} has {self._core.n} agents in this config; use moralgym.make(...) for its PettingZoo "
@@ -86,6 +87,14 @@ class MoralGymEnv(gymnasium.Env):
     def action_masks(self) -> np.ndarray:
         """Legal actions now (all True for envs without masks)."""
         return self._core.raw.action_mask(0)
+
+    def __getstate__(self):
+        # Pickling (for subprocess vector envs) recreates the env from its arguments, unreset.
+        return self._init_args
+
+    def __setstate__(self, state):
+        env_id, kwargs = state
+        self.__init__(env_id, **kwargs)
 
     def render(self):
         if self.render_mode == "ansi":

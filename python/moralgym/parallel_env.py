@@ -25,6 +25,7 @@ class MoralGymParallelEnv(ParallelEnv):
 
     def __init__(self, env_id: str, *, illegal_action: str = "raise", render_mode: str | None = None, **config: Any):
         self._core = Core(env_id, illegal_action, config)
+        self._init_args = (env_id, {"illegal_action": illegal_action, "render_mode": render_mode, **config})
         if render_mode not in (None, "ansi"):
             raise MoralgymError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.render_mode = render_mode
@@ -89,6 +90,14 @@ class MoralGymParallelEnv(ParallelEnv):
         )
         self.agents = [a for a in live if not (out[2][a] or out[3][a])]
         return out
+
+    def __getstate__(self):
+        # Pickling (for subprocess vector envs) recreates the env from its arguments, unreset.
+        return self._init_args
+
+    def __setstate__(self, state):
+        env_id, kwargs = state
+        self.__init__(env_id, **kwargs)
 
     def render(self):
         if self.render_mode == "ansi":

@@ -109,3 +109,16 @@ def test_text_games_observe_text_choices_features_and_mask():
     assert reward == 5.0 and info["achievements"] == ["handover"]
     assert set(info["costs"]) >= {"deception", "power_money", "disutility"} and len(info["costs"]) == 18
     assert "annotation" in info and info["scenes"] == ["handover", "junior"]
+
+
+def test_envs_survive_pickling_for_subprocess_vector_envs():
+    import pickle
+
+    for env in (moralgym.make("Harvest-v0", num_agents=1, max_steps=7), moralgym.make("CoinGame-v0")):
+        copy = pickle.loads(pickle.dumps(env))
+        assert type(copy) is type(env)
+        a, _ = env.reset(seed=2)
+        b, _ = copy.reset(seed=2)
+        if isinstance(a, dict):
+            a, b = a["agent_0"], b["agent_0"]
+        np.testing.assert_array_equal(a, b)
