@@ -66,3 +66,20 @@ class Core:
                 info["action_mask"] = self.mask(i)
             infos.append(info)
         return self.split_obs(obs), rewards, terminated, truncated, infos
+
+
+class CoreEnvMixin:
+    """What the Gymnasium and PettingZoo classes share: pickling and text rendering."""
+
+    def __getstate__(self):
+        # Pickling (for subprocess vector envs) recreates the env from its arguments, unreset.
+        return self._init_args
+
+    def __setstate__(self, state):
+        env_id, kwargs = state
+        self.__init__(env_id, **kwargs)
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return self._core.raw.render()
+        return None

@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ._moralgym import MoralgymError
-from .core import Core
+from .core import Core, CoreEnvMixin
 
 
 # Characters a story may use: printable ASCII, Latin letters with accents, general punctuation.
@@ -21,7 +21,7 @@ CHARSET = "".join(
 TEXT_MAX = 100_000
 
 
-class MoralGymEnv(gymnasium.Env):
+class MoralGymEnv(CoreEnvMixin, gymnasium.Env):
     """A one-agent moralgym env as a ``gymnasium.Env``.
 
     The reward is the task reward; ``info["cost"]`` (sum) and ``info["costs"]`` (per component)
@@ -87,16 +87,3 @@ class MoralGymEnv(gymnasium.Env):
     def action_masks(self) -> np.ndarray:
         """Legal actions now (all True for envs without masks)."""
         return self._core.raw.action_mask(0)
-
-    def __getstate__(self):
-        # Pickling (for subprocess vector envs) recreates the env from its arguments, unreset.
-        return self._init_args
-
-    def __setstate__(self, state):
-        env_id, kwargs = state
-        self.__init__(env_id, **kwargs)
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._core.raw.render()
-        return None

@@ -10,10 +10,10 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from ._moralgym import MoralgymError
-from .core import Core
+from .core import Core, CoreEnvMixin
 
 
-class MoralGymParallelEnv(ParallelEnv):
+class MoralGymParallelEnv(CoreEnvMixin, ParallelEnv):
     """A moralgym env as a PettingZoo ``ParallelEnv``: all agents act at once.
 
     Agents leave ``agents`` when they terminate or are truncated. Rewards are task rewards; each
@@ -90,19 +90,6 @@ class MoralGymParallelEnv(ParallelEnv):
         )
         self.agents = [a for a in live if not (out[2][a] or out[3][a])]
         return out
-
-    def __getstate__(self):
-        # Pickling (for subprocess vector envs) recreates the env from its arguments, unreset.
-        return self._init_args
-
-    def __setstate__(self, state):
-        env_id, kwargs = state
-        self.__init__(env_id, **kwargs)
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._core.raw.render()
-        return None
 
     def close(self):
         pass

@@ -275,6 +275,24 @@ fn parse_condition(src: &str, vars: &HashMap<&str, usize>) -> Result<Vec<Clause>
     Ok(out)
 }
 
+/// Resolves `set`/`add` effects to variable indices, reporting undeclared variables.
+fn effects(
+    map: &BTreeMap<String, f64>,
+    what: &str,
+    vars: &HashMap<&str, usize>,
+    report: &mut dyn FnMut(String),
+) -> Vec<(usize, f64)> {
+    map.iter()
+        .filter_map(|(k, v)| match vars.get(k.as_str()) {
+            Some(&i) => Some((i, *v)),
+            None => {
+                report(format!("`{what}` changes undeclared variable `{k}`"));
+                None
+            }
+        })
+        .collect()
+}
+
 impl Story {
     /// Parses and validates a story file; the error lists every problem with its line.
     pub fn parse(text: &str) -> Result<Story, StoryError> {
@@ -348,19 +366,8 @@ impl Story {
                 push(line, sid, format!("annotation: {m}"));
             }
             let scene_achievements = resolve_achievements(&d.achievements, line, &mut push);
-            let mut scene_effects = |map: &BTreeMap<String, f64>, what: &str| -> Vec<(usize, f64)> {
-                map.iter()
-                    .filter_map(|(k, v)| match var_index.get(k.as_str()) {
-                        Some(&i) => Some((i, *v)),
-                        None => {
-                            push(line, sid, format!("`{what}` changes undeclared variable `{k}`"));
-                            None
-                        }
-                    })
-                    .collect()
-            };
-            let scene_set = scene_effects(&d.set, "set");
-            let scene_add = scene_effects(&d.add, "add");
+            let scene_set = effects(&d.set, "set", &var_index, &mut |m| push(line, sid, m));
+            let scene_add = effects(&d.add, "add", &var_index, &mut |m| push(line, sid, m));
             let next = d.next.as_ref().and_then(|n| match scene_index.get(n.as_str()) {
                 Some(&i) => Some(i),
                 None => {
@@ -398,19 +405,8 @@ impl Story {
                         Vec::new()
                     }),
                 };
-                let mut effects = |map: &BTreeMap<String, f64>, what: &str| -> Vec<(usize, f64)> {
-                    map.iter()
-                        .filter_map(|(k, v)| match var_index.get(k.as_str()) {
-                            Some(&i) => Some((i, *v)),
-                            None => {
-                                push(cline, sid, format!("`{what}` changes undeclared variable `{k}`"));
-                                None
-                            }
-                        })
-                        .collect()
-                };
-                let set = effects(&c.set, "set");
-                let add = effects(&c.add, "add");
+                let set = effects(&c.set, "set", &var_index, &mut |m| push(cline, sid, m));
+                let add = effects(&c.add, "add", &var_index, &mut |m| push(cline, sid, m));
                 for m in c.annotation.problems() {
                     push(cline, sid, format!("annotation of choice \"{}\": {m}", c.text));
                 }
