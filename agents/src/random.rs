@@ -38,11 +38,6 @@ impl RandomPolicy {
             };
         }
     }
-
-    /// A uniform action in `0..n` (for envs without masks).
-    pub fn uniform(&mut self, n: usize) -> u32 {
-        self.rng.below(n) as u32
-    }
 }
 
 impl Policy for RandomPolicy {

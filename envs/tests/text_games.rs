@@ -163,6 +163,10 @@ fn conditions_effects_rewards_and_counters_follow_the_story() {
     let mut env = mini_env();
     env.reset(Some(0));
     assert_eq!(env.text(0).expect("text").choices, vec!["Rob the pedlar.", "Walk on."]);
+    // what an oracle conscience reads: the annotation of each offered choice
+    let oracle = env.choice_annotations();
+    assert_eq!(oracle[0].morality.get("stealing"), Some(&1.0));
+    assert!(oracle[1].is_empty());
     let s = env.step(&[0]).expect("legal");
     assert_eq!(s.rewards, vec![7.0], "the achievement's points");
     let names = env.spec().cost_spec.names();
@@ -287,4 +291,26 @@ fn config_errors_are_typed() {
     assert!(err(TextGameConfig { feature_dim: 0, ..TextGameConfig::default() }).contains("feature_dim"));
     let g = Some(moralgym_envs::text::generator::GenerateConfig { seed: 1, scenes: 2, tradeoff: 0.5 });
     assert!(err(TextGameConfig { generate: g, ..TextGameConfig::default() }).contains("scenes"));
+}
+
+struct Constant;
+
+impl moralgym_envs::text::featurizer::TextFeaturizer for Constant {
+    fn dim(&self) -> usize {
+        128
+    }
+    fn write(&self, _text: &str, out: &mut [f32]) {
+        out.fill(0.5);
+    }
+}
+
+#[test]
+fn a_featurizer_of_the_same_size_can_replace_the_hashed_one() {
+    let env = TextGame::new("TextGame-v0", TextGameConfig::default()).expect("valid");
+    let mut env = env.with_featurizer(Box::new(Constant)).expect("same dimension");
+    let obs = env.reset(None);
+    assert_eq!(&obs[..128], &[0.5; 128][..], "the narration row");
+    let small = moralgym_envs::text::featurizer::HashedNgrams { dim: 8 };
+    let env = TextGame::new("TextGame-v0", TextGameConfig::default()).expect("valid");
+    assert!(env.with_featurizer(Box::new(small)).is_err());
 }

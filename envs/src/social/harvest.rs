@@ -197,11 +197,6 @@ impl Harvest {
         let k = self.spawn_index[self.grid.idx(row, col)];
         self.config.regrowth_probs[self.apples_near(k).min(3)]
     }
-
-    /// Frozen steps left for each agent.
-    pub fn frozen(&self) -> &[u32] {
-        &self.crowd.frozen
-    }
 }
 
 fn parse_map(id: &str, rows: &[String]) -> EnvResult<Grid> {
