@@ -25,7 +25,7 @@ fn full_iteration(c: &mut Criterion) {
 fn update_only(c: &mut Criterion) {
     let (m, obs_dim, actions) = (1024, 125, 4);
     let config = PpoConfig::default();
-    let mut learner = PpoLearner::new(obs_dim, actions, 1, &config, &Device::flex());
+    let mut learner = PpoLearner::new(obs_dim, actions, 1, &config, &Device::flex(), 0);
     let mut rng = Rng::new(0);
     let batch = Batch {
         obs: (0..m * obs_dim).map(|_| rng.unit() as f32).collect(),

@@ -62,6 +62,25 @@ enum Command {
         #[arg(long)]
         greedy: bool,
     },
+    /// Map a reward-ethics front: train and evaluate every point of a grid, keep the non-dominated.
+    Sweep {
+        /// The sweep file (base run config, grid, parallel, baselines, out_dir).
+        config: Option<PathBuf>,
+        /// Run only shard I of N (points whose index % N == I), e.g. --shard 0/4.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Override one sweep key (dotted), e.g. --set base.total_steps=50000.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output directory (replaces `out_dir`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No per-point progress lines.
+        #[arg(long)]
+        quiet: bool,
+        #[command(subcommand)]
+        merge: Option<SweepCommand>,
+    },
     /// Check or generate story files for text games.
     Story {
         #[command(subcommand)]
@@ -120,6 +139,18 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Join the shard directories of one sweep into one set of outputs.
+    Merge {
+        /// Shard directories (each holds the sweep.json it was run with).
+        dirs: Vec<PathBuf>,
+        /// Where the merged outputs go.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -188,6 +219,20 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
         Command::Story { command } => story(command),
+        Command::Sweep { merge: Some(SweepCommand::Merge { dirs, out }), .. } => {
+            let first =
+                dirs.first().ok_or_else(|| ConfigError::Run { message: "merge needs shard directories".into() })?;
+            let mut config = moralgym::training::sweep::config_of(first)?;
+            config.out_dir = out;
+            let points = moralgym::training::sweep::merge(&config, &dirs)?;
+            println!("merged {} points into {}", points.len(), config.out_dir.display());
+            Ok(())
+        }
+        Command::Sweep { config, shard, sets, out, quiet, merge: None } => {
+            let path =
+                config.ok_or_else(|| ConfigError::Run { message: "give a sweep file, or `sweep merge`".into() })?;
+            run_sweep_cli(&path, shard.as_deref(), &sets, out, quiet)
+        }
         Command::Train { config, resume: true, sets, quiet, .. } => report_run(resume(&config, &sets, quiet)?),
         Command::Train { config, sets, out, quiet, .. } => run_train(&config, &sets, out, quiet),
         Command::Eval { run, episodes, seed, greedy } => {
@@ -203,6 +248,46 @@ fn run(command: Command) -> Result<(), ConfigError> {
             run_bench(&env, num_envs, threads, steps, seed, json)
         }
     }
+}
+
+fn run_sweep_cli(
+    path: &std::path::Path,
+    shard: Option<&str>,
+    sets: &[String],
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<(), ConfigError> {
+    use moralgym::training::sweep;
+    let mut table = load_table(path)?;
+    for s in sets {
+        apply_set(&mut table, s)?;
+    }
+    let mut config: sweep::SweepConfig =
+        serde_json::from_value(table).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
+    if let Some(out) = out {
+        config.out_dir = out;
+    }
+    let (i, n) = match shard {
+        None => (0, 1),
+        Some(s) => {
+            let parsed =
+                s.split_once('/').and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+            parsed.ok_or_else(|| ConfigError::Run { message: format!("--shard {s}: expected I/N, e.g. 0/4") })?
+        }
+    };
+    let points = sweep::run_sweep(&config, i, n, quiet)?;
+    let front: Value = std::fs::read_to_string(config.out_dir.join("front.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    println!(
+        "{} points; {} on the front; hypervolume {}; outputs in {}",
+        points.len(),
+        front["points"].as_array().map_or(0, Vec::len),
+        front["hypervolume"],
+        config.out_dir.display()
+    );
+    Ok(())
 }
 
 fn story(command: StoryCommand) -> Result<(), ConfigError> {

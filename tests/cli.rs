@@ -117,7 +117,23 @@ fn every_config_runs_as_its_first_line_documents() {
             .strip_prefix("# moralgym ")
             .unwrap_or_else(|| panic!("{path:?}: first line must be `# moralgym ...`"));
         let mut args: Vec<String> = command.split_whitespace().map(String::from).collect();
-        if args[0] == "train" {
+        if args[0] == "sweep" {
+            let out = tmp(&format!("config-{}", path.file_stem().and_then(|s| s.to_str()).unwrap_or("x")));
+            for set in [
+                "base.total_steps=256",
+                "base.num_envs=2",
+                "base.ppo.num_steps=64",
+                "base.eval.episodes=2",
+                "grid.seed=[1]",
+            ] {
+                args.extend(["--set".into(), set.into()]);
+            }
+            args.extend(["--quiet".into(), "--out".into(), out.display().to_string()]);
+            let status = moralgym(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(status.status.success(), "{path:?}: {}", String::from_utf8_lossy(&status.stderr));
+            assert!(out.join("front.svg").exists() && out.join("front.png").exists(), "{path:?}");
+            let _ = std::fs::remove_dir_all(out);
+        } else if args[0] == "train" {
             // the documented run, on a budget that fits the test suite
             let out = tmp(&format!("config-{}", path.file_stem().and_then(|s| s.to_str()).unwrap_or("x")));
             for set in ["total_steps=256", "num_envs=2", "ppo.num_steps=64", "eval.episodes=2"] {
@@ -135,7 +151,7 @@ fn every_config_runs_as_its_first_line_documents() {
         }
         ran += 1;
     }
-    assert!(ran >= 22, "only {ran} configs found");
+    assert!(ran >= 23, "only {ran} configs found");
 }
 
 #[test]

@@ -141,15 +141,24 @@ fn illegal(masks: &[bool], rows: usize, cols: usize, device: &Device) -> Option<
     })
 }
 
+/// Serialises weight initialisation (see [`PpoLearner::new`]).
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Logits of illegal actions are pushed this far down (finite, so that 0 * logp stays 0).
 const MASKED_LOGIT: f32 = -1e9;
 
 impl PpoLearner {
     /// A fresh policy for `obs_dim` inputs, `actions` actions and `costs` cost components, on
-    /// `device` (gradients are taken on `device.autodiff()`).
-    pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device) -> Self {
+    /// `device` (gradients are taken on `device.autodiff()`), its weights drawn from `seed`.
+    pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
         let train = device.clone().autodiff();
-        let model = ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, &train);
+        // burn draws initial weights from a process-wide generator: seed it and draw under one
+        // lock, so that runs in parallel threads stay reproducible.
+        let model = {
+            let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            train.seed(seed);
+            ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, &train)
+        };
         let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
         Self {
             infer: model.valid(),
@@ -462,7 +471,7 @@ mod tests {
 
     #[test]
     fn masked_actions_are_never_sampled() {
-        let learner = PpoLearner::new(2, 4, 0, &PpoConfig::default(), &Device::flex());
+        let learner = PpoLearner::new(2, 4, 0, &PpoConfig::default(), &Device::flex(), 0);
         let mut rng = Rng::new(0);
         let obs = vec![0.3f32; 2 * 64];
         let masks: Vec<bool> = (0..64).flat_map(|i| [false, i % 2 == 0, true, false]).collect();

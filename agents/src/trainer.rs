@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use moralgym_envs::{EnvSpec, ParallelEnv, Rng, VecEnv};
+use moralgym_envs::{EnvSpec, ParallelEnv, Rng, VecEnv, derive_seed};
 use serde::{Deserialize, Serialize};
 
 use crate::lagrangian::{Multiplier, combine};
@@ -271,8 +271,16 @@ impl Trainer {
         };
         let groups = agent_sets
             .into_iter()
-            .map(|agents| Group {
-                learner: PpoLearner::new(inputs, spec.num_actions(), k, &config.ppo, device),
+            .enumerate()
+            .map(|(g, agents)| Group {
+                learner: PpoLearner::new(
+                    inputs,
+                    spec.num_actions(),
+                    k,
+                    &config.ppo,
+                    device,
+                    derive_seed(seed, g as u64),
+                ),
                 multipliers: multipliers(),
                 agents,
                 batch: Batch::default(),

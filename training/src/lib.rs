@@ -4,8 +4,11 @@
 
 pub mod machiavelli;
 pub mod overrides;
+pub mod pareto;
+pub mod plot;
 pub mod rollout;
 pub mod run;
+pub mod sweep;
 pub mod tensorboard;
 pub mod throughput;
 

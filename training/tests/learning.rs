@@ -69,3 +69,14 @@ fn cost_modes_trade_reward_for_harm_in_the_coin_game() {
     assert!(lag_harm <= 1.5 * limit, "Lagrangian harm {lag_harm} vs limit {limit}");
     assert!(lag_return > random_return, "Lagrangian return {lag_return} vs random {random_return}");
 }
+
+#[test]
+fn the_same_seed_trains_the_same_policy() {
+    let config = json!({"env": "CoinGame-v0", "seed": 9, "num_envs": 2, "total_steps": 1024, "ppo": {"num_steps": 64}, "eval": {"episodes": 3}});
+    let a = run("same-a", config.clone());
+    let b = run("same-b", config.clone());
+    assert_eq!(a, b, "same seed, same evaluation");
+    let mut other = config;
+    other["seed"] = json!(10);
+    assert_ne!(run("same-c", other), a, "the seed matters");
+}

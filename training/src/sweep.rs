@@ -1,0 +1,336 @@
+//! Sweeps: a base run config and a grid of overrides (cost weights, limits, seeds, agents); every
+//! point is trained and evaluated, in parallel on this machine's cores, and the non-dominated
+//! policies form the reward-ethics front. Sharding and merging spread a sweep over machines;
+//! re-running skips finished points.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::overrides::{ConfigError, apply_set};
+use crate::pareto::{Point, hypervolume, non_dominated};
+use crate::plot::{Dot, png, svg};
+use crate::rollout::rollout;
+use crate::run::{RunConfig, train};
+
+/// A sweep file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// The run every point starts from (the keys of `moralgym train`).
+    pub base: Value,
+    /// Dotted run-config keys and the values to try; the grid is their product.
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<Value>>,
+    /// Points trained at once.
+    #[serde(default = "one")]
+    pub parallel: usize,
+    /// Policies evaluated as baselines and marked on the plot (names from `moralgym_agents::POLICIES`).
+    #[serde(default = "baselines")]
+    pub baselines: Vec<String>,
+    /// Where the points and the front go.
+    pub out_dir: PathBuf,
+}
+
+fn one() -> usize {
+    1
+}
+fn baselines() -> Vec<String> {
+    vec!["random".into()]
+}
+
+/// One finished point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    /// Index in the grid.
+    pub index: usize,
+    /// The overrides of this point.
+    pub overrides: BTreeMap<String, Value>,
+    /// Mean return per agent and episode.
+    pub ret: f64,
+    /// Its standard error.
+    pub ret_se: f64,
+    /// Mean cost per agent and episode, per component.
+    pub costs: BTreeMap<String, f64>,
+    /// Their standard errors.
+    pub costs_se: BTreeMap<String, f64>,
+    /// The point's run directory.
+    pub run_dir: PathBuf,
+}
+
+impl SweepConfig {
+    /// Every grid point's overrides, in a fixed order (keys sorted, last key fastest).
+    pub fn points(&self) -> Vec<BTreeMap<String, Value>> {
+        let mut out = vec![BTreeMap::new()];
+        for (key, values) in &self.grid {
+            out = out
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |v| {
+                        let mut q = p.clone();
+                        q.insert(key.clone(), v.clone());
+                        q
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+
+    fn run_config(&self, overrides: &BTreeMap<String, Value>, dir: &Path) -> Result<RunConfig, ConfigError> {
+        let mut table = self.base.clone();
+        for (k, v) in overrides {
+            apply_set(&mut table, &format!("{k}={}", toml_value(v)))?;
+        }
+        table["out_dir"] = json!(dir);
+        RunConfig::from_table(table)
+    }
+}
+
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn se(xs: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let m = xs.iter().sum::<f64>() / n;
+    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
+}
+
+fn point_from_eval(
+    index: usize,
+    overrides: BTreeMap<String, Value>,
+    run_dir: PathBuf,
+) -> Result<PointResult, ConfigError> {
+    let path = run_dir.join("eval.json");
+    let text = fs::read_to_string(&path)
+        .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    let eval: Value =
+        serde_json::from_str(&text).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
+    let episodes = eval["episodes"].as_array().cloned().unwrap_or_default();
+    let per_agent = |ep: &Value, f: &dyn Fn(&Value) -> f64| {
+        let n = ep["returns"].as_array().map_or(1, Vec::len).max(1) as f64;
+        f(ep) / n
+    };
+    let returns: Vec<f64> = episodes
+        .iter()
+        .map(|ep| per_agent(ep, &|e| e["returns"].as_array().map_or(0.0, |r| r.iter().filter_map(Value::as_f64).sum())))
+        .collect();
+    let mut costs = BTreeMap::new();
+    let mut costs_se = BTreeMap::new();
+    if let Some(first) = episodes.first().and_then(|e| e["costs"].as_object()) {
+        for name in first.keys() {
+            let xs: Vec<f64> =
+                episodes.iter().map(|ep| per_agent(ep, &|e| e["costs"][name].as_f64().unwrap_or(0.0))).collect();
+            costs.insert(name.clone(), xs.iter().sum::<f64>() / xs.len().max(1) as f64);
+            costs_se.insert(name.clone(), se(&xs));
+        }
+    }
+    Ok(PointResult {
+        index,
+        overrides,
+        ret: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
+        ret_se: se(&returns),
+        costs,
+        costs_se,
+        run_dir,
+    })
+}
+
+/// Runs the points of `config` that belong to shard `shard` of `shards` (`0` of `1`: all),
+/// skipping points already finished, and writes the outputs for the points this directory holds.
+pub fn run_sweep(
+    config: &SweepConfig,
+    shard: usize,
+    shards: usize,
+    quiet: bool,
+) -> Result<Vec<PointResult>, ConfigError> {
+    if shards == 0 || shard >= shards {
+        return Err(ConfigError::Run { message: format!("shard {shard}/{shards}: need 0 <= I < N") });
+    }
+    let points: Vec<(usize, BTreeMap<String, Value>)> =
+        config.points().into_iter().enumerate().filter(|(i, _)| i % shards == shard).collect();
+    let queue = Mutex::new(points.into_iter());
+    let results = Mutex::new(Vec::new());
+    let failure: Mutex<Option<ConfigError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..config.parallel.max(1) {
+            s.spawn(|| {
+                loop {
+                    let next = queue.lock().ok().and_then(|mut q| q.next());
+                    let Some((index, overrides)) = next else { return };
+                    let dir = config.out_dir.join("points").join(format!("{index:04}"));
+                    let outcome = if dir.join("eval.json").exists() {
+                        point_from_eval(index, overrides, dir) // finished earlier: resume skips it
+                    } else {
+                        config.run_config(&overrides, &dir).and_then(|rc| {
+                            train(&rc, true)?;
+                            if !quiet {
+                                eprintln!(
+                                    "point {index} done: {}",
+                                    serde_json::to_string(&overrides).unwrap_or_default()
+                                );
+                            }
+                            point_from_eval(index, overrides, dir)
+                        })
+                    };
+                    match outcome {
+                        Ok(p) => results.lock().expect("no panics hold this lock").push(p),
+                        Err(e) => {
+                            failure.lock().expect("no panics hold this lock").get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("threads joined") {
+        return Err(e);
+    }
+    let mut results = results.into_inner().expect("threads joined");
+    results.sort_by_key(|p| p.index);
+    write_outputs(config, &results)?;
+    Ok(results)
+}
+
+/// Joins the finished points of several sweep directories (shards of one sweep) into `config`'s
+/// outputs, as if one machine had run them all.
+pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>, ConfigError> {
+    let mut by_index: BTreeMap<usize, PointResult> = BTreeMap::new();
+    for dir in dirs {
+        let path = dir.join("points.json");
+        let text = fs::read_to_string(&path)
+            .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let points: Vec<PointResult> = serde_json::from_str(&text)
+            .map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
+        for p in points {
+            by_index.entry(p.index).or_insert(p);
+        }
+    }
+    let results: Vec<PointResult> = by_index.into_values().collect();
+    write_outputs(config, &results)?;
+    Ok(results)
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), ConfigError> {
+    let out = &config.out_dir;
+    fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    let base = RunConfig::from_table(config.base.clone())?;
+    let spec = moralgym_envs::make(&base.env, &base.env_config)?.spec().clone();
+    let names: Vec<String> = spec.cost_spec.names().iter().map(|s| s.to_string()).collect();
+    let to_point = |p: &PointResult| Point {
+        ret: p.ret,
+        costs: names.iter().map(|n| p.costs.get(n).copied().unwrap_or(0.0)).collect(),
+    };
+    let pts: Vec<Point> = results.iter().map(to_point).collect();
+    let front = non_dominated(&pts);
+    let reference =
+        Point { ret: spec.return_reference, costs: spec.cost_spec.components.iter().map(|c| c.reference).collect() };
+    let front_points: Vec<Point> = front.iter().map(|&i| pts[i].clone()).collect();
+    let hv = hypervolume(&front_points, &reference);
+
+    let json_text = serde_json::to_string_pretty(results).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    fs::write(out.join("points.json"), json_text).map_err(|e| io(out, e))?;
+    let config_text = serde_json::to_string_pretty(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    fs::write(out.join("sweep.json"), config_text).map_err(|e| io(out, e))?;
+    let header = |front: bool| {
+        let mut h = vec!["index".to_string(), "return".into(), "return_se".into()];
+        for n in &names {
+            h.push(n.clone());
+            h.push(format!("{n}_se"));
+        }
+        if !front {
+            h.push("on_front".into());
+        }
+        h.push("overrides".into());
+        h.push("run_dir".into());
+        h.join(",")
+    };
+    let row = |p: &PointResult, on_front: Option<bool>| {
+        let mut r = vec![p.index.to_string(), p.ret.to_string(), p.ret_se.to_string()];
+        for n in &names {
+            r.push(p.costs.get(n).copied().unwrap_or(0.0).to_string());
+            r.push(p.costs_se.get(n).copied().unwrap_or(0.0).to_string());
+        }
+        if let Some(f) = on_front {
+            r.push(f.to_string());
+        }
+        r.push(format!("\"{}\"", serde_json::to_string(&p.overrides).unwrap_or_default().replace('"', "\"\"")));
+        r.push(p.run_dir.display().to_string());
+        r.join(",")
+    };
+    let mut csv = header(false) + "\n";
+    for (i, p) in results.iter().enumerate() {
+        csv += &(row(p, Some(front.contains(&i))) + "\n");
+    }
+    fs::write(out.join("points.csv"), csv).map_err(|e| io(out, e))?;
+    let mut front_csv = header(true) + "\n";
+    for &i in &front {
+        front_csv += &(row(&results[i], None) + "\n");
+    }
+    fs::write(out.join("front.csv"), front_csv).map_err(|e| io(out, e))?;
+
+    let mut baseline_points = Vec::new();
+    for name in &config.baselines {
+        let reports = rollout(&base.env, &base.env_config, name, base.eval.episodes.max(1), base.eval.seed)?;
+        let n = reports.len() as f64;
+        let agents = spec.num_agents as f64;
+        let ret = reports.iter().map(|r| r.returns.iter().sum::<f64>() / agents).sum::<f64>() / n;
+        let costs: BTreeMap<String, f64> =
+            names.iter().map(|c| (c.clone(), reports.iter().map(|r| r.costs[c] / agents).sum::<f64>() / n)).collect();
+        baseline_points.push(json!({"policy": name, "return": ret, "costs": costs}));
+    }
+    let front_json = json!({
+        "env": base.env,
+        "objectives": std::iter::once("return (maximised)".to_string()).chain(names.iter().map(|n| format!("{n} (minimised)"))).collect::<Vec<_>>(),
+        "reference": {"return": reference.ret, "costs": names.iter().cloned().zip(reference.costs.iter().copied()).collect::<BTreeMap<_, _>>()},
+        "hypervolume": hv,
+        "points": front.iter().map(|&i| &results[i]).collect::<Vec<_>>(),
+        "baselines": baseline_points,
+    });
+    let text = serde_json::to_string_pretty(&front_json).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    fs::write(out.join("front.json"), text).map_err(|e| io(out, e))?;
+
+    let mut dots: Vec<Dot> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Dot { x: p.costs.iter().sum(), y: p.ret, kind: front.contains(&i) as u8 })
+        .collect();
+    for b in &baseline_points {
+        let x = b["costs"].as_object().map_or(0.0, |c| c.values().filter_map(Value::as_f64).sum());
+        dots.push(Dot { x, y: b["return"].as_f64().unwrap_or(0.0), kind: 2 });
+    }
+    let title = format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", base.env, results.len(), hv);
+    let x_label = format!("cost per episode ({})", names.join(" + "));
+    fs::write(out.join("front.svg"), svg(&title, &x_label, &dots)).map_err(|e| io(out, e))?;
+    fs::write(out.join("front.png"), png(&dots)).map_err(|e| io(out, e))?;
+    Ok(())
+}
+
+/// The sweep config a sweep directory was run with (its `sweep.json`).
+pub fn config_of(dir: &Path) -> Result<SweepConfig, ConfigError> {
+    let path = dir.join("sweep.json");
+    let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })
+}
+
+/// Reads a sweep file (TOML).
+pub fn load(path: &Path) -> Result<SweepConfig, ConfigError> {
+    let table = crate::load_table(path)?;
+    serde_json::from_value(table).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })
+}

@@ -1,0 +1,82 @@
+//! Sweeps: every grid point is trained, sharding then merging equals one unsharded run, and a
+//! re-run skips finished points.
+
+use std::path::PathBuf;
+
+use moralgym_training::sweep::{SweepConfig, merge, run_sweep};
+use serde_json::{Value, json};
+
+fn config(dir: &PathBuf) -> SweepConfig {
+    serde_json::from_value(json!({
+        "base": {
+            "env": "PrisonersDilemma-v0", "seed": 3, "num_envs": 2, "total_steps": 256,
+            "ppo": {"num_steps": 64, "learning_rate": 0.001}, "cost": {"mode": "weighted"},
+            "eval": {"episodes": 4, "seed": 1}, "env_config": {"max_steps": 20},
+        },
+        "grid": {"cost.default_weight": [0.0, 1.0], "seed": [3, 4]},
+        "parallel": 2,
+        "out_dir": dir,
+    }))
+    .expect("valid sweep")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("moralgym-sweep-{}-{name}", std::process::id()))
+}
+
+fn without_dirs(points: &[moralgym_training::sweep::PointResult]) -> Vec<Value> {
+    points.iter().map(|p| json!([p.index, p.overrides, p.ret, p.costs, p.ret_se, p.costs_se])).collect()
+}
+
+#[test]
+fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
+    let whole_dir = tmp("whole");
+    let whole = config(&whole_dir);
+    assert_eq!(whole.points().len(), 4);
+    let all = run_sweep(&whole, 0, 1, true).expect("sweep runs");
+    assert_eq!(all.len(), 4);
+    for f in ["points.csv", "points.json", "front.json", "front.csv", "front.svg", "front.png"] {
+        assert!(whole_dir.join(f).exists(), "{f}");
+    }
+    let front: Value =
+        serde_json::from_str(&std::fs::read_to_string(whole_dir.join("front.json")).expect("front")).expect("JSON");
+    assert!(front["hypervolume"].as_f64().expect("number") > 0.0);
+    assert!(!front["points"].as_array().expect("points").is_empty());
+    assert_eq!(front["baselines"][0]["policy"], "random");
+
+    // shards on two "machines", then merged
+    let (d0, d1, merged_dir) = (tmp("s0"), tmp("s1"), tmp("merged"));
+    let s0 = run_sweep(&config(&d0), 0, 2, true).expect("shard 0");
+    let s1 = run_sweep(&config(&d1), 1, 2, true).expect("shard 1");
+    assert_eq!((s0.len(), s1.len()), (2, 2));
+    let merged = merge(&config(&merged_dir), &[d0.clone(), d1.clone()]).expect("merge");
+    assert_eq!(without_dirs(&merged), without_dirs(&all), "sharded + merged = unsharded");
+    let merged_front: Value =
+        serde_json::from_str(&std::fs::read_to_string(merged_dir.join("front.json")).expect("front")).expect("JSON");
+    assert_eq!(merged_front["hypervolume"], front["hypervolume"]);
+
+    // a re-run finds every point finished and trains nothing
+    let stamp = |i: usize| {
+        std::fs::metadata(whole_dir.join("points").join(format!("{i:04}")).join("metrics.jsonl"))
+            .and_then(|m| m.modified())
+            .expect("stamp")
+    };
+    let before: Vec<_> = (0..4).map(stamp).collect();
+    let again = run_sweep(&whole, 0, 1, true).expect("resume");
+    assert_eq!(without_dirs(&again), without_dirs(&all));
+    assert_eq!((0..4).map(stamp).collect::<Vec<_>>(), before, "no point was trained again");
+    for d in [whole_dir, d0, d1, merged_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn bad_shards_and_keys_are_errors() {
+    let dir = tmp("bad");
+    assert!(run_sweep(&config(&dir), 2, 2, true).is_err());
+    let mut c = config(&dir);
+    c.grid.insert("ppo.nonsense".into(), vec![json!(1)]);
+    let e = run_sweep(&c, 0, 1, true).expect_err("unknown key");
+    assert!(e.to_string().contains("nonsense"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
