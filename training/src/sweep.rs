@@ -50,11 +50,11 @@ pub struct PointResult {
     pub index: usize,
     /// The overrides of this point.
     pub overrides: BTreeMap<String, Value>,
-    /// Mean return per agent and episode.
+    /// Mean episode return of the objective agents (the base's `learners`, or all).
     pub ret: f64,
     /// Its standard error.
     pub ret_se: f64,
-    /// Mean cost per agent and episode, per component.
+    /// Mean episode cost of the objective agents, per component.
     pub costs: BTreeMap<String, f64>,
     /// Their standard errors.
     pub costs_se: BTreeMap<String, f64>,
@@ -79,6 +79,13 @@ impl SweepConfig {
                 .collect();
         }
         out
+    }
+
+    /// The agents whose return and costs are the objectives: the base config's `learners`, or all.
+    pub fn agents(&self) -> Result<Vec<usize>, ConfigError> {
+        let base = RunConfig::from_table(self.base.clone())?;
+        let n = moralgym_envs::make(&base.env, &base.env_config)?.spec().num_agents;
+        Ok(base.learners.unwrap_or_else(|| (0..n).collect()))
     }
 
     fn run_config(&self, overrides: &BTreeMap<String, Value>, dir: &Path) -> Result<RunConfig, ConfigError> {
@@ -107,31 +114,28 @@ fn se(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
 }
 
+/// Mean over `agents` of a per-agent array in an episode report.
+fn over(values: &Value, agents: &[usize]) -> f64 {
+    agents.iter().map(|&i| values[i].as_f64().unwrap_or(0.0)).sum::<f64>() / agents.len().max(1) as f64
+}
+
 fn point_from_eval(
     index: usize,
     overrides: BTreeMap<String, Value>,
     run_dir: PathBuf,
+    agents: &[usize],
 ) -> Result<PointResult, ConfigError> {
     let path = run_dir.join("eval.json");
-    let text = fs::read_to_string(&path)
-        .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
     let eval: Value =
         serde_json::from_str(&text).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
     let episodes = eval["episodes"].as_array().cloned().unwrap_or_default();
-    let per_agent = |ep: &Value, f: &dyn Fn(&Value) -> f64| {
-        let n = ep["returns"].as_array().map_or(1, Vec::len).max(1) as f64;
-        f(ep) / n
-    };
-    let returns: Vec<f64> = episodes
-        .iter()
-        .map(|ep| per_agent(ep, &|e| e["returns"].as_array().map_or(0.0, |r| r.iter().filter_map(Value::as_f64).sum())))
-        .collect();
+    let returns: Vec<f64> = episodes.iter().map(|ep| over(&ep["returns"], agents)).collect();
     let mut costs = BTreeMap::new();
     let mut costs_se = BTreeMap::new();
-    if let Some(first) = episodes.first().and_then(|e| e["costs"].as_object()) {
+    if let Some(first) = episodes.first().and_then(|e| e["costs_per_agent"].as_object()) {
         for name in first.keys() {
-            let xs: Vec<f64> =
-                episodes.iter().map(|ep| per_agent(ep, &|e| e["costs"][name].as_f64().unwrap_or(0.0))).collect();
+            let xs: Vec<f64> = episodes.iter().map(|ep| over(&ep["costs_per_agent"][name], agents)).collect();
             costs.insert(name.clone(), xs.iter().sum::<f64>() / xs.len().max(1) as f64);
             costs_se.insert(name.clone(), se(&xs));
         }
@@ -160,6 +164,7 @@ pub fn run_sweep(
     }
     let points: Vec<(usize, BTreeMap<String, Value>)> =
         config.points().into_iter().enumerate().filter(|(i, _)| i % shards == shard).collect();
+    let agents = config.agents()?;
     let queue = Mutex::new(points.into_iter());
     let results = Mutex::new(Vec::new());
     let failure: Mutex<Option<ConfigError>> = Mutex::new(None);
@@ -171,7 +176,7 @@ pub fn run_sweep(
                     let Some((index, overrides)) = next else { return };
                     let dir = config.out_dir.join("points").join(format!("{index:04}"));
                     let outcome = if dir.join("eval.json").exists() {
-                        point_from_eval(index, overrides, dir) // finished earlier: resume skips it
+                        point_from_eval(index, overrides, dir, &agents) // finished earlier: resume skips it
                     } else {
                         config.run_config(&overrides, &dir).and_then(|rc| {
                             train(&rc, true)?;
@@ -181,7 +186,7 @@ pub fn run_sweep(
                                     serde_json::to_string(&overrides).unwrap_or_default()
                                 );
                             }
-                            point_from_eval(index, overrides, dir)
+                            point_from_eval(index, overrides, dir, &agents)
                         })
                     };
                     match outcome {
@@ -285,18 +290,22 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     }
     fs::write(out.join("front.csv"), front_csv).map_err(|e| io(out, e))?;
 
+    let agents = config.agents()?;
+    let mean_over = |xs: &[f64]| agents.iter().map(|&i| xs[i]).sum::<f64>() / agents.len().max(1) as f64;
     let mut baseline_points = Vec::new();
     for name in &config.baselines {
         let reports = rollout(&base.env, &base.env_config, name, base.eval.episodes.max(1), base.eval.seed)?;
         let n = reports.len() as f64;
-        let agents = spec.num_agents as f64;
-        let ret = reports.iter().map(|r| r.returns.iter().sum::<f64>() / agents).sum::<f64>() / n;
-        let costs: BTreeMap<String, f64> =
-            names.iter().map(|c| (c.clone(), reports.iter().map(|r| r.costs[c] / agents).sum::<f64>() / n)).collect();
+        let ret = reports.iter().map(|r| mean_over(&r.returns)).sum::<f64>() / n;
+        let costs: BTreeMap<String, f64> = names
+            .iter()
+            .map(|c| (c.clone(), reports.iter().map(|r| mean_over(&r.costs_per_agent[c])).sum::<f64>() / n))
+            .collect();
         baseline_points.push(json!({"policy": name, "return": ret, "costs": costs}));
     }
     let front_json = json!({
         "env": base.env,
+        "agents": agents,
         "objectives": std::iter::once("return (maximised)".to_string()).chain(names.iter().map(|n| format!("{n} (minimised)"))).collect::<Vec<_>>(),
         "reference": {"return": reference.ret, "costs": names.iter().cloned().zip(reference.costs.iter().copied()).collect::<BTreeMap<_, _>>()},
         "hypervolume": hv,
