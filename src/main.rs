@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use moralgym::envs::{EnvSpec, registry};
 use moralgym::training::{
-    ConfigError, RolloutSummary, RunConfig, RunResult, apply_set, evaluate_run, load_table, measure, resume, rollout,
-    train,
+    ConfigError, RolloutSummary, RunConfig, RunResult, apply_set, evaluate_run, load_with_sets, measure, resume,
+    rollout, train,
 };
 use serde_json::{Value, json};
 
@@ -37,15 +37,8 @@ enum Command {
         /// Continue the run in this directory from its latest checkpoint.
         #[arg(long)]
         resume: bool,
-        /// Override one run-config key (dotted for tables), e.g. --set cost.mode=lagrangian.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Output directory (replaces `out_dir`).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// No progress line.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Re-evaluate the saved policy of a training run (its latest checkpoint); prints JSON.
     Eval {
@@ -69,15 +62,8 @@ enum Command {
         /// Run only shard I of N (points whose index % N == I), e.g. --shard 0/4.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
-        /// Override one sweep key (dotted), e.g. --set base.total_steps=50000.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Output directory (replaces `out_dir`).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// No per-point progress lines.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        run: RunArgs,
         #[command(subcommand)]
         merge: Option<SweepCommand>,
     },
@@ -142,6 +128,20 @@ enum Command {
     },
 }
 
+/// Overrides and output options shared by `train` and `sweep`.
+#[derive(Args)]
+struct RunArgs {
+    /// Override one key of the file (dotted for tables), e.g. --set cost.mode=lagrangian.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Output directory (replaces `out_dir`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
 #[derive(Subcommand)]
 enum SweepCommand {
     /// Join the shard directories of one sweep into one set of outputs.
@@ -193,14 +193,16 @@ struct EnvArgs {
 
 impl EnvArgs {
     fn table(&self) -> Result<Value, ConfigError> {
-        let mut table = match &self.config {
-            Some(path) => load_table(path)?,
-            None => Value::Null,
-        };
-        for s in &self.sets {
-            apply_set(&mut table, s)?;
+        match &self.config {
+            Some(path) => load_with_sets(path, &self.sets),
+            None => {
+                let mut table = Value::Null;
+                for s in &self.sets {
+                    apply_set(&mut table, s)?;
+                }
+                Ok(table)
+            }
         }
-        Ok(table)
     }
 }
 
@@ -228,13 +230,13 @@ fn run(command: Command) -> Result<(), ConfigError> {
             println!("merged {} points into {}", points.len(), config.out_dir.display());
             Ok(())
         }
-        Command::Sweep { config, shard, sets, out, quiet, merge: None } => {
+        Command::Sweep { config, shard, run, merge: None } => {
             let path =
                 config.ok_or_else(|| ConfigError::Run { message: "give a sweep file, or `sweep merge`".into() })?;
-            run_sweep_cli(&path, shard.as_deref(), &sets, out, quiet)
+            run_sweep_cli(&path, shard.as_deref(), run)
         }
-        Command::Train { config, resume: true, sets, quiet, .. } => report_run(resume(&config, &sets, quiet)?),
-        Command::Train { config, sets, out, quiet, .. } => run_train(&config, &sets, out, quiet),
+        Command::Train { config, resume: true, run } => report_run(resume(&config, &run.sets, run.quiet)?),
+        Command::Train { config, run, .. } => run_train(&config, run),
         Command::Eval { run, episodes, seed, greedy } => {
             let summary = evaluate_run(&run, episodes, seed, greedy)?;
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
@@ -250,18 +252,9 @@ fn run(command: Command) -> Result<(), ConfigError> {
     }
 }
 
-fn run_sweep_cli(
-    path: &std::path::Path,
-    shard: Option<&str>,
-    sets: &[String],
-    out: Option<PathBuf>,
-    quiet: bool,
-) -> Result<(), ConfigError> {
+fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> Result<(), ConfigError> {
     use moralgym::training::sweep;
-    let mut table = load_table(path)?;
-    for s in sets {
-        apply_set(&mut table, s)?;
-    }
+    let (table, out, quiet) = (load_with_sets(path, &run.sets)?, run.out, run.quiet);
     let mut config: sweep::SweepConfig =
         serde_json::from_value(table).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
     if let Some(out) = out {
@@ -411,16 +404,12 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
     }
 }
 
-fn run_train(path: &std::path::Path, sets: &[String], out: Option<PathBuf>, quiet: bool) -> Result<(), ConfigError> {
-    let mut table = load_table(path)?;
-    for s in sets {
-        apply_set(&mut table, s)?;
-    }
-    let mut config = RunConfig::from_table(table)?;
-    if let Some(out) = out {
+fn run_train(path: &std::path::Path, run: RunArgs) -> Result<(), ConfigError> {
+    let mut config = RunConfig::from_table(load_with_sets(path, &run.sets)?)?;
+    if let Some(out) = run.out {
         config.out_dir = out;
     }
-    report_run(train(&config, quiet)?)
+    report_run(train(&config, run.quiet)?)
 }
 
 fn report_run(result: RunResult) -> Result<(), ConfigError> {

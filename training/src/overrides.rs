@@ -66,6 +66,15 @@ pub fn load_table(path: &Path) -> Result<Value, ConfigError> {
     serde_json::to_value(table).map_err(|e| ConfigError::Toml { path: name, message: e.to_string() })
 }
 
+/// Reads a TOML file and applies `key=value` overrides to it, in order.
+pub fn load_with_sets(path: &Path, sets: &[String]) -> Result<Value, ConfigError> {
+    let mut table = load_table(path)?;
+    for s in sets {
+        apply_set(&mut table, s)?;
+    }
+    Ok(table)
+}
+
 /// Applies one `key=value` override to `table`. The value is read as TOML (`3`, `true`,
 /// `"text"`, `[1, 2]`, `{ a = 1 }`); a bare word that is not TOML is taken as a string.
 pub fn apply_set(table: &mut Value, entry: &str) -> Result<(), ConfigError> {

@@ -284,10 +284,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> 
 /// `overrides`, e.g. `total_steps=200000`). Networks, optimizer states, multipliers and counters
 /// are restored; the env copies start fresh episodes.
 pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult, ConfigError> {
-    let mut table = crate::load_table(&dir.join("config.toml"))?;
-    for s in overrides {
-        crate::apply_set(&mut table, s)?;
-    }
+    let table = crate::overrides::load_with_sets(&dir.join("config.toml"), overrides)?;
     let mut config = RunConfig::from_table(table)?;
     config.out_dir = dir.to_path_buf();
     let checkpoint = latest_checkpoint(dir)?;
