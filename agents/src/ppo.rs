@@ -152,12 +152,16 @@ impl PpoLearner {
     /// `device` (gradients are taken on `device.autodiff()`), its weights drawn from `seed`.
     pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
         let train = device.clone().autodiff();
-        // burn draws initial weights from a process-wide generator: seed it and draw under one
-        // lock, so that runs in parallel threads stay reproducible.
+        // burn draws initial weights from a process-wide generator, and lazily, on a parameter's
+        // first use: seed it, build the network and touch every parameter under one lock, so
+        // that runs in parallel threads stay reproducible.
         let model = {
             let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             train.seed(seed);
-            ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, &train)
+            let model = ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, &train);
+            let probe = Tensor::<2>::zeros([1, obs_dim], &train);
+            let _ = (model.logits(probe.clone()), model.values(probe));
+            model
         };
         let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
         Self {
