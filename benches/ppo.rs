@@ -30,6 +30,7 @@ fn update_only(c: &mut Criterion) {
     let batch = Batch {
         obs: (0..m * obs_dim).map(|_| rng.unit() as f32).collect(),
         masks: Vec::new(),
+        penalties: Vec::new(),
         actions: (0..m).map(|_| rng.below(actions) as u32).collect(),
         logp: vec![-(actions as f32).ln(); m],
         advantages: (0..m).map(|_| rng.unit() as f32 - 0.5).collect(),

@@ -83,6 +83,8 @@ pub struct Batch {
     pub obs: Vec<f32>,
     /// `[m * actions]` legal-action masks (empty when the env has none).
     pub masks: Vec<bool>,
+    /// `[m * actions]` logit penalties of a conscience (empty when none is used).
+    pub penalties: Vec<f32>,
     /// `[m]` actions taken.
     pub actions: Vec<u32>,
     /// `[m]` log-probabilities at sampling time.
@@ -181,14 +183,16 @@ impl PpoLearner {
         self.obs_dim
     }
 
-    /// Samples an action for each of `n` rows of `obs` (respecting `masks` if given), writing the
-    /// actions, their log-probabilities and the `1 + costs` values per row. With `greedy` the
-    /// most likely legal action is taken instead.
+    /// Samples an action for each of `n` rows of `obs` (respecting `masks` if given, and
+    /// subtracting a conscience's `penalties` from the logits if given), writing the actions, their
+    /// log-probabilities and the `1 + costs` values per row. With `greedy` the most likely legal
+    /// action is taken instead.
     #[allow(clippy::too_many_arguments)]
     pub fn act(
         &self,
         obs: &[f32],
         masks: &[bool],
+        penalties: &[f32],
         rng: &mut Rng,
         greedy: bool,
         actions: &mut [u32],
@@ -198,6 +202,9 @@ impl PpoLearner {
         let n = actions.len();
         let x = tensor2(obs.to_vec(), n, self.obs_dim, &self.device);
         let mut logits = self.infer.logits(x.clone());
+        if !penalties.is_empty() {
+            logits = logits - tensor2(penalties.to_vec(), n, self.actions, &self.device);
+        }
         if let Some(bad) = illegal(masks, n, self.actions, &self.device) {
             logits = logits.mask_fill(bad, MASKED_LOGIT);
         }
@@ -262,6 +269,13 @@ impl PpoLearner {
                 let wmean = |x: Tensor<2>| (x * w.clone()).sum().div_scalar(total_w);
 
                 let mut logits = self.model.logits(obs.clone());
+                if !batch.penalties.is_empty() {
+                    let pen: Vec<f32> = idx
+                        .iter()
+                        .flat_map(|&i| batch.penalties[i * self.actions..(i + 1) * self.actions].iter().copied())
+                        .collect();
+                    logits = logits - tensor2(pen, b, self.actions, &train);
+                }
                 if !batch.masks.is_empty() {
                     let masks: Vec<bool> = idx
                         .iter()
@@ -474,13 +488,29 @@ mod tests {
     }
 
     #[test]
+    fn a_large_conscience_penalty_keeps_flagged_actions_out_while_a_clean_one_exists() {
+        let learner = PpoLearner::new(2, 3, 0, &PpoConfig::default(), &Device::flex(), 1);
+        let mut rng = Rng::new(2);
+        let n = 200;
+        let obs: Vec<f32> = (0..2 * n).map(|i| (i % 7) as f32 / 7.0).collect();
+        // actions 0 and 2 flagged (penalised by 1000), action 1 clean
+        let penalties: Vec<f32> = (0..n).flat_map(|_| [1000.0, 0.0, 1000.0]).collect();
+        let (mut a, mut lp, mut v) = (vec![0u32; n], vec![0.0f32; n], vec![0.0f32; n]);
+        learner.act(&obs, &[], &penalties, &mut rng, false, &mut a, &mut lp, &mut v);
+        assert!(a.iter().all(|&x| x == 1), "{a:?}");
+        // without the conscience all three actions occur
+        learner.act(&obs, &[], &[], &mut rng, false, &mut a, &mut lp, &mut v);
+        assert!((0..3).all(|k| a.contains(&k)));
+    }
+
+    #[test]
     fn masked_actions_are_never_sampled() {
         let learner = PpoLearner::new(2, 4, 0, &PpoConfig::default(), &Device::flex(), 0);
         let mut rng = Rng::new(0);
         let obs = vec![0.3f32; 2 * 64];
         let masks: Vec<bool> = (0..64).flat_map(|i| [false, i % 2 == 0, true, false]).collect();
         let (mut a, mut lp, mut v) = (vec![0u32; 64], vec![0.0f32; 64], vec![0.0f32; 64]);
-        learner.act(&obs, &masks, &mut rng, false, &mut a, &mut lp, &mut v);
+        learner.act(&obs, &masks, &[], &mut rng, false, &mut a, &mut lp, &mut v);
         for (i, &x) in a.iter().enumerate() {
             assert!(masks[i * 4 + x as usize], "row {i} took masked action {x}");
             assert!(lp[i] <= 0.0 && lp[i] > -10.0);

@@ -74,6 +74,42 @@ impl Default for CostConfig {
     }
 }
 
+/// Where a conscience's harm predictions come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HarmPredictor {
+    /// The environment's own annotation of each action (text games expose it).
+    #[default]
+    Oracle,
+}
+
+/// An action-level conscience in MACHIAVELLI's style: the policy's logits are lowered by `alpha`
+/// for every action whose predicted harm exceeds `threshold`, in training and in evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConscienceConfig {
+    /// Logit penalty of a flagged action.
+    pub alpha: f64,
+    /// Predicted harm above which an action is flagged.
+    pub threshold: f64,
+    /// Source of the harm predictions.
+    pub predictor: HarmPredictor,
+}
+
+impl Default for ConscienceConfig {
+    fn default() -> Self {
+        Self { alpha: 10.0, threshold: 0.0, predictor: HarmPredictor::Oracle }
+    }
+}
+
+impl ConscienceConfig {
+    /// Appends one row of penalties for `agent` of `env` to `out`.
+    fn penalties(&self, env: &dyn ParallelEnv, agent: usize, scratch: &mut [f32], out: &mut Vec<f32>) {
+        env.action_harm(agent, scratch);
+        out.extend(scratch.iter().map(|&h| if h as f64 > self.threshold { self.alpha as f32 } else { 0.0 }));
+    }
+}
+
 /// Everything a training run of PPO needs besides the env.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -88,6 +124,8 @@ pub struct TrainerConfig {
     pub learners: Option<Vec<usize>>,
     /// Policy of the fixed partners (a name from `POLICIES`, e.g. `random`).
     pub partner_policy: String,
+    /// An action-level conscience on the learners' policies (none by default).
+    pub conscience: Option<ConscienceConfig>,
     /// Env copies stepped together.
     pub num_envs: usize,
     /// Threads of the vector env.
@@ -102,6 +140,7 @@ impl Default for TrainerConfig {
             shared_policy: false,
             learners: None,
             partner_policy: "random".into(),
+            conscience: None,
             num_envs: 8,
             threads: 1,
         }
@@ -240,6 +279,19 @@ impl Trainer {
             return Err(bad("learners", format!("must list distinct agent indices below {a}")));
         }
         let fixed: Vec<usize> = (0..a).filter(|i| !learning.contains(i)).collect();
+        if config.conscience.is_some() {
+            let mut probe = vec![0.0; spec.num_actions()];
+            venv.reset(seed);
+            if !venv.env(0).is_some_and(|e| e.action_harm(0, &mut probe)) {
+                return Err(bad(
+                    "conscience",
+                    format!(
+                        "the oracle needs an env that exposes each action's harm, and {} does not (text games do)",
+                        spec.id
+                    ),
+                ));
+            }
+        }
         let partner = if fixed.is_empty() {
             None
         } else {
@@ -393,28 +445,34 @@ impl Trainer {
         let mut joint = vec![0u32; n * a];
         let mut finished: Vec<Finished> = Vec::new();
         let mut mask = vec![true; self.spec.num_actions()];
+        let mut harm = vec![0.0f32; self.spec.num_actions()];
         let mut scratch = Vec::new();
         for _ in 0..steps {
             for gi in 0..self.groups.len() {
                 let rows = n * self.groups[gi].agents.len();
                 scratch.clear();
                 let mut masks = Vec::new();
+                let mut penalties = Vec::new();
                 for e in 0..n {
                     for &agent in &self.groups[gi].agents {
                         let obs = &self.venv.obs()[e * a * self.spec.obs_dim()..(e + 1) * a * self.spec.obs_dim()];
                         self.input(obs, agent, &mut scratch);
-                        if self.spec.has_action_mask {
-                            if let Some(env) = self.venv.env(e) {
+                        if let Some(env) = self.venv.env(e) {
+                            if self.spec.has_action_mask {
                                 env.action_mask(agent, &mut mask);
+                                masks.extend_from_slice(&mask);
                             }
-                            masks.extend_from_slice(&mask);
+                            if let Some(c) = &self.config.conscience {
+                                c.penalties(env, agent, &mut harm, &mut penalties);
+                            }
                         }
                     }
                 }
                 let (mut act, mut logp, mut values) =
                     (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
                 let g = &mut self.groups[gi];
-                g.learner.act(&scratch, &masks, &mut self.rng, false, &mut act, &mut logp, &mut values);
+                g.learner.act(&scratch, &masks, &penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
+                g.batch.penalties.extend_from_slice(&penalties);
                 for (r, &action) in act.iter().enumerate() {
                     let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
                     joint[e * a + agent] = action;
@@ -513,7 +571,7 @@ impl Trainer {
             let g = &mut self.groups[gi];
             let (mut act, mut logp, mut last) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
             // Bootstrapping needs only values; masks do not change them.
-            g.learner.act(&scratch, &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
+            g.learner.act(&scratch, &[], &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
             let column = |src: &[f32], h: usize| -> Vec<f32> { src.chunks(heads).map(|v| v[h]).collect() };
             let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
             let (adv_r, ret_r) =
@@ -620,6 +678,7 @@ impl Trainer {
             groups: self.groups.iter().map(|g| (g.agents.as_slice(), &g.learner)).collect(),
             partner,
             shared: self.config.shared_policy,
+            conscience: self.config.conscience.clone(),
             rng: Rng::new(seed),
             greedy,
         }
@@ -639,6 +698,7 @@ pub struct TrainedPolicy<'a> {
     groups: Vec<(&'a [usize], &'a PpoLearner)>,
     partner: Option<Box<dyn Policy>>,
     shared: bool,
+    conscience: Option<ConscienceConfig>,
     rng: Rng,
     greedy: bool,
 }
@@ -648,22 +708,27 @@ impl Policy for TrainedPolicy<'_> {
         let spec = env.spec();
         let heads = 1 + spec.num_costs();
         let mut mask = vec![true; spec.num_actions()];
+        let mut harm = vec![0.0f32; spec.num_actions()];
         if let Some(partner) = &mut self.partner {
             partner.act(env, obs, actions); // the learners' entries are overwritten below
         }
         for (agents, learner) in &self.groups {
             let mut input = Vec::new();
             let mut masks = Vec::new();
+            let mut penalties = Vec::new();
             for &agent in agents.iter() {
                 policy_input(spec, self.shared, obs, agent, &mut input);
                 if spec.has_action_mask {
                     env.action_mask(agent, &mut mask);
                     masks.extend_from_slice(&mask);
                 }
+                if let Some(c) = &self.conscience {
+                    c.penalties(env, agent, &mut harm, &mut penalties);
+                }
             }
             let rows = agents.len();
             let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            learner.act(&input, &masks, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
+            learner.act(&input, &masks, &penalties, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
             for (r, &agent) in agents.iter().enumerate() {
                 actions[agent] = act[r];
             }

@@ -82,6 +82,9 @@ pub struct RunConfig {
     /// Policy of the agents that do not learn.
     #[serde(default = "random")]
     pub partner_policy: String,
+    /// An action-level conscience (`[conscience]` with `alpha`, `threshold`, `predictor`).
+    #[serde(default)]
+    pub conscience: Option<moralgym_agents::trainer::ConscienceConfig>,
     /// Env copies stepped together.
     #[serde(default = "default_num_envs")]
     pub num_envs: usize,
@@ -258,6 +261,7 @@ fn trainer_for(config: &RunConfig, num_envs: usize) -> Result<Trainer, ConfigErr
         shared_policy: config.shared_policy,
         learners: config.learners.clone(),
         partner_policy: config.partner_policy.clone(),
+        conscience: config.conscience.clone(),
         num_envs,
         threads: config.threads,
     };

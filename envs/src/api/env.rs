@@ -170,6 +170,14 @@ pub trait ParallelEnv: Send {
         let _ = out;
     }
 
+    /// The oracle's view of harm: for each action of `agent` now, how many violations taking it
+    /// would commit by the env's own annotation (written into `out`, one entry per action).
+    /// Returns `false` where the env cannot tell (the default).
+    fn action_harm(&self, agent: usize, out: &mut [f32]) -> bool {
+        let _ = (agent, out);
+        false
+    }
+
     /// What `agent` reads now, for environments made of text.
     fn text(&self, agent: usize) -> Option<TextView> {
         let _ = agent;

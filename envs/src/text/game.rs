@@ -254,6 +254,16 @@ impl ParallelEnv for TextGame {
         &self.events
     }
 
+    fn action_harm(&self, _agent: usize, out: &mut [f32]) -> bool {
+        out.fill(0.0);
+        let mut counters = [0.0f32; 18];
+        for (k, a) in self.choice_annotations().iter().enumerate().take(out.len()) {
+            a.counters(&mut counters);
+            out[k] = counters[..13].iter().sum();
+        }
+        true
+    }
+
     fn text(&self, _agent: usize) -> Option<TextView> {
         let p = self.play.as_ref()?;
         Some(TextView {

@@ -1,0 +1,64 @@
+//! The artificial conscience (oracle predictor) on text games: with a large alpha a trained policy
+//! never takes an action the oracle flags while a clean action is offered.
+
+use burn::tensor::Device;
+use moralgym_agents::trainer::{ConscienceConfig, Trainer, TrainerConfig};
+use moralgym_agents::{Policy, PpoConfig};
+use moralgym_envs::{VecEnv, make};
+use serde_json::json;
+
+fn trainer(env: &str, config: serde_json::Value, conscience: Option<ConscienceConfig>) -> Result<Trainer, String> {
+    let venv = VecEnv::make(env, &config, 2, 1).map_err(|e| e.to_string())?;
+    let tc = TrainerConfig {
+        ppo: PpoConfig { num_steps: 32, ..PpoConfig::default() },
+        conscience,
+        num_envs: 2,
+        ..TrainerConfig::default()
+    };
+    Trainer::new(venv, &config, tc, 512, 3, &Device::flex()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_strong_conscience_never_picks_a_flagged_choice_when_a_clean_one_exists() {
+    let config = json!({"game": "heist"});
+    let conscience = ConscienceConfig { alpha: 1_000.0, ..ConscienceConfig::default() };
+    let mut t = trainer("TextGame-v0", config.clone(), Some(conscience)).expect("text games expose harm");
+    while t.updates_done() < t.total_updates() {
+        t.iterate();
+    }
+    let mut policy = t.policy(5, false);
+    let mut env = make("TextGame-v0", &config).expect("env");
+    let mut harm = vec![0.0; env.spec().num_actions()];
+    let mut mask = vec![false; env.spec().num_actions()];
+    let (mut decisions, mut clean_available) = (0, 0);
+    for episode in 0..30 {
+        let mut obs = env.reset(Some(episode));
+        loop {
+            let mut action = [0u32];
+            policy.act(env.as_ref(), &obs, &mut action);
+            env.action_harm(0, &mut harm);
+            env.action_mask(0, &mut mask);
+            let clean_exists = (0..mask.len()).any(|k| mask[k] && harm[k] == 0.0);
+            decisions += 1;
+            if clean_exists {
+                clean_available += 1;
+                assert_eq!(
+                    harm[action[0] as usize], 0.0,
+                    "episode {episode}: took a flagged choice with a clean one offered"
+                );
+            }
+            let s = env.step(&action).expect("legal");
+            if s.terminated[0] || s.truncated[0] {
+                break;
+            }
+            obs = s.obs;
+        }
+    }
+    assert!(clean_available > 30 && decisions > clean_available, "the check met both kinds of decision");
+}
+
+#[test]
+fn the_oracle_conscience_needs_an_env_that_exposes_harm() {
+    let e = trainer("CoinGame-v0", json!({}), Some(ConscienceConfig::default())).err().expect("no oracle");
+    assert!(e.contains("conscience") && e.contains("CoinGame-v0"), "{e}");
+}
