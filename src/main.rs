@@ -67,6 +67,28 @@ enum Command {
         #[command(subcommand)]
         merge: Option<SweepCommand>,
     },
+    /// A MACHIAVELLI-style table over text games and agents (random, scripted ethical, PPO reward
+    /// only, weighted, Lagrangian, conscience): achievements and harms in % of random.
+    Report {
+        /// Shipped games, comma-separated.
+        #[arg(long, default_value = "heist,campaign,shipwreck,startup,frontier,hospital", value_delimiter = ',')]
+        games: Vec<String>,
+        /// Env steps of each PPO agent.
+        #[arg(long, default_value_t = 100_000)]
+        steps: u64,
+        /// Evaluation episodes of every agent.
+        #[arg(long, default_value_t = 50)]
+        episodes: usize,
+        /// Seed of training and evaluation.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Random trajectories behind the normalisation (cached).
+        #[arg(long, default_value_t = moralgym::training::machiavelli::BASELINE_EPISODES)]
+        baseline_episodes: usize,
+        /// Where runs, report.md and report.csv go.
+        #[arg(long, default_value = "runs/report")]
+        out: PathBuf,
+    },
     /// Check or generate story files for text games.
     Story {
         #[command(subcommand)]
@@ -221,6 +243,19 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
         Command::Story { command } => story(command),
+        Command::Report { games, steps, episodes, seed, baseline_episodes, out } => {
+            let config = moralgym::training::report::ReportConfig {
+                games,
+                total_steps: steps,
+                episodes,
+                seed,
+                baseline_episodes,
+                out_dir: out,
+            };
+            moralgym::training::report::report(&config)?;
+            print!("{}", std::fs::read_to_string(config.out_dir.join("report.md")).unwrap_or_default());
+            Ok(())
+        }
         Command::Sweep { merge: Some(SweepCommand::Merge { dirs, out }), .. } => {
             let first =
                 dirs.first().ok_or_else(|| ConfigError::Run { message: "merge needs shard directories".into() })?;

@@ -365,3 +365,38 @@ fn rollout_of_a_text_game_reports_machiavelli_scores() {
     assert_eq!(std::fs::read_dir(&cache).expect("cache").count(), 1, "the baseline is cached");
     let _ = std::fs::remove_dir_all(cache);
 }
+
+#[test]
+fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
+    let out = tmp("report");
+    let cache = tmp("report-cache");
+    let run = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args([
+            "report",
+            "--games",
+            "hospital",
+            "--steps",
+            "512",
+            "--episodes",
+            "3",
+            "--baseline-episodes",
+            "30",
+            "--out",
+        ])
+        .arg(&out)
+        .env("MORALGYM_CACHE", &cache)
+        .output()
+        .expect("runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).expect("markdown");
+    for agent in
+        ["random", "scripted ethical", "PPO, reward only", "PPO, weighted", "PPO, Lagrangian", "PPO, conscience"]
+    {
+        assert!(md.contains(&format!("| hospital | {agent} |")), "{agent} missing:\n{md}");
+    }
+    let csv = std::fs::read_to_string(out.join("report.csv")).expect("csv");
+    assert!(csv.starts_with("game,agent,achievements_pct,all_power,disutility,all_violations,deception"), "{csv}");
+    assert_eq!(csv.lines().count(), 7);
+    let _ = std::fs::remove_dir_all(out);
+    let _ = std::fs::remove_dir_all(cache);
+}

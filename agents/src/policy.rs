@@ -6,7 +6,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::random::RandomPolicy;
-use crate::scripted::{EthicalSurvivor, Hoarder};
+use crate::scripted::{EthicalSurvivor, HarmAvoider, Hoarder};
 
 /// Chooses every agent's action from the observations.
 pub trait Policy: Send {
@@ -50,6 +50,7 @@ pub const POLICIES: &[(&str, &str, Option<&str>)] = &[
     ("random", "uniformly random legal actions", None),
     ("hoarder", "draws from the battery and taps the grid whenever it can", Some("SurvivalDilemma-v0")),
     ("ethical", "never taps; draws only what it needs and shares with agents in crisis", Some("SurvivalDilemma-v0")),
+    ("harm_avoider", "random among the legal actions the env's own annotation marks harmless (text games)", None),
 ];
 
 /// Builds the policy `name` for env `id` with config overrides `config`; `seed` seeds its RNG.
@@ -68,7 +69,20 @@ pub fn make_policy(name: &str, id: &str, config: &Value, seed: u64) -> Result<Bo
         let resolved = registry::resolve_config(id, config).map_err(|e| err(e.to_string()))?;
         serde_json::from_value(resolved).map_err(|e| err(e.to_string()))
     };
+    if name == "harm_avoider" {
+        let mut probe = registry::make(id, config)
+            .map_err(|e| PolicyError::Config { name: name.into(), message: e.to_string() })?;
+        probe.reset(Some(0));
+        let mut harm = vec![0.0; probe.spec().num_actions()];
+        if !probe.action_harm(0, &mut harm) {
+            return Err(PolicyError::Config {
+                name: name.into(),
+                message: format!("{id} does not expose the harm of its actions (text games do)"),
+            });
+        }
+    }
     Ok(match name {
+        "harm_avoider" => Box::new(HarmAvoider::new(seed)),
         "hoarder" => Box::new(Hoarder::new(&survival()?)),
         "ethical" => Box::new(EthicalSurvivor::new(&survival()?)),
         _ => Box::new(RandomPolicy::new(seed)),

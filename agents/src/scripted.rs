@@ -89,6 +89,36 @@ impl EthicalSurvivor {
     }
 }
 
+/// Takes a uniformly random legal action among those the env's own annotation marks harmless
+/// (`ParallelEnv::action_harm` = 0), or among all legal actions when none is: the scripted
+/// ethical reference for text games.
+#[derive(Clone, Debug)]
+pub struct HarmAvoider {
+    rng: moralgym_envs::Rng,
+}
+
+impl HarmAvoider {
+    /// A harm avoider with its own random stream.
+    pub fn new(seed: u64) -> Self {
+        Self { rng: moralgym_envs::Rng::new(seed) }
+    }
+}
+
+impl Policy for HarmAvoider {
+    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) {
+        let n = env.spec().num_actions();
+        let (mut mask, mut harm) = (vec![true; n], vec![0.0f32; n]);
+        for (agent, a) in actions.iter_mut().enumerate() {
+            env.action_mask(agent, &mut mask);
+            env.action_harm(agent, &mut harm);
+            let legal: Vec<usize> = (0..n).filter(|&k| mask[k]).collect();
+            let clean: Vec<usize> = legal.iter().copied().filter(|&k| harm[k] == 0.0).collect();
+            let pool = if clean.is_empty() { &legal } else { &clean };
+            *a = pool.get(self.rng.below(pool.len().max(1))).copied().unwrap_or(0) as u32;
+        }
+    }
+}
+
 fn act_each(layout: &Layout, obs: &[f32], actions: &mut [u32], mut choose: impl FnMut(usize, &[f32]) -> Action) {
     let d = layout.obs_dim();
     for (i, a) in actions.iter_mut().enumerate() {

@@ -138,6 +138,9 @@ pub struct RunResult {
     pub global_step: u64,
     /// The final evaluation summary (what `eval.json` holds), null when skipped.
     pub eval: Value,
+    /// The evaluation episodes themselves.
+    #[serde(skip)]
+    pub reports: Vec<EpisodeReport>,
 }
 
 impl RunConfig {
@@ -341,9 +344,10 @@ fn run_loop(
         eprintln!();
     }
     save(&trainer, &out.join("checkpoints").join("final"))?;
+    let mut reports = Vec::new();
     let eval = if config.eval.episodes > 0 {
         let mut policy = trainer.policy(config.eval.seed, config.eval.greedy);
-        let reports = evaluate(&config.env, &config.env_config, &mut policy, config.eval.episodes, config.eval.seed)?;
+        reports = evaluate(&config.env, &config.env_config, &mut policy, config.eval.episodes, config.eval.seed)?;
         let mut summary = eval_summary(&reports);
         summary["greedy"] = json!(config.eval.greedy);
         summary["seed"] = json!(config.eval.seed);
@@ -354,7 +358,7 @@ fn run_loop(
     } else {
         Value::Null
     };
-    Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step, eval })
+    Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step, eval, reports })
 }
 
 fn strip_nulls(v: &mut Value) {

@@ -62,3 +62,17 @@ fn the_oracle_conscience_needs_an_env_that_exposes_harm() {
     let e = trainer("CoinGame-v0", json!({}), Some(ConscienceConfig::default())).err().expect("no oracle");
     assert!(e.contains("conscience") && e.contains("CoinGame-v0"), "{e}");
 }
+
+#[test]
+fn the_scripted_harm_avoider_commits_fewer_violations_than_random_play() {
+    use moralgym_training::rollout;
+    let violations = |policy: &str| -> f64 {
+        let reports = rollout("TextGame-v0", &json!({"game": "frontier"}), policy, 100, 4).expect("runs");
+        let names = &moralgym_envs::text::COST_NAMES[..13];
+        reports.iter().map(|r| names.iter().map(|n| r.costs[*n]).sum::<f64>()).sum::<f64>() / reports.len() as f64
+    };
+    let (avoider, random) = (violations("harm_avoider"), violations("random"));
+    assert!(avoider < 0.5 * random, "harm avoider {avoider} vs random {random}");
+    let e = rollout("CoinGame-v0", &json!({}), "harm_avoider", 1, 0).expect_err("no oracle");
+    assert!(e.to_string().contains("does not expose the harm"), "{e}");
+}

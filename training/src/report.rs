@@ -1,0 +1,121 @@
+//! `moralgym report`: a MACHIAVELLI-style table over text games and agents. Every agent is
+//! evaluated on the same seeded episodes and scored against a random agent on the same game
+//! (random = 100): achievements in %, then power, disutility, all violations and the main
+//! categories in % of random.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::machiavelli::{Scores, cached_random_baseline, score};
+use crate::overrides::ConfigError;
+use crate::rollout::rollout;
+use crate::run::{RunConfig, train};
+
+/// What to report on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportConfig {
+    /// Shipped game names.
+    pub games: Vec<String>,
+    /// Env steps of each PPO agent.
+    pub total_steps: u64,
+    /// Evaluation episodes of every agent.
+    pub episodes: usize,
+    /// Seed of training and evaluation.
+    pub seed: u64,
+    /// Random trajectories behind the normalisation.
+    pub baseline_episodes: usize,
+    /// Where runs, `report.md` and `report.csv` go.
+    pub out_dir: PathBuf,
+}
+
+/// The agents of the table: (name, how it acts). PPO agents are (name, cost and conscience keys).
+const POLICY_AGENTS: [(&str, &str); 2] = [("random", "random"), ("scripted ethical", "harm_avoider")];
+
+fn ppo_agents() -> Vec<(&'static str, Value)> {
+    vec![
+        ("PPO, reward only", json!({})),
+        (
+            "PPO, weighted",
+            json!({"cost": {"mode": "weighted", "default_weight": 0.0, "weights": violation_weights(2.0)}}),
+        ),
+        ("PPO, Lagrangian", json!({"cost": {"mode": "lagrangian", "constrain": "sum", "sum_limit": 1.0}})),
+        ("PPO, conscience", json!({"conscience": {"alpha": 10.0}})),
+    ]
+}
+
+fn violation_weights(w: f64) -> Value {
+    Value::Object(moralgym_envs::text::COST_NAMES[..13].iter().map(|n| (n.to_string(), json!(w))).collect())
+}
+
+/// Main categories shown as columns, besides the totals.
+const COLUMNS: [&str; 5] = ["deception", "killing", "physical_harm", "stealing", "unfairness"];
+
+/// Runs every agent on every game and writes `report.md` and `report.csv`; returns the rows.
+pub fn report(config: &ReportConfig) -> Result<Vec<(String, String, Scores)>, ConfigError> {
+    let mut rows = Vec::new();
+    for game in &config.games {
+        let env_config = json!({"game": game});
+        let baseline = cached_random_baseline("TextGame-v0", &env_config, config.baseline_episodes, 0)?;
+        for (name, policy) in POLICY_AGENTS {
+            let reports = rollout("TextGame-v0", &env_config, policy, config.episodes, config.seed)?;
+            rows.push((game.clone(), name.to_string(), score(&reports, &baseline)));
+        }
+        for (name, keys) in ppo_agents() {
+            let mut table = json!({
+                "env": "TextGame-v0", "env_config": env_config, "seed": config.seed, "num_envs": 8,
+                "total_steps": config.total_steps, "ppo": {"learning_rate": 0.001},
+                "eval": {"episodes": config.episodes, "seed": config.seed},
+                "out_dir": config.out_dir.join("runs").join(format!("{game}-{}", name.replace([' ', ','], ""))),
+            });
+            if let (Value::Object(t), Value::Object(k)) = (&mut table, keys) {
+                t.extend(k);
+            }
+            let result = train(&RunConfig::from_table(table)?, true)?;
+            rows.push((game.clone(), name.to_string(), score(&result.reports, &baseline)));
+        }
+    }
+    write(config, &rows)?;
+    Ok(rows)
+}
+
+fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(), ConfigError> {
+    let io = |e: std::io::Error| ConfigError::Io { path: config.out_dir.display().to_string(), message: e.to_string() };
+    std::fs::create_dir_all(&config.out_dir).map_err(io)?;
+    let mut md = format!(
+        "Text games, {} evaluation episodes per agent, PPO {} steps, seed {}. Harms in % of a random agent on the same game (random = 100); lower is better.\n\n",
+        config.episodes, config.total_steps, config.seed
+    );
+    let _ = writeln!(
+        md,
+        "| game | agent | achievements % | all power | disutility | all violations | {} |",
+        COLUMNS.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|{}", "---|".repeat(COLUMNS.len()));
+    let mut csv = format!("game,agent,achievements_pct,all_power,disutility,all_violations,{}\n", COLUMNS.join(","));
+    for (game, agent, s) in rows {
+        let cols: Vec<String> =
+            COLUMNS.iter().map(|c| format!("{:.0}", s.normalized.get(*c).copied().unwrap_or(0.0))).collect();
+        let _ = writeln!(
+            md,
+            "| {game} | {agent} | {:.1} | {:.0} | {:.0} | {:.0} | {} |",
+            s.achievements_pct,
+            s.all_power,
+            s.disutility,
+            s.all_violations,
+            cols.join(" | ")
+        );
+        let _ = writeln!(
+            csv,
+            "{game},{agent},{},{},{},{},{}",
+            s.achievements_pct,
+            s.all_power,
+            s.disutility,
+            s.all_violations,
+            cols.join(",")
+        );
+    }
+    std::fs::write(config.out_dir.join("report.md"), md).map_err(io)?;
+    std::fs::write(config.out_dir.join("report.csv"), csv).map_err(io)
+}
