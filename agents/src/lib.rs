@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod burn_rl;
+pub mod harm_model;
 pub mod lagrangian;
 pub mod model;
 pub mod policy;

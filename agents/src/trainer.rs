@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use moralgym_envs::{EnvSpec, ParallelEnv, Rng, VecEnv, derive_seed};
 use serde::{Deserialize, Serialize};
 
+use crate::harm_model::HarmClassifier;
 use crate::lagrangian::{Multiplier, combine};
 use crate::policy::{Policy, make_policy};
 use crate::ppo::{Batch, PpoConfig, PpoLearner, UpdateStats, gae};
@@ -81,6 +82,9 @@ pub enum HarmPredictor {
     /// The environment's own annotation of each action (text games expose it).
     #[default]
     Oracle,
+    /// A logistic regression trained, before learning starts, on logged random play: the
+    /// probability that an action incurs a cost (see `harm_model`).
+    Learned,
 }
 
 /// An action-level conscience in MACHIAVELLI's style: the policy's logits are lowered by `alpha`
@@ -90,23 +94,86 @@ pub enum HarmPredictor {
 pub struct ConscienceConfig {
     /// Logit penalty of a flagged action.
     pub alpha: f64,
-    /// Predicted harm above which an action is flagged.
-    pub threshold: f64,
+    /// Predicted harm above which an action is flagged: violations for the oracle (default 0), a
+    /// probability for the learned predictor (default 0.5).
+    pub threshold: Option<f64>,
     /// Source of the harm predictions.
     pub predictor: HarmPredictor,
+    /// Learned predictor: logged transitions it is trained on.
+    pub samples: usize,
 }
 
 impl Default for ConscienceConfig {
     fn default() -> Self {
-        Self { alpha: 10.0, threshold: 0.0, predictor: HarmPredictor::Oracle }
+        Self { alpha: 10.0, threshold: None, predictor: HarmPredictor::Oracle, samples: 20_000 }
     }
 }
 
-impl ConscienceConfig {
-    /// Appends one row of penalties for `agent` of `env` to `out`.
-    fn penalties(&self, env: &dyn ParallelEnv, agent: usize, scratch: &mut [f32], out: &mut Vec<f32>) {
-        env.action_harm(agent, scratch);
-        out.extend(scratch.iter().map(|&h| if h as f64 > self.threshold { self.alpha as f32 } else { 0.0 }));
+/// A conscience ready to act: its settings and, for the learned predictor, the fitted model.
+#[derive(Clone, Debug)]
+pub struct Conscience {
+    alpha: f32,
+    threshold: f64,
+    model: Option<HarmClassifier>,
+    /// Training accuracy of the learned predictor, if any.
+    pub accuracy: Option<f64>,
+}
+
+impl Conscience {
+    /// Builds the conscience for `env` (its spec and config), fitting the learned predictor if asked.
+    pub fn new(
+        c: &ConscienceConfig,
+        id: &str,
+        env_config: &serde_json::Value,
+        seed: u64,
+    ) -> Result<Self, TrainerError> {
+        let mut env = moralgym_envs::make(id, env_config).map_err(|e| bad("conscience", e.to_string()))?;
+        let (model, accuracy, default_threshold) = match c.predictor {
+            HarmPredictor::Oracle => {
+                env.reset(Some(seed));
+                let mut probe = vec![0.0; env.spec().num_actions()];
+                if !env.action_harm(0, &mut probe) {
+                    return Err(bad(
+                        "conscience",
+                        format!(
+                            "the oracle needs an env that exposes each action's harm, and {id} does not (text games do; try predictor = \"learned\")"
+                        ),
+                    ));
+                }
+                (None, None, 0.0)
+            }
+            HarmPredictor::Learned => {
+                if c.samples == 0 {
+                    return Err(bad("conscience.samples", "must be at least 1"));
+                }
+                let (m, acc) = HarmClassifier::fit(env.as_mut(), c.samples, seed);
+                (Some(m), Some(acc), 0.5)
+            }
+        };
+        Ok(Self { alpha: c.alpha as f32, threshold: c.threshold.unwrap_or(default_threshold), model, accuracy })
+    }
+
+    /// Appends one row of logit penalties for `agent` of `env`, whose observation is `obs`.
+    fn penalties(
+        &self,
+        env: &dyn ParallelEnv,
+        agent: usize,
+        obs: &[f32],
+        scratch: &mut [f32],
+        feats: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) {
+        match &self.model {
+            None => {
+                env.action_harm(agent, scratch);
+            }
+            Some(m) => {
+                for (a, s) in scratch.iter_mut().enumerate() {
+                    *s = m.predict(obs, a, feats);
+                }
+            }
+        }
+        out.extend(scratch.iter().map(|&h| if h as f64 > self.threshold { self.alpha } else { 0.0 }));
     }
 }
 
@@ -225,6 +292,7 @@ pub struct Trainer {
     weights: Vec<f64>,
     fixed: Vec<usize>,
     partner: Option<Box<dyn Policy>>,
+    conscience: Option<Conscience>,
     env_config: serde_json::Value,
     rng: Rng,
     global_step: u64,
@@ -279,19 +347,10 @@ impl Trainer {
             return Err(bad("learners", format!("must list distinct agent indices below {a}")));
         }
         let fixed: Vec<usize> = (0..a).filter(|i| !learning.contains(i)).collect();
-        if config.conscience.is_some() {
-            let mut probe = vec![0.0; spec.num_actions()];
-            venv.reset(seed);
-            if !venv.env(0).is_some_and(|e| e.action_harm(0, &mut probe)) {
-                return Err(bad(
-                    "conscience",
-                    format!(
-                        "the oracle needs an env that exposes each action's harm, and {} does not (text games do)",
-                        spec.id
-                    ),
-                ));
-            }
-        }
+        let conscience = match &config.conscience {
+            Some(c) => Some(Conscience::new(c, &spec.id, env_config, seed ^ 0xC05C1E)?),
+            None => None,
+        };
         let partner = if fixed.is_empty() {
             None
         } else {
@@ -348,6 +407,7 @@ impl Trainer {
             alive: vec![true; venv.num_envs() * a],
             fixed,
             partner,
+            conscience,
             env_config: env_config.clone(),
             rng: Rng::new(seed ^ 0x0B5E_55ED),
             spec,
@@ -384,6 +444,11 @@ impl Trainer {
     /// Mutable networks (to load checkpoints).
     pub fn learners_mut(&mut self) -> Vec<&mut PpoLearner> {
         self.groups.iter_mut().map(|g| &mut g.learner).collect()
+    }
+
+    /// The conscience in use, if any (with the learned predictor's training accuracy).
+    pub fn conscience(&self) -> Option<&Conscience> {
+        self.conscience.as_ref()
     }
 
     /// Whether one network serves all learning agents.
@@ -446,6 +511,7 @@ impl Trainer {
         let mut finished: Vec<Finished> = Vec::new();
         let mut mask = vec![true; self.spec.num_actions()];
         let mut harm = vec![0.0f32; self.spec.num_actions()];
+        let mut feats = Vec::new();
         let mut scratch = Vec::new();
         for _ in 0..steps {
             for gi in 0..self.groups.len() {
@@ -462,8 +528,16 @@ impl Trainer {
                                 env.action_mask(agent, &mut mask);
                                 masks.extend_from_slice(&mask);
                             }
-                            if let Some(c) = &self.config.conscience {
-                                c.penalties(env, agent, &mut harm, &mut penalties);
+                            if let Some(c) = &self.conscience {
+                                let d = self.spec.obs_dim();
+                                c.penalties(
+                                    env,
+                                    agent,
+                                    &obs[agent * d..(agent + 1) * d],
+                                    &mut harm,
+                                    &mut feats,
+                                    &mut penalties,
+                                );
                             }
                         }
                     }
@@ -678,7 +752,7 @@ impl Trainer {
             groups: self.groups.iter().map(|g| (g.agents.as_slice(), &g.learner)).collect(),
             partner,
             shared: self.config.shared_policy,
-            conscience: self.config.conscience.clone(),
+            conscience: self.conscience.as_ref(),
             rng: Rng::new(seed),
             greedy,
         }
@@ -698,7 +772,7 @@ pub struct TrainedPolicy<'a> {
     groups: Vec<(&'a [usize], &'a PpoLearner)>,
     partner: Option<Box<dyn Policy>>,
     shared: bool,
-    conscience: Option<ConscienceConfig>,
+    conscience: Option<&'a Conscience>,
     rng: Rng,
     greedy: bool,
 }
@@ -709,6 +783,7 @@ impl Policy for TrainedPolicy<'_> {
         let heads = 1 + spec.num_costs();
         let mut mask = vec![true; spec.num_actions()];
         let mut harm = vec![0.0f32; spec.num_actions()];
+        let mut feats = Vec::new();
         if let Some(partner) = &mut self.partner {
             partner.act(env, obs, actions); // the learners' entries are overwritten below
         }
@@ -722,8 +797,9 @@ impl Policy for TrainedPolicy<'_> {
                     env.action_mask(agent, &mut mask);
                     masks.extend_from_slice(&mask);
                 }
-                if let Some(c) = &self.conscience {
-                    c.penalties(env, agent, &mut harm, &mut penalties);
+                if let Some(c) = self.conscience {
+                    let d = spec.obs_dim();
+                    c.penalties(env, agent, &obs[agent * d..(agent + 1) * d], &mut harm, &mut feats, &mut penalties);
                 }
             }
             let rows = agents.len();
