@@ -175,20 +175,25 @@ pub fn run_sweep(
                     let next = queue.lock().ok().and_then(|mut q| q.next());
                     let Some((index, overrides)) = next else { return };
                     let dir = config.out_dir.join("points").join(format!("{index:04}"));
-                    let outcome = if dir.join("eval.json").exists() {
-                        point_from_eval(index, overrides, dir, &agents) // finished earlier: resume skips it
-                    } else {
-                        config.run_config(&overrides, &dir).and_then(|rc| {
+                    let outcome = config.run_config(&overrides, &dir).and_then(|rc| {
+                        // A point is finished when its directory holds an evaluation of this very
+                        // run config; anything else (a changed grid or base) is trained again.
+                        let identity = serde_json::to_string(&rc).unwrap_or_default();
+                        let stamp = dir.join("point.json");
+                        let finished =
+                            dir.join("eval.json").exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == identity);
+                        if !finished {
                             train(&rc, true)?;
+                            fs::write(&stamp, &identity).map_err(|e| io(&stamp, e))?;
                             if !quiet {
                                 eprintln!(
                                     "point {index} done: {}",
                                     serde_json::to_string(&overrides).unwrap_or_default()
                                 );
                             }
-                            point_from_eval(index, overrides, dir, &agents)
-                        })
-                    };
+                        }
+                        point_from_eval(index, overrides, dir, &agents)
+                    });
                     match outcome {
                         Ok(p) => results.lock().expect("no panics hold this lock").push(p),
                         Err(e) => {

@@ -65,6 +65,14 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
     let again = run_sweep(&whole, 0, 1, true).expect("resume");
     assert_eq!(without_dirs(&again), without_dirs(&all));
     assert_eq!((0..4).map(stamp).collect::<Vec<_>>(), before, "no point was trained again");
+    // a changed grid puts other settings at the same indices: those points are trained again
+    let mut changed = whole.clone();
+    changed.grid.insert("cost.default_weight".into(), vec![json!(0.0), json!(2.0)]);
+    let redone = run_sweep(&changed, 0, 1, true).expect("changed grid");
+    let after: Vec<_> = (0..4).map(stamp).collect();
+    assert_eq!(&after[..2], &before[..2], "weight 0 points are unchanged and skipped");
+    assert!(after[2] != before[2] && after[3] != before[3], "weight 2 points are new and trained");
+    assert_eq!(redone[2].overrides["cost.default_weight"], json!(2.0));
     for d in [whole_dir, d0, d1, merged_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
