@@ -27,6 +27,19 @@ impl Activation {
     }
 }
 
+/// How the actor turns an observation into action logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyHead {
+    /// An MLP from the whole observation to one logit per action.
+    #[default]
+    Mlp,
+    /// For observations laid out as rows `[context, action 0, action 1, ...]` (text games): one
+    /// MLP scores each action from the context row and the action's own row, shared by all
+    /// actions, as MACHIAVELLI's DRRN scores (state, choice) pairs.
+    ChoiceScorer,
+}
+
 /// Policy logits and value estimates from a flat observation.
 #[derive(Module, Debug)]
 pub struct ActorCritic {
@@ -36,19 +49,25 @@ pub struct ActorCritic {
     critic_out: Linear,
     #[module(skip)]
     activation: Activation,
+    /// With a choice scorer: (actions, row width).
+    #[module(skip)]
+    rows: Option<(usize, usize)>,
 }
 
 impl ActorCritic {
     /// A network from `inputs` to `actions` logits and `1 + costs` values, with `hidden` layers.
+    /// With `head = ChoiceScorer`, `inputs` must be `(actions + 1) * row` for some row width.
     pub fn new(
         inputs: usize,
         actions: usize,
         costs: usize,
         hidden: &[usize],
         activation: Activation,
+        head: PolicyHead,
         device: &Device,
     ) -> Self {
-        let torso = |device: &Device| {
+        let rows = (head == PolicyHead::ChoiceScorer).then(|| (actions, inputs / (actions + 1)));
+        let torso = |inputs: usize| {
             let mut layers = Vec::with_capacity(hidden.len());
             let mut width = inputs;
             for &h in hidden {
@@ -57,24 +76,36 @@ impl ActorCritic {
             }
             (layers, width)
         };
-        let (actor, a_width) = torso(device);
-        let (critic, c_width) = torso(device);
+        let (actor, a_width) = torso(rows.map_or(inputs, |(_, d)| 2 * d));
+        let (critic, c_width) = torso(inputs);
         Self {
             actor,
-            actor_out: LinearConfig::new(a_width, actions).init(device),
+            actor_out: LinearConfig::new(a_width, if rows.is_some() { 1 } else { actions }).init(device),
             critic,
             critic_out: LinearConfig::new(c_width, 1 + costs).init(device),
             activation,
+            rows,
         }
     }
 
     /// Action logits `[batch, actions]`.
     pub fn logits(&self, obs: Tensor<2>) -> Tensor<2> {
-        let mut x = obs;
+        let Some((k, d)) = self.rows else {
+            let mut x = obs;
+            for layer in &self.actor {
+                x = self.activation.apply(layer.forward(x));
+            }
+            return self.actor_out.forward(x);
+        };
+        let b = obs.dims()[0];
+        let x: Tensor<3> = obs.reshape([b, k + 1, d]);
+        let context = x.clone().narrow(1, 0, 1).repeat_dim(1, k);
+        let choices = x.narrow(1, 1, k);
+        let mut h: Tensor<2> = Tensor::cat(vec![context, choices], 2).reshape([b * k, 2 * d]);
         for layer in &self.actor {
-            x = self.activation.apply(layer.forward(x));
+            h = self.activation.apply(layer.forward(h));
         }
-        self.actor_out.forward(x)
+        self.actor_out.forward(h).reshape([b, k])
     }
 
     /// Values `[batch, 1 + costs]`: column 0 the task reward, then one per cost component.

@@ -13,7 +13,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use moralgym_envs::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Activation, ActorCritic};
+use crate::model::{Activation, ActorCritic, PolicyHead};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +51,8 @@ pub struct PpoConfig {
     pub activation: Activation,
     /// Adam epsilon (PyTorch's and CleanRL's 1e-5 is burn's default too).
     pub adam_epsilon: f32,
+    /// The actor's head: an MLP over the observation, or a shared choice scorer (text games).
+    pub policy: PolicyHead,
 }
 
 impl Default for PpoConfig {
@@ -72,6 +74,7 @@ impl Default for PpoConfig {
             hidden: vec![64, 64],
             activation: Activation::Tanh,
             adam_epsilon: 1e-5,
+            policy: PolicyHead::Mlp,
         }
     }
 }
@@ -160,7 +163,8 @@ impl PpoLearner {
         let model = {
             let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             train.seed(seed);
-            let model = ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, &train);
+            let model =
+                ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, config.policy, &train);
             let probe = Tensor::<2>::zeros([1, obs_dim], &train);
             let _ = (model.logits(probe.clone()), model.values(probe));
             model
@@ -477,7 +481,7 @@ mod tests {
     #[test]
     fn global_norm_clip_scales_all_gradients_together() {
         let device = Device::flex().autodiff();
-        let model = ActorCritic::new(3, 2, 0, &[4], Activation::Tanh, &device);
+        let model = ActorCritic::new(3, 2, 0, &[4], Activation::Tanh, PolicyHead::Mlp, &device);
         let x = tensor2(vec![1.0, -2.0, 3.0, 0.5, 0.5, 0.5], 2, 3, &device);
         let loss = model.logits(x.clone()).sum().mul_scalar(100.0) + model.values(x).sum().mul_scalar(100.0);
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -501,6 +505,22 @@ mod tests {
         // without the conscience all three actions occur
         learner.act(&obs, &[], &[], &mut rng, false, &mut a, &mut lp, &mut v);
         assert!((0..3).all(|k| a.contains(&k)));
+    }
+
+    #[test]
+    fn the_choice_scorer_scores_each_choice_from_context_and_choice_alone() {
+        let device = Device::flex();
+        let model = ActorCritic::new(4 * 3, 3, 0, &[8], Activation::Tanh, PolicyHead::ChoiceScorer, &device);
+        // rows: context, choice 0, choice 1, choice 2 (width 3)
+        let rows = [[0.1f32, 0.2, 0.3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        let swapped = [rows[0], rows[3], rows[2], rows[1]];
+        let logits = |r: &[[f32; 3]; 4]| -> Vec<f32> {
+            model.logits(tensor2(r.concat(), 1, 12, &device)).into_data().try_into_vec().expect("f32")
+        };
+        let (a, b) = (logits(&rows), logits(&swapped));
+        // swapping choices 0 and 2 swaps their logits and leaves choice 1's unchanged
+        assert!((a[0] - b[2]).abs() < 1e-6 && (a[2] - b[0]).abs() < 1e-6 && (a[1] - b[1]).abs() < 1e-6, "{a:?} {b:?}");
+        assert!((a[0] - a[2]).abs() > 1e-6, "different choices score differently");
     }
 
     #[test]

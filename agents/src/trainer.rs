@@ -316,6 +316,18 @@ impl Trainer {
         if p.num_steps == 0 || p.num_minibatches == 0 || p.update_epochs == 0 {
             return Err(bad("ppo.num_steps", "num_steps, num_minibatches and update_epochs must be at least 1"));
         }
+        if p.policy == crate::model::PolicyHead::ChoiceScorer {
+            let rows_ok = matches!(&spec.observation_space, moralgym_envs::Space::Box { shape, .. } if shape.len() == 2 && shape[0] == spec.num_actions() + 1);
+            if !rows_ok || config.shared_policy {
+                return Err(bad(
+                    "ppo.policy",
+                    format!(
+                        "choice_scorer needs observations laid out as [actions + 1, width] rows (text games) and no shared policy; {} has {}",
+                        spec.id, spec.observation_space
+                    ),
+                ));
+            }
+        }
         if p.hidden.contains(&0) {
             return Err(bad("ppo.hidden", "layer sizes must be at least 1"));
         }
