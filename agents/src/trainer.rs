@@ -522,50 +522,33 @@ impl Trainer {
         let mut joint = vec![0u32; n * a];
         let mut finished: Vec<Finished> = Vec::new();
         let mut mask = vec![true; self.spec.num_actions()];
-        let mut harm = vec![0.0f32; self.spec.num_actions()];
-        let mut feats = Vec::new();
         let mut scratch = Vec::new();
+        let mut learner_rows = Rows::default();
+        let env_obs = a * self.spec.obs_dim();
         for _ in 0..steps {
             for gi in 0..self.groups.len() {
                 let rows = n * self.groups[gi].agents.len();
-                scratch.clear();
-                let mut masks = Vec::new();
-                let mut penalties = Vec::new();
+                learner_rows.clear();
                 for e in 0..n {
+                    let Some(env) = self.venv.env(e) else { continue };
+                    let obs = &self.venv.obs()[e * env_obs..(e + 1) * env_obs];
                     for &agent in &self.groups[gi].agents {
-                        let obs = &self.venv.obs()[e * a * self.spec.obs_dim()..(e + 1) * a * self.spec.obs_dim()];
-                        self.input(obs, agent, &mut scratch);
-                        if let Some(env) = self.venv.env(e) {
-                            if self.spec.has_action_mask {
-                                env.action_mask(agent, &mut mask);
-                                masks.extend_from_slice(&mask);
-                            }
-                            if let Some(c) = &self.conscience {
-                                let d = self.spec.obs_dim();
-                                c.penalties(
-                                    env,
-                                    agent,
-                                    &obs[agent * d..(agent + 1) * d],
-                                    &mut harm,
-                                    &mut feats,
-                                    &mut penalties,
-                                );
-                            }
-                        }
+                        learner_rows.push(env, obs, agent, self.config.shared_policy, self.conscience.as_ref());
                     }
                 }
                 let (mut act, mut logp, mut values) =
                     (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
                 let g = &mut self.groups[gi];
-                g.learner.act(&scratch, &masks, &penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
-                g.batch.penalties.extend_from_slice(&penalties);
+                let r = &learner_rows;
+                g.learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
+                g.batch.penalties.extend_from_slice(&r.penalties);
                 for (r, &action) in act.iter().enumerate() {
                     let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
                     joint[e * a + agent] = action;
                     g.batch.weights.push(if self.alive[e * a + agent] { 1.0 } else { 0.0 });
                 }
-                g.batch.obs.extend_from_slice(&scratch);
-                g.batch.masks.extend_from_slice(&masks);
+                g.batch.obs.extend_from_slice(&r.input);
+                g.batch.masks.extend_from_slice(&r.masks);
                 g.batch.actions.extend_from_slice(&act);
                 g.batch.logp.extend_from_slice(&logp);
                 g.batch.values.extend_from_slice(&values);
@@ -771,6 +754,56 @@ impl Trainer {
     }
 }
 
+/// What a learner reads for some agents, one row per agent: the inputs (with a one-hot agent id
+/// under a shared policy), the action masks and the conscience's logit penalties.
+#[derive(Default)]
+struct Rows {
+    input: Vec<f32>,
+    masks: Vec<bool>,
+    penalties: Vec<f32>,
+    mask: Vec<bool>,
+    harm: Vec<f32>,
+    feats: Vec<f32>,
+}
+
+impl Rows {
+    fn clear(&mut self) {
+        self.input.clear();
+        self.masks.clear();
+        self.penalties.clear();
+    }
+
+    /// Appends the row of `agent` in `env`, whose observations (all agents) are `obs`.
+    fn push(
+        &mut self,
+        env: &dyn ParallelEnv,
+        obs: &[f32],
+        agent: usize,
+        shared: bool,
+        conscience: Option<&Conscience>,
+    ) {
+        let spec = env.spec();
+        policy_input(spec, shared, obs, agent, &mut self.input);
+        if spec.has_action_mask {
+            self.mask.resize(spec.num_actions(), true);
+            env.action_mask(agent, &mut self.mask);
+            self.masks.extend_from_slice(&self.mask);
+        }
+        if let Some(c) = conscience {
+            let d = spec.obs_dim();
+            self.harm.resize(spec.num_actions(), 0.0);
+            c.penalties(
+                env,
+                agent,
+                &obs[agent * d..(agent + 1) * d],
+                &mut self.harm,
+                &mut self.feats,
+                &mut self.penalties,
+            );
+        }
+    }
+}
+
 fn policy_input(spec: &EnvSpec, shared: bool, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
     let d = spec.obs_dim();
     out.extend_from_slice(&obs[agent * d..(agent + 1) * d]);
@@ -791,32 +824,19 @@ pub struct TrainedPolicy<'a> {
 
 impl Policy for TrainedPolicy<'_> {
     fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
-        let spec = env.spec();
-        let heads = 1 + spec.num_costs();
-        let mut mask = vec![true; spec.num_actions()];
-        let mut harm = vec![0.0f32; spec.num_actions()];
-        let mut feats = Vec::new();
+        let heads = 1 + env.spec().num_costs();
         if let Some(partner) = &mut self.partner {
             partner.act(env, obs, actions); // the learners' entries are overwritten below
         }
+        let mut r = Rows::default();
         for (agents, learner) in &self.groups {
-            let mut input = Vec::new();
-            let mut masks = Vec::new();
-            let mut penalties = Vec::new();
+            r.clear();
             for &agent in agents.iter() {
-                policy_input(spec, self.shared, obs, agent, &mut input);
-                if spec.has_action_mask {
-                    env.action_mask(agent, &mut mask);
-                    masks.extend_from_slice(&mask);
-                }
-                if let Some(c) = self.conscience {
-                    let d = spec.obs_dim();
-                    c.penalties(env, agent, &obs[agent * d..(agent + 1) * d], &mut harm, &mut feats, &mut penalties);
-                }
+                r.push(env, obs, agent, self.shared, self.conscience);
             }
             let rows = agents.len();
             let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            learner.act(&input, &masks, &penalties, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
+            learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
             for (r, &agent) in agents.iter().enumerate() {
                 actions[agent] = act[r];
             }

@@ -308,11 +308,7 @@ pub fn evaluate_run(dir: &Path, episodes: usize, seed: u64, greedy: bool) -> Res
     let config = RunConfig::from_table(crate::load_table(&dir.join("config.toml"))?)?;
     let mut trainer = trainer_for(&config, 1)?;
     load(&mut trainer, &latest_checkpoint(dir)?, false)?;
-    let mut policy = trainer.policy(seed, greedy);
-    let reports = evaluate(&config.env, &config.env_config, &mut policy, episodes, seed)?;
-    let mut summary = eval_summary(&reports);
-    summary["greedy"] = json!(greedy);
-    summary["seed"] = json!(seed);
+    let (summary, _) = evaluate_trained(&trainer, &config, episodes, seed, greedy)?;
     Ok(summary)
 }
 
@@ -346,11 +342,9 @@ fn run_loop(
     save(&trainer, &out.join("checkpoints").join("final"))?;
     let mut reports = Vec::new();
     let eval = if config.eval.episodes > 0 {
-        let mut policy = trainer.policy(config.eval.seed, config.eval.greedy);
-        reports = evaluate(&config.env, &config.env_config, &mut policy, config.eval.episodes, config.eval.seed)?;
-        let mut summary = eval_summary(&reports);
-        summary["greedy"] = json!(config.eval.greedy);
-        summary["seed"] = json!(config.eval.seed);
+        let summary;
+        (summary, reports) =
+            evaluate_trained(&trainer, config, config.eval.episodes, config.eval.seed, config.eval.greedy)?;
         let body = json!({"summary": summary, "episodes": reports});
         let text = serde_json::to_string_pretty(&body).map_err(|e| ConfigError::Run { message: e.to_string() })?;
         fs::write(out.join("eval.json"), text).map_err(|e| io(out, e))?;
@@ -359,6 +353,22 @@ fn run_loop(
         Value::Null
     };
     Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step, eval, reports })
+}
+
+/// Evaluates `trainer`'s policies on seeded episodes: the `eval.json` summary and the episodes.
+fn evaluate_trained(
+    trainer: &Trainer,
+    config: &RunConfig,
+    episodes: usize,
+    seed: u64,
+    greedy: bool,
+) -> Result<(Value, Vec<EpisodeReport>), ConfigError> {
+    let mut policy = trainer.policy(seed, greedy);
+    let reports = evaluate(&config.env, &config.env_config, &mut policy, episodes, seed)?;
+    let mut summary = eval_summary(&reports);
+    summary["greedy"] = json!(greedy);
+    summary["seed"] = json!(seed);
+    Ok((summary, reports))
 }
 
 fn strip_nulls(v: &mut Value) {
