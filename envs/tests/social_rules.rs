@@ -402,3 +402,44 @@ fn snowdrift_pays_clearer_two_and_everyone_else_six() {
     assert_eq!(s.terminated, vec![true; 4], "all drifts cleared");
     assert_eq!(env.remaining(), 0);
 }
+
+#[test]
+fn can_see_agrees_with_what_each_observation_shows() {
+    // (env, channel that marks the other agents)
+    let games: [(&str, Value, Option<usize>); 5] = [
+        ("CoinGame-v0", json!({}), Some(2)),
+        ("Cleanup-v0", json!({}), None),
+        ("Harvest-v0", json!({}), None),
+        ("SequentialStagHunt-v0", json!({}), None),
+        ("SequentialSnowdrift-v0", json!({}), None),
+    ];
+    for (id, config, others) in games {
+        let mut env = moralgym_envs::make(id, &config).expect("registered");
+        assert!(env.partially_observed(), "{id}: egocentric windows");
+        let spec = env.spec().clone();
+        let moralgym_envs::Space::Box { shape, .. } = &spec.observation_space else { panic!("{id}: grid view") };
+        let (channels, plane) = (shape[0], shape[1] * shape[2]);
+        let channel = others.unwrap_or(channels - 1);
+        let (d, a) = (spec.obs_dim(), spec.num_agents);
+        let mut rng = moralgym_envs::Rng::new(7);
+        let mut obs = env.reset(Some(3));
+        let (mut seen, mut unseen) = (0, 0);
+        for _ in 0..400 {
+            for i in 0..a {
+                let shown = obs[i * d + channel * plane..i * d + (channel + 1) * plane].iter().any(|&x| x > 0.0);
+                let sees = (0..a).any(|j| j != i && env.can_see(i, j));
+                assert_eq!(shown, sees, "{id}: agent {i}");
+                if sees { seen += 1 } else { unseen += 1 }
+            }
+            if env.needs_reset() {
+                obs = env.reset(None);
+                continue;
+            }
+            let actions: Vec<u32> = (0..a).map(|_| rng.below(spec.num_actions()) as u32).collect();
+            obs = env.step(&actions).expect("legal").obs;
+        }
+        assert!(seen > 0 && unseen > 0, "{id}: both cases occur ({seen} seen, {unseen} unseen)");
+    }
+    let pd = moralgym_envs::make("PrisonersDilemma-v0", &json!({})).expect("registered");
+    assert!(!pd.partially_observed() && pd.can_see(0, 1));
+}

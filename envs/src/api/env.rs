@@ -178,6 +178,20 @@ pub trait ParallelEnv: Send {
         false
     }
 
+    /// Whether `observer`'s observation now shows `other` (always, in fully observed games; grid
+    /// games with egocentric windows answer from positions). LASE's empathy reads this: an agent
+    /// infers nothing about a co-player it cannot see.
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        let _ = (observer, other);
+        true
+    }
+
+    /// Whether agents see the state each from their own partial view (grid games' egocentric
+    /// windows) rather than all of it. Default: fully observed.
+    fn partially_observed(&self) -> bool {
+        false
+    }
+
     /// What `agent` reads now, for environments made of text.
     fn text(&self, agent: usize) -> Option<TextView> {
         let _ = agent;

@@ -379,6 +379,14 @@ impl ParallelEnv for Cleanup {
         &self.events
     }
 
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.crowd.sees(&self.grid, self.view, observer, other)
+    }
+
+    fn partially_observed(&self) -> bool {
+        true
+    }
+
     fn tagged_out_steps(&self) -> u64 {
         self.crowd.tagged_steps
     }

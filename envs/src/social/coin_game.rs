@@ -229,6 +229,14 @@ impl ParallelEnv for CoinGame {
         self.done
     }
 
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.grid.in_view(self.view, self.pos[observer], self.pos[other])
+    }
+
+    fn partially_observed(&self) -> bool {
+        true
+    }
+
     fn events(&self) -> &[Event] {
         &self.events
     }

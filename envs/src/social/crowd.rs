@@ -198,6 +198,11 @@ impl Crowd {
         }
     }
 
+    /// Whether agent `i`'s window shows agent `j` (stopped agents are out of everyone's view).
+    pub fn sees(&self, grid: &Grid, view: View, i: usize, j: usize) -> bool {
+        i == j || (self.active[j] && grid.in_view(view, self.pos[i], self.pos[j]))
+    }
+
     /// Writes every agent's view: the grid's `flag_channels`, then the agent itself, then the others
     /// (stopped agents are left out of the picture).
     pub fn write_obs(&mut self, grid: &Grid, view: View, flag_channels: usize, obs: &mut [f32]) {

@@ -183,6 +183,21 @@ impl Grid {
         }
     }
 
+    /// Whether `cell` lies inside the window of `view` centred on `center`.
+    pub fn in_view(&self, view: View, center: usize, cell: usize) -> bool {
+        let (cr, cc) = self.rc(center);
+        let (r, c) = self.rc(cell);
+        let near = |from: usize, to: usize, len: usize| {
+            if self.wrap {
+                let d = (to + len - from) % len;
+                d <= view.radius || len - d <= view.radius
+            } else {
+                from.abs_diff(to) <= view.radius
+            }
+        };
+        near(cr, r, self.height) && near(cc, c, self.width)
+    }
+
     /// A row or column coordinate brought onto the grid (wrapping), or `None` off a bounded grid.
     #[inline]
     fn axis(&self, mut v: isize, len: usize) -> Option<usize> {

@@ -206,6 +206,14 @@ impl ParallelEnv for Snowdrift {
         self.done
     }
 
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.crowd.sees(&self.grid, self.view, observer, other)
+    }
+
+    fn partially_observed(&self) -> bool {
+        true
+    }
+
     fn events(&self) -> &[Event] {
         &self.events
     }
