@@ -104,7 +104,9 @@ enum Command {
     Rollout {
         #[command(flatten)]
         env: EnvArgs,
-        /// Policy that picks the actions: random (any env), hoarder or ethical (SurvivalDilemma-v0).
+        /// Policy that picks the actions: random (any env), harm_avoider (text games), hoarder or
+        /// ethical (SurvivalDilemma-v0), always_cooperate, always_defect or tit_for_tat (matrix
+        /// games), cleaner or free_rider (Cleanup-v0).
         #[arg(long, default_value = "random")]
         policy: String,
         /// Episodes to play.

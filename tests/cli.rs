@@ -104,10 +104,15 @@ fn bench_reports_env_steps_per_second() {
 
 #[test]
 fn every_config_runs_as_its_first_line_documents() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut paths: Vec<std::path::PathBuf> = Vec::new();
+    for dir in [root.clone(), root.join("social")] {
+        for entry in std::fs::read_dir(dir).expect("configs/ exists") {
+            paths.push(entry.expect("entry").path());
+        }
+    }
     let mut ran = 0;
-    for entry in std::fs::read_dir(dir).expect("configs/ exists") {
-        let path = entry.expect("entry").path();
+    for path in paths {
         if path.extension().and_then(|e| e.to_str()) != Some("toml") {
             continue;
         }
@@ -151,7 +156,7 @@ fn every_config_runs_as_its_first_line_documents() {
         }
         ran += 1;
     }
-    assert!(ran >= 23, "only {ran} configs found");
+    assert!(ran >= 55, "only {ran} configs found");
 }
 
 #[test]

@@ -5,11 +5,14 @@
 pub mod burn_rl;
 pub mod harm_model;
 pub mod lagrangian;
+pub mod lase;
 pub mod model;
+pub mod partners;
 pub mod policy;
 pub mod ppo;
 pub mod random;
 pub mod scripted;
+pub mod social;
 pub mod trainer;
 
 pub use policy::{POLICIES, Policy, PolicyError, make_policy};

@@ -117,3 +117,34 @@ impl ActorCritic {
         self.critic_out.forward(x)
     }
 }
+
+/// A plain MLP from `inputs` to `outputs` (LASE's joint-action Q network and perspective taker).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    layers: Vec<Linear>,
+    out: Linear,
+    #[module(skip)]
+    activation: Activation,
+}
+
+impl Mlp {
+    /// `hidden` layers between `inputs` and `outputs`, initialised on `device`.
+    pub fn new(inputs: usize, outputs: usize, hidden: &[usize], activation: Activation, device: &Device) -> Self {
+        let mut layers = Vec::with_capacity(hidden.len());
+        let mut width = inputs;
+        for &h in hidden {
+            layers.push(LinearConfig::new(width, h).init(device));
+            width = h;
+        }
+        Self { layers, out: LinearConfig::new(width, outputs).init(device), activation }
+    }
+
+    /// `[batch, outputs]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut x = x;
+        for layer in &self.layers {
+            x = self.activation.apply(layer.forward(x));
+        }
+        self.out.forward(x)
+    }
+}

@@ -5,6 +5,7 @@ use moralgym_envs::{ParallelEnv, registry};
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::partners::{CleanupPartner, MATRIX_GAMES, MatrixPartner};
 use crate::random::RandomPolicy;
 use crate::scripted::{EthicalSurvivor, HarmAvoider, Hoarder};
 
@@ -30,8 +31,8 @@ pub enum PolicyError {
     WrongEnv {
         /// The policy.
         name: String,
-        /// The env it scripts.
-        only: &'static str,
+        /// The envs it scripts, comma-separated.
+        only: String,
         /// The env asked for.
         env: String,
     },
@@ -45,12 +46,20 @@ pub enum PolicyError {
     },
 }
 
-/// Named policies: (name, what it does, the env it is limited to).
-pub const POLICIES: &[(&str, &str, Option<&str>)] = &[
-    ("random", "uniformly random legal actions", None),
-    ("hoarder", "draws from the battery and taps the grid whenever it can", Some("SurvivalDilemma-v0")),
-    ("ethical", "never taps; draws only what it needs and shares with agents in crisis", Some("SurvivalDilemma-v0")),
-    ("harm_avoider", "random among the legal actions the env's own annotation marks harmless (text games)", None),
+const SURVIVAL: &[&str] = &["SurvivalDilemma-v0"];
+const CLEANUP: &[&str] = &["Cleanup-v0"];
+
+/// Named policies: (name, what it does, the envs it is limited to; empty: any).
+pub const POLICIES: &[(&str, &str, &[&str])] = &[
+    ("random", "uniformly random legal actions", &[]),
+    ("hoarder", "draws from the battery and taps the grid whenever it can", SURVIVAL),
+    ("ethical", "never taps; draws only what it needs and shares with agents in crisis", SURVIVAL),
+    ("harm_avoider", "random among the legal actions the env's own annotation marks harmless (text games)", &[]),
+    ("always_cooperate", "cooperates every round", MATRIX_GAMES),
+    ("always_defect", "defects every round", MATRIX_GAMES),
+    ("tit_for_tat", "cooperates first, then repeats the co-player's last move", MATRIX_GAMES),
+    ("cleaner", "walks to the nearest waste in sight and cleans it; heads for the river otherwise", CLEANUP),
+    ("free_rider", "walks to the nearest apple in sight and eats it; never cleans", CLEANUP),
 ];
 
 /// Builds the policy `name` for env `id` with config overrides `config`; `seed` seeds its RNG.
@@ -59,10 +68,8 @@ pub fn make_policy(name: &str, id: &str, config: &Value, seed: u64) -> Result<Bo
         let known = POLICIES.iter().map(|p| p.0).collect::<Vec<_>>().join(", ");
         return Err(PolicyError::Unknown { name: name.into(), known });
     };
-    if let Some(only) = only
-        && only != id
-    {
-        return Err(PolicyError::WrongEnv { name: name.into(), only, env: id.into() });
+    if !only.is_empty() && !only.contains(&id) {
+        return Err(PolicyError::WrongEnv { name: name.into(), only: only.join(", "), env: id.into() });
     }
     let survival = || -> Result<SurvivalConfig, PolicyError> {
         let err = |message: String| PolicyError::Config { name: name.into(), message };
@@ -85,6 +92,11 @@ pub fn make_policy(name: &str, id: &str, config: &Value, seed: u64) -> Result<Bo
         "harm_avoider" => Box::new(HarmAvoider::new(seed)),
         "hoarder" => Box::new(Hoarder::new(&survival()?)),
         "ethical" => Box::new(EthicalSurvivor::new(&survival()?)),
+        "always_cooperate" => Box::new(MatrixPartner::AlwaysCooperate),
+        "always_defect" => Box::new(MatrixPartner::AlwaysDefect),
+        "tit_for_tat" => Box::new(MatrixPartner::TitForTat),
+        "cleaner" => Box::new(CleanupPartner::cleaner(seed)),
+        "free_rider" => Box::new(CleanupPartner::free_rider(seed)),
         _ => Box::new(RandomPolicy::new(seed)),
     })
 }

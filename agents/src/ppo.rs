@@ -135,7 +135,7 @@ pub struct PpoLearner {
     costs: usize,
 }
 
-fn tensor2(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+pub(crate) fn tensor2(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(data, [rows, cols]), device)
 }
 
@@ -149,6 +149,16 @@ fn illegal(masks: &[bool], rows: usize, cols: usize, device: &Device) -> Option<
 /// Serialises weight initialisation (see [`PpoLearner::new`]).
 static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Builds a network whose weights are drawn from `seed`. burn draws initial weights from a
+/// process-wide generator, and lazily, on a parameter's first use: `build` must create the network
+/// and touch every parameter, all under one lock, so that runs in parallel threads stay
+/// reproducible.
+pub(crate) fn seeded<M>(device: &Device, seed: u64, build: impl FnOnce(&Device) -> M) -> M {
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    build(device)
+}
+
 /// Logits of illegal actions are pushed this far down (finite, so that 0 * logp stays 0).
 const MASKED_LOGIT: f32 = -1e9;
 
@@ -157,18 +167,12 @@ impl PpoLearner {
     /// `device` (gradients are taken on `device.autodiff()`), its weights drawn from `seed`.
     pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
         let train = device.clone().autodiff();
-        // burn draws initial weights from a process-wide generator, and lazily, on a parameter's
-        // first use: seed it, build the network and touch every parameter under one lock, so
-        // that runs in parallel threads stay reproducible.
-        let model = {
-            let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            train.seed(seed);
-            let model =
-                ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, config.policy, &train);
-            let probe = Tensor::<2>::zeros([1, obs_dim], &train);
+        let model = seeded(&train, seed, |d| {
+            let model = ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, config.policy, d);
+            let probe = Tensor::<2>::zeros([1, obs_dim], d);
             let _ = (model.logits(probe.clone()), model.values(probe));
             model
-        };
+        });
         let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
         Self {
             infer: model.valid(),
@@ -204,16 +208,7 @@ impl PpoLearner {
         values: &mut [f32],
     ) {
         let n = actions.len();
-        let x = tensor2(obs.to_vec(), n, self.obs_dim, &self.device);
-        let mut logits = self.infer.logits(x.clone());
-        if !penalties.is_empty() {
-            logits = logits - tensor2(penalties.to_vec(), n, self.actions, &self.device);
-        }
-        if let Some(bad) = illegal(masks, n, self.actions, &self.device) {
-            logits = logits.mask_fill(bad, MASKED_LOGIT);
-        }
-        let lp: Vec<f32> = log_softmax(logits, 1).into_data().try_into_vec().expect("the network computes in f32");
-        let v: Vec<f32> = self.infer.values(x).into_data().try_into_vec().expect("the network computes in f32");
+        let (lp, v) = self.forward(obs, masks, penalties);
         values.copy_from_slice(&v);
         for i in 0..n {
             let row = &lp[i * self.actions..(i + 1) * self.actions];
@@ -239,6 +234,23 @@ impl PpoLearner {
             actions[i] = a as u32;
             logp[i] = row[a];
         }
+    }
+
+    /// The log-probability of every action (`[rows * actions]`, masked and penalised as in
+    /// [`PpoLearner::act`]) and the `1 + costs` values of each row of `obs`.
+    pub fn forward(&self, obs: &[f32], masks: &[bool], penalties: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = obs.len() / self.obs_dim;
+        let x = tensor2(obs.to_vec(), n, self.obs_dim, &self.device);
+        let mut logits = self.infer.logits(x.clone());
+        if !penalties.is_empty() {
+            logits = logits - tensor2(penalties.to_vec(), n, self.actions, &self.device);
+        }
+        if let Some(bad) = illegal(masks, n, self.actions, &self.device) {
+            logits = logits.mask_fill(bad, MASKED_LOGIT);
+        }
+        let lp = log_softmax(logits, 1).into_data().try_into_vec().expect("the network computes in f32");
+        let v = self.infer.values(x).into_data().try_into_vec().expect("the network computes in f32");
+        (lp, v)
     }
 
     /// Runs the PPO epochs on `batch` with learning rate `lr`.

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::harm_model::HarmClassifier;
 use crate::lagrangian::{Multiplier, combine};
+use crate::lase::{Lase, LaseStats};
 use crate::policy::{Policy, make_policy};
 use crate::ppo::{Batch, PpoConfig, PpoLearner, UpdateStats, gae};
+use crate::social::{Shaper, SocialConfig, SocialMode};
 
 /// How reward is traded against cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +195,8 @@ pub struct TrainerConfig {
     pub partner_policy: String,
     /// An action-level conscience on the learners' policies (none by default).
     pub conscience: Option<ConscienceConfig>,
+    /// What each learner trains on: its own reward, the group's, inequity-averse or LASE-gifted.
+    pub social: SocialConfig,
     /// Env copies stepped together.
     pub num_envs: usize,
     /// Threads of the vector env.
@@ -208,6 +212,7 @@ impl Default for TrainerConfig {
             learners: None,
             partner_policy: "random".into(),
             conscience: None,
+            social: SocialConfig::default(),
             num_envs: 8,
             threads: 1,
         }
@@ -251,6 +256,12 @@ pub struct Iteration {
     pub lagrange: BTreeMap<String, f64>,
     /// Losses per policy (one entry per group).
     pub losses: Vec<UpdateStats>,
+    /// LASE: mean gift weight g_ij per step from giver i to receiver j (`agent_0->agent_1`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub gifts: BTreeMap<String, f64>,
+    /// LASE: losses of each LASE agent's Q network, perspective taker and self-interested policy.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub lase: BTreeMap<String, LaseStats>,
 }
 
 /// What a checkpoint keeps of the trainer besides the networks and optimizers.
@@ -293,6 +304,9 @@ pub struct Trainer {
     fixed: Vec<usize>,
     partner: Option<Box<dyn Policy>>,
     conscience: Option<Conscience>,
+    shaper: Shaper,
+    /// Per agent: its LASE modules, if it gifts.
+    lase: Vec<Option<Lase>>,
     env_config: serde_json::Value,
     rng: Rng,
     global_step: u64,
@@ -359,6 +373,24 @@ impl Trainer {
             return Err(bad("learners", format!("must list distinct agent indices below {a}")));
         }
         let fixed: Vec<usize> = (0..a).filter(|i| !learning.contains(i)).collect();
+        let modes = config.social.modes(&learning, a).map_err(|m| bad("social", m))?;
+        if modes.contains(&SocialMode::Lase) {
+            config.social.lase.validate().map_err(|m| bad("social.lase", m))?;
+            if config.shared_policy {
+                return Err(bad("social", "LASE agents learn on their own: set shared_policy = false"));
+            }
+        }
+        let lase = (0..a)
+            .map(|i| {
+                (modes[i] == SocialMode::Lase).then(|| {
+                    let s = derive_seed(seed, 1_000 + i as u64);
+                    let (d, k, n) = (spec.obs_dim(), spec.num_actions(), venv.num_envs());
+                    let partial = venv.env(0).is_some_and(|e| e.partially_observed());
+                    Lase::new(i, a, d, k, n, partial, &config.social.lase, &config.ppo, device, s)
+                })
+            })
+            .collect();
+        let shaper = Shaper::new(&config.social, modes, venv.num_envs());
         let conscience = match &config.conscience {
             Some(c) => Some(Conscience::new(c, &spec.id, env_config, seed ^ 0xC05C1E)?),
             None => None,
@@ -420,6 +452,8 @@ impl Trainer {
             fixed,
             partner,
             conscience,
+            shaper,
+            lase,
             env_config: env_config.clone(),
             rng: Rng::new(seed ^ 0x0B5E_55ED),
             spec,
@@ -456,6 +490,16 @@ impl Trainer {
     /// Mutable networks (to load checkpoints).
     pub fn learners_mut(&mut self) -> Vec<&mut PpoLearner> {
         self.groups.iter_mut().map(|g| &mut g.learner).collect()
+    }
+
+    /// The LASE modules of each gifting agent, by agent index.
+    pub fn lase_modules(&self) -> impl Iterator<Item = (usize, &Lase)> {
+        self.lase.iter().enumerate().filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))
+    }
+
+    /// Mutable LASE modules (to load checkpoints).
+    pub fn lase_modules_mut(&mut self) -> impl Iterator<Item = (usize, &mut Lase)> {
+        self.lase.iter_mut().enumerate().filter_map(|(i, l)| l.as_mut().map(|l| (i, l)))
     }
 
     /// The conscience in use, if any (with the learned predictor's training accuracy).
@@ -524,7 +568,12 @@ impl Trainer {
         let mut mask = vec![true; self.spec.num_actions()];
         let mut scratch = Vec::new();
         let mut learner_rows = Rows::default();
-        let env_obs = a * self.spec.obs_dim();
+        let d = self.spec.obs_dim();
+        let env_obs = a * d;
+        let gifting = self.shaper.gifting();
+        let (mut shaped, mut gifts, mut w, mut row) =
+            (vec![0.0f32; n * a], vec![0.0f64; a * a], Vec::new(), Vec::new());
+        let (mut present, mut own_obs) = (Vec::new(), Vec::new());
         for _ in 0..steps {
             for gi in 0..self.groups.len() {
                 let rows = n * self.groups[gi].agents.len();
@@ -578,16 +627,52 @@ impl Trainer {
                     }
                 }
             }
+            // What LASE agents see before the step: who is in view, and their own observations.
+            if gifting {
+                present.clear();
+                for e in 0..n {
+                    let env = self.venv.env(e);
+                    for i in 0..a {
+                        present.extend((0..a).map(|j| {
+                            i != j
+                                && self.alive[e * a + i]
+                                && self.alive[e * a + j]
+                                && env.is_some_and(|v| v.can_see(i, j))
+                        }));
+                    }
+                }
+                own_obs.clear();
+                for i in 0..a {
+                    own_obs.extend(
+                        (0..n).flat_map(|e| self.venv.obs()[(e * a + i) * d..(e * a + i + 1) * d].iter().copied()),
+                    );
+                }
+            }
             // Actions come from the masks, so a step error would be a bug in the env or here.
             self.venv.step(&joint).expect("sampled actions are legal");
             self.global_step += n as u64;
+            let raw: Vec<f32> = (0..n * a).map(|i| if self.alive[i] { self.venv.rewards()[i] } else { 0.0 }).collect();
+            if gifting {
+                w.clear();
+                w.resize(n * a * a, 0.0);
+                row.resize(n * a, 0.0);
+                for (i, lase) in self.lase.iter().enumerate() {
+                    let Some(lase) = lase else { continue };
+                    let seen = |e: usize, j: usize| present[(e * a + i) * a + j];
+                    lase.relationships(&own_obs[i * n * d..(i + 1) * n * d], &joint, seen, &mut row);
+                    for e in 0..n {
+                        w[(e * a + i) * a..(e * a + i + 1) * a].copy_from_slice(&row[e * a..(e + 1) * a]);
+                    }
+                }
+            }
+            self.shaper.shape(&raw, &w, self.venv.done(), &mut shaped, &mut gifts);
             for g in &mut self.groups {
                 for e in 0..n {
                     for &agent in &g.agents {
                         let i = e * a + agent;
                         let was_alive = self.alive[i];
                         let (r, c) = if was_alive {
-                            (self.venv.rewards()[i], &self.venv.costs()[i * k..(i + 1) * k])
+                            (shaped[i], &self.venv.costs()[i * k..(i + 1) * k])
                         } else {
                             (0.0, &[][..])
                         };
@@ -608,6 +693,31 @@ impl Trainer {
                         g.dones.push(done);
                     }
                 }
+            }
+            for (i, lase) in self.lase.iter_mut().enumerate() {
+                let Some(lase) = lase else { continue };
+                let obs = &own_obs[i * n * d..(i + 1) * n * d];
+                let ended = |e: usize| {
+                    let k = e * a + i;
+                    self.venv.terminated()[k] || self.venv.truncated()[k] || self.venv.done()[e]
+                };
+                for e in 0..n {
+                    let k = e * a + i;
+                    let step = (&obs[e * d..(e + 1) * d], &joint[e * a..(e + 1) * a], raw[k], ended(e));
+                    lase.record(e, self.alive[k].then_some(step));
+                    for j in (0..a).filter(|&j| present[k * a + j]) {
+                        lase.record_view(&obs[e * d..(e + 1) * d], j, joint[e * a + j]);
+                    }
+                }
+                // the acting policy's masks for agent i this step (its group holds only i)
+                let g = self.groups.iter().find(|g| g.agents == [i]).expect("LASE agents learn alone");
+                let masks = &g.batch.masks
+                    [g.batch.masks.len() - if g.batch.masks.is_empty() { 0 } else { n * self.spec.num_actions() }..];
+                let actions: Vec<u32> = (0..n).map(|e| joint[e * a + i]).collect();
+                let live: Vec<bool> = (0..n).map(|e| self.alive[e * a + i]).collect();
+                let rewards: Vec<f32> = (0..n).map(|e| raw[e * a + i]).collect();
+                let dones: Vec<bool> = (0..n).map(|e| !self.alive[e * a + i] || ended(e)).collect();
+                lase.record_policy(obs, masks, &actions, &live, &rewards, &dones);
             }
             for e in 0..n {
                 if let Some(ep) = self.venv.episode(e) {
@@ -709,6 +819,19 @@ impl Trainer {
                 lagrange.insert(format!("{owner}/{comp}"), m.value);
             }
         }
+        let mut lase_stats = BTreeMap::new();
+        let mut gift_means = BTreeMap::new();
+        let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
+        for (i, lase) in self.lase.iter_mut().enumerate() {
+            let Some(lase) = lase else { continue };
+            let last: Vec<f32> =
+                (0..n).flat_map(|e| self.venv.obs()[(e * a + i) * d..(e * a + i + 1) * d].iter().copied()).collect();
+            lase_stats.insert(self.spec.agents[i].clone(), lase.update(&last, lr, gamma, lambda, &mut self.rng));
+            for j in (0..a).filter(|&j| j != i) {
+                let name = format!("{}->{}", self.spec.agents[i], self.spec.agents[j]);
+                gift_means.insert(name, gifts[i * a + j] / (steps * n) as f64);
+            }
+        }
         self.update += 1;
         let episodes = finished.len();
         let mean = |f: &dyn Fn(&Finished) -> f64| {
@@ -735,6 +858,8 @@ impl Trainer {
             costs,
             lagrange,
             losses,
+            gifts: gift_means,
+            lase: lase_stats,
         }
     }
 

@@ -85,6 +85,9 @@ pub struct RunConfig {
     /// An action-level conscience (`[conscience]` with `alpha`, `threshold`, `predictor`).
     #[serde(default)]
     pub conscience: Option<moralgym_agents::trainer::ConscienceConfig>,
+    /// What each learner trains on (`[social]`: selfish, group_optimal, inequity_aversion, lase).
+    #[serde(default)]
+    pub social: moralgym_agents::social::SocialConfig,
     /// Env copies stepped together.
     #[serde(default = "default_num_envs")]
     pub num_envs: usize,
@@ -211,9 +214,42 @@ pub fn eval_summary(reports: &[EpisodeReport]) -> Value {
         "return_per_agent": per_agent,
         "task_return": task,
         "collective_return": mean_std(reports.iter().map(|r| r.social.collective_return).collect()),
+        "social": social_summary(reports),
+        "env_metrics": env_metrics_summary(reports),
         "cost_per_agent": costs,
         "length": mean_std(reports.iter().map(|r| r.length as f64).collect()),
     })
+}
+
+/// Means of the social outcome metrics; equality and sustainability over the episodes where
+/// they are defined (`*_episodes` says how many).
+fn social_summary(reports: &[EpisodeReport]) -> Value {
+    let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let equality: Vec<f64> = reports.iter().filter_map(|r| r.social.equality).collect();
+    let sustainability: Vec<f64> = reports.iter().filter_map(|r| r.social.sustainability).collect();
+    json!({
+        "collective_return": mean(reports.iter().map(|r| r.social.collective_return).collect()),
+        "efficiency": mean(reports.iter().map(|r| r.social.efficiency).collect()),
+        "equality_episodes": equality.len(),
+        "equality": mean(equality),
+        "sustainability_episodes": sustainability.len(),
+        "sustainability": mean(sustainability),
+        "peace": mean(reports.iter().map(|r| r.social.peace).collect()),
+    })
+}
+
+/// Means of the env's own numeric episode metrics (e.g. `cooperation_rate`).
+fn env_metrics_summary(reports: &[EpisodeReport]) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(first) = reports.first() {
+        for key in first.env_metrics.keys() {
+            let xs: Vec<f64> = reports.iter().filter_map(|r| r.env_metrics.get(key).and_then(Value::as_f64)).collect();
+            if xs.len() == reports.len() {
+                out.insert(key.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 fn log_iteration(tb: &mut SummaryWriter, it: &Iteration) -> std::io::Result<()> {
@@ -231,6 +267,13 @@ fn log_iteration(tb: &mut SummaryWriter, it: &Iteration) -> std::io::Result<()> 
     }
     for (name, l) in &it.lagrange {
         tb.scalar(&format!("lagrange/{name}"), *l as f32, s)?;
+    }
+    for (name, g) in &it.gifts {
+        tb.scalar(&format!("gifts/{name}"), *g as f32, s)?;
+    }
+    for (name, l) in &it.lase {
+        tb.scalar(&format!("lase/{name}/q_loss"), l.q_loss as f32, s)?;
+        tb.scalar(&format!("lase/{name}/pt_loss"), l.pt_loss as f32, s)?;
     }
     let n = it.losses.len().max(1) as f64;
     let avg = |f: fn(&moralgym_agents::ppo::UpdateStats) -> f64| (it.losses.iter().map(f).sum::<f64>() / n) as f32;
@@ -265,6 +308,7 @@ fn trainer_for(config: &RunConfig, num_envs: usize) -> Result<Trainer, ConfigErr
         learners: config.learners.clone(),
         partner_policy: config.partner_policy.clone(),
         conscience: config.conscience.clone(),
+        social: config.social.clone(),
         num_envs,
         threads: config.threads,
     };
@@ -274,6 +318,12 @@ fn trainer_for(config: &RunConfig, num_envs: usize) -> Result<Trainer, ConfigErr
 
 /// Trains as `config` says, writing every output under `config.out_dir`.
 pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> {
+    train_with(config, quiet, &mut |_| Ok(()))
+}
+
+/// [`train`], calling `on_iteration` after every update (with what `metrics.jsonl` gets); an
+/// error from it stops the run and is returned.
+pub fn train_with(config: &RunConfig, quiet: bool, on_iteration: OnIteration<'_>) -> Result<RunResult, ConfigError> {
     let env_config = registry::resolve_config(&config.env, &config.env_config)?;
     let trainer = trainer_for(config, config.num_envs)?;
     let out = &config.out_dir;
@@ -284,8 +334,11 @@ pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> 
     let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| ConfigError::Run { message: e.to_string() })?;
     fs::write(out.join("config.toml"), resolved_toml).map_err(|e| io(out, e))?;
     let metrics = fs::File::create(out.join("metrics.jsonl")).map_err(|e| io(out, e))?;
-    run_loop(config, trainer, metrics, quiet)
+    run_loop(config, trainer, metrics, quiet, on_iteration)
 }
+
+/// A hook called after every update of a run.
+pub type OnIteration<'a> = &'a mut dyn FnMut(&Iteration) -> Result<(), String>;
 
 /// Continues the run in `dir` from its latest checkpoint until its `total_steps` (raise it with
 /// `overrides`, e.g. `total_steps=200000`). Networks, optimizer states, multipliers and counters
@@ -299,7 +352,7 @@ pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult
     load(&mut trainer, &checkpoint, true)?;
     let path = dir.join("metrics.jsonl");
     let metrics = fs::OpenOptions::new().append(true).create(true).open(&path).map_err(|e| io(&path, e))?;
-    run_loop(&config, trainer, metrics, quiet)
+    run_loop(&config, trainer, metrics, quiet, &mut |_| Ok(()))
 }
 
 /// Re-evaluates the saved policy of the run in `dir` (its latest checkpoint) over `episodes`
@@ -317,6 +370,7 @@ fn run_loop(
     mut trainer: Trainer,
     mut metrics: fs::File,
     quiet: bool,
+    on_iteration: OnIteration<'_>,
 ) -> Result<RunResult, ConfigError> {
     let out = &config.out_dir;
     let metrics_path = out.join("metrics.jsonl");
@@ -335,6 +389,7 @@ fn run_loop(
         if !quiet {
             eprint!("{}", progress(&it, total));
         }
+        on_iteration(&it).map_err(|message| ConfigError::Run { message })?;
     }
     if !quiet {
         eprintln!();
@@ -392,13 +447,17 @@ fn network_names(trainer: &Trainer) -> Vec<String> {
 }
 
 /// Saves every network of `trainer` under `dir` (`agent_<i>.bpk`, or `shared.bpk`), with its
-/// optimizer state (`*.optim.bpk`) and the trainer's counters and multipliers (`trainer.json`).
+/// optimizer state (`*.optim.bpk`), LASE's networks (`agent_<i>.q.bpk`, `.pt.bpk`, `.selfish.bpk`)
+/// and the trainer's counters and multipliers (`trainer.json`).
 pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
     fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let run = |message: String| ConfigError::Run { message };
     for (learner, name) in trainer.learners().iter().zip(network_names(trainer)) {
         learner.save(&dir.join(format!("{name}.bpk"))).map_err(run)?;
         learner.save_optimizer(&dir.join(format!("{name}.optim.bpk"))).map_err(run)?;
+    }
+    for (i, lase) in trainer.lase_modules() {
+        lase.save(dir, &format!("agent_{i}")).map_err(run)?;
     }
     let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| run(e.to_string()))?;
     fs::write(dir.join("trainer.json"), state).map_err(|e| io(dir, e))
@@ -413,6 +472,9 @@ pub fn load(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<(), ConfigE
         if full {
             learner.load_optimizer(&dir.join(format!("{name}.optim.bpk"))).map_err(run)?;
         }
+    }
+    for (i, lase) in trainer.lase_modules_mut() {
+        lase.load(dir, &format!("agent_{i}")).map_err(run)?;
     }
     if full {
         let path = dir.join("trainer.json");
