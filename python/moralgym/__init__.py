@@ -15,14 +15,19 @@ from typing import Any
 
 from ._moralgym import MoralgymError, env_ids, resolve_config
 from .spec import EnvSpec, spec_of
+from .training import SweepResult, TrainResult, sweep, train
 
 __all__ = [
     "MoralgymError",
     "EnvSpec",
+    "SweepResult",
+    "TrainResult",
     "envs",
     "make",
     "make_vec",
     "spec_of",
+    "sweep",
+    "train",
 ]
 
 

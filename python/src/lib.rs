@@ -11,6 +11,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde_json::Value;
 
+mod training;
+
 create_exception!(_moralgym, MoralgymError, PyValueError, "An error from moralgym's Rust core.");
 
 fn err(e: impl std::fmt::Display) -> PyErr {
@@ -288,6 +290,10 @@ fn _moralgym(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add_function(wrap_pyfunction!(derive_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(training::train, m)?)?;
+    m.add_function(wrap_pyfunction!(training::sweep_run, m)?)?;
+    m.add_function(wrap_pyfunction!(training::sweep_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(training::sweep_collect, m)?)?;
     m.add_class::<RawEnv>()?;
     m.add_class::<RawVecEnv>()?;
     Ok(())

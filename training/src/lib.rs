@@ -15,5 +15,5 @@ pub mod throughput;
 
 pub use overrides::{ConfigError, apply_set, load_table, load_with_sets};
 pub use rollout::{RolloutSummary, evaluate, rollout};
-pub use run::{RunConfig, RunResult, evaluate_run, resume, train};
+pub use run::{RunConfig, RunResult, evaluate_run, resume, train, train_with};
 pub use throughput::{Throughput, measure};

@@ -80,10 +80,7 @@ pub fn load_with_sets(path: &Path, sets: &[String]) -> Result<Value, ConfigError
 pub fn apply_set(table: &mut Value, entry: &str) -> Result<(), ConfigError> {
     let err = |message: &str| ConfigError::Set { entry: entry.into(), message: message.into() };
     let (key, raw) = entry.split_once('=').ok_or_else(|| err("expected key=value"))?;
-    let key = key.trim();
-    if key.is_empty() || key.split('.').any(|part| part.is_empty()) {
-        return Err(err("the key is empty"));
-    }
+    let parts = key_parts(key.trim()).ok_or_else(|| err("the key has an empty part or an unclosed quote"))?;
     let raw = raw.trim();
     let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
         Ok(mut t) => serde_json::to_value(t.remove("v")).map_err(|e| err(&e.to_string()))?,
@@ -96,18 +93,46 @@ pub fn apply_set(table: &mut Value, entry: &str) -> Result<(), ConfigError> {
         *table = Value::Object(Map::new());
     }
     let mut node = table;
-    let mut parts = key.split('.').peekable();
+    let mut parts = parts.iter().peekable();
     while let Some(part) = parts.next() {
         let Value::Object(map) = node else {
             return Err(err(&format!("`{part}` is inside a value that is not a table")));
         };
         if parts.peek().is_none() {
-            map.insert(part.into(), value);
+            map.insert(part.clone(), value);
             return Ok(());
         }
-        node = map.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        node = map.entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
     }
     Ok(())
+}
+
+/// The parts of a dotted key, where a part in double quotes may hold dots (TOML's quoted keys,
+/// as sweep grids use: `grid."cost.default_weight"`). `None` for an empty part or an open quote.
+fn key_parts(key: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut rest = key;
+    loop {
+        let (part, after) = match rest.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted.find('"')?;
+                (quoted[..end].to_string(), &quoted[end + 1..])
+            }
+            None => {
+                let end = rest.find('.').unwrap_or(rest.len());
+                (rest[..end].trim().to_string(), &rest[end..])
+            }
+        };
+        if part.is_empty() {
+            return None;
+        }
+        parts.push(part);
+        match after.strip_prefix('.') {
+            Some(next) => rest = next,
+            None if after.is_empty() => return Some(parts),
+            None => return None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -131,9 +156,16 @@ mod tests {
     }
 
     #[test]
+    fn quoted_key_parts_may_hold_dots() {
+        let mut t = json!({"grid": {"seed": [1]}});
+        apply_set(&mut t, "grid.\"cost.default_weight\"=[0.0, 1.0]").unwrap();
+        assert_eq!(t, json!({"grid": {"seed": [1], "cost.default_weight": [0.0, 1.0]}}));
+    }
+
+    #[test]
     fn malformed_sets_are_errors_naming_the_entry() {
         let mut t = Value::Null;
-        for bad in ["size", "=3", "a..b=1", "x=[1,", "size=3 4"] {
+        for bad in ["size", "=3", "a..b=1", "x=[1,", "size=3 4", "grid.\"open=1", "a.\"b\"c=1"] {
             let e = apply_set(&mut t, bad).expect_err(bad);
             assert!(e.to_string().contains(bad), "{e}");
         }

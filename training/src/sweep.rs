@@ -88,6 +88,20 @@ impl SweepConfig {
         Ok(base.learners.unwrap_or_else(|| (0..n).collect()))
     }
 
+    /// Every grid point with its run config and directory (`out_dir/points/NNNN`).
+    pub fn plan(&self) -> Result<Vec<Planned>, ConfigError> {
+        self.points()
+            .into_iter()
+            .enumerate()
+            .map(|(index, overrides)| {
+                let dir = self.out_dir.join("points").join(format!("{index:04}"));
+                let run = self.run_config(&overrides, &dir)?;
+                let identity = serde_json::to_string(&run).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+                Ok(Planned { index, overrides, run, identity, dir })
+            })
+            .collect()
+    }
+
     fn run_config(&self, overrides: &BTreeMap<String, Value>, dir: &Path) -> Result<RunConfig, ConfigError> {
         let mut table = self.base.clone();
         for (k, v) in overrides {
@@ -95,6 +109,36 @@ impl SweepConfig {
         }
         table["out_dir"] = json!(dir);
         RunConfig::from_table(table)
+    }
+}
+
+/// One grid point, ready to train.
+#[derive(Clone, Debug, Serialize)]
+pub struct Planned {
+    /// Index in the grid.
+    pub index: usize,
+    /// Its overrides of the base run.
+    pub overrides: BTreeMap<String, Value>,
+    /// The run config it trains (its `out_dir` is `dir`).
+    pub run: RunConfig,
+    /// The run config serialised: what `point.json` holds once the point is finished.
+    pub identity: String,
+    /// The point's run directory.
+    pub dir: PathBuf,
+}
+
+impl Planned {
+    /// Whether `dir` holds an evaluation of this very run config (a changed grid or base makes
+    /// the point unfinished again).
+    pub fn finished(&self) -> bool {
+        self.dir.join("eval.json").exists()
+            && fs::read_to_string(self.dir.join("point.json")).is_ok_and(|s| s == self.identity)
+    }
+
+    /// Marks the point finished (after its run wrote `eval.json` into `dir`).
+    pub fn mark_finished(&self) -> Result<(), ConfigError> {
+        let stamp = self.dir.join("point.json");
+        fs::write(&stamp, &self.identity).map_err(|e| io(&stamp, e))
     }
 }
 
@@ -162,8 +206,7 @@ pub fn run_sweep(
     if shards == 0 || shard >= shards {
         return Err(ConfigError::Run { message: format!("shard {shard}/{shards}: need 0 <= I < N") });
     }
-    let points: Vec<(usize, BTreeMap<String, Value>)> =
-        config.points().into_iter().enumerate().filter(|(i, _)| i % shards == shard).collect();
+    let points: Vec<Planned> = config.plan()?.into_iter().filter(|p| p.index % shards == shard).collect();
     let agents = config.agents()?;
     let queue = Mutex::new(points.into_iter());
     let results = Mutex::new(Vec::new());
@@ -173,27 +216,18 @@ pub fn run_sweep(
             s.spawn(|| {
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.next());
-                    let Some((index, overrides)) = next else { return };
-                    let dir = config.out_dir.join("points").join(format!("{index:04}"));
-                    let outcome = config.run_config(&overrides, &dir).and_then(|rc| {
-                        // A point is finished when its directory holds an evaluation of this very
-                        // run config; anything else (a changed grid or base) is trained again.
-                        let identity = serde_json::to_string(&rc).unwrap_or_default();
-                        let stamp = dir.join("point.json");
-                        let finished =
-                            dir.join("eval.json").exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == identity);
-                        if !finished {
-                            train(&rc, true)?;
-                            fs::write(&stamp, &identity).map_err(|e| io(&stamp, e))?;
+                    let Some(p) = next else { return };
+                    let trained = if p.finished() {
+                        Ok(())
+                    } else {
+                        train(&p.run, true).and_then(|_| p.mark_finished()).inspect(|_| {
                             if !quiet {
-                                eprintln!(
-                                    "point {index} done: {}",
-                                    serde_json::to_string(&overrides).unwrap_or_default()
-                                );
+                                let overrides = serde_json::to_string(&p.overrides).unwrap_or_default();
+                                eprintln!("point {} done: {overrides}", p.index);
                             }
-                        }
-                        point_from_eval(index, overrides, dir, &agents)
-                    });
+                        })
+                    };
+                    let outcome = trained.and_then(|_| point_from_eval(p.index, p.overrides, p.dir, &agents));
                     match outcome {
                         Ok(p) => results.lock().expect("no panics hold this lock").push(p),
                         Err(e) => {
@@ -210,6 +244,20 @@ pub fn run_sweep(
     }
     let mut results = results.into_inner().expect("threads joined");
     results.sort_by_key(|p| p.index);
+    write_outputs(config, &results)?;
+    Ok(results)
+}
+
+/// Writes `config`'s outputs from the points finished in its `out_dir` (trained there by any
+/// means: this machine, or Ray trials whose run directories were copied back), and returns them.
+pub fn collect(config: &SweepConfig) -> Result<Vec<PointResult>, ConfigError> {
+    let agents = config.agents()?;
+    let results = config
+        .plan()?
+        .into_iter()
+        .filter(Planned::finished)
+        .map(|p| point_from_eval(p.index, p.overrides, p.dir, &agents))
+        .collect::<Result<Vec<_>, _>>()?;
     write_outputs(config, &results)?;
     Ok(results)
 }
