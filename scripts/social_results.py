@@ -2,12 +2,13 @@
 release binary and prints the tables of the page (means over seeds, with the spread).
 
     cargo build --release
-    python3 scripts/social_results.py [--seeds 1 2 3] [--jobs 2] [--only cleanup_]
+    python3 scripts/social_results.py [--seeds 1 2 3] [--jobs 2] [--only 'cleanup_*' ...]
 
 Runs go to runs/social/<config>_s<seed>/; a run whose eval.json exists is not trained again.
 """
 
 import argparse
+import fnmatch
 import json
 import statistics
 import subprocess
@@ -54,11 +55,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--only", default="", help="only configs whose name starts with this")
+    p.add_argument("--only", nargs="+", default=["*"], help="config names or glob patterns (default: all)")
     args = p.parse_args()
     if not BINARY.exists():
         sys.exit("build the binary first: cargo build --release")
-    configs = sorted(c for c in (ROOT / "configs" / "social").glob("*.toml") if c.stem.startswith(args.only))
+    configs = sorted(
+        c for c in (ROOT / "configs" / "social").glob("*.toml") if any(fnmatch.fnmatch(c.stem, o) for o in args.only)
+    )
     jobs = [(c, s) for c in configs for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(lambda job: train(*job), jobs))

@@ -65,7 +65,7 @@ impl SocialConfig {
     pub fn modes(&self, learners: &[usize], num_agents: usize) -> Result<Vec<SocialMode>, String> {
         let modes = match &self.agents {
             Some(list) if list.len() != num_agents => {
-                return Err(format!("social.agents lists {} modes for {num_agents} agents", list.len()));
+                return Err(format!("social.agents needs one mode per agent ({num_agents}), got {}", list.len()));
             }
             Some(list) => list.clone(),
             None => {
@@ -314,6 +314,6 @@ mod tests {
         assert_eq!(c.modes(&[0], 2).unwrap(), vec![SocialMode::Lase, SocialMode::Selfish]);
         let c = SocialConfig { agents: Some(vec![SocialMode::Selfish, SocialMode::Lase]), ..Default::default() };
         assert!(c.modes(&[0], 2).unwrap_err().contains("agent 1 is a fixed partner"));
-        assert!(c.modes(&[0, 1, 2], 3).unwrap_err().contains("2 modes for 3 agents"));
+        assert!(c.modes(&[0, 1, 2], 3).unwrap_err().contains("one mode per agent (3), got 2"));
     }
 }

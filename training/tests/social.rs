@@ -56,3 +56,45 @@ fn lase_gifts_a_cooperator_more_than_a_defector() {
     let (to_cooperator, to_defector) = (mean_gift("always_cooperate"), mean_gift("always_defect"));
     assert!(to_cooperator > 0.2 && to_cooperator > 5.0 * to_defector, "{to_cooperator} vs {to_defector}");
 }
+
+#[test]
+fn a_lase_run_saves_and_resumes_its_networks() {
+    let dir = std::env::temp_dir().join(format!("moralgym-social-{}-resume", std::process::id()));
+    let config = json!({
+        "env": "SequentialStagHunt-v0", "seed": 2, "num_envs": 2, "total_steps": 256, "ppo": {"num_steps": 64},
+        "social": {"mode": "lase", "lase": {"updates": 2}}, "eval": {"episodes": 1}, "out_dir": dir,
+    });
+    train(&RunConfig::from_table(config).expect("valid"), true).expect("trains");
+    let final_dir = dir.join("checkpoints/final");
+    for i in 0..4 {
+        // the stag hunt is partially observed: each agent has a perspective taker
+        for part in ["q", "pt", "selfish"] {
+            assert!(final_dir.join(format!("agent_{i}.{part}.bpk")).exists(), "agent_{i}.{part}.bpk");
+        }
+    }
+    let resumed = moralgym_training::resume(&dir, &["total_steps=512".into()], true).expect("resumes");
+    assert_eq!(resumed.updates, 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn social_settings_that_cannot_work_are_named() {
+    let bad = |social: Value, extra: Value| {
+        let mut config = json!({"env": "Cleanup-v0", "total_steps": 128, "social": social});
+        for (k, v) in extra.as_object().expect("table") {
+            config[k] = v.clone();
+        }
+        let config = RunConfig::from_table(config).expect("parses");
+        train(&config, true).expect_err("refused").to_string()
+    };
+    let e = bad(json!({"mode": "lase"}), json!({"shared_policy": true}));
+    assert!(e.contains("LASE agents learn on their own"), "{e}");
+    let e = bad(json!({"agents": ["lase", "lase", "selfish", "selfish"]}), json!({"learners": [0]}));
+    assert!(e.contains("agent 1 is a fixed partner"), "{e}");
+    let e = bad(json!({"agents": ["lase"]}), json!({}));
+    assert!(e.contains("one mode per agent (4), got 1"), "{e}");
+    let e = bad(json!({"mode": "lase", "lase": {"batch_size": 0}}), json!({}));
+    assert!(e.contains("batch_size"), "{e}");
+    let unknown = RunConfig::from_table(json!({"env": "Cleanup-v0", "social": {"mode": "altruist"}}));
+    assert!(unknown.expect_err("unknown mode").to_string().contains("altruist"));
+}
