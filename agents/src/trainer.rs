@@ -711,8 +711,8 @@ impl Trainer {
                 }
                 // the acting policy's masks for agent i this step (its group holds only i)
                 let g = self.groups.iter().find(|g| g.agents == [i]).expect("LASE agents learn alone");
-                let masks = &g.batch.masks
-                    [g.batch.masks.len() - if g.batch.masks.is_empty() { 0 } else { n * self.spec.num_actions() }..];
+                let step_masks = if g.batch.masks.is_empty() { 0 } else { n * self.spec.num_actions() };
+                let masks = &g.batch.masks[g.batch.masks.len() - step_masks..];
                 let actions: Vec<u32> = (0..n).map(|e| joint[e * a + i]).collect();
                 let live: Vec<bool> = (0..n).map(|e| self.alive[e * a + i]).collect();
                 let rewards: Vec<f32> = (0..n).map(|e| raw[e * a + i]).collect();

@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -130,7 +131,7 @@ def sweep(
                 param_space={"index": tune.grid_search(todo)},
                 tune_config=tune.TuneConfig(max_concurrent_trials=limit),
                 run_config=tune.RunConfig(
-                    name="moralgym_sweep",
+                    name=time.strftime("moralgym_sweep_%Y%m%d_%H%M%S"),
                     storage_path=os.fspath(storage_path) if storage_path is not None else str(root / "ray"),
                     failure_config=tune.FailureConfig(max_failures=max_failures),
                     verbose=verbose,

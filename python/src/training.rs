@@ -111,10 +111,10 @@ pub fn sweep_plan(source: &str, is_path: bool, overrides: Vec<String>, out_dir: 
 }
 
 /// Writes a sweep's outputs (points, front, hypervolume, plots) from the points finished in its
-/// `out_dir`, exactly as `moralgym sweep` does; returns the finished points as JSON.
+/// `out_dir`, exactly as `moralgym sweep` does.
 #[pyfunction]
-pub fn sweep_collect(py: Python<'_>, config_json: &str) -> PyResult<String> {
+pub fn sweep_collect(py: Python<'_>, config_json: &str) -> PyResult<()> {
     let config: SweepConfig = serde_json::from_str(config_json).map_err(err)?;
-    let points = py.detach(|| sweep::collect(&config)).map_err(err)?;
-    serde_json::to_string(&points).map_err(err)
+    py.detach(|| sweep::collect(&config)).map_err(err)?;
+    Ok(())
 }
