@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use moralgym::envs::{EnvSpec, registry};
 use moralgym::training::{
-    ConfigError, RolloutSummary, RunConfig, RunResult, apply_set, evaluate_run, load_with_sets, measure, resume,
+    ConfigError, RolloutSummary, RunConfig, RunResult, apply_sets, evaluate_run, load_with_sets, measure, resume,
     rollout, train,
 };
 use serde_json::{Value, json};
@@ -221,9 +221,7 @@ impl EnvArgs {
             Some(path) => load_with_sets(path, &self.sets),
             None => {
                 let mut table = Value::Null;
-                for s in &self.sets {
-                    apply_set(&mut table, s)?;
-                }
+                apply_sets(&mut table, &self.sets)?;
                 Ok(table)
             }
         }

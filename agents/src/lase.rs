@@ -15,7 +15,6 @@
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::store::ModuleRecord;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use moralgym_envs::Rng;
@@ -23,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use crate::model::{Activation, Mlp};
-use crate::ppo::{Batch, PpoConfig, PpoLearner, UpdateStats, clip_global_norm, gae, seeded, tensor2};
+use crate::ppo::{
+    Batch, PpoConfig, PpoLearner, UpdateStats, clip_global_norm, gae, load_weights, save_weights, seeded, tensor2,
+};
 use crate::social::relationship;
 
 /// Where LASE's view of a co-player comes from.
@@ -106,6 +107,17 @@ pub fn perspective_loss(logp: Tensor<2>, actions: Tensor<2, Int>, o_hat: Tensor<
     ce.mul_scalar(1.0 - d) + l1.mul_scalar(d)
 }
 
+/// A perspective taker's output for rows `[o_i, onehot(who[r])]`, `obs` holding one `obs_dim` row
+/// per entry of `who`.
+fn imagine(net: &Mlp, obs: &[f32], who: &[usize], obs_dim: usize, agents: usize, device: &Device) -> Tensor<2> {
+    let mut x = Vec::with_capacity(who.len() * (obs_dim + agents));
+    for (row, &j) in obs.chunks(obs_dim).zip(who) {
+        x.extend_from_slice(row);
+        x.extend((0..agents).map(|k| if k == j { 1.0 } else { 0.0 }));
+    }
+    net.forward(tensor2(x, who.len(), obs_dim + agents, device))
+}
+
 /// Losses of one LASE update.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LaseStats {
@@ -143,12 +155,11 @@ impl Net {
     }
 
     fn save(&self, path: &Path) -> Result<(), String> {
-        self.infer.clone().into_record().save(path).map_err(|e| format!("cannot save {}: {e}", path.display()))
+        save_weights(&self.infer, path)
     }
 
     fn load(&mut self, path: &Path) -> Result<(), String> {
-        let record = ModuleRecord::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-        self.model = self.model.clone().load_record(record);
+        self.model = load_weights(&self.model, path)?;
         self.infer = self.model.valid();
         Ok(())
     }
@@ -243,16 +254,6 @@ impl Lase {
         }
     }
 
-    fn imagine(&self, net: &Mlp, obs: &[f32], who: &[usize], device: &Device) -> Tensor<2> {
-        let rows = who.len();
-        let mut x = Vec::with_capacity(rows * (self.obs_dim + self.agents));
-        for (r, &j) in who.iter().enumerate() {
-            x.extend_from_slice(&obs[r * self.obs_dim..(r + 1) * self.obs_dim]);
-            x.extend((0..self.agents).map(|k| if k == j { 1.0 } else { 0.0 }));
-        }
-        net.forward(tensor2(x, rows, self.obs_dim + self.agents, device))
-    }
-
     /// Writes this agent's relationships `w[e * agents + j]` toward each co-player in each env
     /// copy, from its observations `obs[e * obs_dim..]` and the joint actions `joint[e * agents..]`
     /// taken there; `present(e, j)` says whether j takes part and is in i's view (else w = 0).
@@ -288,7 +289,8 @@ impl Lase {
             .expect("f32");
         if let Some(pt) = &self.pt {
             let who: Vec<usize> = pairs.iter().map(|p| p.1).collect();
-            views = self.imagine(&pt.infer, &views, &who, &self.device).into_data().try_into_vec().expect("f32");
+            let o_hat = imagine(&pt.infer, &views, &who, d, a, &self.device);
+            views = o_hat.into_data().try_into_vec().expect("f32");
         }
         let (logp, _) = self.selfish.forward(&views, &[], &[]);
         let eps = self.config.epsilon as f32;
@@ -421,12 +423,8 @@ impl Lase {
         for _ in 0..self.config.updates {
             let idx: Vec<usize> = (0..b).map(|_| rng.below(m)).collect();
             let obs: Vec<f32> = idx.iter().flat_map(|&i| self.pt_obs[i * d..(i + 1) * d].iter().copied()).collect();
-            let mut x = Vec::with_capacity(b * (d + a));
-            for (r, &i) in idx.iter().enumerate() {
-                x.extend_from_slice(&obs[r * d..(r + 1) * d]);
-                x.extend((0..a).map(|k| if k == self.pt_who[i] { 1.0 } else { 0.0 }));
-            }
-            let o_hat = pt.model.forward(tensor2(x, b, d + a, &train));
+            let who: Vec<usize> = idx.iter().map(|&i| self.pt_who[i]).collect();
+            let o_hat = imagine(&pt.model, &obs, &who, d, a, &train);
             // the self-interested policy reads the imagined view; only the perspective taker learns
             let logp = log_softmax(self.selfish.model().logits(o_hat.clone()), 1);
             let actions: Vec<i64> = idx.iter().map(|&i| self.pt_actions[i] as i64).collect();

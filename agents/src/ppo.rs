@@ -354,7 +354,7 @@ impl PpoLearner {
 
     /// Saves the network's weights as a burnpack file.
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        self.infer.clone().into_record().save(path).map_err(|e| format!("cannot save {}: {e}", path.display()))
+        save_weights(&self.infer, path)
     }
 
     /// Saves the optimizer's state (Adam moments) as a burnpack file.
@@ -372,11 +372,21 @@ impl PpoLearner {
 
     /// Loads weights saved by [`PpoLearner::save`] from a network of the same shape.
     pub fn load(&mut self, path: &Path) -> Result<(), String> {
-        let record = ModuleRecord::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-        self.model = self.model.clone().load_record(record);
+        self.model = load_weights(&self.model, path)?;
         self.infer = self.model.valid();
         Ok(())
     }
+}
+
+/// Saves a network's weights as a burnpack file.
+pub(crate) fn save_weights<M: Module>(model: &M, path: &Path) -> Result<(), String> {
+    model.clone().into_record().save(path).map_err(|e| format!("cannot save {}: {e}", path.display()))
+}
+
+/// `model` with the weights [`save_weights`] wrote to `path` (same shape).
+pub(crate) fn load_weights<M: Module>(model: &M, path: &Path) -> Result<M, String> {
+    let record = ModuleRecord::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+    Ok(model.clone().load_record(record))
 }
 
 fn scalar(t: Tensor<1>) -> f64 {

@@ -643,9 +643,7 @@ impl Trainer {
                 }
                 own_obs.clear();
                 for i in 0..a {
-                    own_obs.extend(
-                        (0..n).flat_map(|e| self.venv.obs()[(e * a + i) * d..(e * a + i + 1) * d].iter().copied()),
-                    );
+                    agent_rows(&self.spec, self.venv.obs(), i, &mut own_obs);
                 }
             }
             // Actions come from the masks, so a step error would be a bug in the env or here.
@@ -824,8 +822,8 @@ impl Trainer {
         let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
         for (i, lase) in self.lase.iter_mut().enumerate() {
             let Some(lase) = lase else { continue };
-            let last: Vec<f32> =
-                (0..n).flat_map(|e| self.venv.obs()[(e * a + i) * d..(e * a + i + 1) * d].iter().copied()).collect();
+            let mut last = Vec::with_capacity(n * d);
+            agent_rows(&self.spec, self.venv.obs(), i, &mut last);
             lase_stats.insert(self.spec.agents[i].clone(), lase.update(&last, lr, gamma, lambda, &mut self.rng));
             for j in (0..a).filter(|&j| j != i) {
                 let name = format!("{}->{}", self.spec.agents[i], self.spec.agents[j]);
@@ -934,6 +932,13 @@ fn policy_input(spec: &EnvSpec, shared: bool, obs: &[f32], agent: usize, out: &m
     out.extend_from_slice(&obs[agent * d..(agent + 1) * d]);
     if shared {
         out.extend((0..spec.num_agents).map(|i| if i == agent { 1.0 } else { 0.0 }));
+    }
+}
+
+/// Appends `agent`'s own observation in every env copy of `obs` (`[copies * agents * obs_dim]`).
+fn agent_rows(spec: &EnvSpec, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
+    for env in obs.chunks(spec.num_agents * spec.obs_dim()) {
+        policy_input(spec, false, env, agent, out);
     }
 }
 

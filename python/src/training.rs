@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use moralgym_training::sweep::{self, SweepConfig};
-use moralgym_training::{RunConfig, apply_set, load_with_sets, train_with};
+use moralgym_training::{RunConfig, apply_sets, load_with_sets, train_with};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
 
@@ -16,9 +16,7 @@ fn table(source: &str, is_path: bool, overrides: &[String]) -> PyResult<Value> {
         return load_with_sets(Path::new(source), overrides).map_err(err);
     }
     let mut table = parse(source)?;
-    for set in overrides {
-        apply_set(&mut table, set).map_err(err)?;
-    }
+    apply_sets(&mut table, overrides).map_err(err)?;
     Ok(table)
 }
 

@@ -13,7 +13,7 @@ pub mod sweep;
 pub mod tensorboard;
 pub mod throughput;
 
-pub use overrides::{ConfigError, apply_set, load_table, load_with_sets};
+pub use overrides::{ConfigError, apply_set, apply_sets, load_table, load_with_sets};
 pub use rollout::{RolloutSummary, evaluate, rollout};
 pub use run::{RunConfig, RunResult, evaluate_run, resume, train, train_with};
 pub use throughput::{Throughput, measure};

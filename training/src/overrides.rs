@@ -69,10 +69,13 @@ pub fn load_table(path: &Path) -> Result<Value, ConfigError> {
 /// Reads a TOML file and applies `key=value` overrides to it, in order.
 pub fn load_with_sets(path: &Path, sets: &[String]) -> Result<Value, ConfigError> {
     let mut table = load_table(path)?;
-    for s in sets {
-        apply_set(&mut table, s)?;
-    }
+    apply_sets(&mut table, sets)?;
     Ok(table)
+}
+
+/// Applies `key=value` overrides in order (see [`apply_set`]).
+pub fn apply_sets(table: &mut Value, sets: &[String]) -> Result<(), ConfigError> {
+    sets.iter().try_for_each(|s| apply_set(table, s))
 }
 
 /// Applies one `key=value` override to `table`. The value is read as TOML (`3`, `true`,
