@@ -90,3 +90,40 @@ fn same_seed_same_trajectory_and_different_seeds_differ() {
         }
     }
 }
+
+#[test]
+fn a_seeded_reset_replays_the_same_episode_whatever_came_before() {
+    for reg in moralgym_envs::registry() {
+        let episode = |env: &mut dyn ParallelEnv| {
+            let mut rng = Rng::new(5);
+            let mut trace = env.reset(Some(11));
+            let mut actions = vec![0u32; env.spec().num_agents];
+            for _ in 0..150 {
+                legal_random(env, &mut rng, &mut actions);
+                let s = env.step(&actions).expect("legal");
+                trace.extend(s.obs.iter().chain(&s.rewards).chain(&s.costs));
+                if s.all_done() {
+                    break;
+                }
+            }
+            trace
+        };
+        let mut fresh = make(reg.id, &Value::Null).expect("builds");
+        let mut used = make(reg.id, &Value::Null).expect("builds");
+        let mut rng = Rng::new(2);
+        used.reset(Some(4));
+        let mut actions = vec![0u32; used.spec().num_agents];
+        for _ in 0..500 {
+            legal_random(used.as_ref(), &mut rng, &mut actions);
+            if used.step(&actions).expect("legal").all_done() {
+                used.reset(None);
+            }
+        }
+        assert_eq!(
+            episode(fresh.as_mut()),
+            episode(used.as_mut()),
+            "{}: earlier episodes leaked into a seeded one",
+            reg.id
+        );
+    }
+}

@@ -41,6 +41,26 @@ pub struct TextView {
     pub choices: Vec<String>,
 }
 
+/// What an agent reads in words, for agents that read (language models): the situation now and
+/// its legal actions, each with the action number to send.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TextObservation {
+    /// What the agent sees now (a text game's narration, a grid game's view as a character map,
+    /// the survival dilemma's state, a matrix game's history).
+    pub situation: String,
+    /// The legal actions now, in action order: (action number, what it does).
+    pub actions: Vec<(u32, String)>,
+}
+
+/// The legal actions of `agent` in `env`, each named by `name`, in action order.
+pub fn legal_actions<E: ParallelEnv + ?Sized>(
+    env: &E,
+    agent: usize,
+    name: impl Fn(u32) -> String,
+) -> Vec<(u32, String)> {
+    (0..env.spec().num_actions() as u32).filter(|&a| env.is_legal(agent, a)).map(|a| (a, name(a))).collect()
+}
+
 /// Caller-owned buffers one step writes into, laid out agent-major.
 pub struct StepBuf<'a> {
     /// `[agents * obs_dim]` observations after the step.
@@ -196,6 +216,19 @@ pub trait ParallelEnv: Send {
     fn text(&self, agent: usize) -> Option<TextView> {
         let _ = agent;
         None
+    }
+
+    /// What `agent` is told once per episode, in words: what the game is, its rules and its goal
+    /// (a text game's title, summary and achievements). Default: the env's id and agent count.
+    fn text_rules(&self, agent: usize) -> String {
+        let spec = self.spec();
+        format!("You are {} of {} agents in the environment {}.", spec.agents[agent], spec.num_agents, spec.id)
+    }
+
+    /// What `agent` sees now, in words, with its legal actions by number. Default: the env's
+    /// [`ParallelEnv::render`] and the legal actions as "action k".
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        TextObservation { situation: self.render(), actions: legal_actions(self, agent, |a| format!("action {a}")) }
     }
 
     /// Adds extra facts about the last step to `out` (e.g. a text game's raw annotation).

@@ -53,6 +53,10 @@ pub struct EpisodeReport {
     pub social: SocialMetrics,
     /// Environment-specific metrics (e.g. `cooperation_rate`).
     pub env_metrics: Map<String, Value>,
+    /// What the policy reports of the episode (a language model's requests, tokens, retries and
+    /// fallbacks); empty for most policies.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub policy_stats: Map<String, Value>,
 }
 
 /// Accumulates one episode step by step (no allocation per step).
@@ -156,6 +160,7 @@ impl EpisodeTracker {
             costs_per_agent,
             social,
             env_metrics,
+            policy_stats: Map::new(),
         }
     }
 }

@@ -7,7 +7,9 @@ mod rng;
 mod space;
 mod spec;
 
-pub use env::{Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextView};
+pub use env::{
+    Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextObservation, TextView, legal_actions,
+};
 pub use error::{EnvError, EnvResult};
 pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality};
 pub use rng::{Rng, derive_seed, splitmix64};

@@ -6,9 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, ZapConfig, validate_common};
-use super::grid::{Grid, View, WALL};
+use super::grid::{Grid, View, WALL, action_name};
 use super::matrix::out_of_range;
-use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    legal_actions,
+};
 
 const WASTE: u8 = 1 << 1;
 const APPLE: u8 = 1 << 2;
@@ -208,9 +211,11 @@ impl Cleanup {
         })
     }
 
-    fn spawn_one(&mut self, region: u8, flag: u8) {
+    /// Puts `flag` on a random free cell of `region`, off the agents' cells when `avoid_agents`.
+    fn spawn_one(&mut self, region: u8, flag: u8, avoid_agents: bool) {
         let ok = |f: u8| f & region != 0 && f & (WASTE | APPLE | WALL) == 0;
-        if let Some(cell) = self.grid.random_cell(&mut self.rng, &self.crowd.pos, ok) {
+        let taken: &[usize] = if avoid_agents { &self.crowd.pos } else { &[] };
+        if let Some(cell) = self.grid.random_cell(&mut self.rng, taken, ok) {
             self.grid.cells[cell] |= flag;
             if flag == WASTE {
                 self.waste += 1;
@@ -222,11 +227,11 @@ impl Cleanup {
         match self.config.rules {
             CleanupRules::Lase => {
                 if self.rng.chance(self.config.waste_spawn_prob) {
-                    self.spawn_one(RIVER, WASTE);
+                    self.spawn_one(RIVER, WASTE, true);
                 }
                 let p = 1.0 - self.waste as f64 / self.config.apple_waste_scale;
                 if p > 0.0 && self.rng.chance(p) {
-                    self.spawn_one(ORCHARD, APPLE);
+                    self.spawn_one(ORCHARD, APPLE, true);
                 }
             }
             CleanupRules::Ssd => {
@@ -235,7 +240,7 @@ impl Cleanup {
                     return;
                 }
                 if self.rng.chance(self.config.waste_spawn_prob) {
-                    self.spawn_one(RIVER, WASTE);
+                    self.spawn_one(RIVER, WASTE, true);
                 }
                 let p = self.config.apple_respawn_prob * (1.0 - density / self.config.depletion_threshold);
                 for cell in 0..self.grid.cells.len() {
@@ -295,8 +300,10 @@ impl ParallelEnv for Cleanup {
             *f &= !(WASTE | APPLE);
         }
         self.waste = 0;
+        // before the agents are placed: the waste of a new episode never depends on where the
+        // agents of the last one stood
         for _ in 0..self.config.initial_waste {
-            self.spawn_one(RIVER, WASTE);
+            self.spawn_one(RIVER, WASTE, false);
         }
         self.crowd.place(&self.grid, &mut self.rng, ORCHARD | WALL);
         self.t = 0;
@@ -395,6 +402,51 @@ impl ParallelEnv for Cleanup {
         out.insert("waste_cleaned_per_agent".into(), Value::from(self.cleaned.clone()));
         out.insert("apples_eaten_per_agent".into(), Value::from(self.eaten.clone()));
         out.insert("final_waste".into(), Value::from(self.waste));
+    }
+
+    fn text_rules(&self, _agent: usize) -> String {
+        let c = &self.config;
+        let zap = if c.zap.enabled {
+            format!(
+                " You can zap the players ahead of you: each one hit loses {} reward, and every shot costs you {}.",
+                c.zap.penalty, c.zap.fire_cost
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "You are one of {} players of Cleanup on a grid of {} by {} cells, for {} steps. Apples grow in the orchard (the bottom {} rows) only while the river (the top {} rows) is clean, and waste keeps flowing into the river. Eating an apple gives you 1 reward. Cleaning waste gives you nothing, but without it no apples grow for anyone.{zap} Your goal is to earn as much reward as you can.",
+            c.num_agents, c.height, c.width, c.max_steps, c.orchard_rows, c.river_rows
+        )
+    }
+
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        let glyph = |f: u8| {
+            if f & WASTE != 0 {
+                '~'
+            } else if f & APPLE != 0 {
+                'a'
+            } else if f & RIVER != 0 {
+                '-'
+            } else if f & ORCHARD != 0 {
+                ','
+            } else {
+                '.'
+            }
+        };
+        let legend = "~ waste, a apple, - clean river, , orchard without an apple, . land";
+        let beam = self.config.clean_beam_length;
+        TextObservation {
+            situation: self.crowd.situation(&self.grid, self.view, agent, self.t, self.config.max_steps, glyph, legend),
+            actions: legal_actions(self, agent, |a| match a {
+                CLEAN => {
+                    format!("clean the waste under you and up to {beam} cell{} ahead", if beam == 1 { "" } else { "s" })
+                }
+                EAT => "eat the apple under you".into(),
+                ZAP => "zap the players ahead of you".into(),
+                _ => action_name(a).unwrap_or("do nothing").into(),
+            }),
+        }
     }
 
     fn render(&self) -> String {

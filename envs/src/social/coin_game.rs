@@ -4,9 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::grid::{Grid, STAY, View};
+use super::grid::{Grid, STAY, View, action_name};
 use super::matrix::out_of_range;
-use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, StepBuf};
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, StepBuf, TextObservation, legal_actions,
+};
 
 /// How the colour of a new coin is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +251,36 @@ impl ParallelEnv for CoinGame {
             "own_coin_fraction".into(),
             if all > 0 { Value::from(own as f64 / all as f64) } else { Value::Null },
         );
+    }
+
+    fn text_rules(&self, agent: usize) -> String {
+        let c = &self.config;
+        let edges = if c.wrap { "wraps around at its edges" } else { "is bounded by walls" };
+        format!(
+            "You are player {agent} of two in the Coin Game, on a grid of {} by {} cells that {edges}, for {} steps. There is always one coin on the grid, and it belongs to one of the two players. Whoever steps onto the coin takes it and gets 1 reward; if it belonged to the other player, that player loses {}. A new coin then appears. Your goal is to earn as much reward as you can.",
+            c.size, c.size, c.max_steps, c.penalty
+        )
+    }
+
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        let coin = if self.coin_owner == agent { 'm' } else { 'o' };
+        let marks = [
+            (self.pos[agent], '@'),
+            (self.pos[1 - agent], char::from_digit(1 - agent as u32, 10).unwrap_or('?')),
+            (self.coin, coin),
+        ];
+        let side = self.view.side();
+        let situation = format!(
+            "Step {} of {}. You are player {agent}.\nYour view ({side} x {side} cells, you are @ in the middle, north is up):\n{}Legend: @ you, {} the other player, m a coin that is yours, o a coin that is the other player's, # wall or edge, . empty.",
+            self.t + 1,
+            self.config.max_steps,
+            self.grid.view_text(self.view, self.pos[agent], &marks, |_| '.'),
+            1 - agent
+        );
+        TextObservation {
+            situation,
+            actions: legal_actions(self, agent, |a| action_name(a).unwrap_or("do nothing").into()),
+        }
     }
 
     fn render(&self) -> String {

@@ -107,8 +107,13 @@ impl Crowd {
         self.pos.is_empty()
     }
 
-    /// Places every agent on a distinct random cell clear of `blocked` flags, facing up, all active.
+    /// Places every agent on a distinct random cell clear of `blocked` flags, facing up, all active,
+    /// and restores the resolution order, so that a reset with a seed replays the same episode
+    /// whatever came before.
     pub fn place(&mut self, grid: &Grid, rng: &mut Rng, blocked: u8) {
+        for (k, o) in self.order.iter_mut().enumerate() {
+            *o = k;
+        }
         for i in 0..self.pos.len() {
             self.pos[i] = grid.random_free(rng, blocked, &self.pos[..i]).unwrap_or(0);
         }
@@ -201,6 +206,45 @@ impl Crowd {
     /// Whether agent `i`'s window shows agent `j` (stopped agents are out of everyone's view).
     pub fn sees(&self, grid: &Grid, view: View, i: usize, j: usize) -> bool {
         i == j || (self.active[j] && grid.in_view(view, self.pos[i], self.pos[j]))
+    }
+
+    /// What agent `i` sees, in words: the step, its facing and state, and its window as a
+    /// character map (itself `@`, every other agent in play as its index digit, the grid's cells
+    /// as `glyph` draws them), followed by `legend`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn situation(
+        &self,
+        grid: &Grid,
+        view: View,
+        i: usize,
+        step: usize,
+        max_steps: usize,
+        glyph: impl Fn(u8) -> char,
+        legend: &str,
+    ) -> String {
+        let mut marks = vec![(self.pos[i], '@')];
+        for j in (0..self.pos.len()).filter(|&j| j != i && self.active[j]) {
+            marks.push((self.pos[j], char::from_digit(j as u32 % 36, 36).unwrap_or('?')));
+        }
+        let facing = match self.facing[i] {
+            DOWN => "south",
+            LEFT => "west",
+            RIGHT => "east",
+            _ => "north",
+        };
+        let state = if !self.active[i] {
+            " You have stopped for this episode."
+        } else if self.frozen[i] > 0 {
+            " You are frozen by a zap and cannot act this step."
+        } else {
+            ""
+        };
+        let side = view.side();
+        format!(
+            "Step {} of {max_steps}. You are agent {i}, facing {facing}.{state}\nYour view ({side} x {side} cells, you are @ in the middle, north is up):\n{}Legend: @ you, digits other agents, # wall or edge, {legend}.",
+            step + 1,
+            grid.view_text(view, self.pos[i], &marks, glyph)
+        )
     }
 
     /// Writes every agent's view: the grid's `flag_channels`, then the agent itself, then the others

@@ -231,6 +231,36 @@ impl Grid {
         self.random_cell(rng, taken, |f| f & blocked == 0)
     }
 
+    /// The window of `view` centred on `center` as lines of characters, north at the top: `marks`
+    /// (cell, character) first (the first mark of a cell wins), then `#` for walls and cells off a
+    /// bounded grid, then `glyph(flags)`. What an agent's egocentric observation shows, in words.
+    pub fn view_text(&self, view: View, center: usize, marks: &[(usize, char)], glyph: impl Fn(u8) -> char) -> String {
+        let side = view.side();
+        let r = view.radius as isize;
+        let (cr, cc) = self.rc(center);
+        let mut s = String::with_capacity((side + 1) * side);
+        for y in 0..side {
+            let row = self.axis(cr as isize + y as isize - r, self.height);
+            for x in 0..side {
+                let col = self.axis(cc as isize + x as isize - r, self.width);
+                let ch = match (row, col) {
+                    (Some(row), Some(col)) => {
+                        let cell = self.idx(row, col);
+                        match marks.iter().find(|m| m.0 == cell) {
+                            Some(&(_, m)) => m,
+                            None if self.has(cell, WALL) => '#',
+                            None => glyph(self.cells[cell]),
+                        }
+                    }
+                    _ => '#',
+                };
+                s.push(ch);
+            }
+            s.push('\n');
+        }
+        s
+    }
+
     /// Text picture: `glyph(cell)` per cell, agents drawn as their index digits.
     pub fn render(&self, agents: &[usize], glyph: impl Fn(u8) -> char) -> String {
         let mut s = String::with_capacity((self.width + 1) * self.height);
@@ -247,6 +277,18 @@ impl Grid {
         }
         s
     }
+}
+
+/// What a shared grid action does, in words (`None` for a game's own actions above `STAY`).
+pub fn action_name(action: u32) -> Option<&'static str> {
+    Some(match action {
+        UP => "move up (north)",
+        DOWN => "move down (south)",
+        LEFT => "move left (west)",
+        RIGHT => "move right (east)",
+        STAY => "stay where you are",
+        _ => return None,
+    })
 }
 
 /// (row, column) step of a move action; `STAY` and the rest do not move.

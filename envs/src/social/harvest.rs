@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, ZapConfig, validate_common};
-use super::grid::{Grid, View, WALL};
+use super::grid::{Grid, View, WALL, action_name};
 use super::matrix::out_of_range;
-use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    legal_actions,
+};
 
 const APPLE: u8 = 1 << 1;
 const SPAWN: u8 = 1 << 2;
@@ -324,6 +327,41 @@ impl ParallelEnv for Harvest {
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
         out.insert("apples_eaten_per_agent".into(), Value::from(self.eaten.clone()));
         out.insert("final_apples".into(), Value::from(self.apples()));
+    }
+
+    fn text_rules(&self, _agent: usize) -> String {
+        let c = &self.config;
+        let zap = if c.zap.enabled {
+            format!(
+                " You can zap the players ahead of you: each one hit loses {} reward, and every shot costs you {}.",
+                c.zap.penalty, c.zap.fire_cost
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "You are one of {} players of Harvest on a map of {} by {} cells, for {} steps. Stepping onto an apple picks it and gives you 1 reward. An empty apple spot grows a new apple only when other apples are near it, so a patch picked down to its last apple never grows back.{zap} Your goal is to earn as much reward as you can.",
+            c.num_agents, self.grid.height, self.grid.width, c.max_steps
+        )
+    }
+
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        let glyph = |f: u8| if f & APPLE != 0 { 'a' } else { '.' };
+        TextObservation {
+            situation: self.crowd.situation(
+                &self.grid,
+                self.view,
+                agent,
+                self.t,
+                self.config.max_steps,
+                glyph,
+                "a apple, . open ground",
+            ),
+            actions: legal_actions(self, agent, |a| match a {
+                ZAP => "zap the players ahead of you".into(),
+                _ => action_name(a).unwrap_or("do nothing").into(),
+            }),
+        }
     }
 
     fn render(&self) -> String {

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::{CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf};
+use crate::api::{
+    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation,
+    legal_actions,
+};
 
 /// Cooperate.
 pub const COOPERATE: u32 = 0;
@@ -96,6 +99,8 @@ pub struct MatrixGame {
     done: bool,
     last: Option<[u32; 2]>,
     cooperations: [u32; 2],
+    /// Every round's joint action, for the text rendering.
+    history: Vec<[u32; 2]>,
     events: Vec<Event>,
 }
 
@@ -125,7 +130,17 @@ impl MatrixGame {
             has_action_mask: false,
             return_reference: worst * config.max_steps as f64 - 1.0,
         };
-        Ok(Self { config, spec, t: 0, done: true, last: None, cooperations: [0; 2], events: Vec::with_capacity(2) })
+        let history = Vec::with_capacity(config.max_steps.min(1024));
+        Ok(Self {
+            config,
+            spec,
+            t: 0,
+            done: true,
+            last: None,
+            cooperations: [0; 2],
+            history,
+            events: Vec::with_capacity(2),
+        })
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
@@ -154,6 +169,7 @@ impl ParallelEnv for MatrixGame {
         self.done = false;
         self.last = None;
         self.cooperations = [0; 2];
+        self.history.clear();
         self.events.clear();
         self.write_obs(obs);
     }
@@ -179,6 +195,7 @@ impl ParallelEnv for MatrixGame {
         }
         self.t += 1;
         self.last = Some(joint);
+        self.history.push(joint);
         if self.t >= self.config.max_steps {
             out.truncated.fill(true);
             self.done = true;
@@ -199,6 +216,36 @@ impl ParallelEnv for MatrixGame {
         let per_agent: Vec<f64> = self.cooperations.iter().map(|&c| c as f64 / t).collect();
         out.insert("cooperation_rate".into(), Value::from((per_agent[0] + per_agent[1]) / 2.0));
         out.insert("cooperation_rate_per_agent".into(), Value::from(per_agent));
+    }
+
+    fn text_rules(&self, agent: usize) -> String {
+        let c = &self.config;
+        format!(
+            "You are player {agent} of two in a repeated game of {} rounds. Each round both players choose at the same time, without knowing the other's choice: cooperate or defect. Points per round (yours, the other player's):\n| | the other cooperates | the other defects |\n|---|---|---|\n| you cooperate | {}, {} | {}, {} |\n| you defect | {}, {} | {}, {} |\nYour goal is to earn as many points as you can over all rounds.",
+            c.max_steps, c.reward, c.reward, c.sucker, c.temptation, c.temptation, c.sucker, c.punishment, c.punishment
+        )
+    }
+
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        let name = |a: u32| if a == COOPERATE { "cooperated" } else { "defected" };
+        let mut situation = format!("Round {} of {}.", self.t + 1, self.config.max_steps);
+        if self.history.is_empty() {
+            situation.push_str(" No rounds played yet.");
+        } else {
+            let (mut mine, mut theirs) = (0.0, 0.0);
+            situation.push_str("\nHistory:");
+            for (k, j) in self.history.iter().enumerate() {
+                let (a, b) = (j[agent], j[1 - agent]);
+                mine += self.config.payoff(a, b);
+                theirs += self.config.payoff(b, a);
+                situation.push_str(&format!("\n- round {}: you {}, the other player {}", k + 1, name(a), name(b)));
+            }
+            situation.push_str(&format!("\nPoints so far: you {mine}, the other player {theirs}."));
+        }
+        TextObservation {
+            situation,
+            actions: legal_actions(self, agent, |a| if a == COOPERATE { "cooperate" } else { "defect" }.into()),
+        }
     }
 
     fn render(&self) -> String {

@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, validate_common};
-use super::grid::{Grid, View};
+use super::grid::{Grid, View, action_name};
 use super::matrix::out_of_range;
-use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    legal_actions,
+};
 
 const DRIFT: u8 = 1 << 1;
 const FLAG_CHANNELS: usize = 2; // wall, drift
@@ -221,6 +224,30 @@ impl ParallelEnv for Snowdrift {
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
         out.insert("drifts_cleared_per_agent".into(), Value::from(self.cleared.clone()));
         out.insert("drifts_remaining".into(), Value::from(self.remaining));
+    }
+
+    fn text_rules(&self, _agent: usize) -> String {
+        let c = &self.config;
+        format!(
+            "You are one of {} players on a snowy field of {} by {} cells, for {} steps. Stepping onto a snowdrift clears it: the player who clears it gets {} and every other player gets {}. Your goal is to earn as much reward as you can.",
+            c.num_agents, c.size, c.size, c.max_steps, c.clearer_reward, c.others_reward
+        )
+    }
+
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        let glyph = |f: u8| if f & DRIFT != 0 { '*' } else { '.' };
+        TextObservation {
+            situation: self.crowd.situation(
+                &self.grid,
+                self.view,
+                agent,
+                self.t,
+                self.config.max_steps,
+                glyph,
+                "* snowdrift, . cleared ground",
+            ),
+            actions: legal_actions(self, agent, |a| action_name(a).unwrap_or("do nothing").into()),
+        }
     }
 
     fn render(&self) -> String {

@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, validate_common};
-use super::grid::{Grid, View};
+use super::grid::{Grid, View, action_name};
 use super::matrix::out_of_range;
-use crate::api::{CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf};
+use crate::api::{
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    legal_actions,
+};
 
 const STAG: u8 = 1 << 1;
 const HARE: u8 = 1 << 2;
@@ -261,6 +264,38 @@ impl ParallelEnv for StagHunt {
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
         out.insert("stags_hunted".into(), Value::from(self.stags_hunted));
         out.insert("hares_hunted".into(), Value::from(self.hares_hunted));
+    }
+
+    fn text_rules(&self, _agent: usize) -> String {
+        let c = &self.config;
+        format!(
+            "You are one of {} hunters on a field of {} by {} cells, for {} steps. Stags and hares stand still. A hare can be taken alone by stepping onto it and gives you {}. A stag gives {} shared equally among its hunters, but only when at least {} hunters stand on it in the same step. After a hunt you stop for the rest of the episode. Your goal is to earn as much reward as you can.",
+            c.num_agents, c.size, c.size, c.max_steps, c.hare_reward, c.stag_reward, c.hunters_needed
+        )
+    }
+
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        let glyph = |f: u8| {
+            if f & STAG != 0 {
+                'S'
+            } else if f & HARE != 0 {
+                'h'
+            } else {
+                '.'
+            }
+        };
+        TextObservation {
+            situation: self.crowd.situation(
+                &self.grid,
+                self.view,
+                agent,
+                self.t,
+                self.config.max_steps,
+                glyph,
+                "S stag, h hare, . open ground",
+            ),
+            actions: legal_actions(self, agent, |a| action_name(a).unwrap_or("do nothing").into()),
+        }
     }
 
     fn render(&self) -> String {

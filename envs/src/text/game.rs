@@ -11,7 +11,10 @@ use super::featurizer::{HashedNgrams, TextFeaturizer};
 use super::games::shipped;
 use super::generator::{GenerateConfig, generate};
 use super::story::Story;
-use crate::api::{CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextView};
+use crate::api::{
+    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation,
+    TextView,
+};
 
 /// Which story to play and how to present it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -270,6 +273,30 @@ impl ParallelEnv for TextGame {
             narration: self.narration.clone(),
             choices: p.choices().iter().map(|c| c.text.clone()).collect(),
         })
+    }
+
+    fn text_rules(&self, _agent: usize) -> String {
+        let s = &self.story;
+        let mut out = format!("You are playing \"{}\"", s.title);
+        if !s.setting.is_empty() {
+            out.push_str(&format!(", {}", s.setting));
+        }
+        out.push('.');
+        if !s.about.is_empty() {
+            out.push_str(&format!(" {}", s.about));
+        }
+        out.push_str("\nAchievements you can unlock (points):");
+        for a in &s.achievements {
+            out.push_str(&format!("\n- {} ({}): {}", a.title, a.points, a.description));
+        }
+        out
+    }
+
+    fn text_observation(&self, _agent: usize) -> TextObservation {
+        let actions = self.play.as_ref().map_or_else(Vec::new, |p| {
+            p.choices().iter().enumerate().map(|(k, c)| (k as u32, c.text.clone())).collect()
+        });
+        TextObservation { situation: self.narration.clone(), actions }
     }
 
     fn step_info(&self, out: &mut Map<String, Value>) {
