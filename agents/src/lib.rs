@@ -6,6 +6,7 @@ pub mod burn_rl;
 pub mod harm_model;
 pub mod lagrangian;
 pub mod lase;
+pub mod llm;
 pub mod model;
 pub mod partners;
 pub mod policy;
@@ -15,7 +16,7 @@ pub mod scripted;
 pub mod social;
 pub mod trainer;
 
-pub use policy::{POLICIES, Policy, PolicyError, make_policy};
+pub use policy::{POLICIES, Policy, PolicyError, PolicyOptions, is_llm, make_policy, make_policy_with};
 pub use ppo::{PpoConfig, PpoLearner};
 pub use random::RandomPolicy;
 pub use trainer::{CostConfig, CostMode, Iteration, Trainer, TrainerConfig};

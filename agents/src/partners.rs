@@ -7,7 +7,7 @@ use moralgym_envs::social::grid::{DOWN, LEFT, RIGHT, UP};
 use moralgym_envs::social::matrix::{COOPERATE, DEFECT};
 use moralgym_envs::{ParallelEnv, Rng, Space};
 
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 
 /// The matrix games these partners play.
 pub const MATRIX_GAMES: &[&str] = &["PrisonersDilemma-v0", "StagHunt-v0", "Chicken-v0", "Harmony-v0", "MatrixGame-v0"];
@@ -25,7 +25,7 @@ pub enum MatrixPartner {
 }
 
 impl Policy for MatrixPartner {
-    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let d = env.spec().obs_dim();
         for (i, a) in actions.iter_mut().enumerate() {
             // a matrix game's observation: [first round, my last C, my last D, their last C, their last D]
@@ -37,6 +37,7 @@ impl Policy for MatrixPartner {
                 MatrixPartner::TitForTat => DEFECT,
             };
         }
+        Ok(())
     }
 }
 
@@ -96,16 +97,16 @@ impl CleanupPartner {
 }
 
 impl Policy for CleanupPartner {
-    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let spec = env.spec();
-        let side = match &spec.observation_space {
-            Space::Box { shape, .. } => shape[1],
-            _ => return,
+        let Space::Box { shape, .. } = &spec.observation_space else {
+            return Ok(());
         };
-        let d = spec.obs_dim();
+        let (side, d) = (shape[1], spec.obs_dim());
         for (i, a) in actions.iter_mut().enumerate() {
             *a = self.choose(&obs[i * d..(i + 1) * d], side);
         }
+        Ok(())
     }
 }
 
@@ -121,10 +122,10 @@ mod tests {
         let mut obs = env.reset(Some(0));
         let mut tft = MatrixPartner::TitForTat;
         let mut a = [9u32; 2];
-        tft.act(env.as_ref(), &obs, &mut a);
+        tft.act(env.as_ref(), &obs, &mut a).unwrap();
         assert_eq!(a, [COOPERATE, COOPERATE]);
         obs = env.step(&[COOPERATE, DEFECT]).unwrap().obs;
-        tft.act(env.as_ref(), &obs, &mut a);
+        tft.act(env.as_ref(), &obs, &mut a).unwrap();
         assert_eq!(a, [DEFECT, COOPERATE], "each copies the other's last move");
     }
 
@@ -138,8 +139,8 @@ mod tests {
             let mut tally = [(0.0f32, 0.0f32, 0usize); 4];
             let (mut a, mut b) = ([0u32; 4], [0u32; 4]);
             for _ in 0..100 {
-                c.act(env.as_ref(), &obs, &mut a);
-                f.act(env.as_ref(), &obs, &mut b);
+                c.act(env.as_ref(), &obs, &mut a).unwrap();
+                f.act(env.as_ref(), &obs, &mut b).unwrap();
                 a[cleaners..].copy_from_slice(&b[cleaners..]);
                 let s = env.step(&a).unwrap();
                 let k = s.costs.len() / 4;

@@ -2,17 +2,34 @@
 
 use moralgym_envs::survival::SurvivalConfig;
 use moralgym_envs::{ParallelEnv, registry};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use thiserror::Error;
 
+use std::sync::Arc;
+
+use crate::llm::{Llm, LlmConfig, LlmPolicy, STYLES};
 use crate::partners::{CleanupPartner, MATRIX_GAMES, MatrixPartner};
 use crate::random::RandomPolicy;
 use crate::scripted::{EthicalSurvivor, HarmAvoider, Hoarder};
 
 /// Chooses every agent's action from the observations.
 pub trait Policy: Send {
-    /// Writes one action per agent into `actions`, given `obs [agents * obs_dim]`.
-    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]);
+    /// Writes one action per agent into `actions`, given `obs [agents * obs_dim]`. Fails only
+    /// where the policy depends on something outside the process (a language model's server).
+    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError>;
+
+    /// Called before each episode with the seed the env is reset with. Policies whose choices
+    /// must not depend on which episodes came before (language models, played in parallel)
+    /// restart their state here; the default keeps one stream across episodes.
+    fn start_episode(&mut self, seed: u64) {
+        let _ = seed;
+    }
+
+    /// Statistics of the episode just played (a language model's requests, tokens and
+    /// fallbacks), taken and cleared; empty for most policies.
+    fn episode_stats(&mut self) -> Map<String, Value> {
+        Map::new()
+    }
 }
 
 /// A policy name that does not exist or does not fit the environment.
@@ -35,6 +52,14 @@ pub enum PolicyError {
         only: String,
         /// The env asked for.
         env: String,
+    },
+    /// The policy could not choose an action (a language model's server failed for good).
+    #[error("policy `{name}` failed: {message}")]
+    Failed {
+        /// The policy.
+        name: String,
+        /// What went wrong.
+        message: String,
     },
     /// The env config could not be read.
     #[error("policy `{name}`: {message}")]
@@ -60,10 +85,47 @@ pub const POLICIES: &[(&str, &str, &[&str])] = &[
     ("tit_for_tat", "cooperates first, then repeats the co-player's last move", MATRIX_GAMES),
     ("cleaner", "walks to the nearest waste in sight and cleans it; heads for the river otherwise", CLEANUP),
     ("free_rider", "walks to the nearest apple in sight and eats it; never cleans", CLEANUP),
+    ("llm", "a language model (OpenAI-compatible server) playing in character for the game's goal", &[]),
+    ("llm_ethical", "the same model told to be altruistic, keep to moral rules and not seek power", &[]),
+    ("llm_cot", "the plain language-model agent reasoning step by step before it answers", &[]),
+    ("llm_ethical_cot", "the ethics-prompted language-model agent reasoning step by step", &[]),
 ];
+
+/// Whether `name` is one of the language-model agents (`llm`, `llm_ethical`, ...).
+pub fn is_llm(name: &str) -> bool {
+    STYLES.iter().any(|s| s.0 == name)
+}
+
+/// What building a policy may need besides its name: a connected language model for the
+/// `llm*` policies (without one, they connect from `LlmConfig::default()`, i.e. the environment
+/// variables).
+#[derive(Clone, Default)]
+pub struct PolicyOptions {
+    /// The model the `llm*` policies ask.
+    pub llm: Option<Arc<Llm>>,
+}
+
+impl PolicyOptions {
+    /// Options whose language model is connected from `config`.
+    pub fn with_llm(config: &LlmConfig) -> Result<Self, PolicyError> {
+        let llm = Llm::new(config).map_err(|e| PolicyError::Config { name: "llm".into(), message: e.to_string() })?;
+        Ok(Self { llm: Some(llm) })
+    }
+}
 
 /// Builds the policy `name` for env `id` with config overrides `config`; `seed` seeds its RNG.
 pub fn make_policy(name: &str, id: &str, config: &Value, seed: u64) -> Result<Box<dyn Policy>, PolicyError> {
+    make_policy_with(name, id, config, seed, &PolicyOptions::default())
+}
+
+/// [`make_policy`] with `options` (the language model of the `llm*` policies).
+pub fn make_policy_with(
+    name: &str,
+    id: &str,
+    config: &Value,
+    seed: u64,
+    options: &PolicyOptions,
+) -> Result<Box<dyn Policy>, PolicyError> {
     let Some(&(_, _, only)) = POLICIES.iter().find(|p| p.0 == name) else {
         let known = POLICIES.iter().map(|p| p.0).collect::<Vec<_>>().join(", ");
         return Err(PolicyError::Unknown { name: name.into(), known });
@@ -87,6 +149,14 @@ pub fn make_policy(name: &str, id: &str, config: &Value, seed: u64) -> Result<Bo
                 message: format!("{id} does not expose the harm of its actions (text games do)"),
             });
         }
+    }
+    if is_llm(name) {
+        let config_error = |e: crate::llm::LlmError| PolicyError::Config { name: name.into(), message: e.to_string() };
+        let llm = match &options.llm {
+            Some(llm) => Arc::clone(llm),
+            None => Llm::new(&LlmConfig::default()).map_err(config_error)?,
+        };
+        return Ok(Box::new(LlmPolicy::new(llm, name).map_err(config_error)?));
     }
     Ok(match name {
         "harm_avoider" => Box::new(HarmAvoider::new(seed)),

@@ -2,7 +2,7 @@
 
 use moralgym_envs::{ParallelEnv, Rng};
 
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 
 /// Picks each agent's action uniformly among its legal actions, from its own seeded RNG.
 #[derive(Clone, Debug)]
@@ -41,7 +41,8 @@ impl RandomPolicy {
 }
 
 impl Policy for RandomPolicy {
-    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         RandomPolicy::act(self, env, actions);
+        Ok(())
     }
 }

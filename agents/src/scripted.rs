@@ -4,7 +4,7 @@
 use moralgym_envs::ParallelEnv;
 use moralgym_envs::survival::{Action, Layout, Location, SurvivalConfig};
 
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 
 /// Draws the most it can from the battery and taps the grid whenever it stands there; heads for
 /// the battery while it has charge, then for the grid.
@@ -105,7 +105,7 @@ impl HarmAvoider {
 }
 
 impl Policy for HarmAvoider {
-    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let n = env.spec().num_actions();
         let (mut mask, mut harm) = (vec![true; n], vec![0.0f32; n]);
         for (agent, a) in actions.iter_mut().enumerate() {
@@ -116,6 +116,7 @@ impl Policy for HarmAvoider {
             let pool = if clean.is_empty() { &legal } else { &clean };
             *a = pool.get(self.rng.below(pool.len().max(1))).copied().unwrap_or(0) as u32;
         }
+        Ok(())
     }
 }
 
@@ -127,13 +128,15 @@ fn act_each(layout: &Layout, obs: &[f32], actions: &mut [u32], mut choose: impl 
 }
 
 impl Policy for Hoarder {
-    fn act(&mut self, _env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, _env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         act_each(&self.layout, obs, actions, |_, o| self.choose(o));
+        Ok(())
     }
 }
 
 impl Policy for EthicalSurvivor {
-    fn act(&mut self, _env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, _env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         act_each(&self.layout, obs, actions, |i, o| self.choose(i, o));
+        Ok(())
     }
 }

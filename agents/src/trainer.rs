@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::harm_model::HarmClassifier;
 use crate::lagrangian::{Multiplier, combine};
 use crate::lase::{Lase, LaseStats};
-use crate::policy::{Policy, make_policy};
+use crate::policy::{Policy, PolicyError, make_policy};
 use crate::ppo::{Batch, PpoConfig, PpoLearner, UpdateStats, gae};
 use crate::social::{Shaper, SocialConfig, SocialMode};
 
@@ -395,6 +395,12 @@ impl Trainer {
             Some(c) => Some(Conscience::new(c, &spec.id, env_config, seed ^ 0xC05C1E)?),
             None => None,
         };
+        if crate::policy::is_llm(&config.partner_policy) {
+            return Err(bad(
+                "partner_policy",
+                "a language model cannot be a training partner (it would need a request per env step); evaluate it with rollout, eval, report or a sweep's baselines",
+            ));
+        }
         let partner = if fixed.is_empty() {
             None
         } else {
@@ -545,8 +551,9 @@ impl Trainer {
         policy_input(&self.spec, self.config.shared_policy, obs, agent, out);
     }
 
-    /// Runs one rollout of `num_steps` vector steps and one PPO update per group.
-    pub fn iterate(&mut self) -> Iteration {
+    /// Runs one rollout of `num_steps` vector steps and one PPO update per group. Fails only when
+    /// a fixed partner's policy fails.
+    pub fn iterate(&mut self) -> Result<Iteration, TrainerError> {
         let start = Instant::now();
         let (n, a, k) = (self.venv.num_envs(), self.spec.num_agents, self.spec.num_costs());
         let heads = 1 + k;
@@ -607,7 +614,9 @@ impl Trainer {
                 let mut all = vec![0u32; a];
                 for e in 0..n {
                     if let Some(env) = self.venv.env(e) {
-                        partner.act(env, &self.venv.obs()[e * d..(e + 1) * d], &mut all);
+                        partner
+                            .act(env, &self.venv.obs()[e * d..(e + 1) * d], &mut all)
+                            .map_err(|e| bad("partner_policy", e.to_string()))?;
                         for &agent in &self.fixed {
                             joint[e * a + agent] = all[agent];
                         }
@@ -845,7 +854,7 @@ impl Trainer {
                 costs.insert(name.clone(), per_agent / episodes as f64);
             }
         }
-        Iteration {
+        Ok(Iteration {
             update: self.update,
             global_step: self.global_step,
             sps: (steps * n) as f64 / start.elapsed().as_secs_f64().max(1e-9),
@@ -858,7 +867,7 @@ impl Trainer {
             losses,
             gifts: gift_means,
             lase: lase_stats,
-        }
+        })
     }
 
     /// This trainer's policies as a [`Policy`] (sampling, or greedy when `greedy`).
@@ -953,10 +962,10 @@ pub struct TrainedPolicy<'a> {
 }
 
 impl Policy for TrainedPolicy<'_> {
-    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) {
+    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let heads = 1 + env.spec().num_costs();
         if let Some(partner) = &mut self.partner {
-            partner.act(env, obs, actions); // the learners' entries are overwritten below
+            partner.act(env, obs, actions)?; // the learners' entries are overwritten below
         }
         let mut r = Rows::default();
         for (agents, learner) in &self.groups {
@@ -971,5 +980,6 @@ impl Policy for TrainedPolicy<'_> {
                 actions[agent] = act[r];
             }
         }
+        Ok(())
     }
 }
