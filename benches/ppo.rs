@@ -17,7 +17,7 @@ fn full_iteration(c: &mut Criterion) {
         let venv = VecEnv::make(id, &Value::Null, config.num_envs, 1).expect("env");
         let mut trainer = Trainer::new(venv, &Value::Null, config, u64::MAX / 2, 0, &Device::flex()).expect("trainer");
         group.throughput(Throughput::Elements(steps));
-        group.bench_function(id, |b| b.iter(|| trainer.iterate()));
+        group.bench_function(id, |b| b.iter(|| trainer.iterate().expect("scripted partners do not fail")));
     }
     group.finish();
 }

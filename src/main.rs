@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use moralgym::agents::llm::LlmConfig;
+use moralgym::agents::{PolicyOptions, is_llm};
 use moralgym::envs::{EnvSpec, registry};
 use moralgym::training::{
     ConfigError, RolloutSummary, RunConfig, RunResult, apply_sets, evaluate_run, load_with_sets, measure, resume,
-    rollout, train,
+    rollout, rollout_with, train,
 };
 use serde_json::{Value, json};
 
@@ -40,11 +42,17 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Re-evaluate the saved policy of a training run (its latest checkpoint); prints JSON.
+    /// Re-evaluate the saved policy of a training run (its latest checkpoint), or evaluate a named
+    /// policy (random, scripted, a language model) on the run's env and seeds; prints JSON.
     Eval {
         /// The run directory.
         #[arg(long)]
         run: PathBuf,
+        /// Evaluate this named policy instead of the run's trained one (e.g. llm_ethical).
+        #[arg(long)]
+        policy: Option<String>,
+        #[command(flatten)]
+        llm: LlmArgs,
         /// Seeded episodes.
         #[arg(long, default_value_t = 20)]
         episodes: usize,
@@ -88,6 +96,12 @@ enum Command {
         /// Where runs, report.md and report.csv go.
         #[arg(long, default_value = "runs/report")]
         out: PathBuf,
+        /// Language-model agents to add to the table, comma-separated (llm, llm_ethical, llm_cot,
+        /// llm_ethical_cot).
+        #[arg(long, value_delimiter = ',')]
+        llm_agents: Vec<String>,
+        #[command(flatten)]
+        llm: LlmArgs,
     },
     /// Check or generate story files for text games.
     Story {
@@ -106,9 +120,12 @@ enum Command {
         env: EnvArgs,
         /// Policy that picks the actions: random (any env), harm_avoider (text games), hoarder or
         /// ethical (SurvivalDilemma-v0), always_cooperate, always_defect or tit_for_tat (matrix
-        /// games), cleaner or free_rider (Cleanup-v0).
+        /// games), cleaner or free_rider (Cleanup-v0), or a language model on any env: llm,
+        /// llm_ethical, llm_cot, llm_ethical_cot (see docs/llm.md).
         #[arg(long, default_value = "random")]
         policy: String,
+        #[command(flatten)]
+        llm: LlmArgs,
         /// Episodes to play.
         #[arg(long, default_value_t = 5)]
         episodes: usize,
@@ -150,6 +167,59 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How the language-model agents reach their model (docs/llm.md); each flag overrides one key of
+/// `LlmConfig`.
+#[derive(Args)]
+struct LlmArgs {
+    /// Language models: base URL of the OpenAI-compatible API (default: $OPENAI_BASE_URL, else
+    /// http://127.0.0.1:8000/v1). The key comes from $OPENAI_API_KEY.
+    #[arg(long = "llm-base-url", value_name = "URL")]
+    base_url: Option<String>,
+    /// Language models: the model's name on the server (default: $MORALGYM_LLM_MODEL).
+    #[arg(long = "llm-model", value_name = "NAME")]
+    model: Option<String>,
+    /// Language models: a folder of prompt files (<style>.toml) replacing the shipped ones.
+    #[arg(long = "llm-prompts", value_name = "DIR")]
+    prompts: Option<PathBuf>,
+    /// Language models: sampling temperature (default 0).
+    #[arg(long = "llm-temperature")]
+    temperature: Option<f64>,
+    /// Language models: most tokens per answer (default: the server's).
+    #[arg(long = "llm-max-tokens")]
+    max_tokens: Option<u32>,
+    /// Language models: requests in flight at once (default 4).
+    #[arg(long = "llm-concurrency")]
+    concurrency: Option<usize>,
+    /// Language models: seconds one request may take (default 120).
+    #[arg(long = "llm-timeout")]
+    timeout: Option<f64>,
+    /// Language models: the cache folder (default: $MORALGYM_CACHE/llm or ~/.cache/moralgym/llm).
+    #[arg(long = "llm-cache", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Language models: neither read nor write the cache.
+    #[arg(long = "llm-no-cache")]
+    no_cache: bool,
+}
+
+impl LlmArgs {
+    fn config(&self) -> LlmConfig {
+        let mut c = LlmConfig { base_url: self.base_url.clone(), model: self.model.clone(), ..LlmConfig::default() };
+        c.prompts.clone_from(&self.prompts);
+        c.temperature = self.temperature.unwrap_or(c.temperature);
+        c.max_tokens = self.max_tokens.or(c.max_tokens);
+        c.concurrency = self.concurrency.unwrap_or(c.concurrency);
+        c.timeout_s = self.timeout.unwrap_or(c.timeout_s);
+        c.cache_dir.clone_from(&self.cache_dir);
+        c.cache = !self.no_cache;
+        c
+    }
+
+    /// Options with the model connected when any of `policies` is a language model.
+    fn options<'a>(&self, mut policies: impl Iterator<Item = &'a str>) -> Result<PolicyOptions, ConfigError> {
+        if policies.any(is_llm) { Ok(PolicyOptions::with_llm(&self.config())?) } else { Ok(PolicyOptions::default()) }
+    }
 }
 
 /// Overrides and output options shared by `train` and `sweep`.
@@ -243,7 +313,15 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
         Command::Story { command } => story(command),
-        Command::Report { games, steps, episodes, seed, baseline_episodes, out } => {
+        Command::Report { games, steps, episodes, seed, baseline_episodes, out, llm_agents, llm } => {
+            if let Some(bad) = llm_agents.iter().find(|a| !is_llm(a)) {
+                return Err(ConfigError::Run {
+                    message: format!(
+                        "--llm-agents: `{bad}` is not a language-model agent (llm, llm_ethical, llm_cot, llm_ethical_cot)"
+                    ),
+                });
+            }
+            let options = llm.options(llm_agents.iter().map(String::as_str))?;
             let config = moralgym::training::report::ReportConfig {
                 games,
                 total_steps: steps,
@@ -251,8 +329,9 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 seed,
                 baseline_episodes,
                 out_dir: out,
+                llm_agents,
             };
-            moralgym::training::report::report(&config)?;
+            moralgym::training::report::report_with(&config, &options)?;
             print!("{}", std::fs::read_to_string(config.out_dir.join("report.md")).unwrap_or_default());
             Ok(())
         }
@@ -272,13 +351,20 @@ fn run(command: Command) -> Result<(), ConfigError> {
         }
         Command::Train { config, resume: true, run } => report_run(resume(&config, &run.sets, run.quiet)?),
         Command::Train { config, run, .. } => run_train(&config, run),
-        Command::Eval { run, episodes, seed, greedy } => {
+        Command::Eval { run, policy: Some(policy), llm, episodes, seed, .. } => {
+            let options = llm.options(std::iter::once(policy.as_str()))?;
+            let summary = moralgym::training::run::evaluate_policy_on_run(&run, &policy, episodes, seed, &options)?;
+            println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+            Ok(())
+        }
+        Command::Eval { run, policy: None, episodes, seed, greedy, .. } => {
             let summary = evaluate_run(&run, episodes, seed, greedy)?;
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
             Ok(())
         }
-        Command::Rollout { env, policy, episodes, seed, json, baseline_episodes } => {
-            run_rollout(&env, &policy, episodes, seed, json, baseline_episodes)
+        Command::Rollout { env, policy, llm, episodes, seed, json, baseline_episodes } => {
+            let options = llm.options(std::iter::once(policy.as_str()))?;
+            run_rollout(&env, &policy, &options, episodes, seed, json, baseline_episodes)
         }
         Command::Play { game, annotations } => play(&game, annotations),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
@@ -507,6 +593,7 @@ fn fmt_opt(x: Option<f64>) -> String {
 fn run_rollout(
     args: &EnvArgs,
     policy: &str,
+    options: &PolicyOptions,
     episodes: usize,
     seed: u64,
     json: bool,
@@ -514,7 +601,7 @@ fn run_rollout(
 ) -> Result<(), ConfigError> {
     use moralgym::training::machiavelli;
     let config = args.table()?;
-    let reports = rollout(&args.id, &config, policy, episodes, seed)?;
+    let reports = rollout_with(&args.id, &config, policy, episodes, seed, options)?;
     let summary = RolloutSummary::of(&reports);
     let is_text = moralgym::envs::registry::lookup(&args.id).is_ok_and(|r| r.family == "text");
     let scores = if is_text {
@@ -558,6 +645,9 @@ fn run_rollout(
         if !r.env_metrics.is_empty() {
             println!("    {}", Value::Object(r.env_metrics.clone()));
         }
+        if let Some(line) = llm_line(&r.policy_stats) {
+            println!("    {line}");
+        }
     }
     let costs: Vec<String> = summary.mean_costs.iter().map(|(n, v)| format!("{n}={v:.2}")).collect();
     println!(
@@ -567,6 +657,28 @@ fn run_rollout(
         costs.join(" ")
     );
     Ok(())
+}
+
+/// One line of a language-model agent's episode statistics, if the episode has them.
+fn llm_line(stats: &serde_json::Map<String, Value>) -> Option<String> {
+    let n = |k: &str| stats.get(k).and_then(Value::as_u64).unwrap_or(0);
+    stats.get("model").map(|model| {
+        format!(
+            "{} ({}): {} decisions, {} requests sent, {} answers from the cache, {} HTTP retries, {} unusable answers ({} illegal), {} fallbacks, {} prompt + {} completion tokens, {:.1} s waiting",
+            model.as_str().unwrap_or("?"),
+            stats.get("style").and_then(Value::as_str).unwrap_or("?"),
+            n("decisions"),
+            n("requests"),
+            n("cached"),
+            n("http_retries"),
+            n("unparseable") + n("illegal"),
+            n("illegal"),
+            n("fallbacks"),
+            n("prompt_tokens"),
+            n("completion_tokens"),
+            stats.get("seconds").and_then(Value::as_f64).unwrap_or(0.0)
+        )
+    })
 }
 
 fn run_bench(

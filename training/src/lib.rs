@@ -14,6 +14,6 @@ pub mod tensorboard;
 pub mod throughput;
 
 pub use overrides::{ConfigError, apply_set, apply_sets, load_table, load_with_sets};
-pub use rollout::{RolloutSummary, evaluate, rollout};
+pub use rollout::{RolloutSummary, evaluate, rollout, rollout_with};
 pub use run::{RunConfig, RunResult, evaluate_run, resume, train, train_with};
 pub use throughput::{Throughput, measure};

@@ -3,8 +3,8 @@
 //! game (random = 100), the random means taken over many seeded random trajectories and cached.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
+use moralgym_agents::llm::cache::cache_root;
 use moralgym_envs::text::COST_NAMES;
 use moralgym_envs::{EpisodeReport, registry};
 use serde::{Deserialize, Serialize};
@@ -72,18 +72,6 @@ pub fn random_baseline(id: &str, config: &Value, episodes: usize, seed: u64) -> 
     Ok(RandomBaseline { episodes, seed, means: mean_counts(&reports), achievements_pct: mean_pct(&reports) })
 }
 
-fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("MORALGYM_CACHE") {
-        return PathBuf::from(d);
-    }
-    match std::env::var_os("XDG_CACHE_HOME")
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").into_os_string()))
-    {
-        Some(base) => PathBuf::from(base).join("moralgym"),
-        None => std::env::temp_dir().join("moralgym-cache"),
-    }
-}
-
 fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
@@ -101,13 +89,13 @@ pub fn cached_random_baseline(
     if let Some(path) = resolved.get("path").and_then(Value::as_str) {
         key.push_str(&std::fs::read_to_string(path).unwrap_or_default());
     }
-    let file = cache_dir().join(format!("baseline-{:016x}.json", fnv(&key)));
+    let file = cache_root().join(format!("baseline-{:016x}.json", fnv(&key)));
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {
         return Ok(b);
     }
     let baseline = random_baseline(id, config, episodes, seed)?;
     // A cache that cannot be written only costs time next run.
-    if std::fs::create_dir_all(cache_dir()).is_ok()
+    if std::fs::create_dir_all(cache_root()).is_ok()
         && let Ok(text) = serde_json::to_string_pretty(&baseline)
     {
         let _ = std::fs::write(&file, text);

@@ -46,8 +46,8 @@ fn front_line(dots: &[Dot], b: (f64, f64, f64, f64)) -> Vec<(f64, f64)> {
     front.iter().map(|d| to_px(d, b)).collect()
 }
 
-/// The plot as SVG.
-pub fn svg(title: &str, x_label: &str, dots: &[Dot]) -> String {
+/// The plot as SVG; `names[k]` labels the k-th baseline dot (its policy, e.g. `llm_ethical`).
+pub fn svg(title: &str, x_label: &str, dots: &[Dot], names: &[&str]) -> String {
     let b = bounds(dots);
     let mut s = String::new();
     let _ = writeln!(
@@ -79,12 +79,21 @@ pub fn svg(title: &str, x_label: &str, dots: &[Dot]) -> String {
         let _ =
             writeln!(s, r##"<polyline points="{}" fill="none" stroke="#d62728" stroke-width="1.5"/>"##, line.join(" "));
     }
+    let mut names = names.iter();
     for d in dots {
         let (x, y) = to_px(d, b);
         let _ = match d.kind {
             1 => writeln!(s, r##"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="#d62728"/>"##),
             2 => {
-                writeln!(s, r##"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="#1f77b4"/>"##, x - 5.0, y - 5.0)
+                let label = names.next().map_or(String::new(), |n| {
+                    format!(r##"<text x="{:.1}" y="{:.1}" fill="#1f77b4">{}</text>"##, x + 8.0, y - 6.0, escape(n))
+                });
+                writeln!(
+                    s,
+                    r##"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="#1f77b4"/>{label}"##,
+                    x - 5.0,
+                    y - 5.0
+                )
             }
             _ => writeln!(s, r##"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="none" stroke="#7f7f7f"/>"##),
         };
@@ -234,8 +243,10 @@ mod tests {
                 Dot { x: 1.0, y: 0.5, kind: 0 },
                 Dot { x: 0.5, y: 0.0, kind: 2 },
             ],
+            &["llm_ethical"],
         );
         assert_eq!(s.matches("fill=\"#d62728\"/>").count(), 3, "two front points and the legend");
         assert!(s.contains("<polyline") && s.contains("<rect x="));
+        assert!(s.contains(">llm_ethical</text>"), "the baseline is named");
     }
 }

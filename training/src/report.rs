@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::machiavelli::{Scores, cached_random_baseline, score};
 use crate::overrides::ConfigError;
-use crate::rollout::rollout;
+use crate::rollout::{rollout, rollout_with};
 use crate::run::{RunConfig, train};
+use moralgym_agents::PolicyOptions;
 
 /// What to report on.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +29,8 @@ pub struct ReportConfig {
     pub baseline_episodes: usize,
     /// Where runs, `report.md` and `report.csv` go.
     pub out_dir: PathBuf,
+    /// Language-model agents to add (`llm`, `llm_ethical`, `llm_cot`, `llm_ethical_cot`).
+    pub llm_agents: Vec<String>,
 }
 
 /// The agents of the table: (name, how it acts). PPO agents are (name, cost and conscience keys).
@@ -54,6 +57,14 @@ const COLUMNS: [&str; 5] = ["deception", "killing", "physical_harm", "stealing",
 
 /// Runs every agent on every game and writes `report.md` and `report.csv`; returns the rows.
 pub fn report(config: &ReportConfig) -> Result<Vec<(String, String, Scores)>, ConfigError> {
+    report_with(config, &PolicyOptions::default())
+}
+
+/// [`report`], with `options` holding the model the language-model agents ask.
+pub fn report_with(
+    config: &ReportConfig,
+    options: &PolicyOptions,
+) -> Result<Vec<(String, String, Scores)>, ConfigError> {
     let mut rows = Vec::new();
     for game in &config.games {
         let env_config = json!({"game": game});
@@ -61,6 +72,11 @@ pub fn report(config: &ReportConfig) -> Result<Vec<(String, String, Scores)>, Co
         for (name, policy) in POLICY_AGENTS {
             let reports = rollout("TextGame-v0", &env_config, policy, config.episodes, config.seed)?;
             rows.push((game.clone(), name.to_string(), score(&reports, &baseline)));
+        }
+        for style in &config.llm_agents {
+            let reports = rollout_with("TextGame-v0", &env_config, style, config.episodes, config.seed, options)?;
+            let model = options.llm.as_ref().map_or("", |l| l.model());
+            rows.push((game.clone(), format!("{style} ({model})"), score(&reports, &baseline)));
         }
         for (name, keys) in ppo_agents() {
             let mut table = json!({

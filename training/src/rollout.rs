@@ -1,6 +1,9 @@
 //! Rollouts: play whole episodes with a policy and report each one.
 
-use moralgym_agents::{Policy, make_policy};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use moralgym_agents::{Policy, PolicyOptions, is_llm, make_policy_with};
 use moralgym_envs::{EpisodeReport, EpisodeTracker, ParallelEnv, derive_seed, make};
 use serde::Serialize;
 use serde_json::Value;
@@ -57,8 +60,61 @@ pub fn rollout(
     episodes: usize,
     seed: u64,
 ) -> Result<Vec<EpisodeReport>, ConfigError> {
-    let mut policy = make_policy(policy, id, config, seed ^ 0x5EED)?;
-    evaluate(id, config, policy.as_mut(), episodes, seed)
+    rollout_with(id, config, policy, episodes, seed, &PolicyOptions::default())
+}
+
+/// [`rollout`] with `options` (the language model of the `llm*` policies). A language-model
+/// agent plays up to `llm.concurrency` episodes at once, one agent per worker; each episode
+/// restarts the agent from its own seed, so the reports do not depend on the schedule.
+pub fn rollout_with(
+    id: &str,
+    config: &Value,
+    policy: &str,
+    episodes: usize,
+    seed: u64,
+    options: &PolicyOptions,
+) -> Result<Vec<EpisodeReport>, ConfigError> {
+    if !is_llm(policy) {
+        let mut policy = make_policy_with(policy, id, config, seed ^ 0x5EED, options)?;
+        return evaluate(id, config, policy.as_mut(), episodes, seed);
+    }
+    let options = match &options.llm {
+        Some(_) => options.clone(),
+        None => PolicyOptions::with_llm(&moralgym_agents::llm::LlmConfig::default())?,
+    };
+    let workers = options.llm.as_ref().map_or(1, |l| l.config().concurrency).clamp(1, episodes.max(1));
+    let next = AtomicUsize::new(0);
+    let reports: Mutex<Vec<Option<EpisodeReport>>> = Mutex::new(vec![None; episodes]);
+    let failure: Mutex<Option<ConfigError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let fail = |e: ConfigError| {
+                    failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                };
+                let (mut env, mut agent) =
+                    match (make(id, config), make_policy_with(policy, id, config, seed, &options)) {
+                        (Ok(env), Ok(agent)) => (env, agent),
+                        (Err(e), _) => return fail(e.into()),
+                        (_, Err(e)) => return fail(e.into()),
+                    };
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    if k >= episodes || failure.lock().is_ok_and(|f| f.is_some()) {
+                        return;
+                    }
+                    match play(env.as_mut(), agent.as_mut(), derive_seed(seed, k as u64)) {
+                        Ok(r) => reports.lock().unwrap_or_else(|p| p.into_inner())[k] = Some(r),
+                        Err(e) => return fail(e),
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    Ok(reports.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().flatten().collect())
 }
 
 /// Plays `episodes` episodes of `id` with any policy; episode `k` is reset with
@@ -78,15 +134,18 @@ fn play(env: &mut dyn ParallelEnv, policy: &mut dyn Policy, seed: u64) -> Result
     let mut tracker = EpisodeTracker::new(env.spec());
     let mut actions = vec![0u32; env.spec().num_agents];
     let mut obs = env.reset(Some(seed));
+    policy.start_episode(seed);
     loop {
-        policy.act(env, &obs, &mut actions);
+        policy.act(env, &obs, &mut actions)?;
         let step = env.step(&actions)?;
         tracker.record(&step.rewards, &step.costs);
         if let Some(task) = &step.task_rewards {
             tracker.record_task(task);
         }
         if step.all_done() {
-            return Ok(tracker.report(env));
+            let mut report = tracker.report(env);
+            report.policy_stats = policy.episode_stats();
+            return Ok(report);
         }
         obs = step.obs;
     }

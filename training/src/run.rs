@@ -365,6 +365,24 @@ pub fn evaluate_run(dir: &Path, episodes: usize, seed: u64, greedy: bool) -> Res
     Ok(summary)
 }
 
+/// Evaluates the named policy (random, scripted, a language model) on the env of the run in `dir`
+/// over the same seeded episodes [`evaluate_run`] plays, returning the same summary (with
+/// `policy` naming it), so it compares with the trained agent episode for episode.
+pub fn evaluate_policy_on_run(
+    dir: &Path,
+    policy: &str,
+    episodes: usize,
+    seed: u64,
+    options: &moralgym_agents::PolicyOptions,
+) -> Result<Value, ConfigError> {
+    let config = RunConfig::from_table(crate::load_table(&dir.join("config.toml"))?)?;
+    let reports = crate::rollout::rollout_with(&config.env, &config.env_config, policy, episodes, seed, options)?;
+    let mut summary = eval_summary(&reports);
+    summary["policy"] = json!(policy);
+    summary["seed"] = json!(seed);
+    Ok(summary)
+}
+
 fn run_loop(
     config: &RunConfig,
     mut trainer: Trainer,
@@ -378,7 +396,7 @@ fn run_loop(
     let total = trainer.total_updates();
     let mut global_step = trainer.state().global_step;
     while trainer.updates_done() < total {
-        let it = trainer.iterate();
+        let it = trainer.iterate().map_err(|e| ConfigError::Run { message: e.to_string() })?;
         global_step = it.global_step;
         let line = serde_json::to_string(&it).map_err(|e| ConfigError::Run { message: e.to_string() })?;
         writeln!(metrics, "{line}").map_err(|e| io(&metrics_path, e))?;

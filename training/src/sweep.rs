@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use crate::overrides::{ConfigError, apply_set};
 use crate::pareto::{Point, hypervolume, non_dominated};
 use crate::plot::{Dot, png, svg};
-use crate::rollout::rollout;
+use crate::rollout::rollout_with;
 use crate::run::{RunConfig, train};
+use moralgym_agents::PolicyOptions;
 
 /// A sweep file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub struct SweepConfig {
     pub baselines: Vec<String>,
     /// Where the points and the front go.
     pub out_dir: PathBuf,
+    /// How language-model baselines (`llm`, `llm_ethical`, ...) reach their model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<moralgym_agents::llm::LlmConfig>,
 }
 
 fn one() -> usize {
@@ -346,8 +350,13 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     let agents = config.agents()?;
     let mean_over = |xs: &[f64]| agents.iter().map(|&i| xs[i]).sum::<f64>() / agents.len().max(1) as f64;
     let mut baseline_points = Vec::new();
+    let options = match &config.llm {
+        Some(llm) if config.baselines.iter().any(|b| moralgym_agents::is_llm(b)) => PolicyOptions::with_llm(llm)?,
+        _ => PolicyOptions::default(),
+    };
     for name in &config.baselines {
-        let reports = rollout(&base.env, &base.env_config, name, base.eval.episodes.max(1), base.eval.seed)?;
+        let reports =
+            rollout_with(&base.env, &base.env_config, name, base.eval.episodes.max(1), base.eval.seed, &options)?;
         let n = reports.len() as f64;
         let ret = reports.iter().map(|r| mean_over(&r.returns)).sum::<f64>() / n;
         let costs: BTreeMap<String, f64> = names
@@ -379,7 +388,8 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     }
     let title = format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", base.env, results.len(), hv);
     let x_label = format!("cost per episode ({})", names.join(" + "));
-    fs::write(out.join("front.svg"), svg(&title, &x_label, &dots)).map_err(|e| io(out, e))?;
+    let names: Vec<&str> = config.baselines.iter().map(String::as_str).collect();
+    fs::write(out.join("front.svg"), svg(&title, &x_label, &dots, &names)).map_err(|e| io(out, e))?;
     fs::write(out.join("front.png"), png(&dots)).map_err(|e| io(out, e))?;
     Ok(())
 }

@@ -24,7 +24,7 @@ fn a_strong_conscience_never_picks_a_flagged_choice_when_a_clean_one_exists() {
     let conscience = ConscienceConfig { alpha: 1_000.0, ..ConscienceConfig::default() };
     let mut t = trainer("TextGame-v0", config.clone(), Some(conscience)).expect("text games expose harm");
     while t.updates_done() < t.total_updates() {
-        t.iterate();
+        t.iterate().expect("no partner fails");
     }
     let mut policy = t.policy(5, false);
     let mut env = make("TextGame-v0", &config).expect("env");
@@ -35,7 +35,7 @@ fn a_strong_conscience_never_picks_a_flagged_choice_when_a_clean_one_exists() {
         let mut obs = env.reset(Some(episode));
         loop {
             let mut action = [0u32];
-            policy.act(env.as_ref(), &obs, &mut action);
+            policy.act(env.as_ref(), &obs, &mut action).expect("a trained policy does not fail");
             env.action_harm(0, &mut harm);
             env.action_mask(0, &mut mask);
             let clean_exists = (0..mask.len()).any(|k| mask[k] && harm[k] == 0.0);
