@@ -15,7 +15,7 @@ from typing import Any
 
 from ._moralgym import MoralgymError, env_ids, resolve_config
 from .spec import EnvSpec, spec_of
-from .training import SweepResult, TrainResult, sweep, train
+from .training import SweepResult, TrainResult, rollout, sweep, train
 
 __all__ = [
     "MoralgymError",
@@ -25,6 +25,7 @@ __all__ = [
     "envs",
     "make",
     "make_vec",
+    "rollout",
     "spec_of",
     "sweep",
     "train",

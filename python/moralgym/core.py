@@ -83,3 +83,21 @@ class CoreEnvMixin:
         if self.render_mode == "ansi":
             return self._core.raw.render()
         return None
+
+    def _agent_index(self, agent) -> int:
+        if isinstance(agent, str):
+            names = self._core.spec.agents
+            if agent not in names:
+                raise MoralgymError(f"no agent {agent!r}; agents: {names}")
+            return names.index(agent)
+        return int(agent)
+
+    def text_rules(self, agent=0) -> str:
+        """What ``agent`` (index or name) is told once per episode: the game, its rules, its goal."""
+        return self._core.raw.text_rules(self._agent_index(agent))
+
+    def text_observation(self, agent=0) -> dict:
+        """What ``agent`` sees now, in words: ``{"situation": str, "actions": [(action, text), ...]}``
+        with only the legal actions, as moralgym's language-model agents read it."""
+        situation, actions = self._core.raw.text_observation(self._agent_index(agent))
+        return {"situation": situation, "actions": [(int(a), str(t)) for a, t in actions]}

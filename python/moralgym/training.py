@@ -22,6 +22,29 @@ from . import _moralgym
 ConfigSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 
+def rollout(
+    env_id: str,
+    policy: str = "random",
+    episodes: int = 5,
+    seed: int = 0,
+    config: Mapping[str, Any] | None = None,
+    llm: Mapping[str, Any] | None = None,
+) -> list[dict]:
+    """Plays ``episodes`` seeded episodes with a named policy and returns their reports (returns,
+    costs per component and agent, social and env metrics, and ``policy_stats``).
+
+    ``policy`` is any name of ``moralgym envs``' catalogue (``random``, scripted ones) or a
+    language-model agent: ``llm``, ``llm_ethical``, ``llm_cot``, ``llm_ethical_cot``. ``llm`` holds
+    its settings (``base_url``, ``model``, ``temperature``, ``concurrency``, ``cache_dir``, ... as in
+    docs/llm.md); left out, they come from ``OPENAI_BASE_URL`` and ``MORALGYM_LLM_MODEL``. The
+    interpreter lock is released while it plays.
+    """
+    text = _moralgym.rollout(
+        env_id, json.dumps(dict(config or {})), policy, int(episodes), int(seed), None if llm is None else json.dumps(dict(llm))
+    )
+    return json.loads(text)
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """A finished run: where its outputs are and its final evaluation."""

@@ -162,6 +162,25 @@ impl RawEnv {
         Ok(self.lock()?.text(0).map(|v| (v.narration, v.choices)))
     }
 
+    /// What `agent` is told once per episode, in words (the text language-model agents read).
+    fn text_rules(&self, agent: usize) -> PyResult<String> {
+        let env = self.lock()?;
+        if agent >= env.spec().num_agents {
+            return Err(err(format!("agent {agent} does not exist ({} agents)", env.spec().num_agents)));
+        }
+        Ok(env.text_rules(agent))
+    }
+
+    /// What `agent` sees now in words, and its legal actions: (situation, [(action, what it does)]).
+    fn text_observation(&self, agent: usize) -> PyResult<(String, Vec<(u32, String)>)> {
+        let env = self.lock()?;
+        if agent >= env.spec().num_agents {
+            return Err(err(format!("agent {agent} does not exist ({} agents)", env.spec().num_agents)));
+        }
+        let o = env.text_observation(agent);
+        Ok((o.situation, o.actions))
+    }
+
     /// A text picture of the state.
     fn render(&self) -> PyResult<String> {
         Ok(self.lock()?.render())
@@ -291,6 +310,7 @@ fn _moralgym(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add_function(wrap_pyfunction!(derive_seed, m)?)?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
+    m.add_function(wrap_pyfunction!(training::rollout, m)?)?;
     m.add_function(wrap_pyfunction!(training::sweep_run, m)?)?;
     m.add_function(wrap_pyfunction!(training::sweep_plan, m)?)?;
     m.add_function(wrap_pyfunction!(training::sweep_collect, m)?)?;

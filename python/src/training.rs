@@ -20,6 +20,36 @@ fn table(source: &str, is_path: bool, overrides: &[String]) -> PyResult<Value> {
     Ok(table)
 }
 
+/// Plays `episodes` seeded episodes of `env_id` with the named policy (random, scripted, or a
+/// language model: `llm`, `llm_ethical`, `llm_cot`, `llm_ethical_cot`, reaching its model as
+/// `llm_json`, an `LlmConfig` table, says) and returns the episode reports as JSON. The
+/// interpreter lock is released while it plays.
+#[pyfunction]
+#[pyo3(signature = (env_id, config_json, policy, episodes, seed, llm_json=None))]
+pub fn rollout(
+    py: Python<'_>,
+    env_id: &str,
+    config_json: &str,
+    policy: &str,
+    episodes: usize,
+    seed: u64,
+    llm_json: Option<&str>,
+) -> PyResult<String> {
+    let config = parse(config_json)?;
+    let options = match llm_json {
+        Some(text) if moralgym_agents::is_llm(policy) => {
+            let llm: moralgym_agents::llm::LlmConfig =
+                serde_json::from_value(parse(text)?).map_err(|e| err(format!("invalid llm settings: {e}")))?;
+            moralgym_agents::PolicyOptions::with_llm(&llm).map_err(err)?
+        }
+        _ => moralgym_agents::PolicyOptions::default(),
+    };
+    let reports = py
+        .detach(|| moralgym_training::rollout_with(env_id, &config, policy, episodes, seed, &options))
+        .map_err(err)?;
+    serde_json::to_string(&reports).map_err(err)
+}
+
 /// Trains a run config and returns the run's result as JSON (`out_dir`, `updates`,
 /// `global_step`, `eval`). `on_iteration(json)` is called after every update, with the lock held
 /// only for the call; an exception it raises stops the run and is raised here.

@@ -406,14 +406,7 @@ impl ParallelEnv for Cleanup {
 
     fn text_rules(&self, _agent: usize) -> String {
         let c = &self.config;
-        let zap = if c.zap.enabled {
-            format!(
-                " You can zap the players ahead of you: each one hit loses {} reward, and every shot costs you {}.",
-                c.zap.penalty, c.zap.fire_cost
-            )
-        } else {
-            String::new()
-        };
+        let zap = c.zap.rules_text();
         format!(
             "You are one of {} players of Cleanup on a grid of {} by {} cells, for {} steps. Apples grow in the orchard (the bottom {} rows) only while the river (the top {} rows) is clean, and waste keeps flowing into the river. Eating an apple gives you 1 reward. Cleaning waste gives you nothing, but without it no apples grow for anyone.{zap} Your goal is to earn as much reward as you can.",
             c.num_agents, c.height, c.width, c.max_steps, c.orchard_rows, c.river_rows
@@ -421,19 +414,7 @@ impl ParallelEnv for Cleanup {
     }
 
     fn text_observation(&self, agent: usize) -> TextObservation {
-        let glyph = |f: u8| {
-            if f & WASTE != 0 {
-                '~'
-            } else if f & APPLE != 0 {
-                'a'
-            } else if f & RIVER != 0 {
-                '-'
-            } else if f & ORCHARD != 0 {
-                ','
-            } else {
-                '.'
-            }
-        };
+        let glyph = |f: u8| glyph(f, 'a');
         let legend = "~ waste, a apple, - clean river, , orchard without an apple, . land";
         let beam = self.config.clean_beam_length;
         TextObservation {
@@ -450,18 +431,21 @@ impl ParallelEnv for Cleanup {
     }
 
     fn render(&self) -> String {
-        self.grid.render(&self.crowd.pos, |f| {
-            if f & WASTE != 0 {
-                '~'
-            } else if f & APPLE != 0 {
-                '@'
-            } else if f & RIVER != 0 {
-                '-'
-            } else if f & ORCHARD != 0 {
-                ','
-            } else {
-                '.'
-            }
-        })
+        self.grid.render(&self.crowd.pos, |f| glyph(f, '@'))
+    }
+}
+
+/// A cell's character: `~` waste, `apple`, `-` river, `,` orchard, `.` land.
+fn glyph(f: u8, apple: char) -> char {
+    if f & WASTE != 0 {
+        '~'
+    } else if f & APPLE != 0 {
+        apple
+    } else if f & RIVER != 0 {
+        '-'
+    } else if f & ORCHARD != 0 {
+        ','
+    } else {
+        '.'
     }
 }

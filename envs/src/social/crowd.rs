@@ -46,6 +46,19 @@ impl ZapConfig {
     }
 }
 
+impl ZapConfig {
+    /// The zap's rule in a sentence (with a leading space) for the env's text rules; empty when off.
+    pub(crate) fn rules_text(&self) -> String {
+        if !self.enabled {
+            return String::new();
+        }
+        format!(
+            " You can zap the players ahead of you: each one hit loses {} reward, and every shot costs you {}.",
+            self.penalty, self.fire_cost
+        )
+    }
+}
+
 /// Checks the settings every crowd game shares.
 pub(crate) fn validate_common(id: &str, agents: usize, max_steps: usize, view_radius: usize) -> EnvResult<()> {
     if agents == 0 || agents > 16 {

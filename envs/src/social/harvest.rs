@@ -331,14 +331,7 @@ impl ParallelEnv for Harvest {
 
     fn text_rules(&self, _agent: usize) -> String {
         let c = &self.config;
-        let zap = if c.zap.enabled {
-            format!(
-                " You can zap the players ahead of you: each one hit loses {} reward, and every shot costs you {}.",
-                c.zap.penalty, c.zap.fire_cost
-            )
-        } else {
-            String::new()
-        };
+        let zap = c.zap.rules_text();
         format!(
             "You are one of {} players of Harvest on a map of {} by {} cells, for {} steps. Stepping onto an apple picks it and gives you 1 reward. An empty apple spot grows a new apple only when other apples are near it, so a patch picked down to its last apple never grows back.{zap} Your goal is to earn as much reward as you can.",
             c.num_agents, self.grid.height, self.grid.width, c.max_steps

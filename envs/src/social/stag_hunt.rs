@@ -275,15 +275,6 @@ impl ParallelEnv for StagHunt {
     }
 
     fn text_observation(&self, agent: usize) -> TextObservation {
-        let glyph = |f: u8| {
-            if f & STAG != 0 {
-                'S'
-            } else if f & HARE != 0 {
-                'h'
-            } else {
-                '.'
-            }
-        };
         TextObservation {
             situation: self.crowd.situation(
                 &self.grid,
@@ -301,14 +292,17 @@ impl ParallelEnv for StagHunt {
     fn render(&self) -> String {
         let visible: Vec<usize> =
             (0..self.crowd.len()).map(|j| if self.crowd.active[j] { self.crowd.pos[j] } else { usize::MAX }).collect();
-        self.grid.render(&visible, |f| {
-            if f & STAG != 0 {
-                'S'
-            } else if f & HARE != 0 {
-                'h'
-            } else {
-                '.'
-            }
-        })
+        self.grid.render(&visible, glyph)
+    }
+}
+
+/// A cell's character: `S` stag, `h` hare, `.` open ground.
+fn glyph(f: u8) -> char {
+    if f & STAG != 0 {
+        'S'
+    } else if f & HARE != 0 {
+        'h'
+    } else {
+        '.'
     }
 }
