@@ -299,6 +299,13 @@ impl EnvArgs {
 }
 
 fn main() -> ExitCode {
+    // As Unix tools do, end quietly when the reader of our output goes away (`| head`): without
+    // this, Rust ignores SIGPIPE and the next print panics on the broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -349,7 +356,18 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 config.ok_or_else(|| ConfigError::Run { message: "give a sweep file, or `sweep merge`".into() })?;
             run_sweep_cli(&path, shard.as_deref(), run)
         }
-        Command::Train { config, resume: true, run } => report_run(resume(&config, &run.sets, run.quiet)?),
+        Command::Train { config, resume: true, run } => {
+            if let Some(out) = run.out {
+                return Err(ConfigError::Run {
+                    message: format!(
+                        "--out {} cannot be combined with --resume: a run resumes in its own directory ({})",
+                        out.display(),
+                        config.display()
+                    ),
+                });
+            }
+            report_run(resume(&config, &run.sets, run.quiet)?)
+        }
         Command::Train { config, run, .. } => run_train(&config, run),
         Command::Eval { run, policy: Some(policy), llm, episodes, seed, .. } => {
             let options = llm.options(std::iter::once(policy.as_str()))?;

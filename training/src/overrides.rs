@@ -51,6 +51,22 @@ pub enum ConfigError {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// Another live process owns the run directory.
+    #[error("{dir} is in use by another run (lock held by process {owner}); wait for it, or use another --out")]
+    Locked {
+        /// The run directory.
+        dir: String,
+        /// The lock's owner: pid and host.
+        owner: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// The policy does not exist or does not fit the environment.
     #[error(transparent)]
     Policy(#[from] PolicyError),

@@ -132,6 +132,6 @@ fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(),
             cols.join(",")
         );
     }
-    std::fs::write(config.out_dir.join("report.md"), md).map_err(io)?;
-    std::fs::write(config.out_dir.join("report.csv"), csv).map_err(io)
+    crate::lock::write_file(&config.out_dir.join("report.md"), md)?;
+    crate::lock::write_file(&config.out_dir.join("report.csv"), csv)
 }

@@ -5,12 +5,13 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use moralgym_agents::trainer::{Iteration, TrainerConfig};
+use moralgym_agents::trainer::{Iteration, TrainerConfig, TrainerState};
 use moralgym_agents::{CostConfig, PpoConfig, Trainer};
 use moralgym_envs::{EpisodeReport, VecEnv, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::lock::{RunLock, write_file};
 use crate::overrides::ConfigError;
 use crate::rollout::evaluate;
 use crate::tensorboard::SummaryWriter;
@@ -100,8 +101,8 @@ pub struct RunConfig {
     /// Env steps to train for (vector steps x copies).
     #[serde(default = "default_total_steps")]
     pub total_steps: u64,
-    /// Save a checkpoint every this many updates (0: only at the end).
-    #[serde(default)]
+    /// Save a checkpoint every this many updates (0: only at the end), so a killed run resumes.
+    #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: usize,
     /// Final evaluation.
     #[serde(default)]
@@ -122,6 +123,9 @@ fn random() -> String {
 }
 fn one() -> usize {
     1
+}
+fn default_checkpoint_every() -> usize {
+    10
 }
 fn default_total_steps() -> u64 {
     100_000
@@ -324,18 +328,42 @@ pub fn train(config: &RunConfig, quiet: bool) -> Result<RunResult, ConfigError> 
 /// [`train`], calling `on_iteration` after every update (with what `metrics.jsonl` gets); an
 /// error from it stops the run and is returned.
 pub fn train_with(config: &RunConfig, quiet: bool, on_iteration: OnIteration<'_>) -> Result<RunResult, ConfigError> {
-    let env_config = registry::resolve_config(&config.env, &config.env_config)?;
     let trainer = trainer_for(config, config.num_envs)?;
     let out = &config.out_dir;
-    fs::create_dir_all(out.join("checkpoints")).map_err(|e| io(out, e))?;
-    let mut resolved = serde_json::to_value(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    resolved["env_config"] = env_config;
-    strip_nulls(&mut resolved); // TOML has no null: unset options are left out
-    let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    fs::write(out.join("config.toml"), resolved_toml).map_err(|e| io(out, e))?;
-    let metrics = fs::File::create(out.join("metrics.jsonl")).map_err(|e| io(out, e))?;
+    let _lock = RunLock::acquire(out)?;
+    // a directory reused for a new run starts clean: no checkpoint, event file or evaluation of
+    // an older run stays beside the new one
+    for old in ["checkpoints", "tb"] {
+        if out.join(old).exists() {
+            fs::remove_dir_all(out.join(old)).map_err(|e| written(&out.join(old), e))?;
+        }
+    }
+    if out.join("eval.json").exists() {
+        fs::remove_file(out.join("eval.json")).map_err(|e| written(&out.join("eval.json"), e))?;
+    }
+    fs::create_dir_all(out.join("checkpoints")).map_err(|e| written(out, e))?;
+    write_resolved_config(config)?;
+    let metrics = fs::File::create(out.join("metrics.jsonl")).map_err(|e| written(&out.join("metrics.jsonl"), e))?;
     run_loop(config, trainer, metrics, quiet, on_iteration)
 }
+
+/// Writes `config`, with the env's full config, as the run's `config.toml`.
+fn write_resolved_config(config: &RunConfig) -> Result<(), ConfigError> {
+    let mut resolved = serde_json::to_value(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    resolved["env_config"] = registry::resolve_config(&config.env, &config.env_config)?;
+    strip_nulls(&mut resolved); // TOML has no null: unset options are left out
+    let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    write_file(&config.out_dir.join("config.toml"), resolved_toml)
+}
+
+fn written(path: &Path, e: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Write { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// The keys `--set` may change when a run resumes. Every other key shapes the networks, the envs
+/// or the data already logged, so a resumed run with another value would not be one run.
+pub const RESUMABLE_KEYS: &[&str] =
+    &["total_steps", "checkpoint_every", "eval.episodes", "eval.greedy", "eval.seed", "threads", "device"];
 
 /// A hook called after every update of a run.
 pub type OnIteration<'a> = &'a mut dyn FnMut(&Iteration) -> Result<(), String>;
@@ -344,14 +372,43 @@ pub type OnIteration<'a> = &'a mut dyn FnMut(&Iteration) -> Result<(), String>;
 /// `overrides`, e.g. `total_steps=200000`). Networks, optimizer states, multipliers and counters
 /// are restored; the env copies start fresh episodes.
 pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult, ConfigError> {
+    let _lock = RunLock::acquire(dir)?;
+    for entry in overrides {
+        let key = entry.split_once('=').map_or(entry.as_str(), |(k, _)| k).trim();
+        if !RESUMABLE_KEYS.contains(&key) {
+            return Err(ConfigError::Set {
+                entry: entry.clone(),
+                message: format!(
+                    "`{key}` cannot change when a run resumes (it would no longer be one run); keys that can: {}",
+                    RESUMABLE_KEYS.join(", ")
+                ),
+            });
+        }
+    }
     let table = crate::overrides::load_with_sets(&dir.join("config.toml"), overrides)?;
     let mut config = RunConfig::from_table(table)?;
     config.out_dir = dir.to_path_buf();
-    let checkpoint = latest_checkpoint(dir)?;
     let mut trainer = trainer_for(&config, config.num_envs)?;
-    load(&mut trainer, &checkpoint, true)?;
+    let state = load_latest(&mut trainer, dir, true)?;
+    if !overrides.is_empty() {
+        write_resolved_config(&config)?; // what the resumed run trains with is what config.toml says
+    }
+    // Each update is logged once: drop what the run logged after its checkpoint.
     let path = dir.join("metrics.jsonl");
-    let metrics = fs::OpenOptions::new().append(true).create(true).open(&path).map_err(|e| io(&path, e))?;
+    let logged = fs::read_to_string(&path).unwrap_or_default();
+    let kept: String = logged
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .and_then(|v| v["update"].as_u64())
+                .is_some_and(|u| u <= state.update as u64)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write_file(&path, kept)?;
+    crate::tensorboard::truncate_after(&dir.join("tb"), state.global_step).map_err(|e| written(&dir.join("tb"), e))?;
+    let metrics = fs::OpenOptions::new().append(true).create(true).open(&path).map_err(|e| written(&path, e))?;
     run_loop(&config, trainer, metrics, quiet, &mut |_| Ok(()))
 }
 
@@ -360,7 +417,7 @@ pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult
 pub fn evaluate_run(dir: &Path, episodes: usize, seed: u64, greedy: bool) -> Result<Value, ConfigError> {
     let config = RunConfig::from_table(crate::load_table(&dir.join("config.toml"))?)?;
     let mut trainer = trainer_for(&config, 1)?;
-    load(&mut trainer, &latest_checkpoint(dir)?, false)?;
+    load_latest(&mut trainer, dir, false)?;
     let (summary, _) = evaluate_trained(&trainer, &config, episodes, seed, greedy)?;
     Ok(summary)
 }
@@ -420,7 +477,7 @@ fn run_loop(
             evaluate_trained(&trainer, config, config.eval.episodes, config.eval.seed, config.eval.greedy)?;
         let body = json!({"summary": summary, "episodes": reports});
         let text = serde_json::to_string_pretty(&body).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-        fs::write(out.join("eval.json"), text).map_err(|e| io(out, e))?;
+        crate::lock::write_file(&out.join("eval.json"), text)?;
         summary
     } else {
         Value::Null
@@ -478,7 +535,7 @@ pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
         lase.save(dir, &format!("agent_{i}")).map_err(run)?;
     }
     let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| run(e.to_string()))?;
-    fs::write(dir.join("trainer.json"), state).map_err(|e| io(dir, e))
+    crate::lock::write_file(&dir.join("trainer.json"), state)
 }
 
 /// Loads networks (and, with `full`, optimizer states, counters and multipliers) from `dir`.
@@ -503,18 +560,45 @@ pub fn load(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<(), ConfigE
     Ok(())
 }
 
-/// The checkpoint of `dir` with the most updates.
-pub fn latest_checkpoint(dir: &Path) -> Result<PathBuf, ConfigError> {
+/// The checkpoints of `dir` whose `trainer.json` reads, newest (most updates) first.
+pub fn checkpoints(dir: &Path) -> Result<Vec<(TrainerState, PathBuf)>, ConfigError> {
     let root = dir.join("checkpoints");
     let entries = fs::read_dir(&root).map_err(|e| io(&root, e))?;
-    let mut best: Option<(usize, PathBuf)> = None;
+    let mut found = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         let Ok(text) = fs::read_to_string(path.join("trainer.json")) else { continue };
-        let Ok(state) = serde_json::from_str::<moralgym_agents::trainer::TrainerState>(&text) else { continue };
-        if best.as_ref().is_none_or(|(u, _)| state.update > *u) {
-            best = Some((state.update, path));
+        let Ok(state) = serde_json::from_str::<TrainerState>(&text) else { continue };
+        found.push((state, path));
+    }
+    found.sort_by_key(|(s, _)| std::cmp::Reverse(s.update));
+    Ok(found)
+}
+
+/// The checkpoint of `dir` with the most updates.
+pub fn latest_checkpoint(dir: &Path) -> Result<PathBuf, ConfigError> {
+    checkpoints(dir)?
+        .into_iter()
+        .next()
+        .map(|(_, p)| p)
+        .ok_or_else(|| ConfigError::Run { message: format!("no checkpoint in {}", dir.join("checkpoints").display()) })
+}
+
+/// Loads the newest checkpoint of `dir` that reads whole (one cut short by a kill is skipped,
+/// and that is said on stderr), returning its counters.
+fn load_latest(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<TrainerState, ConfigError> {
+    let found = checkpoints(dir)?;
+    let mut last_error = None;
+    for (state, path) in found {
+        match load(trainer, &path, full) {
+            Ok(()) => return Ok(state),
+            Err(e) => {
+                eprintln!("note: checkpoint {} cannot be read ({e}); trying an older one", path.display());
+                last_error = Some(e);
+            }
         }
     }
-    best.map(|(_, p)| p).ok_or_else(|| ConfigError::Run { message: format!("no checkpoint in {}", root.display()) })
+    Err(last_error.unwrap_or_else(|| ConfigError::Run {
+        message: format!("no checkpoint in {}", dir.join("checkpoints").display()),
+    }))
 }

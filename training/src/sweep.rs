@@ -142,7 +142,7 @@ impl Planned {
     /// Marks the point finished (after its run wrote `eval.json` into `dir`).
     pub fn mark_finished(&self) -> Result<(), ConfigError> {
         let stamp = self.dir.join("point.json");
-        fs::write(&stamp, &self.identity).map_err(|e| io(&stamp, e))
+        crate::lock::write_file(&stamp, &self.identity)
     }
 }
 
@@ -267,10 +267,21 @@ pub fn collect(config: &SweepConfig) -> Result<Vec<PointResult>, ConfigError> {
 }
 
 /// Joins the finished points of several sweep directories (shards of one sweep) into `config`'s
-/// outputs, as if one machine had run them all.
+/// outputs, as if one machine had run them all. Refused when a shard ran another sweep (its
+/// `sweep.json` has another base or grid) or when points of the grid are missing (they are named).
 pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>, ConfigError> {
     let mut by_index: BTreeMap<usize, PointResult> = BTreeMap::new();
     for dir in dirs {
+        let shard = config_of(dir)?;
+        if shard.base != config.base || shard.grid != config.grid {
+            return Err(ConfigError::Run {
+                message: format!(
+                    "{} holds a shard of another sweep (its sweep.json has another base or grid than {}); merge shards of one sweep only",
+                    dir.display(),
+                    dirs.first().map_or_else(String::new, |d| d.display().to_string())
+                ),
+            });
+        }
         let path = dir.join("points.json");
         let text = fs::read_to_string(&path)
             .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
@@ -279,6 +290,18 @@ pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>,
         for p in points {
             by_index.entry(p.index).or_insert(p);
         }
+    }
+    let missing: Vec<String> =
+        (0..config.points().len()).filter(|i| !by_index.contains_key(i)).map(|i| i.to_string()).collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::Run {
+            message: format!(
+                "the shards hold {} of the sweep's {} points; missing: {} (run their shards, then merge again)",
+                by_index.len(),
+                config.points().len(),
+                missing.join(", ")
+            ),
+        });
     }
     let results: Vec<PointResult> = by_index.into_values().collect();
     write_outputs(config, &results)?;
@@ -307,9 +330,9 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     let hv = hypervolume(&front_points, &reference);
 
     let json_text = serde_json::to_string_pretty(results).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    fs::write(out.join("points.json"), json_text).map_err(|e| io(out, e))?;
+    crate::lock::write_file(&out.join("points.json"), json_text)?;
     let config_text = serde_json::to_string_pretty(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    fs::write(out.join("sweep.json"), config_text).map_err(|e| io(out, e))?;
+    crate::lock::write_file(&out.join("sweep.json"), config_text)?;
     let header = |front: bool| {
         let mut h = vec!["index".to_string(), "return".into(), "return_se".into()];
         for n in &names {
@@ -340,12 +363,12 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     for (i, p) in results.iter().enumerate() {
         csv += &(row(p, Some(front.contains(&i))) + "\n");
     }
-    fs::write(out.join("points.csv"), csv).map_err(|e| io(out, e))?;
+    crate::lock::write_file(&out.join("points.csv"), csv)?;
     let mut front_csv = header(true) + "\n";
     for &i in &front {
         front_csv += &(row(&results[i], None) + "\n");
     }
-    fs::write(out.join("front.csv"), front_csv).map_err(|e| io(out, e))?;
+    crate::lock::write_file(&out.join("front.csv"), front_csv)?;
 
     let agents = config.agents()?;
     let mean_over = |xs: &[f64]| agents.iter().map(|&i| xs[i]).sum::<f64>() / agents.len().max(1) as f64;
@@ -375,7 +398,7 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
         "baselines": baseline_points,
     });
     let text = serde_json::to_string_pretty(&front_json).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    fs::write(out.join("front.json"), text).map_err(|e| io(out, e))?;
+    crate::lock::write_file(&out.join("front.json"), text)?;
 
     let mut dots: Vec<Dot> = pts
         .iter()
@@ -389,8 +412,8 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     let title = format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", base.env, results.len(), hv);
     let x_label = format!("cost per episode ({})", names.join(" + "));
     let names: Vec<&str> = config.baselines.iter().map(String::as_str).collect();
-    fs::write(out.join("front.svg"), svg(&title, &x_label, &dots, &names)).map_err(|e| io(out, e))?;
-    fs::write(out.join("front.png"), png(&dots)).map_err(|e| io(out, e))?;
+    crate::lock::write_file(&out.join("front.svg"), svg(&title, &x_label, &dots, &names))?;
+    crate::lock::write_file(&out.join("front.png"), png(&dots))?;
     Ok(())
 }
 

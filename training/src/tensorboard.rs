@@ -142,6 +142,51 @@ pub fn read_scalars(path: &Path) -> std::io::Result<Vec<(String, u64, f32)>> {
     Ok(out)
 }
 
+/// The complete records of an event file (a file cut short by a kill ends at its last whole
+/// record), each with its event's step.
+fn records(data: &[u8]) -> Vec<(&[u8], u64)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(header) = data.get(at..at + 12) {
+        let len = u64::from_le_bytes(header[..8].try_into().unwrap_or_default()) as usize;
+        let Some(record) = data.get(at..at + 16 + len) else { break };
+        let body = &record[12..12 + len];
+        if masked_crc(&header[..8]).to_le_bytes() != header[8..12]
+            || masked_crc(body).to_le_bytes() != record[12 + len..]
+        {
+            break;
+        }
+        let mut step = 0;
+        fields(body, |field, _, p| {
+            if field == 2 {
+                step = read_varint(p, &mut 0).unwrap_or(0);
+            }
+        });
+        out.push((record, step));
+        at += 16 + len;
+    }
+    out
+}
+
+/// Rewrites every event file in `dir` without the records of steps after `max_step` (and
+/// without a record a kill cut short), so that a resumed run logs each step once.
+pub fn truncate_after(dir: &Path, max_step: u64) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents.")) {
+            continue;
+        }
+        let data = std::fs::read(&path)?;
+        let kept: Vec<u8> =
+            records(&data).into_iter().filter(|(_, step)| *step <= max_step).flat_map(|(r, _)| r.to_vec()).collect();
+        if kept.len() != data.len() {
+            crate::lock::write_atomic(&path, kept)?;
+        }
+    }
+    Ok(())
+}
+
 fn read_varint(b: &[u8], at: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {

@@ -54,6 +54,18 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
     let merged_front: Value =
         serde_json::from_str(&std::fs::read_to_string(merged_dir.join("front.json")).expect("front")).expect("JSON");
     assert_eq!(merged_front["hypervolume"], front["hypervolume"]);
+    // one shard alone is not the sweep: refused, naming the missing points, and nothing written
+    let lone = tmp("lone");
+    let e = merge(&config(&lone), std::slice::from_ref(&d0)).expect_err("incomplete");
+    assert!(e.to_string().contains("2 of the sweep's 4 points; missing: 1, 3"), "{e}");
+    assert!(!lone.join("front.json").exists());
+    // a shard of another sweep is refused
+    let other_dir = tmp("other");
+    let mut other = config(&other_dir);
+    other.grid.insert("seed".into(), vec![json!(5), json!(6)]);
+    run_sweep(&other, 1, 2, true).expect("other sweep's shard");
+    let e = merge(&config(&lone), &[d0.clone(), other_dir.clone()]).expect_err("mixed sweeps");
+    assert!(e.to_string().contains("shard of another sweep"), "{e}");
 
     // a re-run finds every point finished and trains nothing
     let stamp = |i: usize| {
@@ -73,7 +85,7 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
     assert_eq!(&after[..2], &before[..2], "weight 0 points are unchanged and skipped");
     assert!(after[2] != before[2] && after[3] != before[3], "weight 2 points are new and trained");
     assert_eq!(redone[2].overrides["cost.default_weight"], json!(2.0));
-    for d in [whole_dir, d0, d1, merged_dir] {
+    for d in [whole_dir, d0, d1, merged_dir, lone, other_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
 }

@@ -1,0 +1,133 @@
+//! Runs that never lose or mix results, tried with real processes: one live run per directory,
+//! a SIGKILLed run resumed with every update logged once, refused resume settings, a cut-short
+//! checkpoint, and output piped into a reader that goes away.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_moralgym"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("moralgym-runs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn updates(dir: &std::path::Path) -> Vec<u64> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("every line is JSON")["update"].as_u64().expect("update"))
+        .collect()
+}
+
+fn start(out: &str) -> Child {
+    bin()
+        .args([
+            "train",
+            "configs/ppo_prisoners_dilemma_none.toml",
+            "--set",
+            "total_steps=51200",
+            "--set",
+            "ppo.num_steps=32",
+            "--set",
+            "checkpoint_every=5",
+            "--set",
+            "eval.episodes=2",
+            "--out",
+            out,
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts")
+}
+
+#[test]
+fn a_second_run_into_a_live_runs_directory_is_refused_and_a_killed_run_resumes_with_each_update_once() {
+    let dir = tmp("kill");
+    let out = dir.display().to_string();
+    let mut first = start(&out);
+    let t0 = Instant::now();
+    while updates(&dir).len() < 30 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "the run never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = run(&["train", "configs/ppo_prisoners_dilemma_none.toml", "--out", &out, "--quiet"]);
+    assert_eq!(second.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&second.stderr);
+    assert!(why.contains("is in use by another run") && why.contains(&first.id().to_string()), "{why}");
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let logged = updates(&dir);
+    assert!(logged.len() < 200, "killed before the end: {}", logged.len());
+
+    let resumed = run(&["train", &out, "--resume", "--quiet"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("no longer running; taking it over"));
+    assert_eq!(updates(&dir), (1..=200).collect::<Vec<u64>>(), "each update once, in order");
+    // TensorBoard holds each step once too
+    let mut steps = Vec::new();
+    for f in std::fs::read_dir(dir.join("tb")).unwrap().flatten() {
+        let scalars = moralgym::training::tensorboard::read_scalars(&f.path()).expect("whole event files");
+        steps.extend(scalars.into_iter().filter(|s| s.0 == "charts/SPS").map(|s| s.1));
+    }
+    steps.sort();
+    assert_eq!(steps, (1..=200).map(|u| u * 256).collect::<Vec<u64>>());
+    assert!(!dir.join(".lock").exists(), "the lock goes with the run");
+
+    // settings that would make it another run are refused on resume, and --out with it
+    let e = run(&["train", &out, "--resume", "--set", "ppo.hidden=[32]"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("`ppo.hidden` cannot change when a run resumes"));
+    let e = run(&["train", &out, "--resume", "--out", "/tmp/elsewhere"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("cannot be combined with --resume"));
+    // a resume that extends the run writes what it trains with into config.toml
+    let more = run(&["train", &out, "--resume", "--set", "total_steps=56320", "--quiet"]);
+    assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
+    assert_eq!(updates(&dir), (1..=220).collect::<Vec<u64>>());
+    assert!(std::fs::read_to_string(dir.join("config.toml")).unwrap().contains("total_steps = 56320"));
+
+    // a checkpoint cut short (a kill while saving) is skipped for the one before it
+    let final_weights = dir.join("checkpoints/final/agent_0.bpk");
+    let bytes = std::fs::read(&final_weights).unwrap();
+    std::fs::write(&final_weights, &bytes[..bytes.len() / 2]).unwrap();
+    let eval = run(&["eval", "--run", &out, "--episodes", "2"]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(
+        String::from_utf8_lossy(&eval.stderr).contains("cannot be read"),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn output_piped_into_a_reader_that_goes_away_ends_quietly() {
+    for args in [
+        vec!["rollout", "--env", "PrisonersDilemma-v0", "--episodes", "3000"],
+        vec!["story", "generate", "--scenes", "5000"],
+        vec!["envs", "--json"],
+    ] {
+        let mut child = bin().args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starts");
+        let mut first = [0u8; 16];
+        let _ = child.stdout.as_mut().expect("piped").read(&mut first);
+        drop(child.stdout.take()); // like `| head -c 16`
+        let out = child.wait_with_output().expect("ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,130 @@
+//! One live process per run directory: a lock file (`.lock`, holding the owner's pid and host)
+//! taken before anything is written and removed when the run ends. A second run into a directory
+//! another live process holds is refused; a lock left by a process that died (killed, crashed) on
+//! this host is taken over, and the takeover is said on stderr.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::overrides::ConfigError;
+
+/// The lock of a run directory, released on drop.
+#[derive(Debug)]
+pub struct RunLock {
+    path: PathBuf,
+}
+
+fn host() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// Whether process `pid` of this host is alive (where that cannot be told, it is taken as alive).
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+}
+
+impl RunLock {
+    /// Takes the lock of `dir` (created if missing) for this process.
+    pub fn acquire(dir: &Path) -> Result<Self, ConfigError> {
+        let cannot = |e: std::io::Error| ConfigError::Io { path: dir.display().to_string(), message: e.to_string() };
+        fs::create_dir_all(dir).map_err(cannot)?;
+        let path = dir.join(".lock");
+        let me = format!("{} {}\n", std::process::id(), host());
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    f.write_all(me.as_bytes()).map_err(cannot)?;
+                    return Ok(Self { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(&path).unwrap_or_default();
+                    let mut parts = owner.split_whitespace();
+                    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+                    let their_host = parts.next().unwrap_or("").to_string();
+                    match pid {
+                        Some(pid) if their_host == host() && !alive(pid) => {
+                            eprintln!(
+                                "note: {} was locked by process {pid}, which is no longer running; taking it over",
+                                dir.display()
+                            );
+                            let _ = fs::remove_file(&path);
+                        }
+                        _ => {
+                            return Err(ConfigError::Locked {
+                                dir: dir.display().to_string(),
+                                owner: owner.trim().to_string(),
+                            });
+                        }
+                    }
+                }
+                Err(e) => return Err(cannot(e)),
+            }
+        }
+        Err(ConfigError::Locked { dir: dir.display().to_string(), owner: "a process that took it first".into() })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file beside it, then a rename, so a reader
+/// sees the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    fs::write(&tmp, contents)?;
+    fs::rename(&tmp, path)
+}
+
+/// [`write_atomic`], with a failure reported as "cannot write PATH".
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), ConfigError> {
+    write_atomic(path, contents)
+        .map_err(|e| ConfigError::Write { path: path.display().to_string(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_refuses_a_second_owner_and_a_dead_owners_lock_is_taken_over() {
+        let dir = std::env::temp_dir().join(format!("moralgym-lock-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let held = RunLock::acquire(&dir).expect("free");
+        let e = RunLock::acquire(&dir).expect_err("held by this live process");
+        assert!(e.to_string().contains(&std::process::id().to_string()), "{e}");
+        drop(held);
+        assert!(!dir.join(".lock").exists(), "released on drop");
+        // a lock of a process that cannot be alive (pid beyond the kernel's maximum)
+        fs::write(dir.join(".lock"), format!("4294967295 {}\n", host())).unwrap();
+        let taken = RunLock::acquire(&dir).expect("stale lock taken over");
+        assert!(fs::read_to_string(dir.join(".lock")).unwrap().starts_with(&std::process::id().to_string()));
+        drop(taken);
+        // another host's lock cannot be judged: refused
+        fs::write(dir.join(".lock"), "1 some-other-host\n").unwrap();
+        assert!(RunLock::acquire(&dir).is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn atomic_writes_replace_the_whole_file() {
+        let dir = std::env::temp_dir().join(format!("moralgym-atomic-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("eval.json");
+        write_atomic(&p, "old").unwrap();
+        write_atomic(&p, "new").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
