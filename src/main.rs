@@ -315,7 +315,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Refuses a count flag of 0 (`--episodes 0` has nothing to average).
+fn at_least_one(flag: &str, n: usize) -> Result<(), ConfigError> {
+    if n == 0 { Err(ConfigError::Usage { message: format!("{flag} must be at least 1") }) } else { Ok(()) }
+}
+
 fn run(command: Command) -> Result<(), ConfigError> {
+    match &command {
+        Command::Rollout { episodes, .. } | Command::Eval { episodes, .. } => at_least_one("--episodes", *episodes)?,
+        Command::Report { episodes, baseline_episodes, .. } => {
+            at_least_one("--episodes", *episodes)?;
+            at_least_one("--baseline-episodes", *baseline_episodes)?;
+        }
+        Command::Bench { steps, .. } => at_least_one("--steps", *steps)?,
+        _ => {}
+    }
     match command {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
@@ -343,8 +357,9 @@ fn run(command: Command) -> Result<(), ConfigError> {
             Ok(())
         }
         Command::Sweep { merge: Some(SweepCommand::Merge { dirs, out }), .. } => {
-            let first =
-                dirs.first().ok_or_else(|| ConfigError::Run { message: "merge needs shard directories".into() })?;
+            let first = dirs
+                .first()
+                .ok_or_else(|| ConfigError::Usage { message: "sweep merge needs shard directories".into() })?;
             let mut config = moralgym::training::sweep::config_of(first)?;
             config.out_dir = out;
             let points = moralgym::training::sweep::merge(&config, &dirs)?;
@@ -353,12 +368,12 @@ fn run(command: Command) -> Result<(), ConfigError> {
         }
         Command::Sweep { config, shard, run, merge: None } => {
             let path =
-                config.ok_or_else(|| ConfigError::Run { message: "give a sweep file, or `sweep merge`".into() })?;
+                config.ok_or_else(|| ConfigError::Usage { message: "give a sweep file, or `sweep merge`".into() })?;
             run_sweep_cli(&path, shard.as_deref(), run)
         }
         Command::Train { config, resume: true, run } => {
             if let Some(out) = run.out {
-                return Err(ConfigError::Run {
+                return Err(ConfigError::Usage {
                     message: format!(
                         "--out {} cannot be combined with --resume: a run resumes in its own directory ({})",
                         out.display(),
@@ -404,7 +419,7 @@ fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> R
         Some(s) => {
             let parsed =
                 s.split_once('/').and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
-            parsed.ok_or_else(|| ConfigError::Run { message: format!("--shard {s}: expected I/N, e.g. 0/4") })?
+            parsed.ok_or_else(|| ConfigError::Usage { message: format!("--shard {s}: expected I/N, e.g. 0/4") })?
         }
     };
     let points = sweep::run_sweep(&config, i, n, quiet)?;

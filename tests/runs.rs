@@ -131,3 +131,56 @@ fn output_piped_into_a_reader_that_goes_away_ends_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Bad inputs from the issue tracker's list: each is refused with exit 2 and a message naming
+/// the key or flag, never a panic, an abort or a silent default.
+#[test]
+fn bad_settings_are_refused_naming_the_key() {
+    let pd = "configs/ppo_prisoners_dilemma_none.toml";
+    let sweep = "configs/sweep_coin_game.toml";
+    let cases: &[(&[&str], &str)] = &[
+        (&["train", pd, "--set", "ppo.clip_coef=0"], "ppo.clip_coef"),
+        (&["train", pd, "--set", "ppo.clip_coef=-1"], "ppo.clip_coef"),
+        (&["train", pd, "--set", "ppo.ent_coef=-0.1"], "ppo.ent_coef"),
+        (&["train", pd, "--set", "ppo.vf_coef=0"], "ppo.vf_coef"),
+        (&["train", pd, "--set", "ppo.max_grad_norm=0"], "ppo.max_grad_norm"),
+        (&["train", pd, "--set", "ppo.adam_epsilon=0"], "ppo.adam_epsilon"),
+        (&["train", pd, "--set", "cost.lagrange_lr=0"], "cost.lagrange_lr"),
+        (&["train", pd, "--set", "cost.lagrange_init=-1"], "cost.lagrange_init"),
+        (&["train", pd, "--set", "cost.sum_limit=-1"], "cost.sum_limit"),
+        (&["train", pd, "--set", "cost.default_weight=-2"], "cost.default_weight"),
+        (&["train", pd, "--set", "conscience.alpha=0"], "conscience.alpha"),
+        (&["train", pd, "--set", "total_steps=0"], "total_steps"),
+        (&["train", pd, "--set", "ppo.num_minibatches=0"], "ppo.num_minibatches"),
+        (&["train", pd, "--set", "ppo.num_minibatches=100000"], "ppo.num_minibatches"),
+        (&["train", pd, "--set", "ppo.gamma=-1"], "ppo.gamma"),
+        (&["train", pd, "--set", "ppo.learning_rate=nan"], "ppo.learning_rate"),
+        (&["train", pd, "--set", "ppo.gamma=inf"], "ppo.gamma"),
+        (&["train", pd, "--set", "ppo.gamma=\"high\""], "ppo.gamma"),
+        (&["train", pd, "--set", "ppo.hidden=[0]"], "ppo.hidden"),
+        (&["train", pd, "--set", "num_envs=100000000"], "num_envs"),
+        (&["train", pd, "--out", "/proc/moralgym-cannot"], "cannot write"),
+        (&["sweep", sweep, "--set", "parallel=0"], "parallel"),
+        (&["sweep", sweep, "--set", "grid.seed=[]"], "grid.\"seed\""),
+        (&["sweep", sweep, "--shard", "3/2"], "shard"),
+        (&["rollout", "--env", "CoinGame-v0", "--episodes", "0"], "--episodes"),
+        (&["eval", "--run", "/nonexistent", "--episodes", "0"], "--episodes"),
+        (&["report", "--baseline-episodes", "0"], "--baseline-episodes"),
+        (&["rollout", "--env", "TextGame-v0", "--set", "game=heist", "--set", "path=games/heist.toml"], "`game`"),
+        (
+            &["rollout", "--env", "TextGame-v0", "--set", "max_choices=1000000", "--set", "feature_dim=4096"],
+            "max_choices",
+        ),
+        (&["bench", "--env", "Cleanup-v0", "--num-envs", "100000000"], "num_envs"),
+        (&["bench", "--env", "CoinGame-v0", "--steps", "0"], "--steps"),
+    ];
+    for (args, key) in cases {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(key) && !stderr.contains("panicked"), "{args:?} must name {key}: {stderr}");
+        if key.starts_with("--") {
+            assert!(!stderr.contains("invalid run config"), "a flag error is no config error: {stderr}");
+        }
+    }
+}

@@ -79,6 +79,48 @@ impl Default for PpoConfig {
     }
 }
 
+impl PpoConfig {
+    /// Checks every setting, naming the first one at fault (`ppo.<key>`) and what it allows.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |key: &str, what: &str| Err((format!("ppo.{key}"), what.to_string()));
+        let finite = |x: f64| x.is_finite();
+        for (key, n) in [
+            ("num_steps", self.num_steps),
+            ("num_minibatches", self.num_minibatches),
+            ("update_epochs", self.update_epochs),
+        ] {
+            if n == 0 {
+                return fail(key, "must be at least 1");
+            }
+        }
+        if !(finite(self.learning_rate) && self.learning_rate > 0.0) {
+            return fail("learning_rate", "must be a finite number > 0");
+        }
+        for (key, x) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
+            if !(0.0..=1.0).contains(&x) {
+                return fail(key, "must be in [0, 1]");
+            }
+        }
+        for (key, x) in
+            [("clip_coef", self.clip_coef), ("vf_coef", self.vf_coef), ("max_grad_norm", self.max_grad_norm)]
+        {
+            if !(finite(x) && x > 0.0) {
+                return fail(key, "must be a finite number > 0");
+            }
+        }
+        if !(finite(self.ent_coef) && self.ent_coef >= 0.0) {
+            return fail("ent_coef", "must be a finite number >= 0 (0 turns the entropy bonus off)");
+        }
+        if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
+            return fail("adam_epsilon", "must be a finite number > 0");
+        }
+        if self.hidden.contains(&0) || self.hidden.iter().any(|&h| h > 65_536) || self.hidden.len() > 64 {
+            return fail("hidden", "must list at most 64 layer sizes of 1 to 65536");
+        }
+        Ok(())
+    }
+}
+
 /// One rollout flattened for the update: `m` samples.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {

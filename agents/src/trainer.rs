@@ -77,6 +77,37 @@ impl Default for CostConfig {
     }
 }
 
+impl CostConfig {
+    /// Checks every setting, naming the first one at fault (`cost.<key>`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |key: String, what: &str| Err((format!("cost.{key}"), what.to_string()));
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        for (name, w) in
+            self.weights.iter().chain(std::iter::once((&"default_weight".to_string(), &self.default_weight)))
+        {
+            if !ok(*w) {
+                let key = if name == "default_weight" { name.clone() } else { format!("weights.{name}") };
+                return fail(key, "must be a finite number >= 0 (a negative weight would reward the harm)");
+            }
+        }
+        for (name, d) in &self.limits {
+            if !ok(*d) {
+                return fail(format!("limits.{name}"), "must be a finite number >= 0");
+            }
+        }
+        if self.sum_limit.is_some_and(|d| !ok(d)) {
+            return fail("sum_limit".into(), "must be a finite number >= 0 (0 allows no cost at all)");
+        }
+        if !(self.lagrange_lr.is_finite() && self.lagrange_lr > 0.0) {
+            return fail("lagrange_lr".into(), "must be a finite number > 0");
+        }
+        if !ok(self.lagrange_init) {
+            return fail("lagrange_init".into(), "must be a finite number >= 0");
+        }
+        Ok(())
+    }
+}
+
 /// Where a conscience's harm predictions come from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +139,22 @@ pub struct ConscienceConfig {
 impl Default for ConscienceConfig {
     fn default() -> Self {
         Self { alpha: 10.0, threshold: None, predictor: HarmPredictor::Oracle, samples: 20_000 }
+    }
+}
+
+impl ConscienceConfig {
+    /// Checks every setting, naming the first one at fault (`conscience.<key>`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(("conscience.alpha".into(), "must be a finite number > 0 (the logit penalty)".into()));
+        }
+        if self.threshold.is_some_and(|t| !t.is_finite()) {
+            return Err(("conscience.threshold".into(), "must be a finite number".into()));
+        }
+        if self.samples > 10_000_000 {
+            return Err(("conscience.samples".into(), "must be at most 10,000,000".into()));
+        }
+        Ok(())
     }
 }
 
@@ -327,8 +374,16 @@ impl Trainer {
     ) -> Result<Self, TrainerError> {
         let spec = venv.spec().clone();
         let p = &config.ppo;
-        if p.num_steps == 0 || p.num_minibatches == 0 || p.update_epochs == 0 {
-            return Err(bad("ppo.num_steps", "num_steps, num_minibatches and update_epochs must be at least 1"));
+        p.validate().map_err(|(key, m)| bad(&key, m))?;
+        config.cost.validate().map_err(|(key, m)| bad(&key, m))?;
+        if let Some(c) = &config.conscience {
+            c.validate().map_err(|(key, m)| bad(&key, m))?;
+        }
+        if p.num_minibatches > p.num_steps * venv.num_envs() {
+            return Err(bad(
+                "ppo.num_minibatches",
+                format!("must be at most the batch, num_steps x num_envs = {} x {}", p.num_steps, venv.num_envs()),
+            ));
         }
         if p.policy == crate::model::PolicyHead::ChoiceScorer {
             let rows_ok = matches!(&spec.observation_space, moralgym_envs::Space::Box { shape, .. } if shape.len() == 2 && shape[0] == spec.num_actions() + 1);
@@ -341,12 +396,6 @@ impl Trainer {
                     ),
                 ));
             }
-        }
-        if p.hidden.contains(&0) {
-            return Err(bad("ppo.hidden", "layer sizes must be at least 1"));
-        }
-        if !(p.learning_rate > 0.0 && (0.0..=1.0).contains(&p.gamma) && (0.0..=1.0).contains(&p.gae_lambda)) {
-            return Err(bad("ppo.learning_rate", "must be > 0, and gamma and gae_lambda in [0, 1]"));
         }
         let names = spec.cost_spec.names();
         for key in config.cost.weights.keys().chain(config.cost.limits.keys()) {

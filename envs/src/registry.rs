@@ -182,6 +182,16 @@ fn merge(base: &mut Value, overrides: &Map<String, Value>) {
 /// Creates the environment `id` with `overrides` (a table, or null) over its default config.
 pub fn make(id: &str, overrides: &Value) -> EnvResult<Box<dyn ParallelEnv>> {
     let config = resolve_config(id, overrides)?;
+    if lookup(id)?.family == "text"
+        && overrides.get("game").is_some()
+        && (overrides.get("path").is_some() || overrides.get("generate").is_some())
+    {
+        return Err(EnvError::OutOfRange {
+            env: id.into(),
+            key: "game".into(),
+            message: "names a shipped game while `path` or `generate` names another story: set one of them".into(),
+        });
+    }
     (lookup(id)?.build)(id, config)
 }
 

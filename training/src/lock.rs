@@ -33,7 +33,7 @@ fn alive(pid: u32) -> bool {
 impl RunLock {
     /// Takes the lock of `dir` (created if missing) for this process.
     pub fn acquire(dir: &Path) -> Result<Self, ConfigError> {
-        let cannot = |e: std::io::Error| ConfigError::Io { path: dir.display().to_string(), message: e.to_string() };
+        let cannot = |e: std::io::Error| ConfigError::Write { path: dir.display().to_string(), message: e.to_string() };
         fs::create_dir_all(dir).map_err(cannot)?;
         let path = dir.join(".lock");
         let me = format!("{} {}\n", std::process::id(), host());

@@ -51,6 +51,12 @@ pub enum ConfigError {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// A command-line flag is wrong or flags do not go together.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong, naming the flag.
+        message: String,
+    },
     /// Another live process owns the run directory.
     #[error("{dir} is in use by another run (lock held by process {owner}); wait for it, or use another --out")]
     Locked {
@@ -79,7 +85,21 @@ pub fn load_table(path: &Path) -> Result<Value, ConfigError> {
         std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: name.clone(), message: e.to_string() })?;
     let table: toml::Table =
         toml::from_str(&text).map_err(|e| ConfigError::Toml { path: name.clone(), message: e.to_string() })?;
+    for (k, v) in &table {
+        non_finite(v, k).map_err(|message| ConfigError::Toml { path: name.clone(), message })?;
+    }
     serde_json::to_value(table).map_err(|e| ConfigError::Toml { path: name, message: e.to_string() })
+}
+
+/// `Err` naming the dotted key of the first NaN or infinity in `value` (TOML allows them; no
+/// moralgym setting does, and JSON would silently turn them into null).
+fn non_finite(value: &toml::Value, key: &str) -> Result<(), String> {
+    match value {
+        toml::Value::Float(x) if !x.is_finite() => Err(format!("`{key}` is {x}: every number must be finite")),
+        toml::Value::Table(t) => t.iter().try_for_each(|(k, v)| non_finite(v, &format!("{key}.{k}"))),
+        toml::Value::Array(a) => a.iter().try_for_each(|v| non_finite(v, key)),
+        _ => Ok(()),
+    }
 }
 
 /// Reads a TOML file and applies `key=value` overrides to it, in order.
@@ -102,7 +122,11 @@ pub fn apply_set(table: &mut Value, entry: &str) -> Result<(), ConfigError> {
     let parts = key_parts(key.trim()).ok_or_else(|| err("the key has an empty part or an unclosed quote"))?;
     let raw = raw.trim();
     let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut t) => serde_json::to_value(t.remove("v")).map_err(|e| err(&e.to_string()))?,
+        Ok(mut t) => {
+            let v = t.remove("v").unwrap_or(toml::Value::Boolean(false));
+            non_finite(&v, key.trim()).map_err(|m| err(&m))?;
+            serde_json::to_value(v).map_err(|e| err(&e.to_string()))?
+        }
         Err(_) if !raw.is_empty() && raw.chars().all(|c| c.is_alphanumeric() || "_-./".contains(c)) => {
             Value::String(raw.into())
         }

@@ -152,8 +152,41 @@ pub struct RunResult {
 
 impl RunConfig {
     /// Reads a run config table (e.g. from [`crate::load_table`] plus `--set` overrides).
+    /// Every key is checked: a wrong type or an unknown key names its dotted path, and a value
+    /// out of range names its key and what it allows.
     pub fn from_table(table: Value) -> Result<Self, ConfigError> {
-        serde_json::from_value(table).map_err(|e| ConfigError::Run { message: e.to_string() })
+        let config: Self = serde_path_to_error::deserialize(table).map_err(|e| {
+            let path = e.path().to_string();
+            let message = if path == "." { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) };
+            ConfigError::Run { message }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the run's own keys and the learner's, naming the first one at fault.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, what: String| Err(ConfigError::Run { message: format!("`{key}` {what}") });
+        if self.total_steps == 0 {
+            return fail("total_steps", "must be at least 1".into());
+        }
+        let max = moralgym_envs::vector::MAX_COPIES;
+        if !(1..=max).contains(&self.num_envs) {
+            return fail("num_envs", format!("must be 1 to {max}"));
+        }
+        if !(1..=1024).contains(&self.threads) {
+            return fail("threads", "must be 1 to 1024".into());
+        }
+        let checks =
+            [self.ppo.validate(), self.cost.validate(), self.conscience.as_ref().map_or(Ok(()), |c| c.validate())];
+        if let Some((key, what)) = checks.into_iter().find_map(Result::err) {
+            return fail(&key, what);
+        }
+        let batch = self.ppo.num_steps * self.num_envs;
+        if self.ppo.num_minibatches > batch {
+            return fail("ppo.num_minibatches", format!("must be at most the batch, num_steps x num_envs = {batch}"));
+        }
+        Ok(())
     }
 }
 

@@ -67,6 +67,19 @@ pub struct PointResult {
 }
 
 impl SweepConfig {
+    /// Checks the sweep's own keys: at least one point trained at a time, every grid key with values.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.parallel == 0 {
+            return Err(ConfigError::Run { message: "`parallel` must be at least 1".into() });
+        }
+        if let Some((key, _)) = self.grid.iter().find(|(_, values)| values.is_empty()) {
+            return Err(ConfigError::Run {
+                message: format!("`grid.\"{key}\"` has no values: the grid would be empty"),
+            });
+        }
+        Ok(())
+    }
+
     /// Every grid point's overrides, in a fixed order (keys sorted, last key fastest).
     pub fn points(&self) -> Vec<BTreeMap<String, Value>> {
         let mut out = vec![BTreeMap::new()];
@@ -207,6 +220,7 @@ pub fn run_sweep(
     shards: usize,
     quiet: bool,
 ) -> Result<Vec<PointResult>, ConfigError> {
+    config.validate()?;
     if shards == 0 || shard >= shards {
         return Err(ConfigError::Run { message: format!("shard {shard}/{shards}: need 0 <= I < N") });
     }

@@ -16,6 +16,11 @@ use crate::api::{
     TextView,
 };
 
+/// Most action slots a text game may have.
+pub const MAX_CHOICES: usize = 1024;
+/// Most floats in one text game observation (16 MiB).
+pub const MAX_OBS_FLOATS: usize = 1 << 22;
+
 /// Which story to play and how to present it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -102,6 +107,16 @@ impl TextGame {
             });
         }
         let slots = config.max_choices.unwrap_or(story.max_choices());
+        if slots > MAX_CHOICES || (1 + slots) * config.feature_dim > MAX_OBS_FLOATS {
+            return Err(EnvError::OutOfRange {
+                env: id.into(),
+                key: "max_choices".into(),
+                message: format!(
+                    "must be at most {MAX_CHOICES}, and (1 + max_choices) x feature_dim at most {MAX_OBS_FLOATS} floats (one observation's memory budget); got {slots} x {}",
+                    config.feature_dim
+                ),
+            });
+        }
         if slots < story.max_choices() {
             return Err(EnvError::OutOfRange {
                 env: id.into(),

@@ -138,6 +138,11 @@ fn step_split(slots: &mut [Slot], b: Bufs<'_>, l: Layout, block: usize) {
     rayon::join(|| step_split(s0, b0, l, block), || step_split(s1, b1, l, block));
 }
 
+/// Most copies one vector env holds.
+pub const MAX_COPIES: usize = 65_536;
+/// Most bytes the flat buffers of one vector env may take (4 GiB).
+pub const MAX_BUFFER_BYTES: u64 = 4 << 30;
+
 /// N copies of one environment behind flat buffers.
 pub struct VecEnv {
     spec: EnvSpec,
@@ -158,7 +163,27 @@ pub struct VecEnv {
 impl VecEnv {
     /// `num_envs` copies of registry env `id` with config `overrides`, stepped on `threads` threads.
     pub fn make(id: &str, overrides: &Value, num_envs: usize, threads: usize) -> EnvResult<Self> {
-        let envs = (0..num_envs).map(|_| make(id, overrides)).collect::<EnvResult<Vec<_>>>()?;
+        let bad = |message: String| EnvError::OutOfRange { env: id.into(), key: "num_envs".into(), message };
+        if !(1..=MAX_COPIES).contains(&num_envs) {
+            return Err(bad(format!("must be 1 to {MAX_COPIES}, got {num_envs}")));
+        }
+        let first = make(id, overrides)?;
+        let spec = first.spec();
+        // obs and final_obs, rewards, costs, the flags: what the buffers will hold
+        let per_copy = spec.num_agents * (2 * spec.obs_dim() + 1 + spec.num_costs()) * 4 + 3 * spec.num_agents + 1;
+        let bytes = per_copy as u128 * num_envs as u128;
+        if bytes > MAX_BUFFER_BYTES as u128 {
+            return Err(bad(format!(
+                "{num_envs} copies of this config need {:.1} GiB of buffers, over the {} GiB budget; use fewer copies",
+                bytes as f64 / (1u64 << 30) as f64,
+                MAX_BUFFER_BYTES >> 30
+            )));
+        }
+        let mut envs = Vec::with_capacity(num_envs);
+        envs.push(first);
+        for _ in 1..num_envs {
+            envs.push(make(id, overrides)?);
+        }
         Self::new(envs, threads)
     }
 
