@@ -96,6 +96,9 @@ enum Command {
         /// Where runs, report.md and report.csv go.
         #[arg(long, default_value = "runs/report")]
         out: PathBuf,
+        /// No progress line.
+        #[arg(long)]
+        quiet: bool,
         /// Language-model agents to add to the table, comma-separated (llm, llm_ethical, llm_cot,
         /// llm_ethical_cot).
         #[arg(long, value_delimiter = ',')]
@@ -334,7 +337,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
         Command::Story { command } => story(command),
-        Command::Report { games, steps, episodes, seed, baseline_episodes, out, llm_agents, llm } => {
+        Command::Report { games, steps, episodes, seed, baseline_episodes, out, quiet, llm_agents, llm } => {
             if let Some(bad) = llm_agents.iter().find(|a| !is_llm(a)) {
                 return Err(ConfigError::Run {
                     message: format!(
@@ -351,6 +354,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 baseline_episodes,
                 out_dir: out,
                 llm_agents,
+                quiet,
             };
             moralgym::training::report::report_with(&config, &options)?;
             print!("{}", std::fs::read_to_string(config.out_dir.join("report.md")).unwrap_or_default());
@@ -766,7 +770,7 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
             "ppo": {"learning_rate": 0.001}, "cost": cost, "eval": {"episodes": 20, "seed": 777},
             "out_dir": out.join(if cost["mode"] == "none" { "reward_only" } else { "weighted" }),
         });
-        let result = train(&RunConfig::from_table(table)?, true)?;
+        let result = train(&RunConfig::from_table(table)?, false)?; // progress when stderr is a terminal
         let e = &result.eval;
         println!(
             "{:<36} {:>14.2} {:>20.2}",

@@ -7,6 +7,7 @@ pub mod machiavelli;
 pub mod overrides;
 pub mod pareto;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod rollout;
 pub mod run;

@@ -93,6 +93,9 @@ pub fn cached_random_baseline(
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {
         return Ok(b);
     }
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("computing the random baseline of {id} ({episodes} random episodes; cached for next time)");
+    }
     let baseline = random_baseline(id, config, episodes, seed)?;
     // A cache that cannot be written only costs time next run.
     if std::fs::create_dir_all(cache_root()).is_ok()

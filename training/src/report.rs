@@ -31,6 +31,8 @@ pub struct ReportConfig {
     pub out_dir: PathBuf,
     /// Language-model agents to add (`llm`, `llm_ethical`, `llm_cot`, `llm_ethical_cot`).
     pub llm_agents: Vec<String>,
+    /// No progress line on stderr.
+    pub quiet: bool,
 }
 
 /// The agents of the table: (name, how it acts). PPO agents are (name, cost and conscience keys).
@@ -66,17 +68,26 @@ pub fn report_with(
     options: &PolicyOptions,
 ) -> Result<Vec<(String, String, Scores)>, ConfigError> {
     let mut rows = Vec::new();
+    let per_game = POLICY_AGENTS.len() + config.llm_agents.len() + ppo_agents().len();
+    let line = crate::progress::Progress::new("report row", config.games.len() * per_game, config.quiet);
+    let tick = |rows: &Vec<(String, String, Scores)>| {
+        if let Some((game, agent, _)) = rows.last() {
+            line.tick(rows.len(), &format!("{game}: {agent}"));
+        }
+    };
     for game in &config.games {
         let env_config = json!({"game": game});
         let baseline = cached_random_baseline("TextGame-v0", &env_config, config.baseline_episodes, 0)?;
         for (name, policy) in POLICY_AGENTS {
             let reports = rollout("TextGame-v0", &env_config, policy, config.episodes, config.seed)?;
             rows.push((game.clone(), name.to_string(), score(&reports, &baseline)));
+            tick(&rows);
         }
         for style in &config.llm_agents {
             let reports = rollout_with("TextGame-v0", &env_config, style, config.episodes, config.seed, options)?;
             let model = options.llm.as_ref().map_or("", |l| l.model());
             rows.push((game.clone(), format!("{style} ({model})"), score(&reports, &baseline)));
+            tick(&rows);
         }
         for (name, keys) in ppo_agents() {
             let mut table = json!({
@@ -90,8 +101,10 @@ pub fn report_with(
             }
             let result = train(&RunConfig::from_table(table)?, true)?;
             rows.push((game.clone(), name.to_string(), score(&result.reports, &baseline)));
+            tick(&rows);
         }
     }
+    line.finish();
     write(config, &rows)?;
     Ok(rows)
 }

@@ -324,8 +324,8 @@ fn log_iteration(tb: &mut SummaryWriter, it: &Iteration) -> std::io::Result<()> 
     tb.flush()
 }
 
-fn progress(it: &Iteration, total: usize) -> String {
-    let mut line = format!("\r[update {}/{}] step {} | {:.0} SPS", it.update, total, it.global_step, it.sps);
+fn progress(it: &Iteration) -> String {
+    let mut line = format!("step {} | {:.0} SPS", it.global_step, it.sps);
     if let Some(r) = it.episodic_return {
         line.push_str(&format!(" | return {r:.2}"));
     }
@@ -484,6 +484,7 @@ fn run_loop(
     let metrics_path = out.join("metrics.jsonl");
     let mut tb = SummaryWriter::create(&out.join("tb")).map_err(|e| io(out, e))?;
     let total = trainer.total_updates();
+    let shown = crate::progress::Progress::new("update", total, quiet);
     let mut global_step = trainer.state().global_step;
     while trainer.updates_done() < total {
         let it = trainer.iterate().map_err(|e| ConfigError::Run { message: e.to_string() })?;
@@ -494,14 +495,10 @@ fn run_loop(
         if config.checkpoint_every > 0 && it.update.is_multiple_of(config.checkpoint_every) {
             save(&trainer, &out.join("checkpoints").join(format!("update_{:06}", it.update)))?;
         }
-        if !quiet {
-            eprint!("{}", progress(&it, total));
-        }
+        shown.tick(it.update, &progress(&it));
         on_iteration(&it).map_err(|message| ConfigError::Run { message })?;
     }
-    if !quiet {
-        eprintln!();
-    }
+    shown.finish();
     save(&trainer, &out.join("checkpoints").join("final"))?;
     let mut reports = Vec::new();
     let eval = if config.eval.episodes > 0 {

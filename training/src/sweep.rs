@@ -226,6 +226,8 @@ pub fn run_sweep(
     }
     let points: Vec<Planned> = config.plan()?.into_iter().filter(|p| p.index % shards == shard).collect();
     let agents = config.agents()?;
+    let line = crate::progress::Progress::new("sweep point", points.len(), quiet);
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let queue = Mutex::new(points.into_iter());
     let results = Mutex::new(Vec::new());
     let failure: Mutex<Option<ConfigError>> = Mutex::new(None);
@@ -238,13 +240,10 @@ pub fn run_sweep(
                     let trained = if p.finished() {
                         Ok(())
                     } else {
-                        train(&p.run, true).and_then(|_| p.mark_finished()).inspect(|_| {
-                            if !quiet {
-                                let overrides = serde_json::to_string(&p.overrides).unwrap_or_default();
-                                eprintln!("point {} done: {overrides}", p.index);
-                            }
-                        })
+                        train(&p.run, true).and_then(|_| p.mark_finished())
                     };
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    line.tick(n, &format!("point {} {}", p.index, serde_json::to_string(&p.overrides).unwrap_or_default()));
                     let outcome = trained.and_then(|_| point_from_eval(p.index, p.overrides, p.dir, &agents));
                     match outcome {
                         Ok(p) => results.lock().expect("no panics hold this lock").push(p),
@@ -257,6 +256,7 @@ pub fn run_sweep(
             });
         }
     });
+    line.finish();
     if let Some(e) = failure.into_inner().expect("threads joined") {
         return Err(e);
     }

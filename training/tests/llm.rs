@@ -310,6 +310,7 @@ fn sweeps_and_reports_put_language_models_beside_the_other_agents() {
         baseline_episodes: 20,
         out_dir: out.clone(),
         llm_agents: vec!["llm".into(), "llm_ethical_cot".into()],
+        quiet: true,
     };
     // SAFETY of the test: the variable is only read by this process's caches
     unsafe { std::env::set_var("MORALGYM_CACHE", tmp("report-cache")) };
