@@ -75,10 +75,20 @@ fn a_second_run_into_a_live_runs_directory_is_refused_and_a_killed_run_resumes_w
     let logged = updates(&dir);
     assert!(logged.len() < 200, "killed before the end: {}", logged.len());
 
-    let resumed = run(&["train", &out, "--resume", "--quiet"]);
+    // resumed, and made longer on the way: 220 updates of 256 steps
+    let resumed = run(&["train", &out, "--resume", "--set", "total_steps=56320", "--quiet"]);
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert!(String::from_utf8_lossy(&resumed.stderr).contains("no longer running; taking it over"));
-    assert_eq!(updates(&dir), (1..=200).collect::<Vec<u64>>(), "each update once, in order");
+    assert_eq!(updates(&dir), (1..=220).collect::<Vec<u64>>(), "each update once, in order");
+    assert!(std::fs::read_to_string(dir.join("config.toml")).unwrap().contains("total_steps = 56320"));
+    // the annealed learning rate goes on falling from where the checkpoint was: never back up
+    let rates: Vec<f64> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["learning_rate"].as_f64().unwrap())
+        .collect();
+    assert!(rates.windows(2).all(|w| w[1] <= w[0]), "the learning rate rose: {rates:?}");
+    assert!(rates[219] > 0.0 && rates[219] < rates[199], "{} {}", rates[199], rates[219]);
     // TensorBoard holds each step once too
     let mut steps = Vec::new();
     for f in std::fs::read_dir(dir.join("tb")).unwrap().flatten() {
@@ -86,7 +96,7 @@ fn a_second_run_into_a_live_runs_directory_is_refused_and_a_killed_run_resumes_w
         steps.extend(scalars.into_iter().filter(|s| s.0 == "charts/SPS").map(|s| s.1));
     }
     steps.sort();
-    assert_eq!(steps, (1..=200).map(|u| u * 256).collect::<Vec<u64>>());
+    assert_eq!(steps, (1..=220).map(|u| u * 256).collect::<Vec<u64>>());
     assert!(!dir.join(".lock").exists(), "the lock goes with the run");
 
     // settings that would make it another run are refused on resume, and --out with it
@@ -95,12 +105,6 @@ fn a_second_run_into_a_live_runs_directory_is_refused_and_a_killed_run_resumes_w
     assert!(String::from_utf8_lossy(&e.stderr).contains("`ppo.hidden` cannot change when a run resumes"));
     let e = run(&["train", &out, "--resume", "--out", "/tmp/elsewhere"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("cannot be combined with --resume"));
-    // a resume that extends the run writes what it trains with into config.toml
-    let more = run(&["train", &out, "--resume", "--set", "total_steps=56320", "--quiet"]);
-    assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
-    assert_eq!(updates(&dir), (1..=220).collect::<Vec<u64>>());
-    assert!(std::fs::read_to_string(dir.join("config.toml")).unwrap().contains("total_steps = 56320"));
-
     // a checkpoint cut short (a kill while saving) is skipped for the one before it
     let final_weights = dir.join("checkpoints/final/agent_0.bpk");
     let bytes = std::fs::read(&final_weights).unwrap();
@@ -159,6 +163,11 @@ fn bad_settings_are_refused_naming_the_key() {
         (&["train", pd, "--set", "ppo.gamma=\"high\""], "ppo.gamma"),
         (&["train", pd, "--set", "ppo.hidden=[0]"], "ppo.hidden"),
         (&["train", pd, "--set", "num_envs=100000000"], "num_envs"),
+        (&["train", pd, "--set", "ppo.num_steps=1000000000"], "ppo.num_steps"),
+        (
+            &["train", pd, "--set", "social.mode=\"lase\"", "--set", "social.lase.replay_size=100000000000"],
+            "replay_size",
+        ),
         (&["train", pd, "--out", "/proc/moralgym-cannot"], "cannot write"),
         (&["sweep", sweep, "--set", "parallel=0"], "parallel"),
         (&["sweep", sweep, "--set", "grid.seed=[]"], "grid.\"seed\""),

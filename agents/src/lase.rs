@@ -89,6 +89,11 @@ impl LaseConfig {
         if self.hidden.contains(&0) || self.replay_size == 0 || self.batch_size == 0 {
             return Err("social.lase: hidden sizes, replay_size and batch_size must be at least 1".into());
         }
+        if self.replay_size > 10_000_000 || self.batch_size > 1_000_000 || self.updates > 100_000 {
+            return Err(
+                "social.lase: replay_size must be at most 10,000,000, batch_size 1,000,000, updates 100,000".into()
+            );
+        }
         if !(self.q_learning_rate > 0.0 && self.pt_learning_rate > 0.0 && self.epsilon >= 0.0) {
             return Err("social.lase: learning rates must be > 0 and epsilon >= 0".into());
         }

@@ -226,6 +226,9 @@ impl Conscience {
     }
 }
 
+/// Most bytes one rollout's learner data may take (8 GiB).
+pub const ROLLOUT_BUDGET_BYTES: u64 = 8 << 30;
+
 /// Everything a training run of PPO needs besides the env.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -320,6 +323,10 @@ pub struct TrainerState {
     pub global_step: u64,
     /// Lagrange multipliers per policy.
     pub multipliers: Vec<Vec<Multiplier>>,
+    /// The annealed learning rate's fraction of `ppo.learning_rate` for the next update (absent in
+    /// checkpoints written before it was kept: the plain schedule then applies).
+    #[serde(default)]
+    pub lr_fraction: Option<f64>,
 }
 
 /// An episode that ended during a rollout.
@@ -358,6 +365,8 @@ pub struct Trainer {
     rng: Rng,
     global_step: u64,
     update: usize,
+    /// (update, fraction) the learning rate anneals from: (0, 1) for a fresh run.
+    anneal_from: (usize, f64),
     total_updates: usize,
 }
 
@@ -378,6 +387,21 @@ impl Trainer {
         config.cost.validate().map_err(|(key, m)| bad(&key, m))?;
         if let Some(c) = &config.conscience {
             c.validate().map_err(|(key, m)| bad(&key, m))?;
+        }
+        // what one rollout holds per learner row: the observation, a mask and penalties per action
+        let floats = (spec.obs_dim() + 2 * spec.num_actions() + 8) as u128;
+        let rollout_bytes = p.num_steps as u128 * venv.num_envs() as u128 * spec.num_agents as u128 * floats * 4;
+        if rollout_bytes > ROLLOUT_BUDGET_BYTES as u128 {
+            return Err(bad(
+                "ppo.num_steps",
+                format!(
+                    "x num_envs: a rollout of {} steps of {} copies would need {:.1} GiB, over the {} GiB budget",
+                    p.num_steps,
+                    venv.num_envs(),
+                    rollout_bytes as f64 / (1u64 << 30) as f64,
+                    ROLLOUT_BUDGET_BYTES >> 30
+                ),
+            ));
         }
         if p.num_minibatches > p.num_steps * venv.num_envs() {
             return Err(bad(
@@ -518,8 +542,16 @@ impl Trainer {
             config,
             global_step: 0,
             update: 0,
+            anneal_from: (0, 1.0),
             total_updates,
         })
+    }
+
+    /// The annealed learning rate's fraction for the next update.
+    fn lr_fraction(&self) -> f64 {
+        let (u0, f0) = self.anneal_from;
+        let left = self.total_updates.saturating_sub(u0).max(1);
+        (f0 * (1.0 - self.update.saturating_sub(u0) as f64 / left as f64)).max(0.0)
     }
 
     /// Updates the whole run will do.
@@ -578,6 +610,7 @@ impl Trainer {
             update: self.update,
             global_step: self.global_step,
             multipliers: self.groups.iter().map(|g| g.multipliers.clone()).collect(),
+            lr_fraction: Some(self.lr_fraction()),
         }
     }
 
@@ -593,6 +626,9 @@ impl Trainer {
         }
         self.update = state.update;
         self.global_step = state.global_step;
+        if let Some(f) = state.lr_fraction {
+            self.anneal_from = (state.update, f);
+        }
         Ok(())
     }
 
@@ -607,7 +643,9 @@ impl Trainer {
         let (n, a, k) = (self.venv.num_envs(), self.spec.num_agents, self.spec.num_costs());
         let heads = 1 + k;
         let steps = self.config.ppo.num_steps;
-        let frac = 1.0 - self.update as f64 / self.total_updates as f64;
+        // Linear annealing to 0 at the last update; a resumed run anneals from where its checkpoint
+        // was, even when it now runs longer (plain `1 - update / total` for a fresh run).
+        let frac = self.lr_fraction();
         let lr = if self.config.ppo.anneal_lr {
             frac * self.config.ppo.learning_rate
         } else {

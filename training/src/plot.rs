@@ -1,5 +1,5 @@
-//! Front plots: an SVG with axes, labels and legend, and a PNG of the same scatter (written with
-//! a minimal encoder: stored deflate blocks, no dependencies).
+//! Front plots: an SVG with title, axes, ticks, labels, legend and named baselines, and the same
+//! picture as a PNG (the SVG rendered by resvg).
 
 use std::fmt::Write;
 
@@ -111,102 +111,28 @@ fn escape(t: &str) -> String {
     t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// The same scatter as a PNG (RGB, no text): axes, front line, points.
-pub fn png(dots: &[Dot]) -> Vec<u8> {
-    let (w, h) = (W as usize, H as usize);
-    let mut px = vec![255u8; w * h * 3];
-    let mut put = |x: i64, y: i64, c: [u8; 3]| {
-        if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
-            let i = (y as usize * w + x as usize) * 3;
-            px[i..i + 3].copy_from_slice(&c);
-        }
-    };
-    let b = bounds(dots);
-    let (m, hm, wm) = (M as i64, (H - M) as i64, (W - M) as i64);
-    for x in m..=wm {
-        put(x, hm, [0, 0, 0]);
+/// The SVG rendered as a PNG (resvg, with the system's fonts): the same title, axes, ticks,
+/// labels, legend and named baselines. Text needs a font the system has (any sans-serif, e.g.
+/// DejaVu); `Err` says why a picture could not be made.
+pub fn png(svg: &str) -> Result<Vec<u8>, String> {
+    let mut options = resvg::usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    // "sans-serif" means Arial to fontdb; use a sans family this system has
+    let have: Vec<String> = fonts.faces().flat_map(|f| f.families.iter().map(|(name, _)| name.clone())).collect();
+    let family = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Noto Sans", "FreeSans"]
+        .iter()
+        .map(|f| f.to_string())
+        .find(|f| have.contains(f))
+        .or_else(|| have.first().cloned());
+    if let Some(f) = family {
+        fonts.set_sans_serif_family(f);
     }
-    for y in m..=hm {
-        put(m, y, [0, 0, 0]);
-    }
-    let line = front_line(dots, b);
-    for seg in line.windows(2) {
-        let ((x0, y0), (x1, y1)) = (seg[0], seg[1]);
-        let steps = ((x1 - x0).abs().max((y1 - y0).abs()) as usize).max(1);
-        for k in 0..=steps {
-            let t = k as f64 / steps as f64;
-            put((x0 + t * (x1 - x0)) as i64, (y0 + t * (y1 - y0)) as i64, [214, 39, 40]);
-        }
-    }
-    for d in dots {
-        let (x, y) = to_px(d, b);
-        let (r, c) = match d.kind {
-            1 => (4, [214, 39, 40]),
-            2 => (4, [31, 119, 180]),
-            _ => (3, [127, 127, 127]),
-        };
-        for dy in -r..=r {
-            for dx in -r..=r {
-                let filled = d.kind != 0 || dx * dx + dy * dy >= (r - 1) * (r - 1);
-                if dx * dx + dy * dy <= r * r && filled {
-                    put(x as i64 + dx, y as i64 + dy, c);
-                }
-            }
-        }
-    }
-    encode_png(w, h, &px)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
-        }
-    }
-    !c
-}
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-}
-
-/// An RGB8 image as PNG, with zlib stored (uncompressed) blocks.
-pub fn encode_png(w: usize, h: usize, rgb: &[u8]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(h * (1 + w * 3));
-    for row in rgb.chunks(w * 3) {
-        raw.push(0); // filter: none
-        raw.extend_from_slice(row);
-    }
-    let mut z = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        z.push((i + 1 == blocks.len()) as u8);
-        let len = block.len() as u16;
-        z.extend_from_slice(&len.to_le_bytes());
-        z.extend_from_slice(&(!len).to_le_bytes());
-        z.extend_from_slice(block);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in &raw {
-        a = (a + x as u32) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let mut out = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&(w as u32).to_be_bytes());
-    ihdr.extend_from_slice(&(h as u32).to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &z);
-    chunk(&mut out, b"IEND", &[]);
-    out
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| format!("the plot's SVG does not parse: {e}"))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("the plot has no area")?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| format!("cannot encode the PNG: {e}"))
 }
 
 #[cfg(test)]
@@ -214,22 +140,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn png_has_valid_signature_chunks_and_crcs() {
-        let img = png(&[Dot { x: 1.0, y: 2.0, kind: 1 }, Dot { x: 2.0, y: 1.0, kind: 0 }]);
+    fn the_png_draws_what_the_svg_has_text_included() {
+        let dots = [Dot { x: 1.0, y: 2.0, kind: 1 }, Dot { x: 2.0, y: 1.0, kind: 0 }, Dot { x: 1.5, y: 0.0, kind: 2 }];
+        let with_text = svg("A title that must show", "cost", &dots, &["random"]);
+        let img = png(&with_text).expect("renders");
         assert_eq!(&img[..8], &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        // walk the chunks and check every CRC
-        let mut at = 8;
-        let mut kinds = Vec::new();
-        while at < img.len() {
-            let len = u32::from_be_bytes(img[at..at + 4].try_into().unwrap()) as usize;
-            let body = &img[at + 4..at + 8 + len];
-            let crc = u32::from_be_bytes(img[at + 8 + len..at + 12 + len].try_into().unwrap());
-            assert_eq!(crc32(body), crc);
-            kinds.push(String::from_utf8_lossy(&body[..4]).to_string());
-            at += 12 + len;
-        }
-        assert_eq!(kinds, vec!["IHDR", "IDAT", "IEND"]);
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        // decode with tiny-skia and look at the title's band: text leaves dark pixels there
+        let dark_in_title = |bytes: &[u8]| {
+            let p = resvg::tiny_skia::Pixmap::decode_png(bytes).expect("a PNG");
+            assert_eq!((p.width(), p.height()), (W as u32, H as u32));
+            (12..30)
+                .flat_map(|y| (150..490).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let c = p.pixel(x, y).expect("inside");
+                    c.red() < 128 && c.green() < 128 && c.blue() < 128
+                })
+                .count()
+        };
+        assert!(dark_in_title(&img) > 50, "the title is drawn (a system font is needed)");
+        let untitled = png(&with_text.replace("A title that must show", "")).expect("renders");
+        assert_eq!(dark_in_title(&untitled), 0);
+        assert!(png("<not svg").is_err());
     }
 
     #[test]

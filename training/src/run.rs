@@ -554,18 +554,30 @@ fn network_names(trainer: &Trainer) -> Vec<String> {
 /// Saves every network of `trainer` under `dir` (`agent_<i>.bpk`, or `shared.bpk`), with its
 /// optimizer state (`*.optim.bpk`), LASE's networks (`agent_<i>.q.bpk`, `.pt.bpk`, `.selfish.bpk`)
 /// and the trainer's counters and multipliers (`trainer.json`).
+/// The checkpoint is written into a hidden folder beside `dir` and renamed into place, so a
+/// checkpoint directory is whole or absent.
 pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
-    fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let run = |message: String| ConfigError::Run { message };
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.with_file_name(format!(".{name}.partial"));
+    let cannot = |p: &Path, message: String| ConfigError::Write { path: p.display().to_string(), message };
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| cannot(&tmp, e.to_string()))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| cannot(&tmp, e.to_string()))?;
+    let failed = |message: String| cannot(dir, message);
     for (learner, name) in trainer.learners().iter().zip(network_names(trainer)) {
-        learner.save(&dir.join(format!("{name}.bpk"))).map_err(run)?;
-        learner.save_optimizer(&dir.join(format!("{name}.optim.bpk"))).map_err(run)?;
+        learner.save(&tmp.join(format!("{name}.bpk"))).map_err(failed)?;
+        learner.save_optimizer(&tmp.join(format!("{name}.optim.bpk"))).map_err(failed)?;
     }
     for (i, lase) in trainer.lase_modules() {
-        lase.save(dir, &format!("agent_{i}")).map_err(run)?;
+        lase.save(&tmp, &format!("agent_{i}")).map_err(failed)?;
     }
-    let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| run(e.to_string()))?;
-    crate::lock::write_file(&dir.join("trainer.json"), state)
+    let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| failed(e.to_string()))?;
+    write_file(&tmp.join("trainer.json"), state)?;
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(|e| cannot(dir, e.to_string()))?;
+    }
+    fs::rename(&tmp, dir).map_err(|e| cannot(dir, e.to_string()))
 }
 
 /// Loads networks (and, with `full`, optimizer states, counters and multipliers) from `dir`.
@@ -597,6 +609,9 @@ pub fn checkpoints(dir: &Path) -> Result<Vec<(TrainerState, PathBuf)>, ConfigErr
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue; // a checkpoint still being written
+        }
         let Ok(text) = fs::read_to_string(path.join("trainer.json")) else { continue };
         let Ok(state) = serde_json::from_str::<TrainerState>(&text) else { continue };
         found.push((state, path));

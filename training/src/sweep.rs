@@ -237,13 +237,13 @@ pub fn run_sweep(
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.next());
                     let Some(p) = next else { return };
-                    let trained = if p.finished() {
-                        Ok(())
-                    } else {
-                        train(&p.run, true).and_then(|_| p.mark_finished())
-                    };
+                    let trained =
+                        if p.finished() { Ok(()) } else { train(&p.run, true).and_then(|_| p.mark_finished()) };
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    line.tick(n, &format!("point {} {}", p.index, serde_json::to_string(&p.overrides).unwrap_or_default()));
+                    line.tick(
+                        n,
+                        &format!("point {} {}", p.index, serde_json::to_string(&p.overrides).unwrap_or_default()),
+                    );
                     let outcome = trained.and_then(|_| point_from_eval(p.index, p.overrides, p.dir, &agents));
                     match outcome {
                         Ok(p) => results.lock().expect("no panics hold this lock").push(p),
@@ -426,8 +426,11 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     let title = format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", base.env, results.len(), hv);
     let x_label = format!("cost per episode ({})", names.join(" + "));
     let names: Vec<&str> = config.baselines.iter().map(String::as_str).collect();
-    crate::lock::write_file(&out.join("front.svg"), svg(&title, &x_label, &dots, &names))?;
-    crate::lock::write_file(&out.join("front.png"), png(&dots))?;
+    let picture = svg(&title, &x_label, &dots, &names);
+    crate::lock::write_file(&out.join("front.svg"), &picture)?;
+    let png = png(&picture)
+        .map_err(|message| ConfigError::Write { path: out.join("front.png").display().to_string(), message })?;
+    crate::lock::write_file(&out.join("front.png"), png)?;
     Ok(())
 }
 

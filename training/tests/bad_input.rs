@@ -26,8 +26,14 @@ fn value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         prop_oneof![Just(0i64), Just(-1), Just(1), Just(i64::MAX), Just(i64::MIN), any::<i64>()].prop_map(Value::from),
-        prop_oneof![Just(0.0f64), Just(-0.5), Just(1e300), Just(1e-300), any::<f64>().prop_filter("finite", |x| x.is_finite())]
-            .prop_map(Value::from),
+        prop_oneof![
+            Just(0.0f64),
+            Just(-0.5),
+            Just(1e300),
+            Just(1e-300),
+            any::<f64>().prop_filter("finite", |x| x.is_finite())
+        ]
+        .prop_map(Value::from),
         "[a-z_]{0,8}".prop_map(Value::from),
     ];
     leaf.prop_recursive(2, 16, 4, |inner| {
