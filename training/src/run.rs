@@ -620,15 +620,6 @@ pub fn checkpoints(dir: &Path) -> Result<Vec<(TrainerState, PathBuf)>, ConfigErr
     Ok(found)
 }
 
-/// The checkpoint of `dir` with the most updates.
-pub fn latest_checkpoint(dir: &Path) -> Result<PathBuf, ConfigError> {
-    checkpoints(dir)?
-        .into_iter()
-        .next()
-        .map(|(_, p)| p)
-        .ok_or_else(|| ConfigError::Run { message: format!("no checkpoint in {}", dir.join("checkpoints").display()) })
-}
-
 /// Loads the newest checkpoint of `dir` that reads whole (one cut short by a kill is skipped,
 /// and that is said on stderr), returning its counters.
 fn load_latest(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<TrainerState, ConfigError> {
