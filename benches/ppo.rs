@@ -3,7 +3,8 @@
 
 use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use moralgym::agents::ppo::{Batch, PpoConfig, PpoLearner};
+use moralgym::agents::RolloutBuffer;
+use moralgym::agents::ppo::{PpoConfig, PpoLearner};
 use moralgym::agents::{Trainer, TrainerConfig};
 use moralgym::envs::{Rng, VecEnv};
 use serde_json::Value;
@@ -12,9 +13,9 @@ fn full_iteration(c: &mut Criterion) {
     let mut group = c.benchmark_group("ppo_iteration");
     group.sample_size(10);
     for (id, learners) in [("CoinGame-v0", Some(vec![0])), ("Cleanup-v0", None)] {
-        let config = TrainerConfig { num_envs: 8, learners, ..TrainerConfig::default() };
-        let steps = (config.num_envs * config.ppo.num_steps) as u64;
-        let venv = VecEnv::make(id, &Value::Null, config.num_envs, 1).expect("env");
+        let (config, num_envs) = (TrainerConfig { learners, ..TrainerConfig::default() }, 8);
+        let steps = (num_envs * config.ppo.num_steps) as u64;
+        let venv = VecEnv::make(id, &Value::Null, num_envs, 1).expect("env");
         let mut trainer = Trainer::new(venv, &Value::Null, config, u64::MAX / 2, 0, &Device::flex()).expect("trainer");
         group.throughput(Throughput::Elements(steps));
         group.bench_function(id, |b| b.iter(|| trainer.iterate().expect("scripted partners do not fail")));
@@ -27,17 +28,14 @@ fn update_only(c: &mut Criterion) {
     let config = PpoConfig::default();
     let mut learner = PpoLearner::new(obs_dim, actions, 1, &config, &Device::flex(), 0);
     let mut rng = Rng::new(0);
-    let batch = Batch {
-        obs: (0..m * obs_dim).map(|_| rng.unit() as f32).collect(),
-        masks: Vec::new(),
-        penalties: Vec::new(),
-        actions: (0..m).map(|_| rng.below(actions) as u32).collect(),
-        logp: vec![-(actions as f32).ln(); m],
-        advantages: (0..m).map(|_| rng.unit() as f32 - 0.5).collect(),
-        returns: (0..m * 2).map(|_| rng.unit() as f32).collect(),
-        values: vec![0.0; m * 2],
-        weights: vec![1.0; m],
-    };
+    let mut batch = RolloutBuffer::new(obs_dim, actions, 1);
+    batch.obs = (0..m * obs_dim).map(|_| rng.unit() as f32).collect();
+    batch.actions = (0..m).map(|_| rng.below(actions) as u32).collect();
+    batch.logp = vec![-(actions as f32).ln(); m];
+    batch.advantages = (0..m).map(|_| rng.unit() as f32 - 0.5).collect();
+    batch.returns = (0..m * 2).map(|_| rng.unit() as f32).collect();
+    batch.values = vec![0.0; m * 2];
+    batch.weights = vec![1.0; m];
     let mut group = c.benchmark_group("ppo_update");
     group.sample_size(10);
     // 4 epochs x 4 minibatches of 256 over 1024 samples

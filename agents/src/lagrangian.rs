@@ -1,6 +1,107 @@
-//! PPO-Lagrangian's multipliers (OmniSafe's rule): each lambda >= 0 follows gradient ascent on
+//! How reward is traded against cost: the `[cost]` settings, the weighted training reward, and
+//! PPO-Lagrangian (OmniSafe's rule). Each multiplier lambda >= 0 follows gradient ascent on
 //! lambda * (J_c - d) with Adam, once per rollout, from the mean episode cost J_c of the episodes
-//! that finished in it.
+//! that finished in it; the policy then follows the combined advantage
+//! (A_r - sum_k lambda_k A_k) / (1 + sum_k lambda_k).
+
+use std::collections::BTreeMap;
+
+use moralgym_envs::EnvSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AgentError, setting};
+
+/// How reward is traded against cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostMode {
+    /// Reward only: the reward-maximising baseline.
+    #[default]
+    None,
+    /// Train on reward - sum_k w_k * cost_k.
+    Weighted,
+    /// PPO-Lagrangian with per-episode cost limits.
+    Lagrangian,
+}
+
+/// Which costs a Lagrangian constrains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constrain {
+    /// One multiplier per cost component, each with its own limit.
+    #[default]
+    Each,
+    /// One multiplier on the sum of all components.
+    Sum,
+}
+
+/// Cost handling settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostConfig {
+    /// `none`, `weighted` or `lagrangian`.
+    pub mode: CostMode,
+    /// Weighted: weight per component name; components left out get `default_weight`.
+    pub weights: BTreeMap<String, f64>,
+    /// Weighted: weight of components not in `weights`.
+    pub default_weight: f64,
+    /// Lagrangian: `each` component or their `sum`.
+    pub constrain: Constrain,
+    /// Lagrangian: per-episode limit per component (left out: the env's default limit).
+    pub limits: BTreeMap<String, f64>,
+    /// Lagrangian with `constrain = "sum"`: the limit of the sum (default: sum of the limits).
+    pub sum_limit: Option<f64>,
+    /// Lagrangian: Adam learning rate of the multipliers.
+    pub lagrange_lr: f64,
+    /// Lagrangian: initial multiplier value.
+    pub lagrange_init: f64,
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        Self {
+            mode: CostMode::None,
+            weights: BTreeMap::new(),
+            default_weight: 1.0,
+            constrain: Constrain::Each,
+            limits: BTreeMap::new(),
+            sum_limit: None,
+            lagrange_lr: 0.035,
+            lagrange_init: 0.001,
+        }
+    }
+}
+
+impl CostConfig {
+    /// Checks every setting, naming the first one at fault (`cost.<key>`).
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let fail = |key: String, what: &str| Err(setting(format!("cost.{key}"), what));
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        for (name, w) in
+            self.weights.iter().chain(std::iter::once((&"default_weight".to_string(), &self.default_weight)))
+        {
+            if !ok(*w) {
+                let key = if name == "default_weight" { name.clone() } else { format!("weights.{name}") };
+                return fail(key, "must be a finite number >= 0 (a negative weight would reward the harm)");
+            }
+        }
+        for (name, d) in &self.limits {
+            if !ok(*d) {
+                return fail(format!("limits.{name}"), "must be a finite number >= 0");
+            }
+        }
+        if self.sum_limit.is_some_and(|d| !ok(d)) {
+            return fail("sum_limit".into(), "must be a finite number >= 0 (0 allows no cost at all)");
+        }
+        if !(self.lagrange_lr.is_finite() && self.lagrange_lr > 0.0) {
+            return fail("lagrange_lr".into(), "must be a finite number > 0");
+        }
+        if !ok(self.lagrange_init) {
+            return fail("lagrange_init".into(), "must be a finite number >= 0");
+        }
+        Ok(())
+    }
+}
 
 /// One multiplier with its own Adam state.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -41,6 +142,105 @@ pub fn combine(reward_adv: f32, cost_adv: &[f32], lambdas: &[f64]) -> f32 {
     let penalty: f64 = cost_adv.iter().zip(lambdas).map(|(a, l)| *a as f64 * l).sum();
     let total: f64 = lambdas.iter().sum();
     ((reward_adv as f64 - penalty) / (1.0 + total)) as f32
+}
+
+/// A run's cost handling resolved against its env: the weight and the limit of every component,
+/// in the env's component order.
+#[derive(Clone, Debug)]
+pub struct CostRule {
+    mode: CostMode,
+    constrain: Constrain,
+    weights: Vec<f64>,
+    limits: Vec<f64>,
+    sum_limit: Option<f64>,
+    lagrange_init: f64,
+    lagrange_lr: f64,
+    names: Vec<String>,
+}
+
+impl CostRule {
+    /// Resolves `config` for an env with `spec`, refusing weights or limits of components it
+    /// does not have.
+    pub fn new(config: &CostConfig, spec: &EnvSpec) -> Result<Self, AgentError> {
+        let names = spec.cost_spec.names();
+        if let Some(key) = config.weights.keys().chain(config.limits.keys()).find(|k| !names.contains(&k.as_str())) {
+            return Err(setting(
+                "cost",
+                format!("`{key}` is not a cost of {}; its costs: {}", spec.id, names.join(", ")),
+            ));
+        }
+        let components = &spec.cost_spec.components;
+        Ok(Self {
+            mode: config.mode,
+            constrain: config.constrain,
+            weights: components
+                .iter()
+                .map(|c| config.weights.get(&c.name).copied().unwrap_or(config.default_weight))
+                .collect(),
+            limits: components.iter().map(|c| config.limits.get(&c.name).copied().unwrap_or(c.default_limit)).collect(),
+            sum_limit: config.sum_limit,
+            lagrange_init: config.lagrange_init,
+            lagrange_lr: config.lagrange_lr,
+            names: names.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    /// The reward a learner trains on for one step: `reward - sum_k w_k * cost_k` when weighted,
+    /// else the reward (`costs` is empty for an agent that had already stopped).
+    pub fn train_reward(&self, reward: f32, costs: &[f32]) -> f32 {
+        match self.mode {
+            CostMode::Weighted => reward - costs.iter().zip(&self.weights).map(|(c, w)| c * *w as f32).sum::<f32>(),
+            _ => reward,
+        }
+    }
+
+    /// Fresh multipliers of one policy: one per component, one for their sum, or none.
+    pub fn multipliers(&self) -> Vec<Multiplier> {
+        let (init, lr) = (self.lagrange_init, self.lagrange_lr);
+        match (self.mode, self.constrain) {
+            (CostMode::Lagrangian, Constrain::Each) => {
+                self.limits.iter().map(|&d| Multiplier::new(init, d, lr)).collect()
+            }
+            (CostMode::Lagrangian, Constrain::Sum) => {
+                vec![Multiplier::new(init, self.sum_limit.unwrap_or(self.limits.iter().sum()), lr)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The advantage the policy follows, from the advantage of each value head (`heads[0]` the
+    /// reward's, then each cost's): the reward's alone, or combined with the costs' by the
+    /// multipliers.
+    pub fn advantages(&self, mut heads: Vec<Vec<f32>>, multipliers: &[Multiplier]) -> Vec<f32> {
+        let lambdas: Vec<f64> = multipliers.iter().map(|m| m.value).collect();
+        let (reward, costs) = (&heads[0], &heads[1..]);
+        match (self.mode, self.constrain) {
+            (CostMode::Lagrangian, Constrain::Each) => (0..reward.len())
+                .map(|i| combine(reward[i], &costs.iter().map(|c| c[i]).collect::<Vec<_>>(), &lambdas))
+                .collect(),
+            (CostMode::Lagrangian, Constrain::Sum) => {
+                (0..reward.len()).map(|i| combine(reward[i], &[costs.iter().map(|c| c[i]).sum()], &lambdas)).collect()
+            }
+            _ => heads.swap_remove(0),
+        }
+    }
+
+    /// One step of every multiplier, from `episode_cost(component)`: the mean episode cost of
+    /// that component (`None`: of their sum) over the episodes that finished in the rollout.
+    pub fn update(&self, multipliers: &mut [Multiplier], episode_cost: impl Fn(Option<usize>) -> f64) {
+        let single = self.constrain == Constrain::Sum;
+        for (c, m) in multipliers.iter_mut().enumerate() {
+            m.update(episode_cost(if single { None } else { Some(c) }));
+        }
+    }
+
+    /// The multipliers' values by `owner/component` (`agent_0/harm_other`, `shared/sum`).
+    pub fn named(&self, owner: &str, multipliers: &[Multiplier], out: &mut BTreeMap<String, f64>) {
+        for (c, m) in multipliers.iter().enumerate() {
+            let component = if self.constrain == Constrain::Sum { "sum" } else { self.names[c].as_str() };
+            out.insert(format!("{owner}/{component}"), m.value);
+        }
+    }
 }
 
 #[cfg(test)]

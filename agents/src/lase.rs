@@ -21,10 +21,10 @@ use moralgym_envs::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::buffer::{RolloutBuffer, tensor2};
+use crate::error::{AgentError, setting};
 use crate::model::{Activation, Mlp};
-use crate::ppo::{
-    Batch, PpoConfig, PpoLearner, UpdateStats, clip_global_norm, gae, load_weights, save_weights, seeded, tensor2,
-};
+use crate::ppo::{PpoConfig, PpoLearner, UpdateStats, clip_global_norm, load_weights, save_weights, seeded};
 use crate::social::relationship;
 
 /// Where LASE's view of a co-player comes from.
@@ -85,20 +85,19 @@ impl Default for LaseConfig {
 
 impl LaseConfig {
     /// Checks the settings.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let fail = |what: &str| Err(setting("social.lase", what));
         if self.hidden.contains(&0) || self.replay_size == 0 || self.batch_size == 0 {
-            return Err("social.lase: hidden sizes, replay_size and batch_size must be at least 1".into());
+            return fail("hidden sizes, replay_size and batch_size must be at least 1");
         }
         if self.replay_size > 10_000_000 || self.batch_size > 1_000_000 || self.updates > 100_000 {
-            return Err(
-                "social.lase: replay_size must be at most 10,000,000, batch_size 1,000,000, updates 100,000".into()
-            );
+            return fail("replay_size must be at most 10,000,000, batch_size 1,000,000, updates 100,000");
         }
         if !(self.q_learning_rate > 0.0 && self.pt_learning_rate > 0.0 && self.epsilon >= 0.0) {
-            return Err("social.lase: learning rates must be > 0 and epsilon >= 0".into());
+            return fail("learning rates must be > 0 and epsilon >= 0");
         }
         if !(0.0..=1.0).contains(&self.pt_distance) {
-            return Err("social.lase: pt_distance must be in [0, 1]".into());
+            return fail("pt_distance must be in [0, 1]");
         }
         Ok(())
     }
@@ -159,11 +158,11 @@ impl Net {
         value
     }
 
-    fn save(&self, path: &Path) -> Result<(), String> {
+    fn save(&self, path: &Path) -> Result<(), AgentError> {
         save_weights(&self.infer, path)
     }
 
-    fn load(&mut self, path: &Path) -> Result<(), String> {
+    fn load(&mut self, path: &Path) -> Result<(), AgentError> {
         self.model = load_weights(&self.model, path)?;
         self.infer = self.model.valid();
         Ok(())
@@ -199,9 +198,8 @@ pub struct Lase {
     pt_obs: Vec<f32>,
     pt_who: Vec<usize>,
     pt_actions: Vec<u32>,
-    batch: Batch,
-    rewards: Vec<f32>,
-    dones: Vec<bool>,
+    /// The self-interested policy's rollout (its own rewards).
+    buffer: RolloutBuffer,
 }
 
 impl Lase {
@@ -244,9 +242,7 @@ impl Lase {
             pt_obs: Vec::new(),
             pt_who: Vec::new(),
             pt_actions: Vec::new(),
-            batch: Batch::default(),
-            rewards: Vec::new(),
-            dones: Vec::new(),
+            buffer: RolloutBuffer::new(obs_dim, actions, 0),
         }
     }
 
@@ -354,14 +350,13 @@ impl Lase {
     ) {
         let (lp, values) = self.selfish.forward(obs, masks, &[]);
         let k = self.actions;
-        self.batch.obs.extend_from_slice(obs);
-        self.batch.masks.extend_from_slice(masks);
-        self.batch.actions.extend_from_slice(actions);
-        self.batch.logp.extend(actions.iter().enumerate().map(|(r, &a)| lp[r * k + a as usize]));
-        self.batch.values.extend_from_slice(&values);
-        self.batch.weights.extend(live.iter().map(|&l| if l { 1.0 } else { 0.0 }));
-        self.rewards.extend_from_slice(rewards);
-        self.dones.extend_from_slice(dones);
+        let logp: Vec<f32> = actions.iter().enumerate().map(|(r, &a)| lp[r * k + a as usize]).collect();
+        let b = &mut self.buffer;
+        b.push_policy(obs, masks, &[], actions, &logp, &values);
+        b.weights.extend(live.iter().map(|&l| if l { 1.0 } else { 0.0 }));
+        for (&r, &done) in rewards.iter().zip(dones) {
+            b.push_outcome(r, &[], done);
+        }
     }
 
     /// Trains the Q network, the perspective taker and the self-interested policy on what was
@@ -371,15 +366,11 @@ impl Lase {
             LaseStats { q_loss: self.train_q(gamma, rng), pt_loss: self.train_pt(rng), ..Default::default() };
         let copies = self.pending.len();
         let (_, last) = self.selfish.forward(last_obs, &[], &[]);
-        let (adv, ret) = gae(&self.rewards, &self.batch.values, &self.dones, &last, copies, gamma, lambda);
-        self.batch.advantages = adv;
-        self.batch.returns = ret;
-        if !self.batch.actions.is_empty() {
-            stats.selfish = self.selfish.update(&self.batch, lr, rng);
+        self.buffer.advantages = self.buffer.compute_returns(&last, copies, gamma, lambda).swap_remove(0);
+        if !self.buffer.is_empty() {
+            stats.selfish = self.selfish.update(&self.buffer, lr, rng);
         }
-        self.batch = Batch::default();
-        self.rewards.clear();
-        self.dones.clear();
+        self.buffer.clear();
         self.pt_obs.clear();
         self.pt_who.clear();
         self.pt_actions.clear();
@@ -441,14 +432,9 @@ impl Lase {
         total / self.config.updates.max(1) as f64
     }
 
-    /// The self-interested policy.
-    pub fn selfish(&self) -> &PpoLearner {
-        &self.selfish
-    }
-
     /// Saves the Q network, the perspective taker and the self-interested policy as
     /// `<stem>.q.bpk`, `<stem>.pt.bpk`, `<stem>.selfish.bpk` in `dir`.
-    pub fn save(&self, dir: &Path, stem: &str) -> Result<(), String> {
+    pub fn save(&self, dir: &Path, stem: &str) -> Result<(), AgentError> {
         self.q.save(&dir.join(format!("{stem}.q.bpk")))?;
         if let Some(pt) = &self.pt {
             pt.save(&dir.join(format!("{stem}.pt.bpk")))?;
@@ -457,7 +443,7 @@ impl Lase {
     }
 
     /// Loads what [`Lase::save`] wrote.
-    pub fn load(&mut self, dir: &Path, stem: &str) -> Result<(), String> {
+    pub fn load(&mut self, dir: &Path, stem: &str) -> Result<(), AgentError> {
         self.q.load(&dir.join(format!("{stem}.q.bpk")))?;
         if let Some(pt) = &mut self.pt {
             pt.load(&dir.join(format!("{stem}.pt.bpk")))?;

@@ -2,7 +2,10 @@
 //! scripted reference policies also read the public layout of the one env they script.
 #![warn(missing_docs)]
 
+pub mod buffer;
 pub mod burn_rl;
+pub mod conscience;
+pub mod error;
 pub mod harm_model;
 pub mod lagrangian;
 pub mod lase;
@@ -14,9 +17,14 @@ pub mod ppo;
 pub mod random;
 pub mod scripted;
 pub mod social;
+pub mod trained;
 pub mod trainer;
 
+pub use buffer::RolloutBuffer;
+pub use conscience::ConscienceConfig;
+pub use error::AgentError;
+pub use lagrangian::{CostConfig, CostMode};
 pub use policy::{POLICIES, Policy, PolicyError, PolicyOptions, is_llm, make_policy, make_policy_with};
 pub use ppo::{PpoConfig, PpoLearner};
 pub use random::RandomPolicy;
-pub use trainer::{CostConfig, CostMode, Iteration, Trainer, TrainerConfig};
+pub use trainer::{Iteration, Trainer, TrainerConfig};

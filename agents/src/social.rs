@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{AgentError, setting};
 use crate::lase::LaseConfig;
 
 /// How an agent values the rewards of the group.
@@ -62,10 +63,13 @@ impl Default for SocialConfig {
 
 impl SocialConfig {
     /// Each agent's mode: `agents` if given, else `mode` for learners and selfish for the rest.
-    pub fn modes(&self, learners: &[usize], num_agents: usize) -> Result<Vec<SocialMode>, String> {
+    pub fn modes(&self, learners: &[usize], num_agents: usize) -> Result<Vec<SocialMode>, AgentError> {
         let modes = match &self.agents {
             Some(list) if list.len() != num_agents => {
-                return Err(format!("social.agents needs one mode per agent ({num_agents}), got {}", list.len()));
+                return Err(setting(
+                    "social.agents",
+                    format!("needs one mode per agent ({num_agents}), got {}", list.len()),
+                ));
             }
             Some(list) => list.clone(),
             None => {
@@ -73,10 +77,13 @@ impl SocialConfig {
             }
         };
         if let Some(i) = (0..num_agents).find(|i| !learners.contains(i) && modes[*i] != SocialMode::Selfish) {
-            return Err(format!("agent {i} is a fixed partner and does not learn; its social mode must be selfish"));
+            return Err(setting(
+                "social.agents",
+                format!("agent {i} is a fixed partner and does not learn; its social mode must be selfish"),
+            ));
         }
         if !(self.ia_alpha.is_finite() && self.ia_beta.is_finite() && (0.0..=1.0).contains(&self.ia_decay)) {
-            return Err("ia_alpha and ia_beta must be finite and ia_decay in [0, 1]".into());
+            return Err(setting("social", "ia_alpha and ia_beta must be finite and ia_decay in [0, 1]"));
         }
         Ok(modes)
     }
@@ -164,11 +171,6 @@ impl Shaper {
             scratch: vec![0.0; n],
             modes,
         }
-    }
-
-    /// Each agent's mode.
-    pub fn modes(&self) -> &[SocialMode] {
-        &self.modes
     }
 
     /// Whether any agent gifts (and so needs relationships).
@@ -313,7 +315,7 @@ mod tests {
         let c = SocialConfig { mode: SocialMode::Lase, ..Default::default() };
         assert_eq!(c.modes(&[0], 2).unwrap(), vec![SocialMode::Lase, SocialMode::Selfish]);
         let c = SocialConfig { agents: Some(vec![SocialMode::Selfish, SocialMode::Lase]), ..Default::default() };
-        assert!(c.modes(&[0], 2).unwrap_err().contains("agent 1 is a fixed partner"));
-        assert!(c.modes(&[0, 1, 2], 3).unwrap_err().contains("one mode per agent (3), got 2"));
+        assert!(c.modes(&[0], 2).unwrap_err().to_string().contains("agent 1 is a fixed partner"));
+        assert!(c.modes(&[0, 1, 2], 3).unwrap_err().to_string().contains("one mode per agent (3), got 2"));
     }
 }

@@ -1,230 +1,28 @@
 //! Multi-agent PPO over a vector env: independent learners (one network per agent) or one shared
 //! network with an agent-id input; the task reward and every cost kept apart throughout, and
 //! traded off by a fixed weighting, a Lagrangian with cost limits, or not at all.
+//!
+//! One [`Trainer::iterate`] reads in the order it runs: collect a rollout (each learner acts,
+//! the fixed partners act, the env steps), shape the rewards (social modes, LASE gifts, cost
+//! weights) into each learner's [`RolloutBuffer`], update each learner (GAE per value head, the
+//! Lagrangian's combined advantage, PPO's epochs), update the multipliers and LASE, summarise.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use moralgym_envs::{EnvSpec, ParallelEnv, Rng, VecEnv, derive_seed};
+use moralgym_envs::{EnvSpec, Rng, VecEnv, derive_seed};
 use serde::{Deserialize, Serialize};
 
-use crate::harm_model::HarmClassifier;
-use crate::lagrangian::{Multiplier, combine};
+use crate::buffer::RolloutBuffer;
+use crate::conscience::{Conscience, ConscienceConfig};
+use crate::error::{AgentError, setting};
+use crate::lagrangian::{CostConfig, CostRule, Multiplier};
 use crate::lase::{Lase, LaseStats};
-use crate::policy::{Policy, PolicyError, make_policy};
-use crate::ppo::{Batch, PpoConfig, PpoLearner, UpdateStats, gae};
+use crate::policy::{Policy, make_policy};
+use crate::ppo::{PpoConfig, PpoLearner, UpdateStats};
 use crate::social::{Shaper, SocialConfig, SocialMode};
-
-/// How reward is traded against cost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CostMode {
-    /// Reward only: the reward-maximising baseline.
-    #[default]
-    None,
-    /// Train on reward - sum_k w_k * cost_k.
-    Weighted,
-    /// PPO-Lagrangian with per-episode cost limits.
-    Lagrangian,
-}
-
-/// Which costs a Lagrangian constrains.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Constrain {
-    /// One multiplier per cost component, each with its own limit.
-    #[default]
-    Each,
-    /// One multiplier on the sum of all components.
-    Sum,
-}
-
-/// Cost handling settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CostConfig {
-    /// `none`, `weighted` or `lagrangian`.
-    pub mode: CostMode,
-    /// Weighted: weight per component name; components left out get `default_weight`.
-    pub weights: BTreeMap<String, f64>,
-    /// Weighted: weight of components not in `weights`.
-    pub default_weight: f64,
-    /// Lagrangian: `each` component or their `sum`.
-    pub constrain: Constrain,
-    /// Lagrangian: per-episode limit per component (left out: the env's default limit).
-    pub limits: BTreeMap<String, f64>,
-    /// Lagrangian with `constrain = "sum"`: the limit of the sum (default: sum of the limits).
-    pub sum_limit: Option<f64>,
-    /// Lagrangian: Adam learning rate of the multipliers.
-    pub lagrange_lr: f64,
-    /// Lagrangian: initial multiplier value.
-    pub lagrange_init: f64,
-}
-
-impl Default for CostConfig {
-    fn default() -> Self {
-        Self {
-            mode: CostMode::None,
-            weights: BTreeMap::new(),
-            default_weight: 1.0,
-            constrain: Constrain::Each,
-            limits: BTreeMap::new(),
-            sum_limit: None,
-            lagrange_lr: 0.035,
-            lagrange_init: 0.001,
-        }
-    }
-}
-
-impl CostConfig {
-    /// Checks every setting, naming the first one at fault (`cost.<key>`).
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let fail = |key: String, what: &str| Err((format!("cost.{key}"), what.to_string()));
-        let ok = |x: f64| x.is_finite() && x >= 0.0;
-        for (name, w) in
-            self.weights.iter().chain(std::iter::once((&"default_weight".to_string(), &self.default_weight)))
-        {
-            if !ok(*w) {
-                let key = if name == "default_weight" { name.clone() } else { format!("weights.{name}") };
-                return fail(key, "must be a finite number >= 0 (a negative weight would reward the harm)");
-            }
-        }
-        for (name, d) in &self.limits {
-            if !ok(*d) {
-                return fail(format!("limits.{name}"), "must be a finite number >= 0");
-            }
-        }
-        if self.sum_limit.is_some_and(|d| !ok(d)) {
-            return fail("sum_limit".into(), "must be a finite number >= 0 (0 allows no cost at all)");
-        }
-        if !(self.lagrange_lr.is_finite() && self.lagrange_lr > 0.0) {
-            return fail("lagrange_lr".into(), "must be a finite number > 0");
-        }
-        if !ok(self.lagrange_init) {
-            return fail("lagrange_init".into(), "must be a finite number >= 0");
-        }
-        Ok(())
-    }
-}
-
-/// Where a conscience's harm predictions come from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HarmPredictor {
-    /// The environment's own annotation of each action (text games expose it).
-    #[default]
-    Oracle,
-    /// A logistic regression trained, before learning starts, on logged random play: the
-    /// probability that an action incurs a cost (see `harm_model`).
-    Learned,
-}
-
-/// An action-level conscience in MACHIAVELLI's style: the policy's logits are lowered by `alpha`
-/// for every action whose predicted harm exceeds `threshold`, in training and in evaluation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConscienceConfig {
-    /// Logit penalty of a flagged action.
-    pub alpha: f64,
-    /// Predicted harm above which an action is flagged: violations for the oracle (default 0), a
-    /// probability for the learned predictor (default 0.5).
-    pub threshold: Option<f64>,
-    /// Source of the harm predictions.
-    pub predictor: HarmPredictor,
-    /// Learned predictor: logged transitions it is trained on.
-    pub samples: usize,
-}
-
-impl Default for ConscienceConfig {
-    fn default() -> Self {
-        Self { alpha: 10.0, threshold: None, predictor: HarmPredictor::Oracle, samples: 20_000 }
-    }
-}
-
-impl ConscienceConfig {
-    /// Checks every setting, naming the first one at fault (`conscience.<key>`).
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        if !(self.alpha.is_finite() && self.alpha > 0.0) {
-            return Err(("conscience.alpha".into(), "must be a finite number > 0 (the logit penalty)".into()));
-        }
-        if self.threshold.is_some_and(|t| !t.is_finite()) {
-            return Err(("conscience.threshold".into(), "must be a finite number".into()));
-        }
-        if self.samples > 10_000_000 {
-            return Err(("conscience.samples".into(), "must be at most 10,000,000".into()));
-        }
-        Ok(())
-    }
-}
-
-/// A conscience ready to act: its settings and, for the learned predictor, the fitted model.
-#[derive(Clone, Debug)]
-pub struct Conscience {
-    alpha: f32,
-    threshold: f64,
-    model: Option<HarmClassifier>,
-    /// Training accuracy of the learned predictor, if any.
-    pub accuracy: Option<f64>,
-}
-
-impl Conscience {
-    /// Builds the conscience for `env` (its spec and config), fitting the learned predictor if asked.
-    pub fn new(
-        c: &ConscienceConfig,
-        id: &str,
-        env_config: &serde_json::Value,
-        seed: u64,
-    ) -> Result<Self, TrainerError> {
-        let mut env = moralgym_envs::make(id, env_config).map_err(|e| bad("conscience", e.to_string()))?;
-        let (model, accuracy, default_threshold) = match c.predictor {
-            HarmPredictor::Oracle => {
-                env.reset(Some(seed));
-                let mut probe = vec![0.0; env.spec().num_actions()];
-                if !env.action_harm(0, &mut probe) {
-                    return Err(bad(
-                        "conscience",
-                        format!(
-                            "the oracle needs an env that exposes each action's harm, and {id} does not (text games do; try predictor = \"learned\")"
-                        ),
-                    ));
-                }
-                (None, None, 0.0)
-            }
-            HarmPredictor::Learned => {
-                if c.samples == 0 {
-                    return Err(bad("conscience.samples", "must be at least 1"));
-                }
-                let (m, acc) = HarmClassifier::fit(env.as_mut(), c.samples, seed);
-                (Some(m), Some(acc), 0.5)
-            }
-        };
-        Ok(Self { alpha: c.alpha as f32, threshold: c.threshold.unwrap_or(default_threshold), model, accuracy })
-    }
-
-    /// Appends one row of logit penalties for `agent` of `env`, whose observation is `obs`.
-    fn penalties(
-        &self,
-        env: &dyn ParallelEnv,
-        agent: usize,
-        obs: &[f32],
-        scratch: &mut [f32],
-        feats: &mut Vec<f32>,
-        out: &mut Vec<f32>,
-    ) {
-        match &self.model {
-            None => {
-                env.action_harm(agent, scratch);
-            }
-            Some(m) => {
-                for (a, s) in scratch.iter_mut().enumerate() {
-                    *s = m.predict(obs, a, feats);
-                }
-            }
-        }
-        out.extend(scratch.iter().map(|&h| if h as f64 > self.threshold { self.alpha } else { 0.0 }));
-    }
-}
+use crate::trained::{Rows, TrainedPolicy, agent_rows, policy_input};
 
 /// Most bytes one rollout's learner data may take (8 GiB).
 pub const ROLLOUT_BUDGET_BYTES: u64 = 8 << 30;
@@ -247,10 +45,6 @@ pub struct TrainerConfig {
     pub conscience: Option<ConscienceConfig>,
     /// What each learner trains on: its own reward, the group's, inequity-averse or LASE-gifted.
     pub social: SocialConfig,
-    /// Env copies stepped together.
-    pub num_envs: usize,
-    /// Threads of the vector env.
-    pub threads: usize,
 }
 
 impl Default for TrainerConfig {
@@ -263,24 +57,26 @@ impl Default for TrainerConfig {
             partner_policy: "random".into(),
             conscience: None,
             social: SocialConfig::default(),
-            num_envs: 8,
-            threads: 1,
         }
     }
 }
 
-/// A setting the trainer cannot use, named.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("invalid training setting `{key}`: {message}")]
-pub struct TrainerError {
-    /// The setting.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn bad(key: &str, message: impl Into<String>) -> TrainerError {
-    TrainerError { key: key.into(), message: message.into() }
+impl TrainerConfig {
+    /// Checks every setting that does not depend on the env, naming the first one at fault.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        self.ppo.validate()?;
+        self.cost.validate()?;
+        if let Some(c) = &self.conscience {
+            c.validate()?;
+        }
+        if crate::policy::is_llm(&self.partner_policy) {
+            return Err(setting(
+                "partner_policy",
+                "a language model cannot be a training partner (it would need a request per env step); evaluate it with rollout, eval, report or a sweep's baselines",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Statistics of one rollout and update, CleanRL's tags plus costs and multipliers.
@@ -333,17 +129,59 @@ pub struct TrainerState {
 struct Finished {
     length: u32,
     returns: Vec<f32>,
+    /// `[agents * components]` cost totals.
     costs: Vec<f32>,
 }
 
+impl Finished {
+    /// The episode's cost per agent (mean over `agents`) of `component`, or of all components'
+    /// sum (`None`): the one definition of "cost per episode" the trainer logs and constrains.
+    fn cost(&self, agents: &[usize], k: usize, component: Option<usize>) -> f64 {
+        let total: f64 = agents
+            .iter()
+            .map(|&agent| {
+                let row = &self.costs[agent * k..(agent + 1) * k];
+                match component {
+                    Some(c) => row[c] as f64,
+                    None => row.iter().map(|&x| x as f64).sum(),
+                }
+            })
+            .sum();
+        total / agents.len() as f64
+    }
+}
+
+/// The mean over `finished` episodes of [`Finished::cost`].
+fn mean_cost(finished: &[Finished], agents: &[usize], k: usize, component: Option<usize>) -> f64 {
+    finished.iter().map(|f| f.cost(agents, k, component)).sum::<f64>() / finished.len() as f64
+}
+
+/// One network, the agents it plays, its multipliers and its rollout.
 struct Group {
     agents: Vec<usize>,
     learner: PpoLearner,
     multipliers: Vec<Multiplier>,
-    batch: Batch,
-    rewards: Vec<f32>,
-    costs: Vec<f32>,
-    dones: Vec<bool>,
+    buffer: RolloutBuffer,
+}
+
+/// Per-step scratch space of a rollout, allocated once per rollout.
+struct StepScratch {
+    /// `[copies * agents]` the joint action.
+    joint: Vec<u32>,
+    /// `[copies * agents]` rewards after the social modes and gifts.
+    shaped: Vec<f32>,
+    /// `[agents * agents]` gifts handed out in this rollout (giver, receiver).
+    gifts: Vec<f64>,
+    /// `[copies * agents * agents]` LASE relationships of this step (empty when no one gifts).
+    w: Vec<f32>,
+    row: Vec<f32>,
+    /// `[copies * agents * agents]` whether agent i sees agent j before the step.
+    present: Vec<bool>,
+    /// `[agents][copies * obs_dim]` each agent's own observation before the step.
+    own_obs: Vec<f32>,
+    rows: Rows,
+    mask: Vec<bool>,
+    finished: Vec<Finished>,
 }
 
 /// Multi-agent PPO with cost handling over a [`VecEnv`].
@@ -354,7 +192,7 @@ pub struct Trainer {
     groups: Vec<Group>,
     /// Whether each (copy, agent) is still in its episode.
     alive: Vec<bool>,
-    weights: Vec<f64>,
+    costs: CostRule,
     fixed: Vec<usize>,
     partner: Option<Box<dyn Policy>>,
     conscience: Option<Conscience>,
@@ -370,8 +208,63 @@ pub struct Trainer {
     total_updates: usize,
 }
 
+/// Refuses a rollout that would not fit in memory or in minibatches.
+fn check_rollout(p: &PpoConfig, spec: &EnvSpec, copies: usize) -> Result<(), AgentError> {
+    // what one rollout holds per learner row: the observation, a mask and penalties per action
+    let floats = (spec.obs_dim() + 2 * spec.num_actions() + 8) as u128;
+    let rollout_bytes = p.num_steps as u128 * copies as u128 * spec.num_agents as u128 * floats * 4;
+    if rollout_bytes > ROLLOUT_BUDGET_BYTES as u128 {
+        return Err(setting(
+            "ppo.num_steps",
+            format!(
+                "x num_envs: a rollout of {} steps of {copies} copies would need {:.1} GiB, over the {} GiB budget",
+                p.num_steps,
+                rollout_bytes as f64 / (1u64 << 30) as f64,
+                ROLLOUT_BUDGET_BYTES >> 30
+            ),
+        ));
+    }
+    if p.num_minibatches > p.num_steps * copies {
+        return Err(setting(
+            "ppo.num_minibatches",
+            format!("must be at most the batch, num_steps x num_envs = {} x {copies}", p.num_steps),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses the choice scorer where observations are not one row per choice.
+fn check_policy_head(config: &TrainerConfig, spec: &EnvSpec) -> Result<(), AgentError> {
+    if config.ppo.policy != crate::model::PolicyHead::ChoiceScorer {
+        return Ok(());
+    }
+    let rows_ok = matches!(&spec.observation_space, moralgym_envs::Space::Box { shape, .. } if shape.len() == 2 && shape[0] == spec.num_actions() + 1);
+    if rows_ok && !config.shared_policy {
+        return Ok(());
+    }
+    Err(setting(
+        "ppo.policy",
+        format!(
+            "choice_scorer needs observations laid out as [actions + 1, width] rows (text games) and no shared policy; {} has {}",
+            spec.id, spec.observation_space
+        ),
+    ))
+}
+
+/// The agents that learn, checked: distinct indices below `agents`.
+fn learning_agents(config: &TrainerConfig, agents: usize) -> Result<Vec<usize>, AgentError> {
+    let learning: Vec<usize> = config.learners.clone().unwrap_or_else(|| (0..agents).collect());
+    if learning.is_empty()
+        || learning.iter().any(|&i| i >= agents)
+        || (1..learning.len()).any(|i| learning[..i].contains(&learning[i]))
+    {
+        return Err(setting("learners", format!("must list distinct agent indices below {agents}")));
+    }
+    Ok(learning)
+}
+
 impl Trainer {
-    /// A trainer over `venv` (already holding `num_envs` copies) for `total_steps` env steps.
+    /// A trainer over `venv` (already holding its env copies) for `total_steps` env steps.
     /// `env_config` is the env's config (for partner policies that need it).
     pub fn new(
         mut venv: VecEnv,
@@ -380,129 +273,34 @@ impl Trainer {
         total_steps: u64,
         seed: u64,
         device: &Device,
-    ) -> Result<Self, TrainerError> {
+    ) -> Result<Self, AgentError> {
         let spec = venv.spec().clone();
-        let p = &config.ppo;
-        p.validate().map_err(|(key, m)| bad(&key, m))?;
-        config.cost.validate().map_err(|(key, m)| bad(&key, m))?;
-        if let Some(c) = &config.conscience {
-            c.validate().map_err(|(key, m)| bad(&key, m))?;
-        }
-        // what one rollout holds per learner row: the observation, a mask and penalties per action
-        let floats = (spec.obs_dim() + 2 * spec.num_actions() + 8) as u128;
-        let rollout_bytes = p.num_steps as u128 * venv.num_envs() as u128 * spec.num_agents as u128 * floats * 4;
-        if rollout_bytes > ROLLOUT_BUDGET_BYTES as u128 {
-            return Err(bad(
-                "ppo.num_steps",
-                format!(
-                    "x num_envs: a rollout of {} steps of {} copies would need {:.1} GiB, over the {} GiB budget",
-                    p.num_steps,
-                    venv.num_envs(),
-                    rollout_bytes as f64 / (1u64 << 30) as f64,
-                    ROLLOUT_BUDGET_BYTES >> 30
-                ),
-            ));
-        }
-        if p.num_minibatches > p.num_steps * venv.num_envs() {
-            return Err(bad(
-                "ppo.num_minibatches",
-                format!("must be at most the batch, num_steps x num_envs = {} x {}", p.num_steps, venv.num_envs()),
-            ));
-        }
-        if p.policy == crate::model::PolicyHead::ChoiceScorer {
-            let rows_ok = matches!(&spec.observation_space, moralgym_envs::Space::Box { shape, .. } if shape.len() == 2 && shape[0] == spec.num_actions() + 1);
-            if !rows_ok || config.shared_policy {
-                return Err(bad(
-                    "ppo.policy",
-                    format!(
-                        "choice_scorer needs observations laid out as [actions + 1, width] rows (text games) and no shared policy; {} has {}",
-                        spec.id, spec.observation_space
-                    ),
-                ));
-            }
-        }
-        let names = spec.cost_spec.names();
-        for key in config.cost.weights.keys().chain(config.cost.limits.keys()) {
-            if !names.contains(&key.as_str()) {
-                return Err(bad(
-                    "cost",
-                    format!("`{key}` is not a cost of {}; its costs: {}", spec.id, names.join(", ")),
-                ));
-            }
-        }
-        let k = spec.num_costs();
-        let weights = spec
-            .cost_spec
-            .components
-            .iter()
-            .map(|c| config.cost.weights.get(&c.name).copied().unwrap_or(config.cost.default_weight))
-            .collect();
-        let a = spec.num_agents;
-        let learning: Vec<usize> = config.learners.clone().unwrap_or_else(|| (0..a).collect());
-        if learning.is_empty()
-            || learning.iter().any(|&i| i >= a)
-            || (1..learning.len()).any(|i| learning[..i].contains(&learning[i]))
-        {
-            return Err(bad("learners", format!("must list distinct agent indices below {a}")));
-        }
+        let (a, copies) = (spec.num_agents, venv.num_envs());
+        config.validate()?;
+        check_rollout(&config.ppo, &spec, copies)?;
+        check_policy_head(&config, &spec)?;
+        let costs = CostRule::new(&config.cost, &spec)?;
+        let learning = learning_agents(&config, a)?;
         let fixed: Vec<usize> = (0..a).filter(|i| !learning.contains(i)).collect();
-        let modes = config.social.modes(&learning, a).map_err(|m| bad("social", m))?;
-        if modes.contains(&SocialMode::Lase) {
-            config.social.lase.validate().map_err(|m| bad("social.lase", m))?;
-            if config.shared_policy {
-                return Err(bad("social", "LASE agents learn on their own: set shared_policy = false"));
-            }
-        }
-        let lase = (0..a)
-            .map(|i| {
-                (modes[i] == SocialMode::Lase).then(|| {
-                    let s = derive_seed(seed, 1_000 + i as u64);
-                    let (d, k, n) = (spec.obs_dim(), spec.num_actions(), venv.num_envs());
-                    let partial = venv.env(0).is_some_and(|e| e.partially_observed());
-                    Lase::new(i, a, d, k, n, partial, &config.social.lase, &config.ppo, device, s)
-                })
-            })
-            .collect();
-        let shaper = Shaper::new(&config.social, modes, venv.num_envs());
+        let modes = config.social.modes(&learning, a)?;
+        let lase = Self::lase_modules_for(&config, &spec, &venv, &modes, device, seed)?;
+        let shaper = Shaper::new(&config.social, modes, copies);
         let conscience = match &config.conscience {
             Some(c) => Some(Conscience::new(c, &spec.id, env_config, seed ^ 0xC05C1E)?),
             None => None,
         };
-        if crate::policy::is_llm(&config.partner_policy) {
-            return Err(bad(
-                "partner_policy",
-                "a language model cannot be a training partner (it would need a request per env step); evaluate it with rollout, eval, report or a sweep's baselines",
-            ));
-        }
         let partner = if fixed.is_empty() {
             None
         } else {
             Some(
                 make_policy(&config.partner_policy, &spec.id, env_config, seed ^ 0xFA57)
-                    .map_err(|e| bad("partner_policy", e.to_string()))?,
+                    .map_err(|e| setting("partner_policy", e.to_string()))?,
             )
         };
         let agent_sets: Vec<Vec<usize>> =
             if config.shared_policy { vec![learning] } else { learning.into_iter().map(|i| vec![i]).collect() };
         let inputs = spec.obs_dim() + if config.shared_policy { a } else { 0 };
-        let limits: Vec<f64> = spec
-            .cost_spec
-            .components
-            .iter()
-            .map(|c| config.cost.limits.get(&c.name).copied().unwrap_or(c.default_limit))
-            .collect();
-        let multipliers = || -> Vec<Multiplier> {
-            let c = &config.cost;
-            match (c.mode, c.constrain) {
-                (CostMode::Lagrangian, Constrain::Each) => {
-                    limits.iter().map(|&d| Multiplier::new(c.lagrange_init, d, c.lagrange_lr)).collect()
-                }
-                (CostMode::Lagrangian, Constrain::Sum) => {
-                    vec![Multiplier::new(c.lagrange_init, c.sum_limit.unwrap_or(limits.iter().sum()), c.lagrange_lr)]
-                }
-                _ => Vec::new(),
-            }
-        };
+        let k = spec.num_costs();
         let groups = agent_sets
             .into_iter()
             .enumerate()
@@ -515,19 +313,17 @@ impl Trainer {
                     device,
                     derive_seed(seed, g as u64),
                 ),
-                multipliers: multipliers(),
+                multipliers: costs.multipliers(),
                 agents,
-                batch: Batch::default(),
-                rewards: Vec::new(),
-                costs: Vec::new(),
-                dones: Vec::new(),
+                buffer: RolloutBuffer::new(inputs, spec.num_actions(), k),
             })
             .collect();
         venv.reset(seed);
-        let per_update = (config.ppo.num_steps * venv.num_envs()) as u64;
+        let per_update = (config.ppo.num_steps * copies) as u64;
         let total_updates = total_steps.div_ceil(per_update).max(1) as usize;
         Ok(Self {
-            alive: vec![true; venv.num_envs() * a],
+            alive: vec![true; copies * a],
+            costs,
             fixed,
             partner,
             conscience,
@@ -538,7 +334,6 @@ impl Trainer {
             spec,
             venv,
             groups,
-            weights,
             config,
             global_step: 0,
             update: 0,
@@ -547,11 +342,46 @@ impl Trainer {
         })
     }
 
+    /// The LASE modules of the agents whose social mode is LASE.
+    fn lase_modules_for(
+        config: &TrainerConfig,
+        spec: &EnvSpec,
+        venv: &VecEnv,
+        modes: &[SocialMode],
+        device: &Device,
+        seed: u64,
+    ) -> Result<Vec<Option<Lase>>, AgentError> {
+        if modes.contains(&SocialMode::Lase) {
+            config.social.lase.validate()?;
+            if config.shared_policy {
+                return Err(setting("social", "LASE agents learn on their own: set shared_policy = false"));
+            }
+        }
+        let a = spec.num_agents;
+        let (d, k, n) = (spec.obs_dim(), spec.num_actions(), venv.num_envs());
+        let partial = venv.env(0).is_some_and(|e| e.partially_observed());
+        Ok((0..a)
+            .map(|i| {
+                (modes[i] == SocialMode::Lase).then(|| {
+                    let s = derive_seed(seed, 1_000 + i as u64);
+                    Lase::new(i, a, d, k, n, partial, &config.social.lase, &config.ppo, device, s)
+                })
+            })
+            .collect())
+    }
+
     /// The annealed learning rate's fraction for the next update.
     fn lr_fraction(&self) -> f64 {
         let (u0, f0) = self.anneal_from;
         let left = self.total_updates.saturating_sub(u0).max(1);
         (f0 * (1.0 - self.update.saturating_sub(u0) as f64 / left as f64)).max(0.0)
+    }
+
+    /// Linear annealing to 0 at the last update; a resumed run anneals from where its checkpoint
+    /// was, even when it now runs longer (plain `1 - update / total` for a fresh run).
+    fn learning_rate(&self) -> f64 {
+        let p = &self.config.ppo;
+        if p.anneal_lr { self.lr_fraction() * p.learning_rate } else { p.learning_rate }
     }
 
     /// Updates the whole run will do.
@@ -615,11 +445,11 @@ impl Trainer {
     }
 
     /// Restores counters and multipliers saved by [`Trainer::state`].
-    pub fn restore(&mut self, state: TrainerState) -> Result<(), TrainerError> {
+    pub fn restore(&mut self, state: TrainerState) -> Result<(), AgentError> {
         if state.multipliers.len() != self.groups.len()
             || state.multipliers.iter().zip(&self.groups).any(|(m, g)| m.len() != g.multipliers.len())
         {
-            return Err(bad("checkpoint", "its multipliers do not match this run's policies and cost mode"));
+            return Err(setting("checkpoint", "its multipliers do not match this run's policies and cost mode"));
         }
         for (g, m) in self.groups.iter_mut().zip(state.multipliers) {
             g.multipliers = m;
@@ -632,319 +462,303 @@ impl Trainer {
         Ok(())
     }
 
-    fn input(&self, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
-        policy_input(&self.spec, self.config.shared_policy, obs, agent, out);
-    }
-
     /// Runs one rollout of `num_steps` vector steps and one PPO update per group. Fails only when
     /// a fixed partner's policy fails.
-    pub fn iterate(&mut self) -> Result<Iteration, TrainerError> {
+    pub fn iterate(&mut self) -> Result<Iteration, AgentError> {
         let start = Instant::now();
-        let (n, a, k) = (self.venv.num_envs(), self.spec.num_agents, self.spec.num_costs());
-        let heads = 1 + k;
-        let steps = self.config.ppo.num_steps;
-        // Linear annealing to 0 at the last update; a resumed run anneals from where its checkpoint
-        // was, even when it now runs longer (plain `1 - update / total` for a fresh run).
-        let frac = self.lr_fraction();
-        let lr = if self.config.ppo.anneal_lr {
-            frac * self.config.ppo.learning_rate
-        } else {
-            self.config.ppo.learning_rate
-        };
+        let lr = self.learning_rate();
+        let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
         for g in &mut self.groups {
-            g.batch = Batch::default();
-            g.rewards.clear();
-            g.costs.clear();
-            g.dones.clear();
+            g.buffer.clear();
         }
-        let mut joint = vec![0u32; n * a];
-        let mut finished: Vec<Finished> = Vec::new();
-        let mut mask = vec![true; self.spec.num_actions()];
-        let mut scratch = Vec::new();
-        let mut learner_rows = Rows::default();
-        let d = self.spec.obs_dim();
-        let env_obs = a * d;
-        let gifting = self.shaper.gifting();
-        let (mut shaped, mut gifts, mut w, mut row) =
-            (vec![0.0f32; n * a], vec![0.0f64; a * a], Vec::new(), Vec::new());
-        let (mut present, mut own_obs) = (Vec::new(), Vec::new());
+        let mut s = StepScratch {
+            joint: vec![0; n * a],
+            shaped: vec![0.0; n * a],
+            gifts: vec![0.0; a * a],
+            w: Vec::new(),
+            row: Vec::new(),
+            present: Vec::new(),
+            own_obs: Vec::new(),
+            rows: Rows::default(),
+            mask: vec![true; self.spec.num_actions()],
+            finished: Vec::new(),
+        };
+        let steps = self.config.ppo.num_steps;
         for _ in 0..steps {
-            for gi in 0..self.groups.len() {
-                let rows = n * self.groups[gi].agents.len();
-                learner_rows.clear();
-                for e in 0..n {
-                    let Some(env) = self.venv.env(e) else { continue };
-                    let obs = &self.venv.obs()[e * env_obs..(e + 1) * env_obs];
-                    for &agent in &self.groups[gi].agents {
-                        learner_rows.push(env, obs, agent, self.config.shared_policy, self.conscience.as_ref());
-                    }
-                }
-                let (mut act, mut logp, mut values) =
-                    (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-                let g = &mut self.groups[gi];
-                let r = &learner_rows;
-                g.learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
-                g.batch.penalties.extend_from_slice(&r.penalties);
-                for (r, &action) in act.iter().enumerate() {
-                    let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
-                    joint[e * a + agent] = action;
-                    g.batch.weights.push(if self.alive[e * a + agent] { 1.0 } else { 0.0 });
-                }
-                g.batch.obs.extend_from_slice(&r.input);
-                g.batch.masks.extend_from_slice(&r.masks);
-                g.batch.actions.extend_from_slice(&act);
-                g.batch.logp.extend_from_slice(&logp);
-                g.batch.values.extend_from_slice(&values);
-            }
-            if let Some(partner) = &mut self.partner {
-                let d = a * self.spec.obs_dim();
-                let mut all = vec![0u32; a];
-                for e in 0..n {
-                    if let Some(env) = self.venv.env(e) {
-                        partner
-                            .act(env, &self.venv.obs()[e * d..(e + 1) * d], &mut all)
-                            .map_err(|e| bad("partner_policy", e.to_string()))?;
-                        for &agent in &self.fixed {
-                            joint[e * a + agent] = all[agent];
-                        }
-                    }
-                }
-            }
-            // Agents that stopped send their first legal action; the env ignores it.
-            if self.spec.has_action_mask {
-                for e in 0..n {
-                    for agent in 0..a {
-                        if let Some(env) = self.venv.env(e)
-                            && !env.is_legal(agent, joint[e * a + agent])
-                        {
-                            env.action_mask(agent, &mut mask);
-                            joint[e * a + agent] = mask.iter().position(|&m| m).unwrap_or(0) as u32;
-                        }
-                    }
-                }
-            }
-            // What LASE agents see before the step: who is in view, and their own observations.
-            if gifting {
-                present.clear();
-                for e in 0..n {
-                    let env = self.venv.env(e);
-                    for i in 0..a {
-                        present.extend((0..a).map(|j| {
-                            i != j
-                                && self.alive[e * a + i]
-                                && self.alive[e * a + j]
-                                && env.is_some_and(|v| v.can_see(i, j))
-                        }));
-                    }
-                }
-                own_obs.clear();
-                for i in 0..a {
-                    agent_rows(&self.spec, self.venv.obs(), i, &mut own_obs);
-                }
+            self.act_learners(&mut s);
+            self.act_partners(&mut s.joint)?;
+            self.replace_stopped_actions(&mut s);
+            if self.shaper.gifting() {
+                self.lase_view(&mut s);
             }
             // Actions come from the masks, so a step error would be a bug in the env or here.
-            self.venv.step(&joint).expect("sampled actions are legal");
+            self.venv.step(&s.joint).expect("sampled actions are legal");
             self.global_step += n as u64;
             let raw: Vec<f32> = (0..n * a).map(|i| if self.alive[i] { self.venv.rewards()[i] } else { 0.0 }).collect();
-            if gifting {
-                w.clear();
-                w.resize(n * a * a, 0.0);
-                row.resize(n * a, 0.0);
-                for (i, lase) in self.lase.iter().enumerate() {
-                    let Some(lase) = lase else { continue };
-                    let seen = |e: usize, j: usize| present[(e * a + i) * a + j];
-                    lase.relationships(&own_obs[i * n * d..(i + 1) * n * d], &joint, seen, &mut row);
-                    for e in 0..n {
-                        w[(e * a + i) * a..(e * a + i + 1) * a].copy_from_slice(&row[e * a..(e + 1) * a]);
-                    }
-                }
+            if self.shaper.gifting() {
+                self.relationships(&mut s);
             }
-            self.shaper.shape(&raw, &w, self.venv.done(), &mut shaped, &mut gifts);
-            for g in &mut self.groups {
-                for e in 0..n {
-                    for &agent in &g.agents {
-                        let i = e * a + agent;
-                        let was_alive = self.alive[i];
-                        let (r, c) = if was_alive {
-                            (shaped[i], &self.venv.costs()[i * k..(i + 1) * k])
-                        } else {
-                            (0.0, &[][..])
-                        };
-                        let train_r = match self.config.cost.mode {
-                            CostMode::Weighted => {
-                                r - c.iter().zip(&self.weights).map(|(c, w)| c * *w as f32).sum::<f32>()
-                            }
-                            _ => r,
-                        };
-                        g.rewards.push(train_r);
-                        if c.is_empty() {
-                            g.costs.extend(std::iter::repeat_n(0.0, k));
-                        } else {
-                            g.costs.extend_from_slice(c);
-                        }
-                        let done =
-                            !was_alive || self.venv.terminated()[i] || self.venv.truncated()[i] || self.venv.done()[e];
-                        g.dones.push(done);
-                    }
-                }
-            }
-            for (i, lase) in self.lase.iter_mut().enumerate() {
-                let Some(lase) = lase else { continue };
-                let obs = &own_obs[i * n * d..(i + 1) * n * d];
-                let ended = |e: usize| {
-                    let k = e * a + i;
-                    self.venv.terminated()[k] || self.venv.truncated()[k] || self.venv.done()[e]
-                };
-                for e in 0..n {
-                    let k = e * a + i;
-                    let step = (&obs[e * d..(e + 1) * d], &joint[e * a..(e + 1) * a], raw[k], ended(e));
-                    lase.record(e, self.alive[k].then_some(step));
-                    for j in (0..a).filter(|&j| present[k * a + j]) {
-                        lase.record_view(&obs[e * d..(e + 1) * d], j, joint[e * a + j]);
-                    }
-                }
-                // the acting policy's masks for agent i this step (its group holds only i)
-                let g = self.groups.iter().find(|g| g.agents == [i]).expect("LASE agents learn alone");
-                let step_masks = if g.batch.masks.is_empty() { 0 } else { n * self.spec.num_actions() };
-                let masks = &g.batch.masks[g.batch.masks.len() - step_masks..];
-                let actions: Vec<u32> = (0..n).map(|e| joint[e * a + i]).collect();
-                let live: Vec<bool> = (0..n).map(|e| self.alive[e * a + i]).collect();
-                let rewards: Vec<f32> = (0..n).map(|e| raw[e * a + i]).collect();
-                let dones: Vec<bool> = (0..n).map(|e| !self.alive[e * a + i] || ended(e)).collect();
-                lase.record_policy(obs, masks, &actions, &live, &rewards, &dones);
-            }
+            self.shaper.shape(&raw, &s.w, self.venv.done(), &mut s.shaped, &mut s.gifts);
+            self.record_outcomes(&s.shaped);
+            self.record_lase(&s, &raw);
+            self.end_episodes(&mut s.finished);
+        }
+        let (losses, lagrange) = self.update_learners(lr, &s.finished);
+        let (lase, gifts) = self.update_lase(lr, &s.gifts, steps);
+        self.update += 1;
+        let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+        Ok(self.summarise(&s.finished, (steps * n) as f64 / elapsed, lr, losses, lagrange, gifts, lase))
+    }
+
+    /// Each learner samples its agents' actions in every copy, and stores what it read and did.
+    fn act_learners(&mut self, s: &mut StepScratch) {
+        let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
+        let heads = 1 + self.spec.num_costs();
+        let env_obs = a * self.spec.obs_dim();
+        for g in &mut self.groups {
+            let rows = n * g.agents.len();
+            s.rows.clear();
             for e in 0..n {
-                if let Some(ep) = self.venv.episode(e) {
-                    finished.push(Finished {
-                        length: ep.length,
-                        returns: ep.returns.to_vec(),
-                        costs: ep.costs.to_vec(),
-                    });
+                let Some(env) = self.venv.env(e) else { continue };
+                let obs = &self.venv.obs()[e * env_obs..(e + 1) * env_obs];
+                for &agent in &g.agents {
+                    s.rows.push(env, obs, agent, self.config.shared_policy, self.conscience.as_ref());
                 }
-                for agent in 0..a {
+            }
+            let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
+            let r = &s.rows;
+            g.learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
+            g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &act, &logp, &values);
+            for (r, &action) in act.iter().enumerate() {
+                let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
+                s.joint[e * a + agent] = action;
+                g.buffer.weights.push(if self.alive[e * a + agent] { 1.0 } else { 0.0 });
+            }
+        }
+    }
+
+    /// The fixed partners choose their actions in every copy.
+    fn act_partners(&mut self, joint: &mut [u32]) -> Result<(), AgentError> {
+        let Some(partner) = &mut self.partner else { return Ok(()) };
+        let a = self.spec.num_agents;
+        let d = a * self.spec.obs_dim();
+        let mut all = vec![0u32; a];
+        for e in 0..self.venv.num_envs() {
+            if let Some(env) = self.venv.env(e) {
+                partner.act(env, &self.venv.obs()[e * d..(e + 1) * d], &mut all)?;
+                for &agent in &self.fixed {
+                    joint[e * a + agent] = all[agent];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Agents that stopped send their first legal action; the env ignores it.
+    fn replace_stopped_actions(&self, s: &mut StepScratch) {
+        if !self.spec.has_action_mask {
+            return;
+        }
+        let a = self.spec.num_agents;
+        for e in 0..self.venv.num_envs() {
+            let Some(env) = self.venv.env(e) else { continue };
+            for agent in 0..a {
+                if !env.is_legal(agent, s.joint[e * a + agent]) {
+                    env.action_mask(agent, &mut s.mask);
+                    s.joint[e * a + agent] = s.mask.iter().position(|&m| m).unwrap_or(0) as u32;
+                }
+            }
+        }
+    }
+
+    /// What LASE agents see before the step: who is in view, and their own observations.
+    fn lase_view(&self, s: &mut StepScratch) {
+        let a = self.spec.num_agents;
+        s.present.clear();
+        for e in 0..self.venv.num_envs() {
+            let env = self.venv.env(e);
+            for i in 0..a {
+                s.present.extend((0..a).map(|j| {
+                    i != j && self.alive[e * a + i] && self.alive[e * a + j] && env.is_some_and(|v| v.can_see(i, j))
+                }));
+            }
+        }
+        s.own_obs.clear();
+        for i in 0..a {
+            agent_rows(&self.spec, self.venv.obs(), i, &mut s.own_obs);
+        }
+    }
+
+    /// Each LASE agent's relationship toward each co-player it saw, for the step just taken.
+    fn relationships(&self, s: &mut StepScratch) {
+        let (n, a, d) = (self.venv.num_envs(), self.spec.num_agents, self.spec.obs_dim());
+        s.w.clear();
+        s.w.resize(n * a * a, 0.0);
+        s.row.resize(n * a, 0.0);
+        for (i, lase) in self.lase.iter().enumerate() {
+            let Some(lase) = lase else { continue };
+            let seen = |e: usize, j: usize| s.present[(e * a + i) * a + j];
+            lase.relationships(&s.own_obs[i * n * d..(i + 1) * n * d], &s.joint, seen, &mut s.row);
+            for e in 0..n {
+                s.w[(e * a + i) * a..(e * a + i + 1) * a].copy_from_slice(&s.row[e * a..(e + 1) * a]);
+            }
+        }
+    }
+
+    /// Stores each learner row's training reward (the shaped reward, less weighted costs when
+    /// costs are weighted), its costs and whether its episode ended.
+    fn record_outcomes(&mut self, shaped: &[f32]) {
+        let (a, k) = (self.spec.num_agents, self.spec.num_costs());
+        for g in &mut self.groups {
+            for e in 0..self.venv.num_envs() {
+                for &agent in &g.agents {
                     let i = e * a + agent;
-                    self.alive[i] = self.venv.done()[e]
-                        || (self.alive[i] && !self.venv.terminated()[i] && !self.venv.truncated()[i]);
+                    let was_alive = self.alive[i];
+                    let (r, c) =
+                        if was_alive { (shaped[i], &self.venv.costs()[i * k..(i + 1) * k]) } else { (0.0, &[][..]) };
+                    let done =
+                        !was_alive || self.venv.terminated()[i] || self.venv.truncated()[i] || self.venv.done()[e];
+                    g.buffer.push_outcome(self.costs.train_reward(r, c), c, done);
                 }
             }
         }
-        // Bootstrap values of the current observations, then advantages and the update.
-        let mut losses = Vec::with_capacity(self.groups.len());
-        let mut lagrange = BTreeMap::new();
-        let names = self.spec.cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        for gi in 0..self.groups.len() {
-            let rows = n * self.groups[gi].agents.len();
-            scratch.clear();
-            for e in 0..n {
-                for &agent in &self.groups[gi].agents {
-                    let obs = &self.venv.obs()[e * a * self.spec.obs_dim()..(e + 1) * a * self.spec.obs_dim()];
-                    self.input(obs, agent, &mut scratch);
-                }
-            }
-            let g = &mut self.groups[gi];
-            let (mut act, mut logp, mut last) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            // Bootstrapping needs only values; masks do not change them.
-            g.learner.act(&scratch, &[], &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
-            let column = |src: &[f32], h: usize| -> Vec<f32> { src.chunks(heads).map(|v| v[h]).collect() };
-            let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
-            let (adv_r, ret_r) =
-                gae(&g.rewards, &column(&g.batch.values, 0), &g.dones, &column(&last, 0), rows, gamma, lambda);
-            let mut cost_adv = Vec::with_capacity(k);
-            let mut returns = vec![0.0f32; adv_r.len() * heads];
-            for (i, r) in ret_r.iter().enumerate() {
-                returns[i * heads] = *r;
-            }
-            for c in 0..k {
-                let costs_c: Vec<f32> = g.costs.chunks(k).map(|x| x[c]).collect();
-                let (adv_c, ret_c) = gae(
-                    &costs_c,
-                    &column(&g.batch.values, 1 + c),
-                    &g.dones,
-                    &column(&last, 1 + c),
-                    rows,
-                    gamma,
-                    lambda,
-                );
-                for (i, r) in ret_c.iter().enumerate() {
-                    returns[i * heads + 1 + c] = *r;
-                }
-                cost_adv.push(adv_c);
-            }
-            let lambdas: Vec<f64> = g.multipliers.iter().map(|m| m.value).collect();
-            g.batch.advantages = match (self.config.cost.mode, self.config.cost.constrain) {
-                (CostMode::Lagrangian, Constrain::Each) => (0..adv_r.len())
-                    .map(|i| combine(adv_r[i], &cost_adv.iter().map(|c| c[i]).collect::<Vec<_>>(), &lambdas))
-                    .collect(),
-                (CostMode::Lagrangian, Constrain::Sum) => (0..adv_r.len())
-                    .map(|i| combine(adv_r[i], &[cost_adv.iter().map(|c| c[i]).sum()], &lambdas))
-                    .collect(),
-                _ => adv_r,
-            };
-            g.batch.returns = returns;
-            losses.push(g.learner.update(&g.batch, lr, &mut self.rng));
-            // Multipliers follow the mean episode cost of this group's agents.
-            if !finished.is_empty() && !g.multipliers.is_empty() {
-                let mean_cost = |c: Option<usize>| -> f64 {
-                    let mut total = 0.0;
-                    for Finished { costs, .. } in &finished {
-                        for &agent in &g.agents {
-                            let row = &costs[agent * k..(agent + 1) * k];
-                            total += match c {
-                                Some(c) => row[c] as f64,
-                                None => row.iter().map(|&x| x as f64).sum(),
-                            };
-                        }
-                    }
-                    total / (finished.len() * g.agents.len()) as f64
-                };
-                let single = g.multipliers.len() == 1 && self.config.cost.constrain == Constrain::Sum;
-                for (c, m) in g.multipliers.iter_mut().enumerate() {
-                    m.update(mean_cost(if single { None } else { Some(c) }));
-                }
-            }
-            for (c, m) in g.multipliers.iter().enumerate() {
-                let comp =
-                    if self.config.cost.constrain == Constrain::Sum { "sum".to_string() } else { names[c].clone() };
-                let owner = if self.config.shared_policy {
-                    "shared".to_string()
-                } else {
-                    self.spec.agents[g.agents[0]].clone()
-                };
-                lagrange.insert(format!("{owner}/{comp}"), m.value);
-            }
-        }
-        let mut lase_stats = BTreeMap::new();
-        let mut gift_means = BTreeMap::new();
-        let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
+    }
+
+    /// Gives each LASE agent the step: its Q network's transition, the co-players it saw act,
+    /// and its self-interested policy's sample.
+    fn record_lase(&mut self, s: &StepScratch, raw: &[f32]) {
+        let (n, a, d) = (self.venv.num_envs(), self.spec.num_agents, self.spec.obs_dim());
         for (i, lase) in self.lase.iter_mut().enumerate() {
             let Some(lase) = lase else { continue };
-            let mut last = Vec::with_capacity(n * d);
-            agent_rows(&self.spec, self.venv.obs(), i, &mut last);
-            lase_stats.insert(self.spec.agents[i].clone(), lase.update(&last, lr, gamma, lambda, &mut self.rng));
-            for j in (0..a).filter(|&j| j != i) {
-                let name = format!("{}->{}", self.spec.agents[i], self.spec.agents[j]);
-                gift_means.insert(name, gifts[i * a + j] / (steps * n) as f64);
+            let obs = &s.own_obs[i * n * d..(i + 1) * n * d];
+            let ended = |e: usize| {
+                let k = e * a + i;
+                self.venv.terminated()[k] || self.venv.truncated()[k] || self.venv.done()[e]
+            };
+            for e in 0..n {
+                let k = e * a + i;
+                let step = (&obs[e * d..(e + 1) * d], &s.joint[e * a..(e + 1) * a], raw[k], ended(e));
+                lase.record(e, self.alive[k].then_some(step));
+                for j in (0..a).filter(|&j| s.present[k * a + j]) {
+                    lase.record_view(&obs[e * d..(e + 1) * d], j, s.joint[e * a + j]);
+                }
+            }
+            // the acting policy's masks for agent i this step (its group holds only i)
+            let g = self.groups.iter().find(|g| g.agents == [i]).expect("LASE agents learn alone");
+            let actions: Vec<u32> = (0..n).map(|e| s.joint[e * a + i]).collect();
+            let live: Vec<bool> = (0..n).map(|e| self.alive[e * a + i]).collect();
+            let rewards: Vec<f32> = (0..n).map(|e| raw[e * a + i]).collect();
+            let dones: Vec<bool> = (0..n).map(|e| !self.alive[e * a + i] || ended(e)).collect();
+            lase.record_policy(obs, g.buffer.last_masks(n), &actions, &live, &rewards, &dones);
+        }
+    }
+
+    /// Collects the episodes that ended and marks who is still playing.
+    fn end_episodes(&mut self, finished: &mut Vec<Finished>) {
+        let a = self.spec.num_agents;
+        for e in 0..self.venv.num_envs() {
+            if let Some(ep) = self.venv.episode(e) {
+                finished.push(Finished { length: ep.length, returns: ep.returns.to_vec(), costs: ep.costs.to_vec() });
+            }
+            for agent in 0..a {
+                let i = e * a + agent;
+                self.alive[i] =
+                    self.venv.done()[e] || (self.alive[i] && !self.venv.terminated()[i] && !self.venv.truncated()[i]);
             }
         }
-        self.update += 1;
+    }
+
+    /// Per group: bootstrap values, GAE per head, the advantage the policy follows, PPO's epochs
+    /// and the multipliers' step. Returns the losses and the multipliers by name.
+    fn update_learners(&mut self, lr: f64, finished: &[Finished]) -> (Vec<UpdateStats>, BTreeMap<String, f64>) {
+        let (n, a, k) = (self.venv.num_envs(), self.spec.num_agents, self.spec.num_costs());
+        let heads = 1 + k;
+        let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
+        let mut losses = Vec::with_capacity(self.groups.len());
+        let mut lagrange = BTreeMap::new();
+        let mut input = Vec::new();
+        for g in &mut self.groups {
+            let rows = n * g.agents.len();
+            input.clear();
+            let env_obs = a * self.spec.obs_dim();
+            for e in 0..n {
+                for &agent in &g.agents {
+                    let obs = &self.venv.obs()[e * env_obs..(e + 1) * env_obs];
+                    policy_input(&self.spec, self.config.shared_policy, obs, agent, &mut input);
+                }
+            }
+            let (mut act, mut logp, mut last) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
+            // Bootstrapping needs only values; masks do not change them.
+            g.learner.act(&input, &[], &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
+            let per_head = g.buffer.compute_returns(&last, rows, gamma, lambda);
+            g.buffer.advantages = self.costs.advantages(per_head, &g.multipliers);
+            losses.push(g.learner.update(&g.buffer, lr, &mut self.rng));
+            // Multipliers follow the mean episode cost of this group's agents.
+            if !finished.is_empty() {
+                self.costs.update(&mut g.multipliers, |c| mean_cost(finished, &g.agents, k, c));
+            }
+            let owner = if self.config.shared_policy { "shared" } else { self.spec.agents[g.agents[0]].as_str() };
+            self.costs.named(owner, &g.multipliers, &mut lagrange);
+        }
+        (losses, lagrange)
+    }
+
+    /// Trains every LASE agent's networks; returns their losses and each giver's mean gift
+    /// weight per step toward each co-player.
+    fn update_lase(
+        &mut self,
+        lr: f64,
+        gifts: &[f64],
+        steps: usize,
+    ) -> (BTreeMap<String, LaseStats>, BTreeMap<String, f64>) {
+        let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
+        let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
+        let (mut stats, mut means) = (BTreeMap::new(), BTreeMap::new());
+        for (i, lase) in self.lase.iter_mut().enumerate() {
+            let Some(lase) = lase else { continue };
+            let mut last = Vec::with_capacity(n * self.spec.obs_dim());
+            agent_rows(&self.spec, self.venv.obs(), i, &mut last);
+            stats.insert(self.spec.agents[i].clone(), lase.update(&last, lr, gamma, lambda, &mut self.rng));
+            for j in (0..a).filter(|&j| j != i) {
+                let name = format!("{}->{}", self.spec.agents[i], self.spec.agents[j]);
+                means.insert(name, gifts[i * a + j] / (steps * n) as f64);
+            }
+        }
+        (stats, means)
+    }
+
+    /// The iteration's line of `metrics.jsonl`.
+    #[allow(clippy::too_many_arguments)]
+    fn summarise(
+        &self,
+        finished: &[Finished],
+        sps: f64,
+        lr: f64,
+        losses: Vec<UpdateStats>,
+        lagrange: BTreeMap<String, f64>,
+        gifts: BTreeMap<String, f64>,
+        lase: BTreeMap<String, LaseStats>,
+    ) -> Iteration {
+        let (a, k) = (self.spec.num_agents, self.spec.num_costs());
         let episodes = finished.len();
         let mean = |f: &dyn Fn(&Finished) -> f64| {
             (episodes > 0).then(|| finished.iter().map(f).sum::<f64>() / episodes as f64)
         };
-        let mut costs = BTreeMap::new();
-        if episodes > 0 {
-            for (c, name) in names.iter().enumerate() {
-                let per_agent = finished
-                    .iter()
-                    .map(|f| (0..a).map(|ag| f.costs[ag * k + c] as f64).sum::<f64>() / a as f64)
-                    .sum::<f64>();
-                costs.insert(name.clone(), per_agent / episodes as f64);
-            }
-        }
-        Ok(Iteration {
+        let everyone: Vec<usize> = (0..a).collect();
+        let costs = if episodes == 0 {
+            BTreeMap::new()
+        } else {
+            let names = self.spec.cost_spec.names();
+            names
+                .iter()
+                .enumerate()
+                .map(|(c, name)| (name.to_string(), mean_cost(finished, &everyone, k, Some(c))))
+                .collect()
+        };
+        Iteration {
             update: self.update,
             global_step: self.global_step,
-            sps: (steps * n) as f64 / start.elapsed().as_secs_f64().max(1e-9),
+            sps,
             learning_rate: lr,
             episodes,
             episodic_return: mean(&|f| f.returns.iter().map(|&x| x as f64).sum::<f64>() / a as f64),
@@ -952,9 +766,9 @@ impl Trainer {
             costs,
             lagrange,
             losses,
-            gifts: gift_means,
-            lase: lase_stats,
-        })
+            gifts,
+            lase,
+        }
     }
 
     /// This trainer's policies as a [`Policy`] (sampling, or greedy when `greedy`).
@@ -970,103 +784,5 @@ impl Trainer {
             rng: Rng::new(seed),
             greedy,
         }
-    }
-}
-
-/// What a learner reads for some agents, one row per agent: the inputs (with a one-hot agent id
-/// under a shared policy), the action masks and the conscience's logit penalties.
-#[derive(Default)]
-struct Rows {
-    input: Vec<f32>,
-    masks: Vec<bool>,
-    penalties: Vec<f32>,
-    mask: Vec<bool>,
-    harm: Vec<f32>,
-    feats: Vec<f32>,
-}
-
-impl Rows {
-    fn clear(&mut self) {
-        self.input.clear();
-        self.masks.clear();
-        self.penalties.clear();
-    }
-
-    /// Appends the row of `agent` in `env`, whose observations (all agents) are `obs`.
-    fn push(
-        &mut self,
-        env: &dyn ParallelEnv,
-        obs: &[f32],
-        agent: usize,
-        shared: bool,
-        conscience: Option<&Conscience>,
-    ) {
-        let spec = env.spec();
-        policy_input(spec, shared, obs, agent, &mut self.input);
-        if spec.has_action_mask {
-            self.mask.resize(spec.num_actions(), true);
-            env.action_mask(agent, &mut self.mask);
-            self.masks.extend_from_slice(&self.mask);
-        }
-        if let Some(c) = conscience {
-            let d = spec.obs_dim();
-            self.harm.resize(spec.num_actions(), 0.0);
-            c.penalties(
-                env,
-                agent,
-                &obs[agent * d..(agent + 1) * d],
-                &mut self.harm,
-                &mut self.feats,
-                &mut self.penalties,
-            );
-        }
-    }
-}
-
-fn policy_input(spec: &EnvSpec, shared: bool, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
-    let d = spec.obs_dim();
-    out.extend_from_slice(&obs[agent * d..(agent + 1) * d]);
-    if shared {
-        out.extend((0..spec.num_agents).map(|i| if i == agent { 1.0 } else { 0.0 }));
-    }
-}
-
-/// Appends `agent`'s own observation in every env copy of `obs` (`[copies * agents * obs_dim]`).
-fn agent_rows(spec: &EnvSpec, obs: &[f32], agent: usize, out: &mut Vec<f32>) {
-    for env in obs.chunks(spec.num_agents * spec.obs_dim()) {
-        policy_input(spec, false, env, agent, out);
-    }
-}
-
-/// The trained networks acting in any env with the trainer's spec.
-pub struct TrainedPolicy<'a> {
-    groups: Vec<(&'a [usize], &'a PpoLearner)>,
-    partner: Option<Box<dyn Policy>>,
-    shared: bool,
-    conscience: Option<&'a Conscience>,
-    rng: Rng,
-    greedy: bool,
-}
-
-impl Policy for TrainedPolicy<'_> {
-    fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
-        let heads = 1 + env.spec().num_costs();
-        if let Some(partner) = &mut self.partner {
-            partner.act(env, obs, actions)?; // the learners' entries are overwritten below
-        }
-        let mut r = Rows::default();
-        for (agents, learner) in &self.groups {
-            r.clear();
-            for &agent in agents.iter() {
-                r.push(env, obs, agent, self.shared, self.conscience);
-            }
-            let rows = agents.len();
-            let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
-            for (r, &agent) in agents.iter().enumerate() {
-                actions[agent] = act[r];
-            }
-        }
-        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use moralgym_agents::PolicyError;
+use moralgym_agents::{AgentError, PolicyError};
 use moralgym_envs::EnvError;
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -76,6 +76,23 @@ pub enum ConfigError {
     /// The policy does not exist or does not fit the environment.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// The learner refused a setting, a partner failed, or a network file could not be used.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// A run has no checkpoint that can be read.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint (or checkpoints) directory.
+        path: String,
+        /// Why it cannot be used.
+        message: String,
+    },
+    /// The caller's per-update hook stopped the run.
+    #[error("stopped by the on_iteration hook: {message}")]
+    Hook {
+        /// What the hook said.
+        message: String,
+    },
 }
 
 /// Reads a TOML file into a table.

@@ -6,10 +6,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use moralgym_agents::trainer::{Iteration, TrainerConfig, TrainerState};
-use moralgym_agents::{CostConfig, PpoConfig, Trainer};
+use moralgym_agents::{AgentError, Trainer};
 use moralgym_envs::{EpisodeReport, VecEnv, registry};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::lock::{RunLock, write_file};
 use crate::overrides::ConfigError;
@@ -27,15 +27,6 @@ pub enum DeviceKind {
     Wgpu,
     /// CUDA (build with `--features cuda`).
     Cuda,
-}
-
-/// The learner a run trains.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentKind {
-    /// PPO (with the cost handling of `[cost]`).
-    #[default]
-    Ppo,
 }
 
 /// Final evaluation settings.
@@ -57,38 +48,20 @@ impl Default for EvalConfig {
 }
 
 /// A run: env, learner, budget, outputs. Every key is documented in docs/training.md.
+///
+/// The learner's keys (`ppo`, `cost`, `shared_policy`, `learners`, `partner_policy`,
+/// `conscience`, `social`) sit at the top level of the file beside the run's own and are read
+/// into [`RunConfig::trainer`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Registered env id.
     pub env: String,
     /// The env's config keys (defaults for the rest).
     #[serde(default)]
     pub env_config: Value,
-    /// The learner.
-    #[serde(default)]
-    pub agent: AgentKind,
-    /// PPO hyper-parameters.
-    #[serde(default)]
-    pub ppo: PpoConfig,
-    /// Reward-cost trade-off.
-    #[serde(default)]
-    pub cost: CostConfig,
-    /// One network shared by all learning agents (with an agent-id input).
-    #[serde(default)]
-    pub shared_policy: bool,
-    /// Agents that learn (default: all); the others play `partner_policy`.
-    #[serde(default)]
-    pub learners: Option<Vec<usize>>,
-    /// Policy of the agents that do not learn.
-    #[serde(default = "random")]
-    pub partner_policy: String,
-    /// An action-level conscience (`[conscience]` with `alpha`, `threshold`, `predictor`).
-    #[serde(default)]
-    pub conscience: Option<moralgym_agents::trainer::ConscienceConfig>,
-    /// What each learner trains on (`[social]`: selfish, group_optimal, inequity_aversion, lase).
-    #[serde(default)]
-    pub social: moralgym_agents::social::SocialConfig,
+    /// The learner: PPO, cost handling, who learns, social modes, conscience.
+    #[serde(flatten)]
+    pub trainer: TrainerConfig,
     /// Env copies stepped together.
     #[serde(default = "default_num_envs")]
     pub num_envs: usize,
@@ -117,9 +90,6 @@ pub struct RunConfig {
 
 fn default_num_envs() -> usize {
     8
-}
-fn random() -> String {
-    "random".into()
 }
 fn one() -> usize {
     1
@@ -155,11 +125,25 @@ impl RunConfig {
     /// Every key is checked: a wrong type or an unknown key names its dotted path, and a value
     /// out of range names its key and what it allows.
     pub fn from_table(table: Value) -> Result<Self, ConfigError> {
-        let config: Self = serde_path_to_error::deserialize(table).map_err(|e| {
-            let path = e.path().to_string();
-            let message = if path == "." { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) };
-            ConfigError::Run { message }
-        })?;
+        let Value::Object(map) = &table else {
+            return Err(ConfigError::Run { message: "a run config must be a table".into() });
+        };
+        // The learner's keys are read on their own first, so that their errors keep their paths
+        // (serde loses them inside a flattened struct) and unknown keys inside them are refused.
+        let learner = trainer_keys();
+        let own: Map<String, Value> =
+            map.iter().filter(|(k, _)| learner.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let _: TrainerConfig = deserialize_named(Value::Object(own))?;
+        let known = run_keys();
+        if let Some(key) = map.keys().find(|k| !learner.contains(k) && !known.contains(k)) {
+            let mut all: Vec<&String> = known.iter().chain(&learner).collect();
+            all.sort();
+            let listed: Vec<String> = all.iter().map(|k| format!("`{k}`")).collect();
+            return Err(ConfigError::Run {
+                message: format!("unknown field `{key}`, expected one of {}", listed.join(", ")),
+            });
+        }
+        let config: Self = deserialize_named(table)?;
         config.validate()?;
         Ok(config)
     }
@@ -177,16 +161,43 @@ impl RunConfig {
         if !(1..=1024).contains(&self.threads) {
             return fail("threads", "must be 1 to 1024".into());
         }
-        let checks =
-            [self.ppo.validate(), self.cost.validate(), self.conscience.as_ref().map_or(Ok(()), |c| c.validate())];
-        if let Some((key, what)) = checks.into_iter().find_map(Result::err) {
-            return fail(&key, what);
+        match self.trainer.validate() {
+            Err(AgentError::Setting { key, message }) => return fail(&key, message),
+            Err(other) => return Err(other.into()),
+            Ok(()) => {}
         }
-        let batch = self.ppo.num_steps * self.num_envs;
-        if self.ppo.num_minibatches > batch {
+        let batch = self.trainer.ppo.num_steps * self.num_envs;
+        if self.trainer.ppo.num_minibatches > batch {
             return fail("ppo.num_minibatches", format!("must be at most the batch, num_steps x num_envs = {batch}"));
         }
         Ok(())
+    }
+}
+
+/// `table` read as a `T`, an error naming the dotted path of the key at fault.
+fn deserialize_named<T: serde::de::DeserializeOwned>(table: Value) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(table).map_err(|e| {
+        let path = e.path().to_string();
+        let message = if path == "." { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) };
+        ConfigError::Run { message }
+    })
+}
+
+/// The top-level keys of the learner's settings.
+fn trainer_keys() -> Vec<String> {
+    match serde_json::to_value(TrainerConfig::default()) {
+        Ok(Value::Object(m)) => m.into_iter().map(|(k, _)| k).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The run's own top-level keys.
+fn run_keys() -> Vec<String> {
+    let learner = trainer_keys();
+    let minimal: Result<RunConfig, _> = serde_json::from_value(json!({"env": ""}));
+    match minimal.map(serde_json::to_value) {
+        Ok(Ok(Value::Object(m))) => m.into_iter().map(|(k, _)| k).filter(|k| !learner.contains(k)).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -338,19 +349,7 @@ fn progress(it: &Iteration) -> String {
 fn trainer_for(config: &RunConfig, num_envs: usize) -> Result<Trainer, ConfigError> {
     let venv = VecEnv::make(&config.env, &config.env_config, num_envs, config.threads)?;
     let device = device(config.device)?;
-    let trainer_config = TrainerConfig {
-        ppo: config.ppo.clone(),
-        cost: config.cost.clone(),
-        shared_policy: config.shared_policy,
-        learners: config.learners.clone(),
-        partner_policy: config.partner_policy.clone(),
-        conscience: config.conscience.clone(),
-        social: config.social.clone(),
-        num_envs,
-        threads: config.threads,
-    };
-    Trainer::new(venv, &config.env_config, trainer_config, config.total_steps, config.seed, &device)
-        .map_err(|e| ConfigError::Run { message: e.to_string() })
+    Ok(Trainer::new(venv, &config.env_config, config.trainer.clone(), config.total_steps, config.seed, &device)?)
 }
 
 /// Trains as `config` says, writing every output under `config.out_dir`.
@@ -382,11 +381,12 @@ pub fn train_with(config: &RunConfig, quiet: bool, on_iteration: OnIteration<'_>
 
 /// Writes `config`, with the env's full config, as the run's `config.toml`.
 fn write_resolved_config(config: &RunConfig) -> Result<(), ConfigError> {
-    let mut resolved = serde_json::to_value(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+    let path = config.out_dir.join("config.toml");
+    let mut resolved = serde_json::to_value(config).map_err(|e| written(&path, e))?;
     resolved["env_config"] = registry::resolve_config(&config.env, &config.env_config)?;
     strip_nulls(&mut resolved); // TOML has no null: unset options are left out
-    let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    write_file(&config.out_dir.join("config.toml"), resolved_toml)
+    let resolved_toml = toml::to_string_pretty(&resolved).map_err(|e| written(&path, e))?;
+    write_file(&path, resolved_toml)
 }
 
 fn written(path: &Path, e: impl std::fmt::Display) -> ConfigError {
@@ -487,16 +487,16 @@ fn run_loop(
     let shown = crate::progress::Progress::new("update", total, quiet);
     let mut global_step = trainer.state().global_step;
     while trainer.updates_done() < total {
-        let it = trainer.iterate().map_err(|e| ConfigError::Run { message: e.to_string() })?;
+        let it = trainer.iterate()?;
         global_step = it.global_step;
-        let line = serde_json::to_string(&it).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+        let line = serde_json::to_string(&it).map_err(|e| written(&metrics_path, e))?;
         writeln!(metrics, "{line}").map_err(|e| io(&metrics_path, e))?;
         log_iteration(&mut tb, &it).map_err(|e| io(out, e))?;
         if config.checkpoint_every > 0 && it.update.is_multiple_of(config.checkpoint_every) {
             save(&trainer, &out.join("checkpoints").join(format!("update_{:06}", it.update)))?;
         }
         shown.tick(it.update, &progress(&it));
-        on_iteration(&it).map_err(|message| ConfigError::Run { message })?;
+        on_iteration(&it).map_err(|message| ConfigError::Hook { message })?;
     }
     shown.finish();
     save(&trainer, &out.join("checkpoints").join("final"))?;
@@ -506,7 +506,7 @@ fn run_loop(
         (summary, reports) =
             evaluate_trained(&trainer, config, config.eval.episodes, config.eval.seed, config.eval.greedy)?;
         let body = json!({"summary": summary, "episodes": reports});
-        let text = serde_json::to_string_pretty(&body).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+        let text = serde_json::to_string_pretty(&body).map_err(|e| written(&out.join("eval.json"), e))?;
         crate::lock::write_file(&out.join("eval.json"), text)?;
         summary
     } else {
@@ -564,15 +564,14 @@ pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
         fs::remove_dir_all(&tmp).map_err(|e| cannot(&tmp, e.to_string()))?;
     }
     fs::create_dir_all(&tmp).map_err(|e| cannot(&tmp, e.to_string()))?;
-    let failed = |message: String| cannot(dir, message);
     for (learner, name) in trainer.learners().iter().zip(network_names(trainer)) {
-        learner.save(&tmp.join(format!("{name}.bpk"))).map_err(failed)?;
-        learner.save_optimizer(&tmp.join(format!("{name}.optim.bpk"))).map_err(failed)?;
+        learner.save(&tmp.join(format!("{name}.bpk")))?;
+        learner.save_optimizer(&tmp.join(format!("{name}.optim.bpk")))?;
     }
     for (i, lase) in trainer.lase_modules() {
-        lase.save(&tmp, &format!("agent_{i}")).map_err(failed)?;
+        lase.save(&tmp, &format!("agent_{i}"))?;
     }
-    let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| failed(e.to_string()))?;
+    let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| cannot(dir, e.to_string()))?;
     write_file(&tmp.join("trainer.json"), state)?;
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(|e| cannot(dir, e.to_string()))?;
@@ -582,22 +581,22 @@ pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
 
 /// Loads networks (and, with `full`, optimizer states, counters and multipliers) from `dir`.
 pub fn load(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<(), ConfigError> {
-    let run = |message: String| ConfigError::Run { message };
     let names = network_names(trainer);
     for (learner, name) in trainer.learners_mut().into_iter().zip(names) {
-        learner.load(&dir.join(format!("{name}.bpk"))).map_err(run)?;
+        learner.load(&dir.join(format!("{name}.bpk")))?;
         if full {
-            learner.load_optimizer(&dir.join(format!("{name}.optim.bpk"))).map_err(run)?;
+            learner.load_optimizer(&dir.join(format!("{name}.optim.bpk")))?;
         }
     }
     for (i, lase) in trainer.lase_modules_mut() {
-        lase.load(dir, &format!("agent_{i}")).map_err(run)?;
+        lase.load(dir, &format!("agent_{i}"))?;
     }
     if full {
         let path = dir.join("trainer.json");
         let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        let state = serde_json::from_str(&text).map_err(|e| run(format!("{}: {e}", path.display())))?;
-        trainer.restore(state).map_err(|e| run(e.to_string()))?;
+        let bad = |message: String| ConfigError::Checkpoint { path: path.display().to_string(), message };
+        let state = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        trainer.restore(state).map_err(|e| bad(e.to_string()))?;
     }
     Ok(())
 }
@@ -634,7 +633,8 @@ fn load_latest(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<TrainerS
             }
         }
     }
-    Err(last_error.unwrap_or_else(|| ConfigError::Run {
-        message: format!("no checkpoint in {}", dir.join("checkpoints").display()),
+    Err(last_error.unwrap_or_else(|| ConfigError::Checkpoint {
+        path: dir.join("checkpoints").display().to_string(),
+        message: "no checkpoint in it".into(),
     }))
 }

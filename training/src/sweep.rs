@@ -102,7 +102,7 @@ impl SweepConfig {
     pub fn agents(&self) -> Result<Vec<usize>, ConfigError> {
         let base = RunConfig::from_table(self.base.clone())?;
         let n = moralgym_envs::make(&base.env, &base.env_config)?.spec().num_agents;
-        Ok(base.learners.unwrap_or_else(|| (0..n).collect()))
+        Ok(base.trainer.learners.unwrap_or_else(|| (0..n).collect()))
     }
 
     /// Every grid point with its run config and directory (`out_dir/points/NNNN`).

@@ -2,7 +2,7 @@
 //! never takes an action the oracle flags while a clean action is offered.
 
 use burn::tensor::Device;
-use moralgym_agents::trainer::{ConscienceConfig, Trainer, TrainerConfig};
+use moralgym_agents::{ConscienceConfig, Trainer, TrainerConfig};
 use moralgym_agents::{Policy, PpoConfig};
 use moralgym_envs::{VecEnv, make};
 use serde_json::json;
@@ -12,7 +12,6 @@ fn trainer(env: &str, config: serde_json::Value, conscience: Option<ConscienceCo
     let tc = TrainerConfig {
         ppo: PpoConfig { num_steps: 32, ..PpoConfig::default() },
         conscience,
-        num_envs: 2,
         ..TrainerConfig::default()
     };
     Trainer::new(venv, &config, tc, 512, 3, &Device::flex()).map_err(|e| e.to_string())

@@ -268,12 +268,12 @@ fn bad_settings_name_the_key_and_language_models_are_not_training_partners() {
     .err()
     .expect("no prompt file");
     assert!(e.to_string().contains("/nonexistent/llm.toml"), "{e}");
-    let run = moralgym_training::RunConfig::from_table(json!({
+    // refused when the config is read, before any run directory is made
+    let e = moralgym_training::RunConfig::from_table(json!({
         "env": "PrisonersDilemma-v0", "learners": [0], "partner_policy": "llm", "out_dir": tmp("partner"),
     }))
-    .expect("parses");
-    let e = moralgym_training::train(&run, true).expect_err("refused");
-    assert!(e.to_string().contains("partner_policy"), "{e}");
+    .expect_err("refused");
+    assert!(e.to_string().contains("`partner_policy`") && e.to_string().contains("language model"), "{e}");
 }
 
 #[test]

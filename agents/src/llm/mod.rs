@@ -149,6 +149,9 @@ pub enum LlmError {
     /// The cache could not be written.
     #[error("cache: {0}")]
     Cache(String),
+    /// An answer names no action (it is retried, then the agent falls back).
+    #[error("{0}")]
+    Answer(String),
 }
 
 /// A model ready to be asked: its client and its name, shared by every agent of an evaluation.
@@ -255,7 +258,7 @@ fn decide(
             }
             Err(p) => {
                 stats.unparseable += 1;
-                p
+                p.to_string()
             }
         };
         if attempt < llm.config().answer_retries {

@@ -86,14 +86,14 @@ impl Prompt {
 /// The action an answer names, or what is wrong with it. `number`: the whole answer (spaces
 /// aside) is one non-negative integer. `json`: the answer ends with a JSON object (optionally in
 /// a code fence) whose `action` is a non-negative integer.
-pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, String> {
+pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, LlmError> {
     let t = text.trim();
     match format {
         AnswerFormat::Number => {
             if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-                t.parse::<u32>().map_err(|_| format!("`{t}` is too large to be an action number"))
+                t.parse::<u32>().map_err(|_| LlmError::Answer(format!("`{t}` is too large to be an action number")))
             } else {
-                Err(format!("`{}` is not just an action number", short(t)))
+                Err(LlmError::Answer(format!("`{}` is not just an action number", short(t))))
             }
         }
         AnswerFormat::Json => {
@@ -105,11 +105,10 @@ pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, String> {
                 .find_map(|(start, _)| {
                     serde_json::from_str::<serde_json::Value>(&body[start..]).ok().filter(serde_json::Value::is_object)
                 })
-                .ok_or_else(|| "it does not end with a JSON object like {\"action\": 3}".to_string())?;
-            object["action"]
-                .as_u64()
-                .and_then(|a| u32::try_from(a).ok())
-                .ok_or_else(|| format!("its JSON object {object} has no non-negative integer \"action\""))
+                .ok_or_else(|| LlmError::Answer("it does not end with a JSON object like {\"action\": 3}".into()))?;
+            object["action"].as_u64().and_then(|a| u32::try_from(a).ok()).ok_or_else(|| {
+                LlmError::Answer(format!("its JSON object {object} has no non-negative integer \"action\""))
+            })
         }
     }
 }
