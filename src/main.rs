@@ -391,12 +391,11 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Eval { run, policy: Some(policy), llm, episodes, seed, .. } => {
             let options = llm.options(std::iter::once(policy.as_str()))?;
             let summary = moralgym::training::run::evaluate_policy_on_run(&run, &policy, episodes, seed, &options)?;
-            println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+            print_json(&summary);
             Ok(())
         }
         Command::Eval { run, policy: None, episodes, seed, greedy, .. } => {
-            let summary = evaluate_run(&run, episodes, seed, greedy)?;
-            println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+            print_json(&evaluate_run(&run, episodes, seed, greedy)?);
             Ok(())
         }
         Command::Rollout { env, policy, llm, episodes, seed, json, baseline_episodes } => {
@@ -427,17 +426,17 @@ fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> R
         }
     };
     let points = sweep::run_sweep(&config, i, n, quiet)?;
-    let front: Value = std::fs::read_to_string(config.out_dir.join("front.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    println!(
-        "{} points; {} on the front; hypervolume {}; outputs in {}",
-        points.len(),
-        front["points"].as_array().map_or(0, Vec::len),
-        front["hypervolume"],
-        config.out_dir.display()
-    );
+    match sweep::Front::read(&config.out_dir) {
+        Ok(front) => println!(
+            "{} points; {} on the front; hypervolume {}; outputs in {}",
+            points.len(),
+            front.points.len(),
+            front.hypervolume,
+            config.out_dir.display()
+        ),
+        // a shard's points are merged into a front later (`moralgym sweep merge`)
+        Err(_) => println!("{} points; outputs in {}", points.len(), config.out_dir.display()),
+    }
     Ok(())
 }
 
@@ -570,6 +569,12 @@ fn run_train(path: &std::path::Path, run: RunArgs) -> Result<(), ConfigError> {
     report_run(train(&config, run.quiet)?)
 }
 
+/// Prints a summary as pretty JSON with its keys sorted (as in the files moralgym writes).
+fn print_json(value: &moralgym::training::EvalSummary) {
+    let sorted = serde_json::to_value(value).unwrap_or_default();
+    println!("{}", serde_json::to_string_pretty(&sorted).unwrap_or_default());
+}
+
 fn report_run(result: RunResult) -> Result<(), ConfigError> {
     println!(
         "trained for {} env steps ({} updates); outputs in {}",
@@ -577,8 +582,8 @@ fn report_run(result: RunResult) -> Result<(), ConfigError> {
         result.updates,
         result.out_dir.display()
     );
-    if !result.eval.is_null() {
-        println!("evaluation: {}", result.eval);
+    if let Some(eval) = &result.eval {
+        println!("evaluation: {}", serde_json::to_value(eval).unwrap_or_default());
     }
     Ok(())
 }
@@ -688,7 +693,7 @@ fn run_rollout(
     }
     let costs: Vec<String> = summary.mean_costs.iter().map(|(n, v)| format!("{n}={v:.2}")).collect();
     println!(
-        "mean: length {:.1}, collective return {:.2}, costs per episode {}",
+        "mean: length {:.1}, collective return {:.2}, costs per agent per episode {}",
         summary.mean_length,
         summary.mean_collective_return,
         costs.join(" ")
@@ -741,7 +746,10 @@ fn run_bench(
 
 fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
     println!("moralgym demo: every environment reports its task reward and its ethical costs apart.\n");
-    println!("{:<24} {:>10} {:>10}  mean cost per episode (random policy, 5 episodes)", "env", "return", "length");
+    println!(
+        "{:<24} {:>10} {:>10}  mean cost per agent per episode (random policy, 5 episodes)",
+        "env", "return", "length"
+    );
     for reg in registry() {
         let reports = rollout(reg.id, &Value::Null, "random", 5, 0)?;
         let s = RolloutSummary::of(&reports);
@@ -771,12 +779,12 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
             "out_dir": out.join(if cost["mode"] == "none" { "reward_only" } else { "weighted" }),
         });
         let result = train(&RunConfig::from_table(table)?, false)?; // progress when stderr is a terminal
-        let e = &result.eval;
+        let e = result.eval.unwrap_or_default();
         println!(
             "{:<36} {:>14.2} {:>20.2}",
             name,
-            e["return_per_agent"][0]["mean"].as_f64().unwrap_or(f64::NAN),
-            e["cost_by_agent"]["harm_other"][0].as_f64().unwrap_or(f64::NAN)
+            e.return_per_agent.first().map_or(f64::NAN, |r| r.mean),
+            e.cost_by_agent.get("harm_other").and_then(|c| c.first().copied()).unwrap_or(f64::NAN)
         );
     }
     println!("\nRuns (metrics.jsonl, TensorBoard events in tb/, checkpoints, eval.json) are in {}.", out.display());

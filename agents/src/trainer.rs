@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use moralgym_envs::{EnvSpec, Rng, VecEnv, derive_seed};
+use moralgym_envs::{EnvSpec, Rng, VecEnv, derive_seed, per_agent_mean};
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::RolloutBuffer;
@@ -134,20 +134,16 @@ struct Finished {
 }
 
 impl Finished {
-    /// The episode's cost per agent (mean over `agents`) of `component`, or of all components'
-    /// sum (`None`): the one definition of "cost per episode" the trainer logs and constrains.
+    /// The episode's cost per agent of `agents` ([`per_agent_mean`]) of `component`, or of all
+    /// components' sum (`None`): what the trainer logs and constrains.
     fn cost(&self, agents: &[usize], k: usize, component: Option<usize>) -> f64 {
-        let total: f64 = agents
-            .iter()
-            .map(|&agent| {
-                let row = &self.costs[agent * k..(agent + 1) * k];
-                match component {
-                    Some(c) => row[c] as f64,
-                    None => row.iter().map(|&x| x as f64).sum(),
-                }
-            })
-            .sum();
-        total / agents.len() as f64
+        per_agent_mean(agents, |agent| {
+            let row = &self.costs[agent * k..(agent + 1) * k];
+            match component {
+                Some(c) => row[c] as f64,
+                None => row.iter().map(|&x| x as f64).sum(),
+            }
+        })
     }
 }
 

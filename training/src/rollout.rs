@@ -21,7 +21,7 @@ pub struct RolloutSummary {
     pub mean_returns: Vec<f64>,
     /// Mean collective return.
     pub mean_collective_return: f64,
-    /// Mean per-episode total of each cost component (all agents).
+    /// Mean cost per agent per episode of each component ([`moralgym_envs::per_agent_mean`]).
     pub mean_costs: std::collections::BTreeMap<String, f64>,
 }
 
@@ -32,12 +32,13 @@ impl RolloutSummary {
         let agents = reports.first().map_or(0, |r| r.returns.len());
         let mut mean_returns = vec![0.0; agents];
         let mut mean_costs = std::collections::BTreeMap::new();
+        let everyone: Vec<usize> = (0..agents).collect();
         for r in reports {
             for (m, x) in mean_returns.iter_mut().zip(&r.returns) {
                 *m += x / n;
             }
-            for (k, v) in &r.costs {
-                *mean_costs.entry(k.clone()).or_insert(0.0) += v / n;
+            for k in r.costs.keys() {
+                *mean_costs.entry(k.clone()).or_insert(0.0) += r.cost(k, &everyone) / n;
             }
         }
         Self {
@@ -163,8 +164,9 @@ mod tests {
         assert!(a.iter().all(|r| r.length == 100));
         let s = RolloutSummary::of(&a);
         assert_eq!(s.episodes, 3);
+        // per agent: the two agents' total over three episodes, over 3 x 2
         let total: f64 = a.iter().map(|r| r.costs["harm_other"]).sum();
-        assert!((s.mean_costs["harm_other"] - total / 3.0).abs() < 1e-9);
+        assert!(total > 0.0 && (s.mean_costs["harm_other"] - total / 6.0).abs() < 1e-9);
         assert_ne!(a, rollout("CoinGame-v0", &Value::Null, "random", 3, 5).unwrap());
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::lock::{RunLock, write_file};
 use crate::overrides::ConfigError;
 use crate::rollout::evaluate;
+use crate::summary::{EvalFile, EvalSummary};
 use crate::tensorboard::SummaryWriter;
 
 /// Which compute device trains the networks.
@@ -113,8 +114,8 @@ pub struct RunResult {
     pub updates: usize,
     /// Env steps done.
     pub global_step: u64,
-    /// The final evaluation summary (what `eval.json` holds), null when skipped.
-    pub eval: Value,
+    /// The final evaluation summary (the `summary` of `eval.json`), `None` when skipped.
+    pub eval: Option<EvalSummary>,
     /// The evaluation episodes themselves.
     #[serde(skip)]
     pub reports: Vec<EpisodeReport>,
@@ -220,84 +221,6 @@ fn device(kind: DeviceKind) -> Result<burn::tensor::Device, ConfigError> {
 
 fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
     ConfigError::Io { path: path.display().to_string(), message: e.to_string() }
-}
-
-/// Summary statistics of evaluation episodes.
-pub fn eval_summary(reports: &[EpisodeReport]) -> Value {
-    let n = reports.len().max(1) as f64;
-    let mean_std = |xs: Vec<f64>| {
-        let m = xs.iter().sum::<f64>() / n;
-        let s = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
-        json!({"mean": m, "std": s})
-    };
-    let agents = reports.first().map_or(0, |r| r.returns.len());
-    let per_agent: Vec<Value> = (0..agents).map(|i| mean_std(reports.iter().map(|r| r.returns[i]).collect())).collect();
-    let mut costs = serde_json::Map::new();
-    if let Some(first) = reports.first() {
-        for name in first.costs.keys() {
-            costs
-                .insert(name.clone(), mean_std(reports.iter().map(|r| r.costs[name] / agents.max(1) as f64).collect()));
-        }
-    }
-    let task = reports.iter().all(|r| r.task_returns.is_some()).then(|| {
-        mean_std(
-            reports
-                .iter()
-                .map(|r| r.task_returns.as_ref().map_or(0.0, |t| t.iter().sum::<f64>() / agents.max(1) as f64))
-                .collect(),
-        )
-    });
-    let mut by_agent = serde_json::Map::new();
-    if let Some(first) = reports.first() {
-        for name in first.costs_per_agent.keys() {
-            let means: Vec<f64> =
-                (0..agents).map(|i| reports.iter().map(|r| r.costs_per_agent[name][i]).sum::<f64>() / n).collect();
-            by_agent.insert(name.clone(), json!(means));
-        }
-    }
-    json!({
-        "episodes": reports.len(),
-        "cost_by_agent": by_agent,
-        "return": mean_std(reports.iter().map(|r| r.returns.iter().sum::<f64>() / agents.max(1) as f64).collect()),
-        "return_per_agent": per_agent,
-        "task_return": task,
-        "collective_return": mean_std(reports.iter().map(|r| r.social.collective_return).collect()),
-        "social": social_summary(reports),
-        "env_metrics": env_metrics_summary(reports),
-        "cost_per_agent": costs,
-        "length": mean_std(reports.iter().map(|r| r.length as f64).collect()),
-    })
-}
-
-/// Means of the social outcome metrics; equality and sustainability over the episodes where
-/// they are defined (`*_episodes` says how many).
-fn social_summary(reports: &[EpisodeReport]) -> Value {
-    let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
-    let equality: Vec<f64> = reports.iter().filter_map(|r| r.social.equality).collect();
-    let sustainability: Vec<f64> = reports.iter().filter_map(|r| r.social.sustainability).collect();
-    json!({
-        "collective_return": mean(reports.iter().map(|r| r.social.collective_return).collect()),
-        "efficiency": mean(reports.iter().map(|r| r.social.efficiency).collect()),
-        "equality_episodes": equality.len(),
-        "equality": mean(equality),
-        "sustainability_episodes": sustainability.len(),
-        "sustainability": mean(sustainability),
-        "peace": mean(reports.iter().map(|r| r.social.peace).collect()),
-    })
-}
-
-/// Means of the env's own numeric episode metrics (e.g. `cooperation_rate`).
-fn env_metrics_summary(reports: &[EpisodeReport]) -> Value {
-    let mut out = serde_json::Map::new();
-    if let Some(first) = reports.first() {
-        for key in first.env_metrics.keys() {
-            let xs: Vec<f64> = reports.iter().filter_map(|r| r.env_metrics.get(key).and_then(Value::as_f64)).collect();
-            if xs.len() == reports.len() {
-                out.insert(key.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
-            }
-        }
-    }
-    Value::Object(out)
 }
 
 fn log_iteration(tb: &mut SummaryWriter, it: &Iteration) -> std::io::Result<()> {
@@ -447,7 +370,7 @@ pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult
 
 /// Re-evaluates the saved policy of the run in `dir` (its latest checkpoint) over `episodes`
 /// seeded episodes, returning the same summary as `eval.json`.
-pub fn evaluate_run(dir: &Path, episodes: usize, seed: u64, greedy: bool) -> Result<Value, ConfigError> {
+pub fn evaluate_run(dir: &Path, episodes: usize, seed: u64, greedy: bool) -> Result<EvalSummary, ConfigError> {
     let config = RunConfig::from_table(crate::load_table(&dir.join("config.toml"))?)?;
     let mut trainer = trainer_for(&config, 1)?;
     load_latest(&mut trainer, dir, false)?;
@@ -464,13 +387,10 @@ pub fn evaluate_policy_on_run(
     episodes: usize,
     seed: u64,
     options: &moralgym_agents::PolicyOptions,
-) -> Result<Value, ConfigError> {
+) -> Result<EvalSummary, ConfigError> {
     let config = RunConfig::from_table(crate::load_table(&dir.join("config.toml"))?)?;
     let reports = crate::rollout::rollout_with(&config.env, &config.env_config, policy, episodes, seed, options)?;
-    let mut summary = eval_summary(&reports);
-    summary["policy"] = json!(policy);
-    summary["seed"] = json!(seed);
-    Ok(summary)
+    Ok(EvalSummary { policy: Some(policy.to_string()), seed: Some(seed), ..EvalSummary::of(&reports) })
 }
 
 fn run_loop(
@@ -505,12 +425,12 @@ fn run_loop(
         let summary;
         (summary, reports) =
             evaluate_trained(&trainer, config, config.eval.episodes, config.eval.seed, config.eval.greedy)?;
-        let body = json!({"summary": summary, "episodes": reports});
-        let text = serde_json::to_string_pretty(&body).map_err(|e| written(&out.join("eval.json"), e))?;
-        crate::lock::write_file(&out.join("eval.json"), text)?;
-        summary
+        let file = EvalFile { summary, episodes: reports };
+        file.write(&out.join("eval.json"))?;
+        reports = file.episodes;
+        Some(file.summary)
     } else {
-        Value::Null
+        None
     };
     Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step, eval, reports })
 }
@@ -522,13 +442,10 @@ fn evaluate_trained(
     episodes: usize,
     seed: u64,
     greedy: bool,
-) -> Result<(Value, Vec<EpisodeReport>), ConfigError> {
+) -> Result<(EvalSummary, Vec<EpisodeReport>), ConfigError> {
     let mut policy = trainer.policy(seed, greedy);
     let reports = evaluate(&config.env, &config.env_config, &mut policy, episodes, seed)?;
-    let mut summary = eval_summary(&reports);
-    summary["greedy"] = json!(greedy);
-    summary["seed"] = json!(seed);
-    Ok((summary, reports))
+    Ok((EvalSummary { greedy: Some(greedy), seed: Some(seed), ..EvalSummary::of(&reports) }, reports))
 }
 
 fn strip_nulls(v: &mut Value) {

@@ -16,6 +16,7 @@ use crate::pareto::{Point, hypervolume, non_dominated};
 use crate::plot::{Dot, png, svg};
 use crate::rollout::rollout_with;
 use crate::run::{RunConfig, train};
+use crate::summary::EvalFile;
 use moralgym_agents::PolicyOptions;
 
 /// A sweep file.
@@ -175,28 +176,19 @@ fn se(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
 }
 
-/// Mean over `agents` of a per-agent array in an episode report.
-fn over(values: &Value, agents: &[usize]) -> f64 {
-    agents.iter().map(|&i| values[i].as_f64().unwrap_or(0.0)).sum::<f64>() / agents.len().max(1) as f64
-}
-
 fn point_from_eval(
     index: usize,
     overrides: BTreeMap<String, Value>,
     run_dir: PathBuf,
     agents: &[usize],
 ) -> Result<PointResult, ConfigError> {
-    let path = run_dir.join("eval.json");
-    let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-    let eval: Value =
-        serde_json::from_str(&text).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
-    let episodes = eval["episodes"].as_array().cloned().unwrap_or_default();
-    let returns: Vec<f64> = episodes.iter().map(|ep| over(&ep["returns"], agents)).collect();
+    let episodes = EvalFile::read(&run_dir.join("eval.json"))?.episodes;
+    let returns: Vec<f64> = episodes.iter().map(|ep| ep.mean_return(agents)).collect();
     let mut costs = BTreeMap::new();
     let mut costs_se = BTreeMap::new();
-    if let Some(first) = episodes.first().and_then(|e| e["costs_per_agent"].as_object()) {
-        for name in first.keys() {
-            let xs: Vec<f64> = episodes.iter().map(|ep| over(&ep["costs_per_agent"][name], agents)).collect();
+    if let Some(first) = episodes.first() {
+        for name in first.costs_per_agent.keys() {
+            let xs: Vec<f64> = episodes.iter().map(|ep| ep.cost(name, agents)).collect();
             costs.insert(name.clone(), xs.iter().sum::<f64>() / xs.len().max(1) as f64);
             costs_se.insert(name.clone(), se(&xs));
         }
@@ -326,6 +318,62 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
     ConfigError::Io { path: path.display().to_string(), message: e.to_string() }
 }
 
+/// A policy evaluated beside the sweep's points (random, scripted, a language model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Its name.
+    pub policy: String,
+    /// Mean episode return of the objective agents.
+    #[serde(rename = "return")]
+    pub ret: f64,
+    /// Mean episode cost per objective agent, per component.
+    pub costs: BTreeMap<String, f64>,
+}
+
+/// The hypervolume's reference point: the worst return and costs that count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    /// Return.
+    #[serde(rename = "return")]
+    pub ret: f64,
+    /// Cost per component.
+    pub costs: BTreeMap<String, f64>,
+}
+
+/// A sweep's reward-ethics front: what `front.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Front {
+    /// The env.
+    pub env: String,
+    /// The agents whose return and costs are the objectives.
+    pub agents: Vec<usize>,
+    /// The objectives, in order: return (maximised), then each cost (minimised).
+    pub objectives: Vec<String>,
+    /// The hypervolume's reference point.
+    pub reference: Reference,
+    /// Hypervolume of the front above the reference.
+    pub hypervolume: f64,
+    /// The non-dominated points.
+    pub points: Vec<PointResult>,
+    /// The baseline policies.
+    pub baselines: Vec<Baseline>,
+}
+
+impl Front {
+    /// Reads the `front.json` of the sweep directory `dir`.
+    pub fn read(dir: &Path) -> Result<Self, ConfigError> {
+        let path = dir.join("front.json");
+        let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| io(&path, format!("not a front.json: {e}")))
+    }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), ConfigError> {
+    let failed = |e: serde_json::Error| ConfigError::Write { path: path.display().to_string(), message: e.to_string() };
+    let sorted = serde_json::to_value(value).map_err(failed)?; // keys sorted, as every JSON output
+    crate::lock::write_file(path, serde_json::to_string_pretty(&sorted).map_err(failed)?)
+}
+
 fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), ConfigError> {
     let out = &config.out_dir;
     fs::create_dir_all(out).map_err(|e| io(out, e))?;
@@ -337,19 +385,37 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
         costs: names.iter().map(|n| p.costs.get(n).copied().unwrap_or(0.0)).collect(),
     };
     let pts: Vec<Point> = results.iter().map(to_point).collect();
-    let front = non_dominated(&pts);
+    let on_front = non_dominated(&pts);
     let reference =
         Point { ret: spec.return_reference, costs: spec.cost_spec.components.iter().map(|c| c.reference).collect() };
-    let front_points: Vec<Point> = front.iter().map(|&i| pts[i].clone()).collect();
-    let hv = hypervolume(&front_points, &reference);
+    let front_points: Vec<Point> = on_front.iter().map(|&i| pts[i].clone()).collect();
+    write_json(&out.join("points.json"), &results)?;
+    write_json(&out.join("sweep.json"), config)?;
+    write_tables(out, &names, results, &on_front)?;
+    let agents = config.agents()?;
+    let front = Front {
+        env: base.env.clone(),
+        objectives: std::iter::once("return (maximised)".to_string())
+            .chain(names.iter().map(|n| format!("{n} (minimised)")))
+            .collect(),
+        reference: Reference {
+            ret: reference.ret,
+            costs: names.iter().cloned().zip(reference.costs.iter().copied()).collect(),
+        },
+        hypervolume: hypervolume(&front_points, &reference),
+        points: on_front.iter().map(|&i| results[i].clone()).collect(),
+        baselines: baselines_of(config, &base, &names, &agents)?,
+        agents,
+    };
+    write_json(&out.join("front.json"), &front)?;
+    write_plots(config, &front, &names, &pts, &on_front)
+}
 
-    let json_text = serde_json::to_string_pretty(results).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    crate::lock::write_file(&out.join("points.json"), json_text)?;
-    let config_text = serde_json::to_string_pretty(config).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    crate::lock::write_file(&out.join("sweep.json"), config_text)?;
+/// `points.csv` (every point, marked on the front or not) and `front.csv`.
+fn write_tables(out: &Path, names: &[String], results: &[PointResult], front: &[usize]) -> Result<(), ConfigError> {
     let header = |front: bool| {
         let mut h = vec!["index".to_string(), "return".into(), "return_se".into()];
-        for n in &names {
+        for n in names {
             h.push(n.clone());
             h.push(format!("{n}_se"));
         }
@@ -362,7 +428,7 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     };
     let row = |p: &PointResult, on_front: Option<bool>| {
         let mut r = vec![p.index.to_string(), p.ret.to_string(), p.ret_se.to_string()];
-        for n in &names {
+        for n in names {
             r.push(p.costs.get(n).copied().unwrap_or(0.0).to_string());
             r.push(p.costs_se.get(n).copied().unwrap_or(0.0).to_string());
         }
@@ -379,59 +445,66 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
     }
     crate::lock::write_file(&out.join("points.csv"), csv)?;
     let mut front_csv = header(true) + "\n";
-    for &i in &front {
+    for &i in front {
         front_csv += &(row(&results[i], None) + "\n");
     }
-    crate::lock::write_file(&out.join("front.csv"), front_csv)?;
+    crate::lock::write_file(&out.join("front.csv"), front_csv)
+}
 
-    let agents = config.agents()?;
-    let mean_over = |xs: &[f64]| agents.iter().map(|&i| xs[i]).sum::<f64>() / agents.len().max(1) as f64;
-    let mut baseline_points = Vec::new();
+/// The baseline policies' mean return and costs over the base run's evaluation episodes.
+fn baselines_of(
+    config: &SweepConfig,
+    base: &RunConfig,
+    names: &[String],
+    agents: &[usize],
+) -> Result<Vec<Baseline>, ConfigError> {
     let options = match &config.llm {
         Some(llm) if config.baselines.iter().any(|b| moralgym_agents::is_llm(b)) => PolicyOptions::with_llm(llm)?,
         _ => PolicyOptions::default(),
     };
+    let mut out = Vec::new();
     for name in &config.baselines {
         let reports =
             rollout_with(&base.env, &base.env_config, name, base.eval.episodes.max(1), base.eval.seed, &options)?;
         let n = reports.len() as f64;
-        let ret = reports.iter().map(|r| mean_over(&r.returns)).sum::<f64>() / n;
-        let costs: BTreeMap<String, f64> = names
-            .iter()
-            .map(|c| (c.clone(), reports.iter().map(|r| mean_over(&r.costs_per_agent[c])).sum::<f64>() / n))
-            .collect();
-        baseline_points.push(json!({"policy": name, "return": ret, "costs": costs}));
+        out.push(Baseline {
+            policy: name.clone(),
+            ret: reports.iter().map(|r| r.mean_return(agents)).sum::<f64>() / n,
+            costs: names
+                .iter()
+                .map(|c| (c.clone(), reports.iter().map(|r| r.cost(c, agents)).sum::<f64>() / n))
+                .collect(),
+        });
     }
-    let front_json = json!({
-        "env": base.env,
-        "agents": agents,
-        "objectives": std::iter::once("return (maximised)".to_string()).chain(names.iter().map(|n| format!("{n} (minimised)"))).collect::<Vec<_>>(),
-        "reference": {"return": reference.ret, "costs": names.iter().cloned().zip(reference.costs.iter().copied()).collect::<BTreeMap<_, _>>()},
-        "hypervolume": hv,
-        "points": front.iter().map(|&i| &results[i]).collect::<Vec<_>>(),
-        "baselines": baseline_points,
-    });
-    let text = serde_json::to_string_pretty(&front_json).map_err(|e| ConfigError::Run { message: e.to_string() })?;
-    crate::lock::write_file(&out.join("front.json"), text)?;
+    Ok(out)
+}
 
+/// `front.svg` and `front.png`: return against the summed cost, the front and the baselines marked.
+fn write_plots(
+    config: &SweepConfig,
+    front: &Front,
+    names: &[String],
+    pts: &[Point],
+    on_front: &[usize],
+) -> Result<(), ConfigError> {
+    let out = &config.out_dir;
     let mut dots: Vec<Dot> = pts
         .iter()
         .enumerate()
-        .map(|(i, p)| Dot { x: p.costs.iter().sum(), y: p.ret, kind: front.contains(&i) as u8 })
+        .map(|(i, p)| Dot { x: p.costs.iter().sum(), y: p.ret, kind: on_front.contains(&i) as u8 })
         .collect();
-    for b in &baseline_points {
-        let x = b["costs"].as_object().map_or(0.0, |c| c.values().filter_map(Value::as_f64).sum());
-        dots.push(Dot { x, y: b["return"].as_f64().unwrap_or(0.0), kind: 2 });
+    for b in &front.baselines {
+        dots.push(Dot { x: b.costs.values().sum(), y: b.ret, kind: 2 });
     }
-    let title = format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", base.env, results.len(), hv);
-    let x_label = format!("cost per episode ({})", names.join(" + "));
+    let title =
+        format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", front.env, pts.len(), front.hypervolume);
+    let x_label = format!("cost per agent per episode ({})", names.join(" + "));
     let names: Vec<&str> = config.baselines.iter().map(String::as_str).collect();
     let picture = svg(&title, &x_label, &dots, &names);
     crate::lock::write_file(&out.join("front.svg"), &picture)?;
     let png = png(&picture)
         .map_err(|message| ConfigError::Write { path: out.join("front.png").display().to_string(), message })?;
-    crate::lock::write_file(&out.join("front.png"), png)?;
-    Ok(())
+    crate::lock::write_file(&out.join("front.png"), png)
 }
 
 /// The sweep config a sweep directory was run with (its `sweep.json`).
@@ -439,10 +512,4 @@ pub fn config_of(dir: &Path) -> Result<SweepConfig, ConfigError> {
     let path = dir.join("sweep.json");
     let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })
-}
-
-/// Reads a sweep file (TOML).
-pub fn load(path: &Path) -> Result<SweepConfig, ConfigError> {
-    let table = crate::load_table(path)?;
-    serde_json::from_value(table).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })
 }

@@ -13,7 +13,7 @@ fn run(name: &str, mut config: Value) -> Value {
     let config = RunConfig::from_table(config).expect("valid run config");
     let result = train(&config, true).expect("trains");
     let _ = std::fs::remove_dir_all(&dir);
-    result.eval
+    serde_json::to_value(result.eval.expect("evaluated")).expect("a summary")
 }
 
 /// Agent 0's mean return and harm when both agents play randomly, on the evaluation seeds.

@@ -21,7 +21,7 @@ fn run(name: &str, extra: Value) -> (Value, Vec<Value>) {
     let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).expect("metrics");
     let lines = metrics.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
     let _ = std::fs::remove_dir_all(&dir);
-    (result.eval, lines)
+    (serde_json::to_value(result.eval.expect("evaluated")).expect("a summary"), lines)
 }
 
 fn cooperation(eval: &Value) -> f64 {

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::env::ParallelEnv;
 use super::spec::EnvSpec;
 
 /// Social outcome metrics of one episode.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SocialMetrics {
     /// Sum of all agents' returns.
     pub collective_return: f64,
@@ -37,7 +37,7 @@ pub fn equality(returns: &[f64]) -> Option<f64> {
 }
 
 /// Everything measured about one finished episode.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeReport {
     /// Number of steps.
     pub length: usize,
@@ -55,8 +55,33 @@ pub struct EpisodeReport {
     pub env_metrics: Map<String, Value>,
     /// What the policy reports of the episode (a language model's requests, tokens, retries and
     /// fallbacks); empty for most policies.
-    #[serde(skip_serializing_if = "Map::is_empty")]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub policy_stats: Map<String, Value>,
+}
+
+/// The mean over `agents` of a per-agent episode total (`total(agent)`). An episode's cost is
+/// always this, per agent: in the trainer's log and its Lagrange multipliers, in `eval.json`,
+/// in rollouts and in a sweep's objectives; so is a group's return.
+pub fn per_agent_mean(agents: &[usize], total: impl Fn(usize) -> f64) -> f64 {
+    agents.iter().map(|&a| total(a)).sum::<f64>() / agents.len().max(1) as f64
+}
+
+impl EpisodeReport {
+    /// Agents in the episode.
+    pub fn num_agents(&self) -> usize {
+        self.returns.len()
+    }
+
+    /// The episode's cost of component `name` per agent of `agents` (see [`per_agent_mean`]);
+    /// 0 for a component the env does not have.
+    pub fn cost(&self, name: &str, agents: &[usize]) -> f64 {
+        self.costs_per_agent.get(name).map_or(0.0, |per| per_agent_mean(agents, |a| per[a]))
+    }
+
+    /// The episode's return per agent of `agents`.
+    pub fn mean_return(&self, agents: &[usize]) -> f64 {
+        per_agent_mean(agents, |a| self.returns[a])
+    }
 }
 
 /// Accumulates one episode step by step (no allocation per step).

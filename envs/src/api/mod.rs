@@ -11,7 +11,7 @@ pub use env::{
     Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextObservation, TextView, legal_actions,
 };
 pub use error::{EnvError, EnvResult};
-pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality};
+pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality, per_agent_mean};
 pub use rng::{Rng, derive_seed, splitmix64};
 pub use space::Space;
 pub use spec::{CostComponent, CostSpec, EnvSpec};
