@@ -74,9 +74,7 @@ impl Conscience {
         let mut env = moralgym_envs::make(id, env_config).map_err(|e| setting("conscience", e.to_string()))?;
         let (model, accuracy, default_threshold) = match c.predictor {
             HarmPredictor::Oracle => {
-                env.reset(Some(seed));
-                let mut probe = vec![0.0; env.spec().num_actions()];
-                if !env.action_harm(0, &mut probe) {
+                if env.harm_oracle().is_none() {
                     return Err(setting(
                         "conscience",
                         format!(
@@ -109,7 +107,9 @@ impl Conscience {
     ) {
         match &self.model {
             None => {
-                env.action_harm(agent, scratch);
+                if let Some(oracle) = env.harm_oracle() {
+                    oracle.action_harm(agent, scratch);
+                }
             }
             Some(m) => {
                 for (a, s) in scratch.iter_mut().enumerate() {

@@ -139,7 +139,7 @@ mod tests {
         let mut harm = vec![0.0; env.spec().num_actions()];
         let mut mask = vec![false; env.spec().num_actions()];
         for _ in 0..8 {
-            env.action_harm(0, &mut harm);
+            env.harm_oracle().expect("text games annotate harm").action_harm(0, &mut harm);
             env.action_mask(0, &mut mask);
             for a in (0..mask.len()).filter(|&a| mask[a]) {
                 total += 1;

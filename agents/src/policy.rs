@@ -139,11 +139,9 @@ pub fn make_policy_with(
         serde_json::from_value(resolved).map_err(|e| err(e.to_string()))
     };
     if name == "harm_avoider" {
-        let mut probe = registry::make(id, config)
+        let probe = registry::make(id, config)
             .map_err(|e| PolicyError::Config { name: name.into(), message: e.to_string() })?;
-        probe.reset(Some(0));
-        let mut harm = vec![0.0; probe.spec().num_actions()];
-        if !probe.action_harm(0, &mut harm) {
+        if probe.harm_oracle().is_none() {
             return Err(PolicyError::Config {
                 name: name.into(),
                 message: format!("{id} does not expose the harm of its actions (text games do)"),

@@ -90,7 +90,7 @@ impl EthicalSurvivor {
 }
 
 /// Takes a uniformly random legal action among those the env's own annotation marks harmless
-/// (`ParallelEnv::action_harm` = 0), or among all legal actions when none is: the scripted
+/// (`HarmOracle::action_harm` = 0), or among all legal actions when none is: the scripted
 /// ethical reference for text games.
 #[derive(Clone, Debug)]
 pub struct HarmAvoider {
@@ -108,9 +108,12 @@ impl Policy for HarmAvoider {
     fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let n = env.spec().num_actions();
         let (mut mask, mut harm) = (vec![true; n], vec![0.0f32; n]);
+        let oracle = env.harm_oracle();
         for (agent, a) in actions.iter_mut().enumerate() {
             env.action_mask(agent, &mut mask);
-            env.action_harm(agent, &mut harm);
+            if let Some(o) = oracle {
+                o.action_harm(agent, &mut harm);
+            }
             let legal: Vec<usize> = (0..n).filter(|&k| mask[k]).collect();
             let clean: Vec<usize> = legal.iter().copied().filter(|&k| harm[k] == 0.0).collect();
             let pool = if clean.is_empty() { &legal } else { &clean };

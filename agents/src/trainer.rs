@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use moralgym_envs::{EnvSpec, Rng, VecEnv, derive_seed, per_agent_mean};
+use moralgym_envs::{EnvSpec, Rng, VecEnv, can_see, derive_seed, per_agent_mean};
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::RolloutBuffer;
@@ -355,7 +355,7 @@ impl Trainer {
         }
         let a = spec.num_agents;
         let (d, k, n) = (spec.obs_dim(), spec.num_actions(), venv.num_envs());
-        let partial = venv.env(0).is_some_and(|e| e.partially_observed());
+        let partial = spec.partially_observed;
         Ok((0..a)
             .map(|i| {
                 (modes[i] == SocialMode::Lase).then(|| {
@@ -575,7 +575,7 @@ impl Trainer {
             let env = self.venv.env(e);
             for i in 0..a {
                 s.present.extend((0..a).map(|j| {
-                    i != j && self.alive[e * a + i] && self.alive[e * a + j] && env.is_some_and(|v| v.can_see(i, j))
+                    i != j && self.alive[e * a + i] && self.alive[e * a + j] && env.is_some_and(|v| can_see(v, i, j))
                 }));
             }
         }

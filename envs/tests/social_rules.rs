@@ -415,7 +415,7 @@ fn can_see_agrees_with_what_each_observation_shows() {
     ];
     for (id, config, others) in games {
         let mut env = moralgym_envs::make(id, &config).expect("registered");
-        assert!(env.partially_observed(), "{id}: egocentric windows");
+        assert!(env.spec().partially_observed && env.visibility().is_some(), "{id}: egocentric windows");
         let spec = env.spec().clone();
         let moralgym_envs::Space::Box { shape, .. } = &spec.observation_space else { panic!("{id}: grid view") };
         let (channels, plane) = (shape[0], shape[1] * shape[2]);
@@ -427,7 +427,7 @@ fn can_see_agrees_with_what_each_observation_shows() {
         for _ in 0..400 {
             for i in 0..a {
                 let shown = obs[i * d + channel * plane..i * d + (channel + 1) * plane].iter().any(|&x| x > 0.0);
-                let sees = (0..a).any(|j| j != i && env.can_see(i, j));
+                let sees = (0..a).any(|j| j != i && moralgym_envs::can_see(env.as_ref(), i, j));
                 assert_eq!(shown, sees, "{id}: agent {i}");
                 if sees { seen += 1 } else { unseen += 1 }
             }
@@ -441,5 +441,10 @@ fn can_see_agrees_with_what_each_observation_shows() {
         assert!(seen > 0 && unseen > 0, "{id}: both cases occur ({seen} seen, {unseen} unseen)");
     }
     let pd = moralgym_envs::make("PrisonersDilemma-v0", &json!({})).expect("registered");
-    assert!(!pd.partially_observed() && pd.can_see(0, 1));
+    assert!(!pd.spec().partially_observed && pd.visibility().is_none() && moralgym_envs::can_see(pd.as_ref(), 0, 1));
+    // every env's spec and capability agree
+    for reg in moralgym_envs::registry() {
+        let env = moralgym_envs::make(reg.id, &Value::Null).expect("registered");
+        assert_eq!(env.spec().partially_observed, env.visibility().is_some(), "{}", reg.id);
+    }
 }

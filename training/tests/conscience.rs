@@ -35,7 +35,7 @@ fn a_strong_conscience_never_picks_a_flagged_choice_when_a_clean_one_exists() {
         loop {
             let mut action = [0u32];
             policy.act(env.as_ref(), &obs, &mut action).expect("a trained policy does not fail");
-            env.action_harm(0, &mut harm);
+            env.harm_oracle().expect("text games annotate harm").action_harm(0, &mut harm);
             env.action_mask(0, &mut mask);
             let clean_exists = (0..mask.len()).any(|k| mask[k] && harm[k] == 0.0);
             decisions += 1;

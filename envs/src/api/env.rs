@@ -140,6 +140,25 @@ impl ParallelStep {
     }
 }
 
+/// A learner-only capability: the env's own annotation of what each action would do wrong.
+pub trait HarmOracle {
+    /// For each action of `agent` now, how many violations taking it would commit (written into
+    /// `out`, one entry per action).
+    fn action_harm(&self, agent: usize, out: &mut [f32]);
+}
+
+/// A learner-only capability of partially observed games: whether one agent's observation now
+/// shows another.
+pub trait Visibility {
+    /// Whether `observer`'s observation now shows `other`.
+    fn can_see(&self, observer: usize, other: usize) -> bool;
+}
+
+/// Whether `observer` sees `other` in `env` (always, in a fully observed env).
+pub fn can_see<E: ParallelEnv + ?Sized>(env: &E, observer: usize, other: usize) -> bool {
+    env.visibility().is_none_or(|v| v.can_see(observer, other))
+}
+
 /// A multi-agent environment in PettingZoo's parallel style: all agents act at once.
 ///
 /// Implementors write `reset_impl` and `step_impl`; callers use `reset_into`/`step_into` (checked,
@@ -190,26 +209,18 @@ pub trait ParallelEnv: Send {
         let _ = out;
     }
 
-    /// The oracle's view of harm: for each action of `agent` now, how many violations taking it
-    /// would commit by the env's own annotation (written into `out`, one entry per action).
-    /// Returns `false` where the env cannot tell (the default).
-    fn action_harm(&self, agent: usize, out: &mut [f32]) -> bool {
-        let _ = (agent, out);
-        false
+    /// The env's annotation of each action's harm, if it has one (text games do): what an oracle
+    /// conscience and the harm-avoiding policy read.
+    fn harm_oracle(&self) -> Option<&dyn HarmOracle> {
+        None
     }
 
-    /// Whether `observer`'s observation now shows `other` (always, in fully observed games; grid
-    /// games with egocentric windows answer from positions). LASE's empathy reads this: an agent
-    /// infers nothing about a co-player it cannot see.
-    fn can_see(&self, observer: usize, other: usize) -> bool {
-        let _ = (observer, other);
-        true
-    }
-
-    /// Whether agents see the state each from their own partial view (grid games' egocentric
-    /// windows) rather than all of it. Default: fully observed.
-    fn partially_observed(&self) -> bool {
-        false
+    /// Who sees whom, in games where agents see the state each from their own partial view
+    /// (grid games' egocentric windows; `spec().partially_observed`). `None`: everyone sees
+    /// everything. LASE's empathy reads this: an agent infers nothing about a co-player it
+    /// cannot see.
+    fn visibility(&self) -> Option<&dyn Visibility> {
+        None
     }
 
     /// What `agent` reads now, for environments made of text.

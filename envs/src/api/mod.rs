@@ -8,7 +8,8 @@ mod space;
 mod spec;
 
 pub use env::{
-    Env, Event, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextObservation, TextView, legal_actions,
+    Env, Event, HarmOracle, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextObservation, TextView,
+    Visibility, can_see, legal_actions,
 };
 pub use error::{EnvError, EnvResult};
 pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality, per_agent_mean};

@@ -76,6 +76,9 @@ pub struct EnvSpec {
     pub cost_spec: CostSpec,
     /// Whether the legal actions vary and the env exposes an action mask.
     pub has_action_mask: bool,
+    /// Whether agents see the state each from their own partial view (grid games' egocentric
+    /// windows; the env then answers [`crate::ParallelEnv::visibility`]) rather than all of it.
+    pub partially_observed: bool,
     /// Hypervolume reference for one agent's episode return: lower than any reachable return.
     pub return_reference: f64,
 }

@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, ZapConfig, validate_common};
+use super::episode::Episode;
 use super::grid::{Grid, View, WALL, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation, Visibility,
     legal_actions,
 };
 
@@ -138,13 +139,11 @@ pub struct Cleanup {
     grid: Grid,
     river_cells: usize,
     crowd: Crowd,
-    rng: Rng,
     waste: usize,
-    t: usize,
-    done: bool,
     cleaned: Vec<u32>,
     eaten: Vec<u32>,
-    events: Vec<Event>,
+    /// RNG, step count, end and events of the episode.
+    ep: Episode,
 }
 
 impl Cleanup {
@@ -181,6 +180,7 @@ impl Cleanup {
             max_episode_steps: config.max_steps,
             cost_spec: CostSpec { components },
             has_action_mask: false,
+            partially_observed: true,
             return_reference: worst - 1.0,
         };
         let mut grid = Grid::new(config.height, config.width, false);
@@ -195,18 +195,15 @@ impl Cleanup {
             }
         }
         Ok(Self {
+            ep: Episode::new(config.max_steps),
             river_cells: config.river_rows * config.width,
             spec,
             view,
             grid,
             crowd: Crowd::new(n),
-            rng: Rng::new(0),
             waste: 0,
-            t: 0,
-            done: true,
             cleaned: vec![0; n],
             eaten: vec![0; n],
-            events: Vec::with_capacity(4 * n),
             config,
         })
     }
@@ -215,7 +212,7 @@ impl Cleanup {
     fn spawn_one(&mut self, region: u8, flag: u8, avoid_agents: bool) {
         let ok = |f: u8| f & region != 0 && f & (WASTE | APPLE | WALL) == 0;
         let taken: &[usize] = if avoid_agents { &self.crowd.pos } else { &[] };
-        if let Some(cell) = self.grid.random_cell(&mut self.rng, taken, ok) {
+        if let Some(cell) = self.grid.random_cell(&mut self.ep.rng, taken, ok) {
             self.grid.cells[cell] |= flag;
             if flag == WASTE {
                 self.waste += 1;
@@ -226,11 +223,11 @@ impl Cleanup {
     fn grow(&mut self) {
         match self.config.rules {
             CleanupRules::Lase => {
-                if self.rng.chance(self.config.waste_spawn_prob) {
+                if self.ep.rng.chance(self.config.waste_spawn_prob) {
                     self.spawn_one(RIVER, WASTE, true);
                 }
                 let p = 1.0 - self.waste as f64 / self.config.apple_waste_scale;
-                if p > 0.0 && self.rng.chance(p) {
+                if p > 0.0 && self.ep.rng.chance(p) {
                     self.spawn_one(ORCHARD, APPLE, true);
                 }
             }
@@ -239,13 +236,13 @@ impl Cleanup {
                 if density >= self.config.depletion_threshold {
                     return;
                 }
-                if self.rng.chance(self.config.waste_spawn_prob) {
+                if self.ep.rng.chance(self.config.waste_spawn_prob) {
                     self.spawn_one(RIVER, WASTE, true);
                 }
                 let p = self.config.apple_respawn_prob * (1.0 - density / self.config.depletion_threshold);
                 for cell in 0..self.grid.cells.len() {
                     let f = self.grid.cells[cell];
-                    if f & ORCHARD != 0 && f & APPLE == 0 && !self.crowd.pos.contains(&cell) && self.rng.chance(p) {
+                    if f & ORCHARD != 0 && f & APPLE == 0 && !self.crowd.pos.contains(&cell) && self.ep.rng.chance(p) {
                         self.grid.cells[cell] |= APPLE;
                     }
                 }
@@ -293,9 +290,7 @@ impl ParallelEnv for Cleanup {
     }
 
     fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(s) = seed {
-            self.rng = Rng::new(s);
-        }
+        self.ep.reset(seed);
         for f in &mut self.grid.cells {
             *f &= !(WASTE | APPLE);
         }
@@ -305,20 +300,17 @@ impl ParallelEnv for Cleanup {
         for _ in 0..self.config.initial_waste {
             self.spawn_one(RIVER, WASTE, false);
         }
-        self.crowd.place(&self.grid, &mut self.rng, ORCHARD | WALL);
-        self.t = 0;
-        self.done = false;
+        self.crowd.place(&self.grid, &mut self.ep.rng, ORCHARD | WALL);
         self.cleaned.fill(0);
         self.eaten.fill(0);
-        self.events.clear();
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        self.events.clear();
+        self.ep.begin_step();
         self.crowd.begin_step();
-        self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
+        self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, true);
         let k = self.spec.num_costs();
         for (i, &action) in actions.iter().enumerate() {
             if !self.crowd.can_act(i) {
@@ -355,7 +347,7 @@ impl ParallelEnv for Cleanup {
                     self.eaten[i] += 1;
                     if self.cleaned[i] == 0 {
                         out.costs[i * k] += 1.0;
-                        self.events.push(Event {
+                        self.ep.events.push(Event {
                             agent: i,
                             what: "ate an apple without having cleaned",
                             target: None,
@@ -364,34 +356,26 @@ impl ParallelEnv for Cleanup {
                     }
                 }
                 ZAP if self.config.zap.enabled => {
-                    self.crowd.zap(&self.grid, &self.config.zap, i, i * k + 1, &mut out, &mut self.events);
+                    self.crowd.zap(&self.grid, &self.config.zap, i, i * k + 1, &mut out, &mut self.ep.events);
                 }
                 _ => {}
             }
         }
         self.grow();
-        self.t += 1;
-        if self.t >= self.config.max_steps {
-            out.truncated.fill(true);
-            self.done = true;
-        }
+        self.ep.end_step(out.terminated, out.truncated);
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
-        self.done
+        self.ep.done
     }
 
     fn events(&self) -> &[Event] {
-        &self.events
+        &self.ep.events
     }
 
-    fn can_see(&self, observer: usize, other: usize) -> bool {
-        self.crowd.sees(&self.grid, self.view, observer, other)
-    }
-
-    fn partially_observed(&self) -> bool {
-        true
+    fn visibility(&self) -> Option<&dyn Visibility> {
+        Some(self)
     }
 
     fn tagged_out_steps(&self) -> u64 {
@@ -418,7 +402,15 @@ impl ParallelEnv for Cleanup {
         let legend = "~ waste, a apple, - clean river, , orchard without an apple, . land";
         let beam = self.config.clean_beam_length;
         TextObservation {
-            situation: self.crowd.situation(&self.grid, self.view, agent, self.t, self.config.max_steps, glyph, legend),
+            situation: self.crowd.situation(
+                &self.grid,
+                self.view,
+                agent,
+                self.ep.t,
+                self.config.max_steps,
+                glyph,
+                legend,
+            ),
             actions: legal_actions(self, agent, |a| match a {
                 CLEAN => {
                     format!("clean the waste under you and up to {beam} cell{} ahead", if beam == 1 { "" } else { "s" })
@@ -447,5 +439,11 @@ fn glyph(f: u8, apple: char) -> char {
         ','
     } else {
         '.'
+    }
+}
+
+impl Visibility for Cleanup {
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.crowd.sees(&self.grid, self.view, observer, other)
     }
 }

@@ -4,10 +4,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::episode::Episode;
 use super::grid::{Grid, STAY, View, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, StepBuf, TextObservation, legal_actions,
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, StepBuf, TextObservation, Visibility,
+    legal_actions,
 };
 
 /// How the colour of a new coin is chosen.
@@ -62,15 +64,13 @@ pub struct CoinGame {
     spec: EnvSpec,
     view: View,
     grid: Grid,
-    rng: Rng,
     pos: [usize; 2],
     coin: usize,
     coin_owner: usize,
-    t: usize,
-    done: bool,
     own_taken: [u32; 2],
     other_taken: [u32; 2],
-    events: Vec<Event>,
+    /// RNG, step count, end and events of the episode.
+    ep: Episode,
 }
 
 impl CoinGame {
@@ -108,23 +108,21 @@ impl CoinGame {
                 )],
             },
             has_action_mask: false,
+            partially_observed: true,
             return_reference: -(config.penalty as f64) * steps - 1.0,
         };
         let grid = Grid::new(config.size, config.size, config.wrap);
         Ok(Self {
+            ep: Episode::new(config.max_steps),
             config,
             spec,
             view,
             grid,
-            rng: Rng::new(0),
             pos: [0; 2],
             coin: 0,
             coin_owner: 0,
-            t: 0,
-            done: true,
             own_taken: [0; 2],
             other_taken: [0; 2],
-            events: Vec::with_capacity(2),
         })
     }
 
@@ -147,7 +145,7 @@ impl CoinGame {
     fn spawn_coin(&mut self, owner: usize) {
         self.coin_owner = owner;
         // Any cell without a player; a 2x2 grid always has one left.
-        self.coin = self.grid.random_free(&mut self.rng, 0, &self.pos).unwrap_or(self.pos[0]);
+        self.coin = self.grid.random_free(&mut self.ep.rng, 0, &self.pos).unwrap_or(self.pos[0]);
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
@@ -166,25 +164,20 @@ impl ParallelEnv for CoinGame {
     }
 
     fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(s) = seed {
-            self.rng = Rng::new(s);
-        }
+        self.ep.reset(seed);
         let cells = self.grid.cells.len();
-        self.pos[0] = self.rng.below(cells);
-        self.pos[1] = self.grid.random_free(&mut self.rng, 0, &self.pos[..1]).unwrap_or(self.pos[0]);
-        let owner = self.rng.below(2);
+        self.pos[0] = self.ep.rng.below(cells);
+        self.pos[1] = self.grid.random_free(&mut self.ep.rng, 0, &self.pos[..1]).unwrap_or(self.pos[0]);
+        let owner = self.ep.rng.below(2);
         self.spawn_coin(owner);
-        self.t = 0;
-        self.done = false;
         self.own_taken = [0; 2];
         self.other_taken = [0; 2];
-        self.events.clear();
         self.write_obs(obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        self.events.clear();
+        self.ep.begin_step();
         for (p, &a) in self.pos.iter_mut().zip(actions) {
             if a != STAY {
                 *p = self.grid.moved(*p, a);
@@ -204,7 +197,7 @@ impl ParallelEnv for CoinGame {
                 out.rewards[owner] -= self.config.penalty;
                 out.costs[i] += self.config.penalty;
                 self.other_taken[i] += 1;
-                self.events.push(Event {
+                self.ep.events.push(Event {
                     agent: i,
                     what: "took the coin of",
                     target: Some(owner),
@@ -214,33 +207,25 @@ impl ParallelEnv for CoinGame {
         }
         if taken {
             let owner = match self.config.coin_colour {
-                CoinColour::Random => self.rng.below(2),
+                CoinColour::Random => self.ep.rng.below(2),
                 CoinColour::Alternating => 1 - self.coin_owner,
             };
             self.spawn_coin(owner);
         }
-        self.t += 1;
-        if self.t >= self.config.max_steps {
-            out.truncated.fill(true);
-            self.done = true;
-        }
+        self.ep.end_step(out.terminated, out.truncated);
         self.write_obs(out.obs);
     }
 
     fn needs_reset(&self) -> bool {
-        self.done
+        self.ep.done
     }
 
-    fn can_see(&self, observer: usize, other: usize) -> bool {
-        self.grid.in_view(self.view, self.pos[observer], self.pos[other])
-    }
-
-    fn partially_observed(&self) -> bool {
-        true
+    fn visibility(&self) -> Option<&dyn Visibility> {
+        Some(self)
     }
 
     fn events(&self) -> &[Event] {
-        &self.events
+        &self.ep.events
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
@@ -272,7 +257,7 @@ impl ParallelEnv for CoinGame {
         let side = self.view.side();
         let situation = format!(
             "Step {} of {}. You are player {agent}.\nYour view ({side} x {side} cells, you are @ in the middle, north is up):\n{}Legend: @ you, {} the other player, m a coin that is yours, o a coin that is the other player's, # wall or edge, . empty.",
-            self.t + 1,
+            self.ep.t + 1,
             self.config.max_steps,
             self.grid.view_text(self.view, self.pos[agent], &marks, |_| '.'),
             1 - agent
@@ -293,5 +278,11 @@ impl ParallelEnv for CoinGame {
             s.replace_range(at..at + 1, &glyph.to_string());
         }
         s
+    }
+}
+
+impl Visibility for CoinGame {
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.grid.in_view(self.view, self.pos[observer], self.pos[other])
     }
 }

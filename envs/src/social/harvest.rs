@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, ZapConfig, validate_common};
+use super::episode::Episode;
 use super::grid::{Grid, View, WALL, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation, Visibility,
     legal_actions,
 };
 
@@ -77,11 +78,9 @@ pub struct Harvest {
     /// Index into `spawn_points` of each cell, or `usize::MAX`.
     spawn_index: Vec<usize>,
     crowd: Crowd,
-    rng: Rng,
-    t: usize,
-    done: bool,
     eaten: Vec<u32>,
-    events: Vec<Event>,
+    /// RNG, step count, end and events of the episode.
+    ep: Episode,
 }
 
 impl Harvest {
@@ -151,9 +150,11 @@ impl Harvest {
             max_episode_steps: config.max_steps,
             cost_spec: CostSpec { components },
             has_action_mask: false,
+            partially_observed: true,
             return_reference: worst - 1.0,
         };
         Ok(Self {
+            ep: Episode::new(config.max_steps),
             spec,
             view,
             grid,
@@ -161,11 +162,7 @@ impl Harvest {
             neighbours,
             spawn_index,
             crowd: Crowd::new(n),
-            rng: Rng::new(0),
-            t: 0,
-            done: true,
             eaten: vec![0; n],
-            events: Vec::with_capacity(4 * n),
             config,
         })
     }
@@ -242,25 +239,20 @@ impl ParallelEnv for Harvest {
     }
 
     fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(s) = seed {
-            self.rng = Rng::new(s);
-        }
+        self.ep.reset(seed);
         for &c in &self.spawn_points {
             self.grid.cells[c] |= APPLE;
         }
-        self.crowd.place(&self.grid, &mut self.rng, APPLE | WALL);
-        self.t = 0;
-        self.done = false;
+        self.crowd.place(&self.grid, &mut self.ep.rng, APPLE | WALL);
         self.eaten.fill(0);
-        self.events.clear();
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        self.events.clear();
+        self.ep.begin_step();
         self.crowd.begin_step();
-        self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
+        self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, true);
         let k = self.spec.num_costs();
         for (i, &action) in actions.iter().enumerate() {
             if !self.crowd.can_act(i) {
@@ -273,7 +265,7 @@ impl ParallelEnv for Harvest {
                 self.eaten[i] += 1;
                 if self.apples_near(self.spawn_index[here]) == 0 {
                     out.costs[i * k] += 1.0;
-                    self.events.push(Event {
+                    self.ep.events.push(Event {
                         agent: i,
                         what: "took the last apple within reach of regrowth",
                         target: None,
@@ -282,7 +274,7 @@ impl ParallelEnv for Harvest {
                 }
             }
             if action == ZAP && self.config.zap.enabled {
-                self.crowd.zap(&self.grid, &self.config.zap, i, i * k + 1, &mut out, &mut self.events);
+                self.crowd.zap(&self.grid, &self.config.zap, i, i * k + 1, &mut out, &mut self.ep.events);
             }
         }
         // Regrowth reads the apples as they stand after this step's harvest.
@@ -292,32 +284,24 @@ impl ParallelEnv for Harvest {
                 continue;
             }
             let p = self.config.regrowth_probs[self.apples_near(s).min(3)];
-            if p > 0.0 && self.rng.chance(p) {
+            if p > 0.0 && self.ep.rng.chance(p) {
                 self.grid.cells[cell] |= APPLE;
             }
         }
-        self.t += 1;
-        if self.t >= self.config.max_steps {
-            out.truncated.fill(true);
-            self.done = true;
-        }
+        self.ep.end_step(out.terminated, out.truncated);
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
-        self.done
+        self.ep.done
     }
 
     fn events(&self) -> &[Event] {
-        &self.events
+        &self.ep.events
     }
 
-    fn can_see(&self, observer: usize, other: usize) -> bool {
-        self.crowd.sees(&self.grid, self.view, observer, other)
-    }
-
-    fn partially_observed(&self) -> bool {
-        true
+    fn visibility(&self) -> Option<&dyn Visibility> {
+        Some(self)
     }
 
     fn tagged_out_steps(&self) -> u64 {
@@ -345,7 +329,7 @@ impl ParallelEnv for Harvest {
                 &self.grid,
                 self.view,
                 agent,
-                self.t,
+                self.ep.t,
                 self.config.max_steps,
                 glyph,
                 "a apple, . open ground",
@@ -359,5 +343,11 @@ impl ParallelEnv for Harvest {
 
     fn render(&self) -> String {
         self.grid.render(&self.crowd.pos, |f| if f & APPLE != 0 { '@' } else { '.' })
+    }
+}
+
+impl Visibility for Harvest {
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.crowd.sees(&self.grid, self.view, observer, other)
     }
 }

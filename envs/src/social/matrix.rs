@@ -128,6 +128,7 @@ impl MatrixGame {
                 )],
             },
             has_action_mask: false,
+            partially_observed: false,
             return_reference: worst * config.max_steps as f64 - 1.0,
         };
         let history = Vec::with_capacity(config.max_steps.min(1024));

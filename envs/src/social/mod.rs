@@ -3,6 +3,7 @@
 pub mod cleanup;
 pub mod coin_game;
 pub mod crowd;
+pub mod episode;
 pub mod grid;
 pub mod harvest;
 pub mod matrix;

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, validate_common};
+use super::episode::Episode;
 use super::grid::{Grid, View, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation, Visibility,
     legal_actions,
 };
 
@@ -56,12 +57,10 @@ pub struct Snowdrift {
     view: View,
     grid: Grid,
     crowd: Crowd,
-    rng: Rng,
-    t: usize,
-    done: bool,
     remaining: usize,
     cleared: Vec<u32>,
-    events: Vec<Event>,
+    /// RNG, step count, end and events of the episode.
+    ep: Episode,
 }
 
 impl Snowdrift {
@@ -97,20 +96,18 @@ impl Snowdrift {
                 )],
             },
             has_action_mask: false,
+            partially_observed: true,
             return_reference: config.clearer_reward.min(config.others_reward).min(0.0) as f64 * config.drifts as f64
                 - 1.0,
         };
         Ok(Self {
+            ep: Episode::new(config.max_steps),
             grid: Grid::new(config.size, config.size, false),
             crowd: Crowd::new(n),
             spec,
             view,
-            rng: Rng::new(0),
-            t: 0,
-            done: true,
             remaining: 0,
             cleared: vec![0; n],
-            events: Vec::with_capacity(n * n),
             config,
         })
     }
@@ -142,28 +139,23 @@ impl ParallelEnv for Snowdrift {
     }
 
     fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(s) = seed {
-            self.rng = Rng::new(s);
-        }
+        self.ep.reset(seed);
         self.grid.cells.fill(0);
         for _ in 0..self.config.drifts {
-            if let Some(c) = self.grid.random_free(&mut self.rng, DRIFT, &[]) {
+            if let Some(c) = self.grid.random_free(&mut self.ep.rng, DRIFT, &[]) {
                 self.grid.cells[c] = DRIFT;
             }
         }
         self.remaining = self.config.drifts;
-        self.crowd.place(&self.grid, &mut self.rng, DRIFT);
-        self.t = 0;
-        self.done = false;
+        self.crowd.place(&self.grid, &mut self.ep.rng, DRIFT);
         self.cleared.fill(0);
-        self.events.clear();
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        self.events.clear();
-        self.crowd.move_all(&self.grid, actions, &mut self.rng, true);
+        self.ep.begin_step();
+        self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, true);
         let n = self.crowd.len();
         // Clear first, then pay: agents clearing in the same step are all contributors.
         let mut clearers = 0u32;
@@ -185,7 +177,7 @@ impl ParallelEnv for Snowdrift {
                 out.rewards[j] += self.config.others_reward;
                 if self.cleared[j] == 0 {
                     out.costs[j] += 1.0;
-                    self.events.push(Event {
+                    self.ep.events.push(Event {
                         agent: j,
                         what: "gained from a drift it left to",
                         target: Some(i),
@@ -194,31 +186,23 @@ impl ParallelEnv for Snowdrift {
                 }
             }
         }
-        self.t += 1;
         if self.remaining == 0 {
             out.terminated.fill(true);
-            self.done = true;
-        } else if self.t >= self.config.max_steps {
-            out.truncated.fill(true);
-            self.done = true;
         }
+        self.ep.end_step(out.terminated, out.truncated);
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
-        self.done
+        self.ep.done
     }
 
-    fn can_see(&self, observer: usize, other: usize) -> bool {
-        self.crowd.sees(&self.grid, self.view, observer, other)
-    }
-
-    fn partially_observed(&self) -> bool {
-        true
+    fn visibility(&self) -> Option<&dyn Visibility> {
+        Some(self)
     }
 
     fn events(&self) -> &[Event] {
-        &self.events
+        &self.ep.events
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
@@ -241,7 +225,7 @@ impl ParallelEnv for Snowdrift {
                 &self.grid,
                 self.view,
                 agent,
-                self.t,
+                self.ep.t,
                 self.config.max_steps,
                 glyph,
                 "* snowdrift, . cleared ground",
@@ -252,5 +236,11 @@ impl ParallelEnv for Snowdrift {
 
     fn render(&self) -> String {
         self.grid.render(&self.crowd.pos, |f| if f & DRIFT != 0 { '*' } else { '.' })
+    }
+}
+
+impl Visibility for Snowdrift {
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.crowd.sees(&self.grid, self.view, observer, other)
     }
 }

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::crowd::{Crowd, validate_common};
+use super::episode::Episode;
 use super::grid::{Grid, View, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
-    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
+    CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation, Visibility,
     legal_actions,
 };
 
@@ -63,12 +64,10 @@ pub struct StagHunt {
     view: View,
     grid: Grid,
     crowd: Crowd,
-    rng: Rng,
-    t: usize,
-    done: bool,
     stags_hunted: u32,
     hares_hunted: u32,
-    events: Vec<Event>,
+    /// RNG, step count, end and events of the episode.
+    ep: Episode,
 }
 
 impl StagHunt {
@@ -107,19 +106,17 @@ impl StagHunt {
                 )],
             },
             has_action_mask: false,
+            partially_observed: true,
             return_reference: config.stag_reward.min(config.hare_reward).min(0.0) as f64 - 1.0,
         };
         Ok(Self {
+            ep: Episode::new(config.max_steps),
             grid: Grid::new(config.size, config.size, false),
             crowd: Crowd::new(n),
             spec,
             view,
-            rng: Rng::new(0),
-            t: 0,
-            done: true,
             stags_hunted: 0,
             hares_hunted: 0,
-            events: Vec::with_capacity(n),
             config,
         })
     }
@@ -156,30 +153,25 @@ impl ParallelEnv for StagHunt {
     }
 
     fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(s) = seed {
-            self.rng = Rng::new(s);
-        }
+        self.ep.reset(seed);
         self.grid.cells.fill(0);
         for (count, flag) in [(self.config.stags, STAG), (self.config.hares, HARE)] {
             for _ in 0..count {
-                if let Some(c) = self.grid.random_free(&mut self.rng, STAG | HARE, &[]) {
+                if let Some(c) = self.grid.random_free(&mut self.ep.rng, STAG | HARE, &[]) {
                     self.grid.cells[c] = flag;
                 }
             }
         }
-        self.crowd.place(&self.grid, &mut self.rng, STAG | HARE);
-        self.t = 0;
-        self.done = false;
+        self.crowd.place(&self.grid, &mut self.ep.rng, STAG | HARE);
         self.stags_hunted = 0;
         self.hares_hunted = 0;
-        self.events.clear();
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        self.events.clear();
-        self.crowd.move_all(&self.grid, actions, &mut self.rng, false);
+        self.ep.begin_step();
+        self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, false);
         let n = self.crowd.len();
         // Agents waiting alone on a stag before anyone hunts this step.
         let mut waiting = 0u32;
@@ -203,7 +195,7 @@ impl ParallelEnv for StagHunt {
             }
         }
         // Hares go to the first agent on them in this step's random order.
-        self.crowd.shuffle_order(&mut self.rng);
+        self.crowd.shuffle_order(&mut self.ep.rng);
         for k in 0..n {
             let i = self.crowd.order()[k];
             if !self.crowd.active[i] || stopped & (1 << i) != 0 {
@@ -219,7 +211,7 @@ impl ParallelEnv for StagHunt {
             self.hares_hunted += 1;
             if let Some(w) = (0..n).find(|&w| w != i && waiting & (1 << w) != 0) {
                 out.costs[i] += 1.0;
-                self.events.push(Event {
+                self.ep.events.push(Event {
                     agent: i,
                     what: "took a hare, abandoning the stag hunter",
                     target: Some(w),
@@ -235,30 +227,20 @@ impl ParallelEnv for StagHunt {
                 out.terminated[j] = true; // stopped earlier: stays terminal
             }
         }
-        self.t += 1;
-        if self.t >= self.config.max_steps {
-            for j in 0..n {
-                out.truncated[j] = !out.terminated[j];
-            }
-        }
-        self.done = out.terminated.iter().zip(out.truncated.iter()).all(|(a, b)| *a || *b);
+        self.ep.end_step(out.terminated, out.truncated);
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, out.obs);
     }
 
     fn needs_reset(&self) -> bool {
-        self.done
+        self.ep.done
     }
 
-    fn can_see(&self, observer: usize, other: usize) -> bool {
-        self.crowd.sees(&self.grid, self.view, observer, other)
-    }
-
-    fn partially_observed(&self) -> bool {
-        true
+    fn visibility(&self) -> Option<&dyn Visibility> {
+        Some(self)
     }
 
     fn events(&self) -> &[Event] {
-        &self.events
+        &self.ep.events
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
@@ -280,7 +262,7 @@ impl ParallelEnv for StagHunt {
                 &self.grid,
                 self.view,
                 agent,
-                self.t,
+                self.ep.t,
                 self.config.max_steps,
                 glyph,
                 "S stag, h hare, . open ground",
@@ -304,5 +286,11 @@ fn glyph(f: u8) -> char {
         'h'
     } else {
         '.'
+    }
+}
+
+impl Visibility for StagHunt {
+    fn can_see(&self, observer: usize, other: usize) -> bool {
+        self.crowd.sees(&self.grid, self.view, observer, other)
     }
 }

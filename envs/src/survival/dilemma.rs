@@ -379,6 +379,7 @@ impl SurvivalDilemma {
                 ],
             },
             has_action_mask: true,
+            partially_observed: false,
             return_reference: -1.0,
         };
         Ok(Self {
