@@ -24,7 +24,7 @@ pub use buffer::RolloutBuffer;
 pub use conscience::ConscienceConfig;
 pub use error::AgentError;
 pub use lagrangian::{CostConfig, CostMode};
-pub use policy::{POLICIES, Policy, PolicyError, PolicyOptions, is_llm, make_policy, make_policy_with};
+pub use policy::{POLICIES, Plays, Policy, PolicyError, PolicyOptions, is_llm, make_policy, make_policy_with};
 pub use ppo::{PpoConfig, PpoLearner};
 pub use random::RandomPolicy;
 pub use trainer::{Iteration, Trainer, TrainerConfig};

@@ -2,15 +2,12 @@
 //! players of the matrix games, and a cleaner and a free-rider for Cleanup. Each reads only its
 //! own observation.
 
-use moralgym_envs::social::cleanup::{CLEAN, EAT};
+use moralgym_envs::social::cleanup::{APPLE_CHANNEL, CLEAN, EAT, WASTE_CHANNEL};
 use moralgym_envs::social::grid::{DOWN, LEFT, RIGHT, UP};
-use moralgym_envs::social::matrix::{COOPERATE, DEFECT};
+use moralgym_envs::social::matrix::{COOPERATE, DEFECT, co_players_last_move};
 use moralgym_envs::{ParallelEnv, Rng, Space};
 
 use crate::policy::{Policy, PolicyError};
-
-/// The matrix games these partners play.
-pub const MATRIX_GAMES: &[&str] = &["PrisonersDilemma-v0", "StagHunt-v0", "Chicken-v0", "Harmony-v0", "MatrixGame-v0"];
 
 /// A matrix-game player: always cooperate, always defect, or tit-for-tat (cooperate first, then
 /// repeat the co-player's last move).
@@ -28,13 +25,10 @@ impl Policy for MatrixPartner {
     fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let d = env.spec().obs_dim();
         for (i, a) in actions.iter_mut().enumerate() {
-            // a matrix game's observation: [first round, my last C, my last D, their last C, their last D]
-            let o = &obs[i * d..(i + 1) * d];
             *a = match self {
                 MatrixPartner::AlwaysCooperate => COOPERATE,
                 MatrixPartner::AlwaysDefect => DEFECT,
-                MatrixPartner::TitForTat if o[0] > 0.0 || o[3] > 0.0 => COOPERATE,
-                MatrixPartner::TitForTat => DEFECT,
+                MatrixPartner::TitForTat => co_players_last_move(&obs[i * d..(i + 1) * d]).unwrap_or(COOPERATE),
             };
         }
         Ok(())
@@ -71,11 +65,10 @@ impl CleanupPartner {
     }
 
     fn choose(&mut self, o: &[f32], side: usize) -> u32 {
-        // channels: wall, waste, apple, self, others
         let plane = side * side;
         let (channel, here_action, heading) = match self.goal {
-            Goal::Clean => (1, CLEAN, UP),
-            Goal::Eat => (2, EAT, DOWN),
+            Goal::Clean => (WASTE_CHANNEL, CLEAN, UP),
+            Goal::Eat => (APPLE_CHANNEL, EAT, DOWN),
         };
         let c = side / 2;
         let target = (0..plane)

@@ -1,5 +1,6 @@
 //! The policy interface and the catalogue of named policies the CLI can run.
 
+use moralgym_envs::social::cleanup;
 use moralgym_envs::survival::SurvivalConfig;
 use moralgym_envs::{ParallelEnv, registry};
 use serde_json::{Map, Value};
@@ -8,7 +9,7 @@ use thiserror::Error;
 use std::sync::Arc;
 
 use crate::llm::{Llm, LlmConfig, LlmPolicy, STYLES};
-use crate::partners::{CleanupPartner, MATRIX_GAMES, MatrixPartner};
+use crate::partners::{CleanupPartner, MatrixPartner};
 use crate::random::RandomPolicy;
 use crate::scripted::{EthicalSurvivor, HarmAvoider, Hoarder};
 
@@ -71,24 +72,47 @@ pub enum PolicyError {
     },
 }
 
-const SURVIVAL: &[&str] = &["SurvivalDilemma-v0"];
-const CLEANUP: &[&str] = &["Cleanup-v0"];
+/// The envs a named policy plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plays {
+    /// Every env.
+    Any,
+    /// The envs of one registry family (`matrix`, `survival`).
+    Family(&'static str),
+    /// One env, by its id as the envs crate names it.
+    Only(&'static str),
+}
 
-/// Named policies: (name, what it does, the envs it is limited to; empty: any).
-pub const POLICIES: &[(&str, &str, &[&str])] = &[
-    ("random", "uniformly random legal actions", &[]),
-    ("hoarder", "draws from the battery and taps the grid whenever it can", SURVIVAL),
-    ("ethical", "never taps; draws only what it needs and shares with agents in crisis", SURVIVAL),
-    ("harm_avoider", "random among the legal actions the env's own annotation marks harmless (text games)", &[]),
-    ("always_cooperate", "cooperates every round", MATRIX_GAMES),
-    ("always_defect", "defects every round", MATRIX_GAMES),
-    ("tit_for_tat", "cooperates first, then repeats the co-player's last move", MATRIX_GAMES),
-    ("cleaner", "walks to the nearest waste in sight and cleans it; heads for the river otherwise", CLEANUP),
-    ("free_rider", "walks to the nearest apple in sight and eats it; never cleans", CLEANUP),
-    ("llm", "a language model (OpenAI-compatible server) playing in character for the game's goal", &[]),
-    ("llm_ethical", "the same model told to be altruistic, keep to moral rules and not seek power", &[]),
-    ("llm_cot", "the plain language-model agent reasoning step by step before it answers", &[]),
-    ("llm_ethical_cot", "the ethics-prompted language-model agent reasoning step by step", &[]),
+impl Plays {
+    /// The registered ids this covers (empty for [`Plays::Any`]).
+    fn ids(self) -> Vec<&'static str> {
+        match self {
+            Plays::Any => Vec::new(),
+            Plays::Family(f) => registry().iter().filter(|r| r.family == f).map(|r| r.id).collect(),
+            Plays::Only(id) => vec![id],
+        }
+    }
+}
+
+/// Named policies: (name, what it does, the envs it plays).
+pub const POLICIES: &[(&str, &str, Plays)] = &[
+    ("random", "uniformly random legal actions", Plays::Any),
+    ("hoarder", "draws from the battery and taps the grid whenever it can", Plays::Family("survival")),
+    ("ethical", "never taps; draws only what it needs and shares with agents in crisis", Plays::Family("survival")),
+    ("harm_avoider", "random among the legal actions the env's own annotation marks harmless (text games)", Plays::Any),
+    ("always_cooperate", "cooperates every round", Plays::Family("matrix")),
+    ("always_defect", "defects every round", Plays::Family("matrix")),
+    ("tit_for_tat", "cooperates first, then repeats the co-player's last move", Plays::Family("matrix")),
+    (
+        "cleaner",
+        "walks to the nearest waste in sight and cleans it; heads for the river otherwise",
+        Plays::Only(cleanup::ID),
+    ),
+    ("free_rider", "walks to the nearest apple in sight and eats it; never cleans", Plays::Only(cleanup::ID)),
+    ("llm", "a language model (OpenAI-compatible server) playing in character for the game's goal", Plays::Any),
+    ("llm_ethical", "the same model told to be altruistic, keep to moral rules and not seek power", Plays::Any),
+    ("llm_cot", "the plain language-model agent reasoning step by step before it answers", Plays::Any),
+    ("llm_ethical_cot", "the ethics-prompted language-model agent reasoning step by step", Plays::Any),
 ];
 
 /// Whether `name` is one of the language-model agents (`llm`, `llm_ethical`, ...).
@@ -126,11 +150,12 @@ pub fn make_policy_with(
     seed: u64,
     options: &PolicyOptions,
 ) -> Result<Box<dyn Policy>, PolicyError> {
-    let Some(&(_, _, only)) = POLICIES.iter().find(|p| p.0 == name) else {
+    let Some(&(_, _, plays)) = POLICIES.iter().find(|p| p.0 == name) else {
         let known = POLICIES.iter().map(|p| p.0).collect::<Vec<_>>().join(", ");
         return Err(PolicyError::Unknown { name: name.into(), known });
     };
-    if !only.is_empty() && !only.contains(&id) {
+    let only = plays.ids();
+    if plays != Plays::Any && !only.contains(&id) {
         return Err(PolicyError::WrongEnv { name: name.into(), only: only.join(", "), env: id.into() });
     }
     let survival = || -> Result<SurvivalConfig, PolicyError> {

@@ -92,7 +92,7 @@ static REGISTRY: &[Registration] = &[
         build: |id, v| build(id, v, CoinGame::new),
     },
     Registration {
-        id: "Cleanup-v0",
+        id: crate::social::cleanup::ID,
         family: "grid",
         summary: "public good: apples grow only while someone cleans the river (4 agents, 8x8)",
         default_config: || to_value(CleanupConfig::default()),

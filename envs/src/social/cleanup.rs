@@ -19,6 +19,12 @@ const APPLE: u8 = 1 << 2;
 const RIVER: u8 = 1 << 3;
 const ORCHARD: u8 = 1 << 4;
 const FLAG_CHANNELS: usize = 3; // wall, waste, apple
+/// The registered id of Cleanup's rules.
+pub const ID: &str = "Cleanup-v0";
+/// Observation channel of the waste (after the walls; then apples, the agent itself, the others).
+pub const WASTE_CHANNEL: usize = 1;
+/// Observation channel of the apples.
+pub const APPLE_CHANNEL: usize = 2;
 
 /// Clean action: removes waste under the agent and `clean_beam_length` cells ahead.
 pub const CLEAN: u32 = 5;

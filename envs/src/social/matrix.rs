@@ -144,6 +144,7 @@ impl MatrixGame {
         })
     }
 
+    /// Observation of one agent: `[first round, my last C, my last D, their last C, their last D]`.
     fn write_obs(&self, obs: &mut [f32]) {
         obs.fill(0.0);
         for agent in 0..2 {
@@ -156,6 +157,18 @@ impl MatrixGame {
                 }
             }
         }
+    }
+}
+
+/// The co-player's move in the last round, read from one agent's observation (`None` in the
+/// first round): what a reciprocating policy needs.
+pub fn co_players_last_move(obs: &[f32]) -> Option<u32> {
+    if obs.first().is_none_or(|&first| first > 0.0) {
+        None
+    } else if obs.get(3).is_some_and(|&c| c > 0.0) {
+        Some(COOPERATE)
+    } else {
+        Some(DEFECT)
     }
 }
 
