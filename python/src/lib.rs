@@ -274,40 +274,12 @@ fn derive_seed(base: u64, index: u64) -> u64 {
     moralgym_envs::derive_seed(base, index)
 }
 
-/// Replays `actions` (`[steps, agents]`, flat) on a fresh env reset with `seed`, directly in
-/// Rust, returning the flat concatenation of every step's obs, rewards and costs: the reference
-/// trajectory the Python wrappers are tested against.
-#[pyfunction]
-fn replay<'py>(
-    py: Python<'py>,
-    env_id: &str,
-    config_json: &str,
-    seed: u64,
-    actions: Vec<u32>,
-) -> PyResult<Bound<'py, PyArray1<f32>>> {
-    let mut env = make(env_id, &parse(config_json)?).map_err(err)?;
-    let a = env.spec().num_agents;
-    let mut trace = env.reset(Some(seed));
-    for joint in actions.chunks(a) {
-        let s = env.step(joint).map_err(err)?;
-        let done = s.all_done();
-        trace.extend(s.obs);
-        trace.extend(s.rewards);
-        trace.extend(s.costs);
-        if done {
-            break;
-        }
-    }
-    Ok(PyArray1::from_vec(py, trace))
-}
-
 #[pymodule]
 fn _moralgym(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MoralgymError", m.py().get_type::<MoralgymError>())?;
     m.add_function(wrap_pyfunction!(env_ids, m)?)?;
     m.add_function(wrap_pyfunction!(env_family, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
-    m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add_function(wrap_pyfunction!(derive_seed, m)?)?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
     m.add_function(wrap_pyfunction!(training::rollout, m)?)?;

@@ -1,5 +1,8 @@
 """The Gymnasium side: check_env, costs in info, wrappers, registration, determinism."""
 
+import json
+from pathlib import Path
+
 import gymnasium
 import numpy as np
 import pytest
@@ -8,7 +11,6 @@ from gymnasium.utils.env_checker import check_env
 
 import moralgym
 from moralgym import MoralgymError
-from moralgym._moralgym import replay
 from moralgym.wrappers import MultiObjectiveReward, SafetyGymnasiumStep
 
 
@@ -32,19 +34,19 @@ def test_registered_with_gymnasium():
 
 
 def test_costs_match_the_rust_values_and_the_trajectory_matches_a_rust_replay():
-    env = moralgym.make("Harvest-v0", num_agents=1, max_steps=200)
-    obs, _ = env.reset(seed=11)
-    rng = np.random.default_rng(0)
-    actions, trace = [], [obs.ravel()]
-    for _ in range(200):
-        a = int(rng.integers(0, 6))
-        actions.append(a)
+    # recorded by envs/tests/trajectories.rs, stepping the env directly in Rust
+    path = Path(__file__).resolve().parents[2] / "envs/tests/golden/trajectories/Harvest-v0.json"
+    record = json.loads(path.read_text())
+    env = moralgym.make(record["env"], **record["config"])
+    obs, _ = env.reset(seed=record["seed"])
+    trace = [obs.ravel()]
+    for (a,) in record["actions"]:
         obs, reward, terminated, truncated, info = env.step(a)
         trace += [obs.ravel(), [reward], [info["costs"]["depletion"], info["costs"]["zap"]]]
         if terminated or truncated:
             break
-    rust = replay("Harvest-v0", '{"num_agents": 1, "max_steps": 200}', 11, actions)
-    np.testing.assert_array_equal(np.concatenate(trace).astype(np.float32), rust)
+    want = np.asarray(record["trace"], dtype=np.float32)
+    np.testing.assert_array_equal(np.concatenate(trace).astype(np.float32), want)
 
 
 def test_same_seed_same_trajectory():
