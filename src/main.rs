@@ -339,7 +339,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Story { command } => story(command),
         Command::Report { games, steps, episodes, seed, baseline_episodes, out, quiet, llm_agents, llm } => {
             if let Some(bad) = llm_agents.iter().find(|a| !is_llm(a)) {
-                return Err(ConfigError::Run {
+                return Err(ConfigError::Usage {
                     message: format!(
                         "--llm-agents: `{bad}` is not a language-model agent (llm, llm_ethical, llm_cot, llm_ethical_cot)"
                     ),
@@ -412,8 +412,8 @@ fn run(command: Command) -> Result<(), ConfigError> {
 fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> Result<(), ConfigError> {
     use moralgym::training::sweep;
     let (table, out, quiet) = (load_with_sets(path, &run.sets)?, run.out, run.quiet);
-    let mut config: sweep::SweepConfig =
-        serde_json::from_value(table).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
+    let mut config: sweep::SweepConfig = serde_json::from_value(table)
+        .map_err(|e| ConfigError::Sweep { message: format!("{}: {e}", path.display()) })?;
     if let Some(out) = out {
         config.out_dir = out;
     }
@@ -477,7 +477,7 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
         }
         StoryCommand::Generate { seed, scenes, tradeoff, out } => {
             let text = generator::generate(&generator::GenerateConfig { seed, scenes, tradeoff })
-                .map_err(|message| ConfigError::Run { message })?;
+                .map_err(|message| ConfigError::Usage { message })?;
             match out {
                 Some(path) => std::fs::write(&path, text)
                     .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() }),
@@ -504,7 +504,7 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
     let mut lines = stdin.lock().lines();
     let (mut points, mut totals) = (0.0, vec![0.0f32; names.len()]);
     loop {
-        let view = env.text(0).ok_or_else(|| ConfigError::Run { message: "the game shows no text".into() })?;
+        let view = env.text(0).ok_or_else(|| ConfigError::Usage { message: "the game shows no text".into() })?;
         println!("\n{}\n", view.narration);
         for (k, c) in view.choices.iter().enumerate() {
             println!("  {}. {c}", k + 1);

@@ -51,6 +51,12 @@ pub enum ConfigError {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// A sweep file, or the shards to merge, are malformed or do not belong together.
+    #[error("invalid sweep: {message}")]
+    Sweep {
+        /// What is wrong, naming the key, file or shard.
+        message: String,
+    },
     /// A command-line flag is wrong or flags do not go together.
     #[error("{message}")]
     Usage {

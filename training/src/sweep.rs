@@ -71,10 +71,10 @@ impl SweepConfig {
     /// Checks the sweep's own keys: at least one point trained at a time, every grid key with values.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.parallel == 0 {
-            return Err(ConfigError::Run { message: "`parallel` must be at least 1".into() });
+            return Err(ConfigError::Sweep { message: "`parallel` must be at least 1".into() });
         }
         if let Some((key, _)) = self.grid.iter().find(|(_, values)| values.is_empty()) {
-            return Err(ConfigError::Run {
+            return Err(ConfigError::Sweep {
                 message: format!("`grid.\"{key}\"` has no values: the grid would be empty"),
             });
         }
@@ -114,7 +114,10 @@ impl SweepConfig {
             .map(|(index, overrides)| {
                 let dir = self.out_dir.join("points").join(format!("{index:04}"));
                 let run = self.run_config(&overrides, &dir)?;
-                let identity = serde_json::to_string(&run).map_err(|e| ConfigError::Run { message: e.to_string() })?;
+                let identity = serde_json::to_string(&run).map_err(|e| ConfigError::Write {
+                    path: dir.join("point.json").display().to_string(),
+                    message: e.to_string(),
+                })?;
                 Ok(Planned { index, overrides, run, identity, dir })
             })
             .collect()
@@ -214,7 +217,7 @@ pub fn run_sweep(
 ) -> Result<Vec<PointResult>, ConfigError> {
     config.validate()?;
     if shards == 0 || shard >= shards {
-        return Err(ConfigError::Run { message: format!("shard {shard}/{shards}: need 0 <= I < N") });
+        return Err(ConfigError::Usage { message: format!("shard {shard}/{shards}: need 0 <= I < N") });
     }
     let points: Vec<Planned> = config.plan()?.into_iter().filter(|p| p.index % shards == shard).collect();
     let agents = config.agents()?;
@@ -280,7 +283,7 @@ pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>,
     for dir in dirs {
         let shard = config_of(dir)?;
         if shard.base != config.base || shard.grid != config.grid {
-            return Err(ConfigError::Run {
+            return Err(ConfigError::Sweep {
                 message: format!(
                     "{} holds a shard of another sweep (its sweep.json has another base or grid than {}); merge shards of one sweep only",
                     dir.display(),
@@ -292,7 +295,7 @@ pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>,
         let text = fs::read_to_string(&path)
             .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
         let points: Vec<PointResult> = serde_json::from_str(&text)
-            .map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })?;
+            .map_err(|e| ConfigError::Sweep { message: format!("{}: {e}", path.display()) })?;
         for p in points {
             by_index.entry(p.index).or_insert(p);
         }
@@ -300,7 +303,7 @@ pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>,
     let missing: Vec<String> =
         (0..config.points().len()).filter(|i| !by_index.contains_key(i)).map(|i| i.to_string()).collect();
     if !missing.is_empty() {
-        return Err(ConfigError::Run {
+        return Err(ConfigError::Sweep {
             message: format!(
                 "the shards hold {} of the sweep's {} points; missing: {} (run their shards, then merge again)",
                 by_index.len(),
@@ -511,5 +514,5 @@ fn write_plots(
 pub fn config_of(dir: &Path) -> Result<SweepConfig, ConfigError> {
     let path = dir.join("sweep.json");
     let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| ConfigError::Run { message: format!("{}: {e}", path.display()) })
+    serde_json::from_str(&text).map_err(|e| ConfigError::Sweep { message: format!("{}: {e}", path.display()) })
 }
