@@ -92,6 +92,14 @@ pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), ConfigE
         .map_err(|e| ConfigError::Write { path: path.display().to_string(), message: e.to_string() })
 }
 
+/// Writes `value` as pretty JSON with its keys sorted (as every JSON file moralgym writes), with
+/// [`write_file`].
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), ConfigError> {
+    let failed = |e: serde_json::Error| ConfigError::Write { path: path.display().to_string(), message: e.to_string() };
+    let sorted = serde_json::to_value(value).map_err(failed)?;
+    write_file(path, serde_json::to_string_pretty(&sorted).map_err(failed)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,10 +125,15 @@ impl RunConfig {
     /// Reads a run config table (e.g. from [`crate::load_table`] plus `--set` overrides).
     /// Every key is checked: a wrong type or an unknown key names its dotted path, and a value
     /// out of range names its key and what it allows.
-    pub fn from_table(table: Value) -> Result<Self, ConfigError> {
-        let Value::Object(map) = &table else {
+    pub fn from_table(mut table: Value) -> Result<Self, ConfigError> {
+        let Value::Object(map) = &mut table else {
             return Err(ConfigError::Run { message: "a run config must be a table".into() });
         };
+        // `agent = "ppo"` named the one learner; run directories written before it went keep it
+        if map.get("agent").is_some_and(|a| a == "ppo") {
+            map.remove("agent");
+        }
+        let map = &*map;
         // The learner's keys are read on their own first, so that their errors keep their paths
         // (serde loses them inside a flattened struct) and unknown keys inside them are refused.
         let learner = trainer_keys();

@@ -160,10 +160,7 @@ pub struct EvalFile {
 impl EvalFile {
     /// Writes `path` (keys sorted, as every moralgym JSON output).
     pub fn write(&self, path: &Path) -> Result<(), ConfigError> {
-        let failed =
-            |e: serde_json::Error| ConfigError::Write { path: path.display().to_string(), message: e.to_string() };
-        let sorted = serde_json::to_value(self).map_err(failed)?;
-        crate::lock::write_file(path, serde_json::to_string_pretty(&sorted).map_err(failed)?)
+        crate::lock::write_json(path, self)
     }
 
     /// Reads `path`.

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::lock::write_json;
 use crate::overrides::{ConfigError, apply_set};
 use crate::pareto::{Point, hypervolume, non_dominated};
 use crate::plot::{Dot, png, svg};
@@ -369,12 +370,6 @@ impl Front {
         let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
         serde_json::from_str(&text).map_err(|e| io(&path, format!("not a front.json: {e}")))
     }
-}
-
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), ConfigError> {
-    let failed = |e: serde_json::Error| ConfigError::Write { path: path.display().to_string(), message: e.to_string() };
-    let sorted = serde_json::to_value(value).map_err(failed)?; // keys sorted, as every JSON output
-    crate::lock::write_file(path, serde_json::to_string_pretty(&sorted).map_err(failed)?)
 }
 
 fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), ConfigError> {

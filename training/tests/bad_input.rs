@@ -180,3 +180,29 @@ proptest! {
         let _ = env.as_ref() as &dyn ParallelEnv;
     }
 }
+
+#[test]
+fn run_and_learner_keys_at_the_top_level_are_checked_by_name() {
+    let err = |extra: Value| {
+        let mut t = json!({"env": "CoinGame-v0"});
+        for (k, v) in extra.as_object().expect("table") {
+            t[k] = v.clone();
+        }
+        RunConfig::from_table(t).expect_err("refused").to_string()
+    };
+    let e = err(json!({"nmu_envs": 4}));
+    assert!(e.contains("unknown field `nmu_envs`") && e.contains("`num_envs`") && e.contains("`ppo`"), "{e}");
+    let e = err(json!({"ppo": {"clip_coef": "wide"}}));
+    assert!(e.contains("`ppo.clip_coef`"), "{e}");
+    let e = err(json!({"ppo": {"clip_cof": 0.2}}));
+    assert!(e.contains("ppo") && e.contains("clip_cof"), "{e}");
+    let e = err(json!({"shared_policy": 1}));
+    assert!(e.contains("`shared_policy`"), "{e}");
+    let e = err(json!({"num_envs": "eight"}));
+    assert!(e.contains("`num_envs`"), "{e}");
+    // the learner's keys land in `trainer`; `agent = "ppo"` of older run directories is accepted
+    let c = RunConfig::from_table(json!({"env": "CoinGame-v0", "agent": "ppo", "learners": [0], "num_envs": 2}))
+        .expect("valid");
+    assert_eq!((c.trainer.learners, c.num_envs), (Some(vec![0]), 2));
+    assert!(err(json!({"agent": "dqn"})).contains("unknown field `agent`"));
+}

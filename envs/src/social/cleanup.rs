@@ -408,15 +408,7 @@ impl ParallelEnv for Cleanup {
         let legend = "~ waste, a apple, - clean river, , orchard without an apple, . land";
         let beam = self.config.clean_beam_length;
         TextObservation {
-            situation: self.crowd.situation(
-                &self.grid,
-                self.view,
-                agent,
-                self.ep.t,
-                self.config.max_steps,
-                glyph,
-                legend,
-            ),
+            situation: self.crowd.situation(&self.grid, self.view, agent, &self.ep, glyph, legend),
             actions: legal_actions(self, agent, |a| match a {
                 CLEAN => {
                     format!("clean the waste under you and up to {beam} cell{} ahead", if beam == 1 { "" } else { "s" })

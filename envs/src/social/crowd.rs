@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::episode::Episode;
 use super::grid::{DOWN, Grid, LEFT, RIGHT, UP, View};
 use super::matrix::out_of_range;
 use crate::api::{EnvResult, Event, Rng, StepBuf};
@@ -224,14 +225,12 @@ impl Crowd {
     /// What agent `i` sees, in words: the step, its facing and state, and its window as a
     /// character map (itself `@`, every other agent in play as its index digit, the grid's cells
     /// as `glyph` draws them), followed by `legend`.
-    #[allow(clippy::too_many_arguments)]
     pub fn situation(
         &self,
         grid: &Grid,
         view: View,
         i: usize,
-        step: usize,
-        max_steps: usize,
+        episode: &Episode,
         glyph: impl Fn(u8) -> char,
         legend: &str,
     ) -> String {
@@ -254,8 +253,9 @@ impl Crowd {
         };
         let side = view.side();
         format!(
-            "Step {} of {max_steps}. You are agent {i}, facing {facing}.{state}\nYour view ({side} x {side} cells, you are @ in the middle, north is up):\n{}Legend: @ you, digits other agents, # wall or edge, {legend}.",
-            step + 1,
+            "Step {} of {}. You are agent {i}, facing {facing}.{state}\nYour view ({side} x {side} cells, you are @ in the middle, north is up):\n{}Legend: @ you, digits other agents, # wall or edge, {legend}.",
+            episode.t + 1,
+            episode.max_steps,
             grid.view_text(view, self.pos[i], &marks, glyph)
         )
     }

@@ -325,15 +325,7 @@ impl ParallelEnv for Harvest {
     fn text_observation(&self, agent: usize) -> TextObservation {
         let glyph = |f: u8| if f & APPLE != 0 { 'a' } else { '.' };
         TextObservation {
-            situation: self.crowd.situation(
-                &self.grid,
-                self.view,
-                agent,
-                self.ep.t,
-                self.config.max_steps,
-                glyph,
-                "a apple, . open ground",
-            ),
+            situation: self.crowd.situation(&self.grid, self.view, agent, &self.ep, glyph, "a apple, . open ground"),
             actions: legal_actions(self, agent, |a| match a {
                 ZAP => "zap the players ahead of you".into(),
                 _ => action_name(a).unwrap_or("do nothing").into(),
