@@ -125,23 +125,21 @@ impl RunConfig {
     /// Reads a run config table (e.g. from [`crate::load_table`] plus `--set` overrides).
     /// Every key is checked: a wrong type or an unknown key names its dotted path, and a value
     /// out of range names its key and what it allows.
-    pub fn from_table(mut table: Value) -> Result<Self, ConfigError> {
-        let Value::Object(map) = &mut table else {
+    pub fn from_table(table: Value) -> Result<Self, ConfigError> {
+        let Value::Object(mut map) = table else {
             return Err(ConfigError::Run { message: "a run config must be a table".into() });
         };
         // `agent = "ppo"` named the one learner; run directories written before it went keep it
         if map.get("agent").is_some_and(|a| a == "ppo") {
             map.remove("agent");
         }
-        let map = &*map;
-        // The learner's keys are read on their own first, so that their errors keep their paths
-        // (serde loses them inside a flattened struct) and unknown keys inside them are refused.
+        // The learner's keys are read on their own, so that their errors keep their paths (serde
+        // loses them inside a flattened struct) and no unknown key passes.
         let learner = trainer_keys();
-        let own: Map<String, Value> =
-            map.iter().filter(|(k, _)| learner.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let _: TrainerConfig = deserialize_named(Value::Object(own))?;
+        let (learner_table, run_table): (Map<String, Value>, Map<String, Value>) =
+            map.into_iter().partition(|(k, _)| learner.contains(k));
         let known = run_keys();
-        if let Some(key) = map.keys().find(|k| !learner.contains(k) && !known.contains(k)) {
+        if let Some(key) = run_table.keys().find(|k| !known.contains(k)) {
             let mut all: Vec<&String> = known.iter().chain(&learner).collect();
             all.sort();
             let listed: Vec<String> = all.iter().map(|k| format!("`{k}`")).collect();
@@ -149,7 +147,8 @@ impl RunConfig {
                 message: format!("unknown field `{key}`, expected one of {}", listed.join(", ")),
             });
         }
-        let config: Self = deserialize_named(table)?;
+        let trainer = deserialize_named(Value::Object(learner_table))?;
+        let config = Self { trainer, ..deserialize_named(Value::Object(run_table))? };
         config.validate()?;
         Ok(config)
     }
