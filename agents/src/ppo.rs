@@ -84,6 +84,15 @@ impl Default for PpoConfig {
 }
 
 impl PpoConfig {
+    /// Checks that a rollout of `copies` env copies fills every minibatch.
+    pub fn check_batch(&self, copies: usize) -> Result<(), AgentError> {
+        if self.num_minibatches > self.num_steps * copies {
+            let what = format!("must be at most the batch, num_steps x num_envs = {} x {copies}", self.num_steps);
+            return Err(setting("ppo.num_minibatches", what));
+        }
+        Ok(())
+    }
+
     /// Checks every setting, naming the first one at fault (`ppo.<key>`) and what it allows.
     pub fn validate(&self) -> Result<(), AgentError> {
         let fail = |key: &str, what: &str| Err(setting(format!("ppo.{key}"), what));

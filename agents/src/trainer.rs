@@ -220,13 +220,7 @@ fn check_rollout(p: &PpoConfig, spec: &EnvSpec, copies: usize) -> Result<(), Age
             ),
         ));
     }
-    if p.num_minibatches > p.num_steps * copies {
-        return Err(setting(
-            "ppo.num_minibatches",
-            format!("must be at most the batch, num_steps x num_envs = {} x {copies}", p.num_steps),
-        ));
-    }
-    Ok(())
+    p.check_batch(copies)
 }
 
 /// Refuses the choice scorer where observations are not one row per choice.

@@ -166,16 +166,11 @@ impl RunConfig {
         if !(1..=1024).contains(&self.threads) {
             return fail("threads", "must be 1 to 1024".into());
         }
-        match self.trainer.validate() {
-            Err(AgentError::Setting { key, message }) => return fail(&key, message),
-            Err(other) => return Err(other.into()),
-            Ok(()) => {}
+        match self.trainer.validate().and_then(|()| self.trainer.ppo.check_batch(self.num_envs)) {
+            Err(AgentError::Setting { key, message }) => fail(&key, message),
+            Err(other) => Err(other.into()),
+            Ok(()) => Ok(()),
         }
-        let batch = self.trainer.ppo.num_steps * self.num_envs;
-        if self.trainer.ppo.num_minibatches > batch {
-            return fail("ppo.num_minibatches", format!("must be at most the batch, num_steps x num_envs = {batch}"));
-        }
-        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use moralgym_envs::EpisodeReport;
+use moralgym_envs::{EpisodeReport, per_agent_mean};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -97,9 +97,10 @@ impl EvalSummary {
             episodes: reports.len(),
             ret: over(&|r| r.mean_return(&everyone)),
             return_per_agent: (0..agents).map(|i| over(&|r| r.returns[i])).collect(),
-            task_return: reports.iter().all(|r| r.task_returns.is_some()).then(|| {
-                over(&|r| r.task_returns.as_ref().map_or(0.0, |t| t.iter().sum::<f64>() / agents.max(1) as f64))
-            }),
+            task_return: reports
+                .iter()
+                .all(|r| r.task_returns.is_some())
+                .then(|| over(&|r| r.task_returns.as_ref().map_or(0.0, |t| per_agent_mean(&everyone, |a| t[a])))),
             collective_return: over(&|r| r.social.collective_return),
             cost_per_agent: names.iter().map(|c| (c.clone(), over(&|r| r.cost(c, &everyone)))).collect(),
             cost_by_agent: names
