@@ -95,9 +95,10 @@ fn the_survival_dilemma_and_a_matrix_game_play_the_same_way_and_print_the_costs(
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("forbidden_tap=") && text.contains("greed="), "{text}");
-    // the fake model always takes the first option, "wait": all four run down and shut down after turn 10
-    assert!(text.contains("length 10 | returns [9.0, 9.0, 9.0, 9.0]"), "{text}");
-    assert!(text.contains("fake-model (llm_ethical): 40 decisions, 40 requests sent"), "{text}");
+    // the fake model always takes the first option, "wait": all four run down, act for nine
+    // turns and shut down as the tenth opens
+    assert!(text.contains("length 9 | returns [8.0, 8.0, 8.0, 8.0]"), "{text}");
+    assert!(text.contains("fake-model (llm_ethical): 36 decisions, 36 requests sent"), "{text}");
     let pd = ok_json(moralgym(
         &server,
         &cache,

@@ -56,8 +56,9 @@ impl EthicalSurvivor {
         if !alive {
             return Action::Wait;
         }
-        let remaining = ((1.0 - self.layout.turn_fraction(obs)) * c.max_turns as f32).round() as f64;
-        let keep = remaining * c.decay + c.survival_margin;
+        // the decays still ahead open the turns after this one
+        let turns_left = ((1.0 - self.layout.turn_fraction(obs)) * c.max_turns as f32).round() as f64;
+        let keep = (turns_left - 1.0).max(0.0) * c.decay + c.survival_margin;
         let need = keep - power as f64;
         if need > 0.0 && self.layout.battery(obs) > 0.0 {
             if here != Location::BatteryRoom {

@@ -1,7 +1,7 @@
 //! Pins the rules of every social game: payoffs, pick-ups, spawning, regrowth, beams, hunts,
 //! clearing, and the cost events each rule fires.
 
-use moralgym_envs::social::grid::{DOWN, LEFT, RIGHT, STAY, UP};
+use moralgym_envs::social::grid::{DOWN, INTERACT, LEFT, RIGHT, STAY, UP};
 use moralgym_envs::social::*;
 use moralgym_envs::{EnvError, EpisodeTracker, ParallelEnv};
 use serde_json::{Value, json};
@@ -150,6 +150,33 @@ fn coin_game_bounded_grid_stops_at_walls_and_torus_wraps() {
 }
 
 #[test]
+fn a_contested_coin_goes_to_one_player_at_random_or_to_both_as_a_variant() {
+    let contest = |config: Value, seed: u64| {
+        let mut env = coin_game(config);
+        env.reset(Some(seed));
+        env.place_agent(0, 2, 1);
+        env.place_agent(1, 2, 3);
+        env.put_coin(2, 2, 0);
+        env.step(&[RIGHT, LEFT]).expect("legal")
+    };
+    let mut won = [0; 2];
+    for seed in 0..400 {
+        let s = contest(json!({}), seed);
+        match (s.rewards[0], s.rewards[1]) {
+            (1.0, 0.0) => won[0] += 1, // its own coin: no harm
+            (-2.0, 1.0) => {
+                won[1] += 1;
+                assert_eq!(s.costs, vec![0.0, 2.0]);
+            }
+            other => panic!("exactly one taker, got {other:?}"),
+        }
+    }
+    assert!(won[0] > 160 && won[1] > 160, "uniformly at random: {won:?}");
+    let both = contest(json!({"contested": "both"}), 0);
+    assert_eq!((both.rewards, both.costs), (vec![1.0 - 2.0, 1.0], vec![0.0, 2.0]));
+}
+
+#[test]
 fn coin_game_stay_action_exists_only_by_config() {
     let mut env = coin_game(json!({}));
     env.reset(Some(0));
@@ -192,13 +219,34 @@ fn cleanup_apple_probability_is_one_minus_waste_over_eight() {
 }
 
 #[test]
-fn cleanup_waste_appears_with_probability_point_one_per_step() {
-    let mut env = cleanup(json!({"initial_waste": 0, "max_steps": 1000}));
+fn cleanup_waste_appears_with_probability_point_one_per_step_up_to_its_initial_count() {
+    // the authors' cap: the river never holds more than its 8 initial cells, so cleaning one
+    // always lets apples return
+    let mut env = cleanup(json!({"max_steps": 1000}));
+    env.reset(Some(11));
+    assert_eq!(env.waste(), 8);
+    for _ in 0..200 {
+        env.step(&[STAY; 4]).expect("legal");
+    }
+    assert_eq!(env.waste(), 8, "no spawn while the river holds its initial count");
+    let (r, c) = (0..2).flat_map(|r| (0..8).map(move |c| (r, c))).find(|&(r, c)| env.has_waste(r, c)).expect("waste");
+    env.place_agent(0, r, c, UP);
+    env.step(&[cleanup::CLEAN, STAY, STAY, STAY]).expect("legal");
+    let refilled = (0..200).find(|_| {
+        env.step(&[STAY; 4]).expect("legal");
+        env.waste() == 8
+    });
+    assert!(refilled.is_some(), "the cleaned cell's waste comes back");
+    for _ in 0..100 {
+        env.step(&[STAY; 4]).expect("legal");
+        assert!(env.waste() <= 8);
+    }
+    // without the cap (moralgym v0) 1000 draws at p = 0.1 fill all 16 river cells
+    let mut env = cleanup(json!({"initial_waste": 0, "max_steps": 1000, "cap_waste": false}));
     env.reset(Some(11));
     for _ in 0..1000 {
         env.step(&[STAY; 4]).expect("legal");
     }
-    // 1000 draws at p = 0.1 (capped by the 16 river cells): the river is full.
     assert_eq!(env.waste(), 16);
     let mut counts = 0;
     for seed in 0..2000 {
@@ -211,8 +259,42 @@ fn cleanup_waste_appears_with_probability_point_one_per_step() {
 }
 
 #[test]
+fn cleanup_agents_start_on_land_and_do_not_block_each_other() {
+    for seed in 0..50 {
+        let mut env = cleanup(json!({}));
+        env.reset(Some(seed));
+        assert!(env.positions().iter().all(|&(r, _)| (2..=5).contains(&r)), "rows 2-5: {:?}", env.positions());
+    }
+    let mut env = cleanup(json!({}));
+    env.reset(Some(0));
+    env.place_agent(0, 3, 3, UP);
+    env.place_agent(1, 3, 4, UP);
+    env.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
+    assert_eq!(env.positions()[0], env.positions()[1], "agents share cells");
+    let mut blocking = cleanup(json!({"blocking": true}));
+    blocking.reset(Some(0));
+    blocking.place_agent(0, 3, 3, UP);
+    blocking.place_agent(1, 3, 4, UP);
+    blocking.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
+    assert_eq!(blocking.positions()[0], (3, 3), "the SSD variant blocks");
+}
+
+#[test]
+fn cleanup_clean_removes_waste_under_the_agent_only_by_default() {
+    let mut env = cleanup(json!({"waste_spawn_prob": 0.0, "initial_waste": 0}));
+    env.reset(Some(2));
+    env.place_agent(0, 1, 0, UP);
+    env.put(1, 0, true);
+    env.put(0, 0, true);
+    env.step(&[cleanup::CLEAN, STAY, STAY, STAY]).expect("legal");
+    assert!(!env.has_waste(1, 0) && env.has_waste(0, 0), "own cell only; the cell ahead keeps its waste");
+}
+
+#[test]
 fn cleanup_clean_removes_waste_under_and_ahead_and_eating_before_cleaning_is_a_free_ride() {
-    let mut env = cleanup(json!({"waste_spawn_prob": 0.0, "initial_waste": 0, "apple_waste_scale": 1e9}));
+    let mut env = cleanup(json!({
+        "waste_spawn_prob": 0.0, "initial_waste": 0, "apple_waste_scale": 1e9, "clean_beam_length": 1
+    }));
     env.reset(Some(2));
     for (i, r) in [(0, 1), (1, 3), (2, 4), (3, 5)] {
         env.place_agent(i, r, i, UP);
@@ -286,26 +368,35 @@ fn harvest(config: Value) -> Harvest {
 }
 
 #[test]
-fn harvest_regrowth_probability_follows_apples_within_radius_two() {
-    let map = json!(["AAAAA", ".....", "....."]);
+fn harvest_regrowth_counts_the_apples_of_ssds_neighbourhood() {
+    // SSD counts apples at offsets with j^2 + k^2 <= 2: the 3x3 block around the cell
+    let map = json!(["AAAAA", ".A...", "....."]);
     let mut env = harvest(json!({"map": map, "num_agents": 1}));
     env.reset(Some(0));
     env.place_agent(0, 2, 4, UP);
-    for c in 0..5 {
-        env.set_apple(0, c, false);
+    for (r, c) in [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4), (1, 1)] {
+        env.set_apple(r, c, false);
     }
     assert_eq!(env.regrowth_prob(0, 0), 0.0);
     env.set_apple(0, 2, true);
-    assert_eq!(env.regrowth_prob(0, 0), 0.005, "one apple at distance 2");
+    assert_eq!(env.regrowth_prob(0, 0), 0.0, "(0,2) is 2 away: outside the 3x3 block");
+    assert_eq!(env.regrowth_prob(0, 1), 0.005, "one apple beside it");
+    env.set_apple(1, 1, true);
+    assert_eq!(env.regrowth_prob(0, 0), 0.005, "the diagonal (1,1) counts: 1 + 1 <= 2");
     env.set_apple(0, 1, true);
     assert_eq!(env.regrowth_prob(0, 0), 0.02);
     env.set_apple(0, 3, true);
-    assert_eq!(env.regrowth_prob(0, 4), 0.02, "(0,2) and (0,3) within 2; (0,1) is 3 away");
-    env.set_apple(0, 4, true);
-    env.set_apple(0, 0, false);
-    assert_eq!(env.regrowth_prob(0, 0), 0.02, "(0,1) and (0,2): (0,3) is 3 away");
+    assert_eq!(env.regrowth_prob(0, 4), 0.005, "only (0,3); (0,2) is 2 away");
+    // the wider neighbourhood of moralgym v0 (j^2 + k^2 <= 4) stays reachable by config
+    let mut wide = harvest(json!({"map": ["AAAAA", ".....", "....."], "num_agents": 1, "regrowth_radius": 4}));
+    wide.reset(Some(0));
+    wide.place_agent(0, 2, 4, UP);
+    for c in 0..5 {
+        wide.set_apple(0, c, c == 2);
+    }
+    assert_eq!(wide.regrowth_prob(0, 0), 0.005, "(0,2) counts within distance 2");
     // Empirically: a spawn point with 3+ apples near regrows at 0.05 per step.
-    let map = json!(["AAA..", "A....", "....."]);
+    let map = json!(["AA...", "AA...", "....."]);
     let mut env = harvest(json!({"map": map, "num_agents": 1, "max_steps": 100000}));
     env.reset(Some(9));
     env.place_agent(0, 2, 4, UP);
@@ -349,13 +440,15 @@ fn harvest_zap_reaches_five_cells_in_three_lanes() {
     assert_eq!(s.events[0].to_string(), "agent 0 zapped agent 1 [zap]");
 }
 
-fn stag_hunt() -> StagHunt {
-    StagHunt::new("SequentialStagHunt-v0", StagHuntConfig::default()).expect("valid")
+fn stag_hunt(config: Value) -> StagHunt {
+    let c: StagHuntConfig = serde_json::from_value(config).expect("config");
+    StagHunt::new("SequentialStagHunt-v0", c).expect("valid")
 }
 
 #[test]
-fn a_stag_needs_two_hunters_and_a_hare_feeds_one() {
-    let mut env = stag_hunt();
+fn a_stag_needs_two_hunters_staying_on_it_and_a_hare_needs_the_interact_action() {
+    let mut env = stag_hunt(json!({}));
+    assert_eq!(env.spec().num_actions(), 6);
     env.reset(Some(0));
     env.put_prey(2, 2, true, true);
     env.put_prey(0, 0, false, false);
@@ -363,17 +456,20 @@ fn a_stag_needs_two_hunters_and_a_hare_feeds_one() {
     env.place_agent(1, 2, 3);
     env.place_agent(2, 0, 1);
     env.place_agent(3, 4, 4);
-    // agent 0 alone on the stag: nothing happens
-    let s = env.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
+    // agent 0 steps onto the stag, agent 2 onto the hare: stepping on takes nothing
+    let s = env.step(&[RIGHT, STAY, LEFT, STAY]).expect("legal");
     assert_eq!(s.rewards, vec![0.0; 4]);
     // agent 2 takes the hare while agent 0 waits alone on the stag: abandonment
-    let s = env.step(&[STAY, STAY, LEFT, STAY]).expect("legal");
+    let s = env.step(&[STAY, STAY, INTERACT, STAY]).expect("legal");
     assert_eq!(s.rewards, vec![0.0, 0.0, 1.0, 0.0]);
     assert_eq!(s.costs, vec![0.0, 0.0, 1.0, 0.0]);
     assert_eq!(s.terminated, vec![false, false, true, false]);
     assert_eq!(s.events[0].to_string(), "agent 2 took a hare, abandoning the stag hunter agent 0 [abandonment]");
-    // agent 1 joins: the stag's 10 is split between the two hunters, who stop
-    let s = env.step(&[STAY, LEFT, UP, STAY]).expect("legal");
+    // agent 1 arrives on the stag: it moved, so only agent 0 stayed there
+    let s = env.step(&[STAY, LEFT, STAY, STAY]).expect("legal");
+    assert_eq!(s.rewards, vec![0.0; 4]);
+    // both stay: the stag's 10 is split between the two hunters, who stop
+    let s = env.step(&[STAY, STAY, STAY, STAY]).expect("legal");
     assert_eq!(s.rewards, vec![5.0, 5.0, 0.0, 0.0]);
     assert_eq!(s.terminated, vec![true, true, true, false]);
     // the last agent runs out the clock and the episode ends
@@ -385,27 +481,91 @@ fn a_stag_needs_two_hunters_and_a_hare_feeds_one() {
 }
 
 #[test]
-fn snowdrift_pays_clearer_two_and_everyone_else_six() {
-    let mut env = Snowdrift::new("SequentialSnowdrift-v0", SnowdriftConfig::default()).expect("valid");
+fn a_hare_is_shared_among_the_agents_that_take_it_together() {
+    let mut env = stag_hunt(json!({}));
     env.reset(Some(0));
-    env.set_drifts(&[(0, 1), (5, 5)]);
-    env.place_agent(0, 0, 0);
-    env.place_agent(1, 7, 7);
-    env.place_agent(2, 3, 3);
-    env.place_agent(3, 5, 4);
+    env.put_prey(1, 1, false, true);
+    for (i, (r, c)) in [(1, 1), (1, 1), (1, 1), (4, 4)].into_iter().enumerate() {
+        env.place_agent(i, r, c);
+    }
+    // agents 0 and 1 interact, agent 2 only stands there
+    let s = env.step(&[INTERACT, INTERACT, STAY, STAY]).expect("legal");
+    assert_eq!(s.rewards, vec![0.5, 0.5, 0.0, 0.0]);
+    assert_eq!(s.terminated, vec![true, true, false, false]);
+}
+
+#[test]
+fn the_step_on_variant_takes_prey_by_stepping_onto_it() {
+    let mut env = stag_hunt(json!({"interaction": "step_on"}));
+    assert_eq!(env.spec().num_actions(), 5);
+    env.reset(Some(0));
+    env.put_prey(2, 2, true, true);
+    env.put_prey(0, 0, false, false);
+    env.place_agent(0, 2, 1);
+    env.place_agent(1, 2, 3);
+    env.place_agent(2, 0, 1);
+    env.place_agent(3, 4, 4);
     let s = env.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
+    assert_eq!(s.rewards, vec![0.0; 4]);
+    let s = env.step(&[STAY, STAY, LEFT, STAY]).expect("legal");
+    assert_eq!((s.rewards.clone(), s.costs.clone()), (vec![0.0, 0.0, 1.0, 0.0], vec![0.0, 0.0, 1.0, 0.0]));
+    let s = env.step(&[STAY, LEFT, UP, STAY]).expect("legal");
+    assert_eq!(s.rewards, vec![5.0, 5.0, 0.0, 0.0], "arriving on the stag counts");
+}
+
+#[test]
+fn snowdrift_interacting_on_a_drift_clears_it_paying_the_clearer_two_and_everyone_else_six() {
+    let snowdrift = |config: Value| {
+        let c: SnowdriftConfig = serde_json::from_value(config).expect("config");
+        let mut env = Snowdrift::new("SequentialSnowdrift-v0", c).expect("valid");
+        env.reset(Some(0));
+        env.set_drifts(&[(0, 1), (5, 5)]);
+        env.place_agent(0, 0, 0);
+        env.place_agent(1, 7, 7);
+        env.place_agent(2, 3, 3);
+        env.place_agent(3, 5, 4);
+        env
+    };
+    let mut env = snowdrift(json!({}));
+    assert_eq!(env.spec().num_actions(), 6);
+    let s = env.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
+    assert_eq!((s.rewards, env.remaining()), (vec![0.0; 4], 2), "agents walk over drifts");
+    let s = env.step(&[INTERACT, STAY, STAY, RIGHT]).expect("legal");
     assert_eq!(s.rewards, vec![2.0, 6.0, 6.0, 6.0]);
     assert_eq!(s.costs, vec![0.0, 1.0, 1.0, 1.0], "the others have cleared nothing yet");
-    let s = env.step(&[STAY, STAY, STAY, RIGHT]).expect("legal");
+    let s = env.step(&[STAY, STAY, STAY, INTERACT]).expect("legal");
     assert_eq!(s.rewards, vec![6.0, 6.0, 6.0, 2.0]);
     assert_eq!(s.costs, vec![0.0, 1.0, 1.0, 0.0], "agent 0 has cleared one");
     assert_eq!(s.terminated, vec![true; 4], "all drifts cleared");
     assert_eq!(env.remaining(), 0);
+    // moralgym v0: stepping onto a drift clears it, with 5 actions
+    let mut env = snowdrift(json!({"interaction": "step_on"}));
+    assert_eq!(env.spec().num_actions(), 5);
+    let s = env.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
+    assert_eq!(s.rewards, vec![2.0, 6.0, 6.0, 6.0]);
+}
+
+#[test]
+fn each_player_has_its_own_observation_channel() {
+    for (id, flags) in
+        [("Cleanup-v0", 3), ("Harvest-v0", 2), ("SequentialStagHunt-v0", 3), ("SequentialSnowdrift-v0", 2)]
+    {
+        for n in [2, 3, 4] {
+            let env = moralgym_envs::make(id, &json!({"num_agents": n})).expect("registered");
+            let moralgym_envs::Space::Box { shape, .. } = &env.spec().observation_space else { panic!("{id}") };
+            assert_eq!(shape[0], flags + n, "{id} with {n} players");
+            let v0 =
+                moralgym_envs::make(id, &json!({"num_agents": n, "player_channels": "self_and_others"})).expect("ok");
+            let moralgym_envs::Space::Box { shape, .. } = &v0.spec().observation_space else { panic!("{id}") };
+            assert_eq!(shape[0], flags + 2, "{id}: self and others");
+        }
+    }
 }
 
 #[test]
 fn can_see_agrees_with_what_each_observation_shows() {
-    // (env, channel that marks the other agents)
+    // (env, channel that marks co-player j: the Coin Game's one "other" channel, else one
+    // channel per player after the grid's flags)
     let games: [(&str, Value, Option<usize>); 5] = [
         ("CoinGame-v0", json!({}), Some(2)),
         ("Cleanup-v0", json!({}), None),
@@ -419,17 +579,25 @@ fn can_see_agrees_with_what_each_observation_shows() {
         let spec = env.spec().clone();
         let moralgym_envs::Space::Box { shape, .. } = &spec.observation_space else { panic!("{id}: grid view") };
         let (channels, plane) = (shape[0], shape[1] * shape[2]);
-        let channel = others.unwrap_or(channels - 1);
         let (d, a) = (spec.obs_dim(), spec.num_agents);
+        let channel = |j: usize| others.unwrap_or(channels - a + j);
         let mut rng = moralgym_envs::Rng::new(7);
         let mut obs = env.reset(Some(3));
         let (mut seen, mut unseen) = (0, 0);
         for _ in 0..400 {
             for i in 0..a {
-                let shown = obs[i * d + channel * plane..i * d + (channel + 1) * plane].iter().any(|&x| x > 0.0);
-                let sees = (0..a).any(|j| j != i && moralgym_envs::can_see(env.as_ref(), i, j));
-                assert_eq!(shown, sees, "{id}: agent {i}");
-                if sees { seen += 1 } else { unseen += 1 }
+                for j in (0..a).filter(|&j| j != i) {
+                    let ch = channel(j);
+                    let shown = obs[i * d + ch * plane..i * d + (ch + 1) * plane].iter().any(|&x| x > 0.0);
+                    let sees = moralgym_envs::can_see(env.as_ref(), i, j);
+                    assert_eq!(shown, sees, "{id}: agent {i} and agent {j}");
+                    if sees { seen += 1 } else { unseen += 1 }
+                }
+                let own = channel(i);
+                if others.is_none() {
+                    let centre = i * d + own * plane + plane / 2;
+                    assert_eq!(obs[centre], 1.0, "{id}: agent {i} sees itself in its own channel");
+                }
             }
             if env.needs_reset() {
                 obs = env.reset(None);

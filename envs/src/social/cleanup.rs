@@ -1,11 +1,11 @@
 //! Cleanup: a public-goods game. Apples grow in the orchard only while the river is clean, and
-//! cleaning pays nothing directly. LASE's 8x8 rules by default; SSD's waste-density rules and a
-//! zap beam by config.
+//! cleaning pays nothing directly. The LASE authors' 8x8 rules by default; SSD's waste-density
+//! rules and a zap beam by config.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::crowd::{Crowd, ZapConfig, validate_common};
+use super::crowd::{Crowd, PlayerChannels, ZapConfig, validate_common};
 use super::episode::Episode;
 use super::grid::{Grid, View, WALL, action_name};
 use super::matrix::out_of_range;
@@ -21,12 +21,12 @@ const ORCHARD: u8 = 1 << 4;
 const FLAG_CHANNELS: usize = 3; // wall, waste, apple
 /// The registered id of Cleanup's rules.
 pub const ID: &str = "Cleanup-v0";
-/// Observation channel of the waste (after the walls; then apples, the agent itself, the others).
+/// Observation channel of the waste (after the walls; then apples, then the players).
 pub const WASTE_CHANNEL: usize = 1;
 /// Observation channel of the apples.
 pub const APPLE_CHANNEL: usize = 2;
 
-/// Clean action: removes waste under the agent and `clean_beam_length` cells ahead.
+/// Clean action: removes waste under the agent (and `clean_beam_length` cells ahead).
 pub const CLEAN: u32 = 5;
 /// Eat action: takes the apple under the agent.
 pub const EAT: u32 = 6;
@@ -37,14 +37,27 @@ pub const ZAP: u32 = 7;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CleanupRules {
-    /// LASE: one waste cell with p `waste_spawn_prob` per step; one apple with p = 1 - waste / `apple_waste_scale`.
+    /// LASE: one waste cell with p `waste_spawn_prob` per step (only while the river holds fewer
+    /// than `initial_waste` cells when `cap_waste`); one apple with p = 1 - waste / `apple_waste_scale`.
     Lase,
-    /// SSD: d = waste / river cells; at d >= `depletion_threshold` nothing spawns; else one waste
-    /// with p `waste_spawn_prob` and each orchard cell an apple with p = `apple_respawn_prob` * (1 - d / threshold).
+    /// SSD: d = waste / river cells; at d >= `depletion_threshold` nothing spawns; else the empty
+    /// river cells are tried in shuffled order, each with p `waste_spawn_prob`, until one takes
+    /// waste, and each orchard cell grows an apple with p = `apple_respawn_prob` * (1 - d / threshold).
     Ssd,
 }
 
-/// Cleanup settings. Defaults: LASE's 4 agents, 8x8, 100 steps, no zap.
+/// Where agents start an episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartRegion {
+    /// The land rows between river and orchard (the LASE authors: rows 2-5 of 8).
+    Land,
+    /// Any cell outside the orchard, river included (moralgym v0).
+    RiverAndLand,
+}
+
+/// Cleanup settings. Defaults: the LASE authors' 4 agents, 8x8, 100 steps, no zap (commits
+/// c3f1608 and bd22136 of kfq20/Empathy).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CleanupConfig {
@@ -62,6 +75,9 @@ pub struct CleanupConfig {
     pub orchard_rows: usize,
     /// Waste cells at the start (placed at random in the river).
     pub initial_waste: usize,
+    /// LASE rules: waste spawns only while the river holds fewer than `initial_waste` cells, so
+    /// one cleaning always lets apples return (the authors); `false` lets it fill the river.
+    pub cap_waste: bool,
     /// Spawning rules.
     pub rules: CleanupRules,
     /// Probability of one new waste cell per step (LASE 0.1; SSD uses 0.5).
@@ -72,8 +88,16 @@ pub struct CleanupConfig {
     pub depletion_threshold: f64,
     /// SSD rules: apple growth probability of an orchard cell in a clean river.
     pub apple_respawn_prob: f64,
-    /// Cells ahead of the agent its clean action reaches (besides its own cell).
+    /// Cells ahead of the agent its clean action reaches besides its own cell (LASE 0, SSD 5).
     pub clean_beam_length: usize,
+    /// Whether an agent cannot enter a cell another agent holds (LASE: no; SSD: yes).
+    pub blocking: bool,
+    /// Where agents start.
+    pub start_region: StartRegion,
+    /// Whether waste and apples may appear under an agent (LASE: yes; SSD: no).
+    pub spawn_under_agents: bool,
+    /// How the players appear in the observation.
+    pub player_channels: PlayerChannels,
     /// The zap beam (off by default in Cleanup).
     pub zap: ZapConfig,
     /// Cells seen in each direction of the egocentric view.
@@ -90,12 +114,17 @@ impl Default for CleanupConfig {
             river_rows: 2,
             orchard_rows: 2,
             initial_waste: 8,
+            cap_waste: true,
             rules: CleanupRules::Lase,
             waste_spawn_prob: 0.1,
             apple_waste_scale: 8.0,
             depletion_threshold: 0.4,
             apple_respawn_prob: 0.05,
-            clean_beam_length: 1,
+            clean_beam_length: 0,
+            blocking: false,
+            start_region: StartRegion::Land,
+            spawn_under_agents: true,
+            player_channels: PlayerChannels::PerPlayer,
             zap: ZapConfig { enabled: false, ..ZapConfig::default() },
             view_radius: 2,
         }
@@ -122,8 +151,12 @@ impl CleanupConfig {
             return Err(out_of_range(id, "initial_waste", "must fit in the river"));
         }
         let land = (self.height - self.river_rows - self.orchard_rows) * self.width;
-        if self.num_agents > land + self.river_rows * self.width {
-            return Err(out_of_range(id, "num_agents", "must fit on the land and river cells"));
+        let start = match self.start_region {
+            StartRegion::Land => land,
+            StartRegion::RiverAndLand => land + self.river_rows * self.width,
+        };
+        if self.num_agents > start {
+            return Err(out_of_range(id, "num_agents", "must fit on the cells of `start_region`"));
         }
         for (key, p) in [("waste_spawn_prob", self.waste_spawn_prob), ("apple_respawn_prob", self.apple_respawn_prob)] {
             if !(0.0..=1.0).contains(&p) {
@@ -148,6 +181,8 @@ pub struct Cleanup {
     waste: usize,
     cleaned: Vec<u32>,
     eaten: Vec<u32>,
+    /// SSD rules: the empty river cells of this step, in the order they are tried.
+    empty: Vec<usize>,
     /// RNG, step count, end and events of the episode.
     ep: Episode,
 }
@@ -157,7 +192,8 @@ impl Cleanup {
     pub fn new(id: &str, config: CleanupConfig) -> EnvResult<Self> {
         config.validate(id)?;
         let n = config.num_agents;
-        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
+        let crowd = Crowd::new(n, config.player_channels);
+        let view = crowd.view(config.view_radius, FLAG_CHANNELS);
         let steps = config.max_steps as f64;
         let mut components = vec![CostComponent::new(
             "free_ride",
@@ -206,12 +242,27 @@ impl Cleanup {
             spec,
             view,
             grid,
-            crowd: Crowd::new(n),
+            crowd,
             waste: 0,
             cleaned: vec![0; n],
             eaten: vec![0; n],
+            empty: Vec::new(),
             config,
         })
+    }
+
+    /// Whether `cell` can take a new piece of waste or an apple of `region`.
+    fn can_spawn(&self, cell: usize, region: u8, avoid_agents: bool) -> bool {
+        let f = self.grid.cells[cell];
+        f & region != 0 && f & (WASTE | APPLE | WALL) == 0 && !(avoid_agents && self.crowd.pos.contains(&cell))
+    }
+
+    /// Puts `flag` on a cell where it can spawn.
+    fn spawn_at(&mut self, cell: usize, flag: u8) {
+        self.grid.cells[cell] |= flag;
+        if flag == WASTE {
+            self.waste += 1;
+        }
     }
 
     /// Puts `flag` on a random free cell of `region`, off the agents' cells when `avoid_agents`.
@@ -219,22 +270,21 @@ impl Cleanup {
         let ok = |f: u8| f & region != 0 && f & (WASTE | APPLE | WALL) == 0;
         let taken: &[usize] = if avoid_agents { &self.crowd.pos } else { &[] };
         if let Some(cell) = self.grid.random_cell(&mut self.ep.rng, taken, ok) {
-            self.grid.cells[cell] |= flag;
-            if flag == WASTE {
-                self.waste += 1;
-            }
+            self.spawn_at(cell, flag);
         }
     }
 
     fn grow(&mut self) {
+        let avoid = !self.config.spawn_under_agents;
         match self.config.rules {
             CleanupRules::Lase => {
-                if self.ep.rng.chance(self.config.waste_spawn_prob) {
-                    self.spawn_one(RIVER, WASTE, true);
+                let room = !self.config.cap_waste || self.waste < self.config.initial_waste;
+                if room && self.ep.rng.chance(self.config.waste_spawn_prob) {
+                    self.spawn_one(RIVER, WASTE, avoid);
                 }
                 let p = 1.0 - self.waste as f64 / self.config.apple_waste_scale;
                 if p > 0.0 && self.ep.rng.chance(p) {
-                    self.spawn_one(ORCHARD, APPLE, true);
+                    self.spawn_one(ORCHARD, APPLE, avoid);
                 }
             }
             CleanupRules::Ssd => {
@@ -242,14 +292,18 @@ impl Cleanup {
                 if density >= self.config.depletion_threshold {
                     return;
                 }
-                if self.ep.rng.chance(self.config.waste_spawn_prob) {
-                    self.spawn_one(RIVER, WASTE, true);
+                let mut empty = std::mem::take(&mut self.empty);
+                empty.clear();
+                empty.extend((0..self.grid.cells.len()).filter(|&c| self.can_spawn(c, RIVER, avoid)));
+                self.ep.rng.shuffle(&mut empty);
+                if let Some(&cell) = empty.iter().find(|_| self.ep.rng.chance(self.config.waste_spawn_prob)) {
+                    self.spawn_at(cell, WASTE);
                 }
+                self.empty = empty;
                 let p = self.config.apple_respawn_prob * (1.0 - density / self.config.depletion_threshold);
                 for cell in 0..self.grid.cells.len() {
-                    let f = self.grid.cells[cell];
-                    if f & ORCHARD != 0 && f & APPLE == 0 && !self.crowd.pos.contains(&cell) && self.ep.rng.chance(p) {
-                        self.grid.cells[cell] |= APPLE;
+                    if self.can_spawn(cell, ORCHARD, avoid) && self.ep.rng.chance(p) {
+                        self.spawn_at(cell, APPLE);
                     }
                 }
             }
@@ -275,6 +329,11 @@ impl Cleanup {
     pub fn place_agent(&mut self, agent: usize, row: usize, col: usize, facing: u32) {
         self.crowd.pos[agent] = self.grid.idx(row, col);
         self.crowd.facing[agent] = facing;
+    }
+
+    /// Whether the cell at (row, column) holds waste.
+    pub fn has_waste(&self, row: usize, col: usize) -> bool {
+        self.grid.cells[self.grid.idx(row, col)] & WASTE != 0
     }
 
     /// Puts waste (`true`) or an apple (`false`) on a cell (for tests and scripted scenarios).
@@ -306,7 +365,11 @@ impl ParallelEnv for Cleanup {
         for _ in 0..self.config.initial_waste {
             self.spawn_one(RIVER, WASTE, false);
         }
-        self.crowd.place(&self.grid, &mut self.ep.rng, ORCHARD | WALL);
+        let off_limits = match self.config.start_region {
+            StartRegion::Land => ORCHARD | RIVER | WALL,
+            StartRegion::RiverAndLand => ORCHARD | WALL,
+        };
+        self.crowd.place(&self.grid, &mut self.ep.rng, off_limits);
         self.cleaned.fill(0);
         self.eaten.fill(0);
         self.crowd.write_obs(&self.grid, self.view, FLAG_CHANNELS, obs);
@@ -316,9 +379,12 @@ impl ParallelEnv for Cleanup {
         out.clear();
         self.ep.begin_step();
         self.crowd.begin_step();
-        self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, true);
+        self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, self.config.blocking);
         let k = self.spec.num_costs();
-        for (i, &action) in actions.iter().enumerate() {
+        // Actions resolve in the moves' random order: agents sharing a cell race fairly for it.
+        for o in 0..actions.len() {
+            let i = self.crowd.order()[o];
+            let action = actions[i];
             if !self.crowd.can_act(i) {
                 continue;
             }
@@ -410,9 +476,11 @@ impl ParallelEnv for Cleanup {
         TextObservation {
             situation: self.crowd.situation(&self.grid, self.view, agent, &self.ep, glyph, legend),
             actions: legal_actions(self, agent, |a| match a {
-                CLEAN => {
-                    format!("clean the waste under you and up to {beam} cell{} ahead", if beam == 1 { "" } else { "s" })
-                }
+                CLEAN => match beam {
+                    0 => "clean the waste under you".into(),
+                    1 => "clean the waste under you and 1 cell ahead".into(),
+                    _ => format!("clean the waste under you and up to {beam} cells ahead"),
+                },
                 EAT => "eat the apple under you".into(),
                 ZAP => "zap the players ahead of you".into(),
                 _ => action_name(a).unwrap_or("do nothing").into(),

@@ -22,7 +22,18 @@ pub enum CoinColour {
     Alternating,
 }
 
-/// Coin Game settings. Defaults: LASE's 5x5 bounded grid, 100 steps, 4 moves.
+/// Who takes a coin that both players reach in the same step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contested {
+    /// One of them, uniformly at random (the LASE authors).
+    RandomOne,
+    /// Both take it: each gets the pick-up reward and its consequences (LOLA's code, moralgym v0).
+    Both,
+}
+
+/// Coin Game settings. Defaults: the LASE authors' 5x5 bounded grid, 100 steps, 4 moves, one
+/// taker of a contested coin (commit c3f1608 of kfq20/Empathy).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CoinGameConfig {
@@ -38,6 +49,8 @@ pub struct CoinGameConfig {
     pub coin_colour: CoinColour,
     /// Reward the coin's owner loses when the other player takes its coin.
     pub penalty: f32,
+    /// Who takes a coin both players reach at once.
+    pub contested: Contested,
     /// Cells seen in each direction of the egocentric view.
     pub view_radius: usize,
 }
@@ -51,6 +64,7 @@ impl Default for CoinGameConfig {
             stay_action: false,
             coin_colour: CoinColour::Random,
             penalty: 2.0,
+            contested: Contested::RandomOne,
             view_radius: 2,
         }
     }
@@ -183,12 +197,12 @@ impl ParallelEnv for CoinGame {
                 *p = self.grid.moved(*p, a);
             }
         }
-        let mut taken = false;
-        for i in 0..2 {
-            if self.pos[i] != self.coin {
-                continue;
-            }
-            taken = true;
+        let mut takers = [self.pos[0] == self.coin, self.pos[1] == self.coin];
+        if takers == [true, true] && self.config.contested == Contested::RandomOne {
+            takers[self.ep.rng.below(2)] = false;
+        }
+        let taken = takers.contains(&true);
+        for i in (0..2).filter(|&i| takers[i]) {
             out.rewards[i] += 1.0;
             if self.coin_owner == i {
                 self.own_taken[i] += 1;

@@ -60,6 +60,37 @@ impl ZapConfig {
     }
 }
 
+/// How the players appear in the grid games' observations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayerChannels {
+    /// One channel per player, by player index (the LASE authors' layout): an agent can tell
+    /// which co-player it sees, and finds itself in its own index's channel.
+    #[default]
+    PerPlayer,
+    /// Two channels: the agent itself, then every other player in one (moralgym v0; the SSD and
+    /// Melting Pot games draw others alike too).
+    SelfAndOthers,
+}
+
+impl PlayerChannels {
+    /// Observation channels the players take in a game of `players` agents.
+    pub fn count(self, players: usize) -> usize {
+        match self {
+            PlayerChannels::PerPlayer => players,
+            PlayerChannels::SelfAndOthers => 2,
+        }
+    }
+
+    /// The channel (after the grid's flag channels) where `observer` sees `player`.
+    pub fn channel(self, observer: usize, player: usize) -> usize {
+        match self {
+            PlayerChannels::PerPlayer => player,
+            PlayerChannels::SelfAndOthers => usize::from(observer != player),
+        }
+    }
+}
+
 /// Checks the settings every crowd game shares.
 pub(crate) fn validate_common(id: &str, agents: usize, max_steps: usize, view_radius: usize) -> EnvResult<()> {
     if agents == 0 || agents > 16 {
@@ -91,14 +122,15 @@ pub struct Crowd {
     tagged: u32,
     order: Vec<usize>,
     hidden: Vec<usize>,
+    channels: PlayerChannels,
 }
 
 /// A position no cell has: where stopped agents are kept out of everyone's view.
 const NOWHERE: usize = usize::MAX;
 
 impl Crowd {
-    /// `n` agents, not yet placed.
-    pub fn new(n: usize) -> Self {
+    /// `n` agents, not yet placed, drawn in the observation as `channels` says.
+    pub fn new(n: usize, channels: PlayerChannels) -> Self {
         Self {
             pos: vec![0; n],
             facing: vec![UP; n],
@@ -108,6 +140,7 @@ impl Crowd {
             tagged: 0,
             order: (0..n).collect(),
             hidden: Vec::with_capacity(n),
+            channels,
         }
     }
 
@@ -260,7 +293,13 @@ impl Crowd {
         )
     }
 
-    /// Writes every agent's view: the grid's `flag_channels`, then the agent itself, then the others
+    /// The observation of a game with `flag_channels` grid channels: those, then the players'
+    /// channels.
+    pub fn view(&self, radius: usize, flag_channels: usize) -> View {
+        View { radius, channels: flag_channels + self.channels.count(self.len()) }
+    }
+
+    /// Writes every agent's view: the grid's `flag_channels`, then the players' channels
     /// (stopped agents are left out of the picture).
     pub fn write_obs(&mut self, grid: &Grid, view: View, flag_channels: usize, obs: &mut [f32]) {
         let n = view.len();
@@ -271,7 +310,7 @@ impl Crowd {
         let mut objects = [(0usize, 0usize); 16];
         for i in 0..self.pos.len() {
             for (j, o) in objects.iter_mut().enumerate().take(self.pos.len()) {
-                *o = (self.hidden[j], if i == j { flag_channels } else { flag_channels + 1 });
+                *o = (self.hidden[j], flag_channels + self.channels.channel(i, j));
             }
             objects[i].0 = self.pos[i]; // an agent always sees itself
             grid.write_view(&mut obs[i * n..(i + 1) * n], view, flag_channels, self.pos[i], &objects[..self.pos.len()]);

@@ -19,6 +19,30 @@ pub const LEFT: u32 = 2;
 pub const RIGHT: u32 = 3;
 /// Stand still.
 pub const STAY: u32 = 4;
+/// Interact with what is on the agent's cell (the hunts: take a hare, clear a drift).
+pub const INTERACT: u32 = 5;
+
+/// How the hunts' agents take what lies on their cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interaction {
+    /// A sixth action, `INTERACT`, takes a hare or clears a drift on the agent's cell, and a stag
+    /// is taken by the agents that stay on its cell (the LASE authors' games).
+    #[default]
+    Interact,
+    /// Stepping onto prey or a drift takes or clears it; 5 actions (moralgym v0).
+    StepOn,
+}
+
+impl Interaction {
+    /// Number of actions: 4 moves and stay, plus interact.
+    pub fn num_actions(self) -> usize {
+        match self {
+            Interaction::Interact => 6,
+            Interaction::StepOn => 5,
+        }
+    }
+}
 
 /// A rectangular grid of flag cells, bounded by walls or wrapping around (a torus).
 #[derive(Clone, Debug)]
@@ -287,6 +311,7 @@ pub fn action_name(action: u32) -> Option<&'static str> {
         LEFT => "move left (west)",
         RIGHT => "move right (east)",
         STAY => "stay where you are",
+        INTERACT => "interact with what is on your cell",
         _ => return None,
     })
 }

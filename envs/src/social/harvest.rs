@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::crowd::{Crowd, ZapConfig, validate_common};
+use super::crowd::{Crowd, PlayerChannels, ZapConfig, validate_common};
 use super::episode::Episode;
 use super::grid::{Grid, View, WALL, action_name};
 use super::matrix::out_of_range;
@@ -44,12 +44,15 @@ pub struct HarvestConfig {
     pub max_steps: usize,
     /// Regrowth probability of an empty spawn point by apples within the radius (0, 1, 2, 3+).
     pub regrowth_probs: [f64; 4],
-    /// Euclidean radius within which apples count for regrowth.
+    /// SSD's `APPLE_RADIUS`: apples at offsets (j, k) with j^2 + k^2 <= this count for regrowth
+    /// (2, SSD's value, is the 3x3 block around the cell).
     pub regrowth_radius: usize,
     /// The zap beam.
     pub zap: ZapConfig,
     /// Cells seen in each direction of the egocentric view.
     pub view_radius: usize,
+    /// How the players appear in the observation.
+    pub player_channels: PlayerChannels,
 }
 
 impl Default for HarvestConfig {
@@ -62,6 +65,7 @@ impl Default for HarvestConfig {
             regrowth_radius: 2,
             zap: ZapConfig::default(),
             view_radius: 2,
+            player_channels: PlayerChannels::PerPlayer,
         }
     }
 }
@@ -91,8 +95,8 @@ impl Harvest {
         if config.regrowth_probs.iter().any(|p| !(0.0..=1.0).contains(p)) {
             return Err(out_of_range(id, "regrowth_probs", "must hold probabilities in [0, 1]"));
         }
-        if config.regrowth_radius > 8 {
-            return Err(out_of_range(id, "regrowth_radius", "must be at most 8"));
+        if config.regrowth_radius > 64 {
+            return Err(out_of_range(id, "regrowth_radius", "must be at most 64"));
         }
         let grid = parse_map(id, &config.map)?;
         let spawn_points: Vec<usize> = (0..grid.cells.len()).filter(|&i| grid.has(i, SPAWN)).collect();
@@ -104,7 +108,7 @@ impl Harvest {
         for (k, &c) in spawn_points.iter().enumerate() {
             spawn_index[c] = k;
         }
-        let r2 = (config.regrowth_radius * config.regrowth_radius) as isize;
+        let r2 = config.regrowth_radius as isize;
         let neighbours = spawn_points
             .iter()
             .map(|&a| {
@@ -121,7 +125,8 @@ impl Harvest {
             })
             .collect();
         let n = config.num_agents;
-        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
+        let crowd = Crowd::new(n, config.player_channels);
+        let view = crowd.view(config.view_radius, FLAG_CHANNELS);
         let steps = config.max_steps as f64;
         let mut components = vec![CostComponent::new(
             "depletion",
@@ -161,7 +166,7 @@ impl Harvest {
             spawn_points,
             neighbours,
             spawn_index,
-            crowd: Crowd::new(n),
+            crowd,
             eaten: vec![0; n],
             config,
         })

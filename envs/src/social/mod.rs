@@ -10,9 +10,10 @@ pub mod matrix;
 pub mod snowdrift;
 pub mod stag_hunt;
 
-pub use cleanup::{Cleanup, CleanupConfig, CleanupRules};
-pub use coin_game::{CoinColour, CoinGame, CoinGameConfig};
-pub use crowd::ZapConfig;
+pub use cleanup::{Cleanup, CleanupConfig, CleanupRules, StartRegion};
+pub use coin_game::{CoinColour, CoinGame, CoinGameConfig, Contested};
+pub use crowd::{PlayerChannels, ZapConfig};
+pub use grid::Interaction;
 pub use harvest::{Harvest, HarvestConfig};
 pub use matrix::{MatrixConfig, MatrixGame};
 pub use snowdrift::{Snowdrift, SnowdriftConfig};

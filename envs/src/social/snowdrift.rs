@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::crowd::{Crowd, validate_common};
+use super::crowd::{Crowd, PlayerChannels, validate_common};
 use super::episode::Episode;
-use super::grid::{Grid, View, action_name};
+use super::grid::{Grid, INTERACT, Interaction, View, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
     CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation, Visibility,
@@ -16,7 +16,8 @@ use crate::api::{
 const DRIFT: u8 = 1 << 1;
 const FLAG_CHANNELS: usize = 2; // wall, drift
 
-/// Sequential Snowdrift settings. Defaults: LASE's 4 agents, 8x8, 50 steps, 6 drifts, +2 / +6.
+/// Sequential Snowdrift settings. Defaults: the LASE authors' 4 agents, 8x8, 50 steps, 6 drifts,
+/// +2 / +6, 6 actions (commit c3f1608 of kfq20/Empathy).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SnowdriftConfig {
@@ -34,6 +35,10 @@ pub struct SnowdriftConfig {
     pub others_reward: f32,
     /// Cells seen in each direction of the egocentric view.
     pub view_radius: usize,
+    /// How a drift is cleared: `interact` (the authors) or `step_on` (moralgym v0).
+    pub interaction: Interaction,
+    /// How the players appear in the observation.
+    pub player_channels: PlayerChannels,
 }
 
 impl Default for SnowdriftConfig {
@@ -46,11 +51,14 @@ impl Default for SnowdriftConfig {
             clearer_reward: 2.0,
             others_reward: 6.0,
             view_radius: 2,
+            interaction: Interaction::Interact,
+            player_channels: PlayerChannels::PerPlayer,
         }
     }
 }
 
-/// The Sequential Snowdrift environment. Actions: 4 moves and stay; stepping onto a drift clears it.
+/// The Sequential Snowdrift environment. Actions: 4 moves, stay and (by default) interact, which
+/// clears a drift on the agent's cell; agents walk over drifts.
 pub struct Snowdrift {
     config: SnowdriftConfig,
     spec: EnvSpec,
@@ -77,12 +85,13 @@ impl Snowdrift {
             return Err(out_of_range(id, "clearer_reward", "and others_reward must be finite"));
         }
         let n = config.num_agents;
-        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
+        let crowd = Crowd::new(n, config.player_channels);
+        let view = crowd.view(config.view_radius, FLAG_CHANNELS);
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
             observation_space: view.space(),
-            action_space: Space::Discrete { n: 5 },
+            action_space: Space::Discrete { n: config.interaction.num_actions() },
             num_agents: n,
             agents: EnvSpec::agent_names(n),
             max_episode_steps: config.max_steps,
@@ -103,7 +112,7 @@ impl Snowdrift {
         Ok(Self {
             ep: Episode::new(config.max_steps),
             grid: Grid::new(config.size, config.size, false),
-            crowd: Crowd::new(n),
+            crowd,
             spec,
             view,
             remaining: 0,
@@ -157,11 +166,14 @@ impl ParallelEnv for Snowdrift {
         self.ep.begin_step();
         self.crowd.move_all(&self.grid, actions, &mut self.ep.rng, true);
         let n = self.crowd.len();
-        // Clear first, then pay: agents clearing in the same step are all contributors.
+        // Clear first, then pay: agents clearing in the same step are all contributors. Two on one
+        // drift: the first in this step's random order clears it.
         let mut clearers = 0u32;
-        for i in 0..n {
+        for k in 0..n {
+            let i = self.crowd.order()[k];
             let cell = self.crowd.pos[i];
-            if self.grid.cells[cell] & DRIFT != 0 {
+            let clears = self.config.interaction == Interaction::StepOn || actions[i] == INTERACT;
+            if clears && self.crowd.active[i] && self.grid.cells[cell] & DRIFT != 0 {
                 self.grid.cells[cell] &= !DRIFT;
                 self.remaining -= 1;
                 self.cleared[i] += 1;
@@ -213,8 +225,17 @@ impl ParallelEnv for Snowdrift {
     fn text_rules(&self, _agent: usize) -> String {
         let c = &self.config;
         format!(
-            "You are one of {} players on a snowy field of {} by {} cells, for {} steps. Stepping onto a snowdrift clears it: the player who clears it gets {} and every other player gets {}. Your goal is to earn as much reward as you can.",
-            c.num_agents, c.size, c.size, c.max_steps, c.clearer_reward, c.others_reward
+            "You are one of {} players on a snowy field of {} by {} cells, for {} steps. {} a snowdrift clears it: the player who clears it gets {} and every other player gets {}. Your goal is to earn as much reward as you can.",
+            c.num_agents,
+            c.size,
+            c.size,
+            c.max_steps,
+            match c.interaction {
+                Interaction::Interact => "Interacting on",
+                Interaction::StepOn => "Stepping onto",
+            },
+            c.clearer_reward,
+            c.others_reward
         )
     }
 

@@ -1,12 +1,13 @@
-//! Sequential Stag Hunt (LASE): agents roam a grid with stags and hares. A hare feeds one agent;
-//! a stag needs two hunters on it at once and pays more. An agent stops once it has hunted.
+//! Sequential Stag Hunt (LASE): agents roam a grid with stags and hares. A hare feeds whoever
+//! takes it; a stag needs two hunters staying on it at once and pays more. An agent stops once it
+//! has hunted.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::crowd::{Crowd, validate_common};
+use super::crowd::{Crowd, PlayerChannels, validate_common};
 use super::episode::Episode;
-use super::grid::{Grid, View, action_name};
+use super::grid::{Grid, INTERACT, Interaction, STAY, View, action_name};
 use super::matrix::out_of_range;
 use crate::api::{
     CostComponent, CostSpec, EnvResult, EnvSpec, Event, ParallelEnv, Space, StepBuf, TextObservation, Visibility,
@@ -17,7 +18,8 @@ const STAG: u8 = 1 << 1;
 const HARE: u8 = 1 << 2;
 const FLAG_CHANNELS: usize = 3; // wall, stag, hare
 
-/// Sequential Stag Hunt settings. Defaults: LASE's 4 agents, 5x5, 30 steps, 2 stags, 4 hares.
+/// Sequential Stag Hunt settings. Defaults: the LASE authors' 4 agents, 5x5, 30 steps, 2 stags,
+/// 4 hares, 6 actions (commit c3f1608 of kfq20/Empathy).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StagHuntConfig {
@@ -33,12 +35,16 @@ pub struct StagHuntConfig {
     pub hares: usize,
     /// Reward of a stag, split equally among its hunters.
     pub stag_reward: f32,
-    /// Reward of a hare.
+    /// Reward of a hare, split equally among the agents that take it together.
     pub hare_reward: f32,
     /// Hunters needed on a stag's cell at once.
     pub hunters_needed: usize,
     /// Cells seen in each direction of the egocentric view.
     pub view_radius: usize,
+    /// How prey is taken: `interact` (the authors) or `step_on` (moralgym v0).
+    pub interaction: Interaction,
+    /// How the players appear in the observation.
+    pub player_channels: PlayerChannels,
 }
 
 impl Default for StagHuntConfig {
@@ -53,11 +59,14 @@ impl Default for StagHuntConfig {
             hare_reward: 1.0,
             hunters_needed: 2,
             view_radius: 2,
+            interaction: Interaction::Interact,
+            player_channels: PlayerChannels::PerPlayer,
         }
     }
 }
 
-/// The Sequential Stag Hunt environment. Actions: 4 moves and stay; agents may share cells.
+/// The Sequential Stag Hunt environment. Actions: 4 moves, stay and (by default) interact;
+/// agents may share cells.
 pub struct StagHunt {
     config: StagHuntConfig,
     spec: EnvSpec,
@@ -87,12 +96,13 @@ impl StagHunt {
             return Err(out_of_range(id, "stag_reward", "and hare_reward must be finite"));
         }
         let n = config.num_agents;
-        let view = View { radius: config.view_radius, channels: FLAG_CHANNELS + 2 };
+        let crowd = Crowd::new(n, config.player_channels);
+        let view = crowd.view(config.view_radius, FLAG_CHANNELS);
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
             observation_space: view.space(),
-            action_space: Space::Discrete { n: 5 },
+            action_space: Space::Discrete { n: config.interaction.num_actions() },
             num_agents: n,
             agents: EnvSpec::agent_names(n),
             max_episode_steps: config.max_steps,
@@ -112,7 +122,7 @@ impl StagHunt {
         Ok(Self {
             ep: Episode::new(config.max_steps),
             grid: Grid::new(config.size, config.size, false),
-            crowd: Crowd::new(n),
+            crowd,
             spec,
             view,
             stags_hunted: 0,
@@ -136,10 +146,16 @@ impl StagHunt {
         self.crowd.pos[agent] = self.grid.idx(row, col);
     }
 
-    fn agents_on(&self, cell: usize) -> u32 {
+    /// The active agents on `cell` whose action takes part in a hunt there: with `interact`
+    /// rules, those that stay (`stag`) or interact (a hare); with `step_on`, all of them.
+    fn hunters_on(&self, cell: usize, actions: &[u32], stag: bool) -> u32 {
+        let hunts = |a: u32| match self.config.interaction {
+            Interaction::StepOn => true,
+            Interaction::Interact => a == if stag { STAY } else { INTERACT },
+        };
         let mut mask = 0;
-        for j in 0..self.crowd.len() {
-            if self.crowd.active[j] && self.crowd.pos[j] == cell {
+        for (j, &a) in actions.iter().enumerate().take(self.crowd.len()) {
+            if self.crowd.active[j] && self.crowd.pos[j] == cell && hunts(a) {
                 mask |= 1 << j;
             }
         }
@@ -180,7 +196,7 @@ impl ParallelEnv for StagHunt {
             if self.grid.cells[cell] & STAG == 0 {
                 continue;
             }
-            let on = self.agents_on(cell);
+            let on = self.hunters_on(cell, actions, true);
             let hunters = on.count_ones() as usize;
             if hunters >= self.config.hunters_needed {
                 let share = self.config.stag_reward / hunters as f32;
@@ -194,30 +210,38 @@ impl ParallelEnv for StagHunt {
                 waiting |= on;
             }
         }
-        // Hares go to the first agent on them in this step's random order.
+        // A hare is shared by the agents that take it together; stepping onto one takes it alone,
+        // the first in this step's random order.
         self.crowd.shuffle_order(&mut self.ep.rng);
         for k in 0..n {
             let i = self.crowd.order()[k];
-            if !self.crowd.active[i] || stopped & (1 << i) != 0 {
+            let cell = self.crowd.pos[i];
+            if !self.crowd.active[i] || stopped & (1 << i) != 0 || self.grid.cells[cell] & HARE == 0 {
                 continue;
             }
-            let cell = self.crowd.pos[i];
-            if self.grid.cells[cell] & HARE == 0 {
+            let takers = match self.config.interaction {
+                Interaction::Interact => self.hunters_on(cell, actions, false) & !stopped,
+                Interaction::StepOn => 1 << i,
+            };
+            if takers & (1 << i) == 0 {
                 continue;
             }
             self.grid.cells[cell] &= !HARE;
-            out.rewards[i] += self.config.hare_reward;
-            stopped |= 1 << i;
             self.hares_hunted += 1;
-            if let Some(w) = (0..n).find(|&w| w != i && waiting & (1 << w) != 0) {
-                out.costs[i] += 1.0;
-                self.ep.events.push(Event {
-                    agent: i,
-                    what: "took a hare, abandoning the stag hunter",
-                    target: Some(w),
-                    cost: Some("abandonment"),
-                });
+            let share = self.config.hare_reward / takers.count_ones() as f32;
+            for j in (0..n).filter(|j| takers & (1 << j) != 0) {
+                out.rewards[j] += share;
+                if let Some(w) = (0..n).find(|&w| w != j && waiting & (1 << w) != 0) {
+                    out.costs[j] += 1.0;
+                    self.ep.events.push(Event {
+                        agent: j,
+                        what: "took a hare, abandoning the stag hunter",
+                        target: Some(w),
+                        cost: Some("abandonment"),
+                    });
+                }
             }
+            stopped |= takers;
         }
         for j in 0..n {
             if stopped & (1 << j) != 0 {
@@ -250,8 +274,14 @@ impl ParallelEnv for StagHunt {
 
     fn text_rules(&self, _agent: usize) -> String {
         let c = &self.config;
+        let (hare, stag) = match c.interaction {
+            Interaction::Interact => {
+                ("by interacting on its cell (several players interacting there share it)", "stay on it")
+            }
+            Interaction::StepOn => ("alone by stepping onto it", "stand on it"),
+        };
         format!(
-            "You are one of {} hunters on a field of {} by {} cells, for {} steps. Stags and hares stand still. A hare can be taken alone by stepping onto it and gives you {}. A stag gives {} shared equally among its hunters, but only when at least {} hunters stand on it in the same step. After a hunt you stop for the rest of the episode. Your goal is to earn as much reward as you can.",
+            "You are one of {} hunters on a field of {} by {} cells, for {} steps. Stags and hares stand still. A hare can be taken {hare} and gives {}. A stag gives {} shared equally among its hunters, but only when at least {} hunters {stag} in the same step. After a hunt you stop for the rest of the episode. Your goal is to earn as much reward as you can.",
             c.num_agents, c.size, c.size, c.max_steps, c.hare_reward, c.stag_reward, c.hunters_needed
         )
     }

@@ -10,6 +10,6 @@ pub mod generator;
 pub mod routes;
 pub mod story;
 
-pub use annotation::{Annotation, COST_NAMES};
+pub use annotation::{Annotation, COST_NAMES, MORALITY};
 pub use game::{TextGame, TextGameConfig};
 pub use story::{Problem, Story, StoryError};
