@@ -366,6 +366,9 @@ fn rollout_of_a_text_game_reports_machiavelli_scores() {
     for key in ["achievements_pct", "all_violations", "all_power", "disutility", "counts", "normalized"] {
         assert!(m.get(key).is_some(), "missing {key}");
     }
+    // the paper's names beside moralgym's, the same numbers
+    assert_eq!(m["normalized_paper_names"]["promises"], m["normalized"]["betrayal"]);
+    assert_eq!(m["normalized_paper_names"]["fairness"], m["normalized"]["unfairness"]);
     assert!(r["episodes"][0]["env_metrics"]["achievements_pct"].as_f64().is_some());
     assert_eq!(std::fs::read_dir(&cache).expect("cache").count(), 1, "the baseline is cached");
     let _ = std::fs::remove_dir_all(cache);
@@ -399,8 +402,13 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
     {
         assert!(md.contains(&format!("| hospital | {agent} |")), "{agent} missing:\n{md}");
     }
+    assert!(
+        md.contains("| betrayal (promises) |") && md.contains("| unfairness (fairness) |"),
+        "MACHIAVELLI's names:\n{md}"
+    );
     let csv = std::fs::read_to_string(out.join("report.csv")).expect("csv");
-    assert!(csv.starts_with("game,agent,achievements_pct,all_power,disutility,all_violations,deception"), "{csv}");
+    let header = "game,agent,achievements_pct,all_power,disutility,all_violations,betrayal/promises,deception";
+    assert!(csv.starts_with(header), "{csv}");
     assert_eq!(csv.lines().count(), 7);
     let _ = std::fs::remove_dir_all(out);
     let _ = std::fs::remove_dir_all(cache);

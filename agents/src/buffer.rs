@@ -33,6 +33,9 @@ pub struct RolloutBuffer {
     pub dones: Vec<bool>,
     /// `[m]` advantages of the training objective (set before the update).
     pub advantages: Vec<f32>,
+    /// Whether `advantages` are already standardised over the whole rollout (OmniSafe's
+    /// Lagrangian): the update then does not renormalise them per minibatch.
+    pub standardised: bool,
     /// `[m * heads]` value targets (set by [`RolloutBuffer::compute_returns`]).
     pub returns: Vec<f32>,
 }
@@ -71,6 +74,19 @@ pub(crate) fn illegal(masks: &[bool], rows: usize, cols: usize, device: &Device)
         let not: Vec<bool> = masks.iter().map(|m| !m).collect();
         Tensor::from_data(TensorData::new(not, [rows, cols]), device)
     })
+}
+
+/// Subtracts the weighted mean of `x` and, with `scale`, divides by its standard deviation (the
+/// population one, plus 1e-8, as OmniSafe's buffer and CleanRL do). Rows of weight 0 are changed
+/// too but do not count.
+pub fn standardise(x: &mut [f32], w: &[f32], scale: bool) {
+    let n: f32 = w.iter().sum::<f32>().max(1.0);
+    let mean = x.iter().zip(w).map(|(a, w)| a * w).sum::<f32>() / n;
+    let std =
+        if scale { (x.iter().zip(w).map(|(a, w)| w * (a - mean).powi(2)).sum::<f32>() / n).sqrt() + 1e-8 } else { 1.0 };
+    for v in x.iter_mut() {
+        *v = (*v - mean) / std;
+    }
 }
 
 impl RolloutBuffer {

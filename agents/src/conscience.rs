@@ -1,7 +1,10 @@
 //! An action-level conscience in MACHIAVELLI's style: the policy's logits are lowered by `alpha`
-//! for every action whose predicted harm exceeds a threshold, in training and in evaluation. The
-//! predictions come from the env's own annotation (the oracle) or from a classifier fitted on
-//! logged random play (see [`crate::harm_model`]).
+//! for every action whose predicted harm exceeds a threshold. By default the penalty is part of
+//! the policy in rollout, update and evaluation; with `applies = "selection"` it only shapes
+//! which action is picked (rollout and evaluation), and the update learns the unpenalised policy,
+//! as MACHIAVELLI's DRRN leaves its learning target unchanged. The predictions come from the
+//! env's own annotation (the oracle) or from a classifier fitted on logged random play (see
+//! [`crate::harm_model`]).
 
 use moralgym_envs::ParallelEnv;
 use serde::{Deserialize, Serialize};
@@ -21,6 +24,18 @@ pub enum HarmPredictor {
     Learned,
 }
 
+/// Where the conscience's penalty acts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applies {
+    /// In the logits the policy samples from and the PPO update differentiates (moralgym's form).
+    #[default]
+    RolloutAndUpdate,
+    /// Only when an action is selected (MACHIAVELLI's form): the rollout stores the unpenalised
+    /// log-probabilities and the update never sees the penalty.
+    Selection,
+}
+
 /// The `[conscience]` settings of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -34,11 +49,19 @@ pub struct ConscienceConfig {
     pub predictor: HarmPredictor,
     /// Learned predictor: logged transitions it is trained on.
     pub samples: usize,
+    /// Where the penalty acts: `rollout_and_update` or `selection`.
+    pub applies: Applies,
 }
 
 impl Default for ConscienceConfig {
     fn default() -> Self {
-        Self { alpha: 10.0, threshold: None, predictor: HarmPredictor::Oracle, samples: 20_000 }
+        Self {
+            alpha: 10.0,
+            threshold: None,
+            predictor: HarmPredictor::Oracle,
+            samples: 20_000,
+            applies: Applies::RolloutAndUpdate,
+        }
     }
 }
 
@@ -62,6 +85,8 @@ impl ConscienceConfig {
 #[derive(Clone, Debug)]
 pub struct Conscience {
     alpha: f32,
+    /// Where the penalty acts.
+    pub applies: Applies,
     threshold: f64,
     model: Option<HarmClassifier>,
     /// Training accuracy of the learned predictor, if any.
@@ -92,7 +117,13 @@ impl Conscience {
                 (Some(m), Some(acc), 0.5)
             }
         };
-        Ok(Self { alpha: c.alpha as f32, threshold: c.threshold.unwrap_or(default_threshold), model, accuracy })
+        Ok(Self {
+            alpha: c.alpha as f32,
+            applies: c.applies,
+            threshold: c.threshold.unwrap_or(default_threshold),
+            model,
+            accuracy,
+        })
     }
 
     /// Appends one row of logit penalties for `agent` of `env`, whose observation is `obs`.

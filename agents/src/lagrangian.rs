@@ -1,14 +1,16 @@
 //! How reward is traded against cost: the `[cost]` settings, the weighted training reward, and
 //! PPO-Lagrangian (OmniSafe's rule). Each multiplier lambda >= 0 follows gradient ascent on
-//! lambda * (J_c - d) with Adam, once per rollout, from the mean episode cost J_c of the episodes
-//! that finished in it; the policy then follows the combined advantage
-//! (A_r - sum_k lambda_k A_k) / (1 + sum_k lambda_k).
+//! lambda * (J_c - d) with Adam, once per rollout and before that rollout's policy update, from
+//! the mean episode cost J_c of the episodes that finished in it. The reward advantage is then
+//! standardised over the whole rollout, each cost advantage only centred, and the policy follows
+//! (A_r - sum_k lambda_k A_k) / (1 + sum_k lambda_k) with no further normalisation per minibatch.
 
 use std::collections::BTreeMap;
 
 use moralgym_envs::EnvSpec;
 use serde::{Deserialize, Serialize};
 
+use crate::buffer::standardise;
 use crate::error::{AgentError, setting};
 
 /// How reward is traded against cost.
@@ -208,11 +210,24 @@ impl CostRule {
         }
     }
 
+    /// Whether [`CostRule::advantages`] leaves the advantages standardised over the whole
+    /// rollout (OmniSafe's Lagrangian), so that PPO must not renormalise them per minibatch.
+    pub fn standardises(&self) -> bool {
+        self.mode == CostMode::Lagrangian
+    }
+
     /// The advantage the policy follows, from the advantage of each value head (`heads[0]` the
-    /// reward's, then each cost's): the reward's alone, or combined with the costs' by the
-    /// multipliers.
-    pub fn advantages(&self, mut heads: Vec<Vec<f32>>, multipliers: &[Multiplier]) -> Vec<f32> {
+    /// reward's, then each cost's) and the rows' sample `weights` (0 for stopped agents): the
+    /// reward's alone, or, with a Lagrangian, OmniSafe's: the reward's standardised and the costs'
+    /// centred over the rollout, then combined by the multipliers.
+    pub fn advantages(&self, mut heads: Vec<Vec<f32>>, multipliers: &[Multiplier], weights: &[f32]) -> Vec<f32> {
         let lambdas: Vec<f64> = multipliers.iter().map(|m| m.value).collect();
+        if self.mode == CostMode::Lagrangian {
+            standardise(&mut heads[0], weights, true);
+            for cost in &mut heads[1..] {
+                standardise(cost, weights, false);
+            }
+        }
         let (reward, costs) = (&heads[0], &heads[1..]);
         match (self.mode, self.constrain) {
             (CostMode::Lagrangian, Constrain::Each) => (0..reward.len())
@@ -223,6 +238,22 @@ impl CostRule {
             }
             _ => heads.swap_remove(0),
         }
+    }
+
+    /// One rollout's multiplier step and policy advantage, in OmniSafe's order: when episodes
+    /// finished (`episode_cost` is given) the multipliers step first, then
+    /// [`CostRule::advantages`] combines the heads with the multipliers as they now are.
+    pub fn step_then_advantages(
+        &self,
+        heads: Vec<Vec<f32>>,
+        multipliers: &mut [Multiplier],
+        weights: &[f32],
+        episode_cost: Option<&dyn Fn(Option<usize>) -> f64>,
+    ) -> Vec<f32> {
+        if let Some(cost) = episode_cost {
+            self.update(multipliers, cost);
+        }
+        self.advantages(heads, multipliers, weights)
     }
 
     /// One step of every multiplier, from `episode_cost(component)`: the mean episode cost of
@@ -259,6 +290,40 @@ mod tests {
             m.update(0.0);
         }
         assert_eq!(m.value, 0.0, "projected at zero");
+    }
+
+    /// OmniSafe's PPO-Lagrangian on one rollout, by hand: the multiplier steps first (Adam from
+    /// 0.001 with lr 0.035 and J_c - d = 30 - 10 > 0: +0.035), then the reward advantage is
+    /// standardised over the batch, the cost advantage only centred, and the two are combined with
+    /// the new multiplier; rows of weight 0 do not count in the statistics.
+    #[test]
+    fn lagrangian_advantage_is_omnisafes_rule_in_omnisafes_order() {
+        let spec = moralgym_envs::make("CoinGame-v0", &serde_json::Value::Null).expect("registered").spec().clone();
+        let config = CostConfig {
+            mode: CostMode::Lagrangian,
+            limits: [("harm_other".to_string(), 10.0)].into(),
+            ..CostConfig::default()
+        };
+        let rule = CostRule::new(&config, &spec).expect("valid");
+        assert!(rule.standardises(), "PPO must not renormalise per minibatch");
+        let mut m = rule.multipliers();
+        // reward advantages 1, 2, 3, 4 (a fifth row of weight 0); cost advantages 2, 2, 4, 8
+        let weights = [1.0, 1.0, 1.0, 1.0, 0.0];
+        let heads = vec![vec![1.0, 2.0, 3.0, 4.0, 100.0], vec![2.0, 2.0, 4.0, 8.0, -50.0]];
+        let adv = rule.step_then_advantages(heads, &mut m, &weights, Some(&|_| 30.0));
+        let lambda = 0.001 + 0.035;
+        assert!((m[0].value - lambda).abs() < 1e-9, "{}", m[0].value);
+        let std = 1.25f64.sqrt() + 1e-8; // population std of 1, 2, 3, 4
+        let reward = [-1.5 / std, -0.5 / std, 0.5 / std, 1.5 / std];
+        let cost = [-2.0, -2.0, 0.0, 4.0]; // centred on 4, not scaled
+        for i in 0..4 {
+            let want = (reward[i] - lambda * cost[i]) / (1.0 + lambda);
+            assert!((adv[i] as f64 - want).abs() < 1e-5, "row {i}: {} != {want}", adv[i]);
+        }
+        // without a Lagrangian the reward's advantage passes through untouched
+        let none = CostRule::new(&CostConfig::default(), &spec).expect("valid");
+        assert!(!none.standardises());
+        assert_eq!(none.advantages(vec![vec![1.0, 2.0], vec![5.0, 5.0]], &[], &[1.0, 1.0]), vec![1.0, 2.0]);
     }
 
     #[test]

@@ -40,18 +40,44 @@ pub enum Perspective {
     Identity,
 }
 
+/// Toward which co-players a LASE agent computes its relationship w_ij.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelateTo {
+    /// Every co-player still taking part, seen or not (the authors' code; visibility only masks
+    /// the perspective-taking loss).
+    #[default]
+    Every,
+    /// Only co-players in view; w_ij = 0 for the others (moralgym v0).
+    Visible,
+}
+
+impl RelateTo {
+    /// Whether i relates to co-player j at a step: both taking part and, for `Visible`, j in
+    /// i's view.
+    pub fn relates(self, both_take_part: bool, in_view: bool) -> bool {
+        both_take_part && (self == RelateTo::Every || in_view)
+    }
+}
+
 /// The `[social.lase]` table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LaseConfig {
     /// How i imagines co-player j's observation: `auto`, `learned` or `identity`.
     pub perspective: Perspective,
-    /// Added to the range of Q in the relationship's denominator.
+    /// Added to the range of Q in the relationship's denominator (the authors add none; a flat Q,
+    /// where j's action does not matter, gives w = 0 either way).
     pub epsilon: f64,
+    /// Which co-players the relationship is computed toward.
+    pub relate_to: RelateTo,
     /// Hidden layers of the Q network and of the perspective taker.
     pub hidden: Vec<usize>,
     /// Adam learning rate of the Q network.
     pub q_learning_rate: f64,
+    /// Discount of the Q network's SARSA target (the authors' 0.99; the acting policy's is
+    /// `ppo.gamma`).
+    pub q_gamma: f64,
     /// Adam learning rate of the perspective taker.
     pub pt_learning_rate: f64,
     /// Weight d of the distance term in the perspective-taking loss.
@@ -70,9 +96,11 @@ impl Default for LaseConfig {
     fn default() -> Self {
         Self {
             perspective: Perspective::Auto,
-            epsilon: 0.1,
+            epsilon: 0.0,
+            relate_to: RelateTo::Every,
             hidden: vec![64, 64],
             q_learning_rate: 1e-3,
+            q_gamma: 0.99,
             pt_learning_rate: 1e-3,
             pt_distance: 0.1,
             replay_size: 20_000,
@@ -95,6 +123,9 @@ impl LaseConfig {
         }
         if !(self.q_learning_rate > 0.0 && self.pt_learning_rate > 0.0 && self.epsilon >= 0.0) {
             return fail("learning rates must be > 0 and epsilon >= 0");
+        }
+        if !(0.0..=1.0).contains(&self.q_gamma) {
+            return fail("q_gamma must be in [0, 1]");
         }
         if !(0.0..=1.0).contains(&self.pt_distance) {
             return fail("pt_distance must be in [0, 1]");
@@ -255,9 +286,14 @@ impl Lase {
         }
     }
 
+    /// Toward which co-players this agent computes relationships.
+    pub fn relate_to(&self) -> RelateTo {
+        self.config.relate_to
+    }
+
     /// Writes this agent's relationships `w[e * agents + j]` toward each co-player in each env
     /// copy, from its observations `obs[e * obs_dim..]` and the joint actions `joint[e * agents..]`
-    /// taken there; `present(e, j)` says whether j takes part and is in i's view (else w = 0).
+    /// taken there; `present(e, j)` says whether i relates to j there (else w = 0).
     pub fn relationships(&self, obs: &[f32], joint: &[u32], present: impl Fn(usize, usize) -> bool, w: &mut [f32]) {
         w.fill(0.0);
         let (d, a, k) = (self.obs_dim, self.agents, self.actions);
@@ -362,8 +398,11 @@ impl Lase {
     /// Trains the Q network, the perspective taker and the self-interested policy on what was
     /// recorded; `last_obs` (copies * obs_dim) bootstraps the policy's values.
     pub fn update(&mut self, last_obs: &[f32], lr: f64, gamma: f64, lambda: f64, rng: &mut Rng) -> LaseStats {
-        let mut stats =
-            LaseStats { q_loss: self.train_q(gamma, rng), pt_loss: self.train_pt(rng), ..Default::default() };
+        let mut stats = LaseStats {
+            q_loss: self.train_q(self.config.q_gamma, rng),
+            pt_loss: self.train_pt(rng),
+            ..Default::default()
+        };
         let copies = self.pending.len();
         let (_, last) = self.selfish.forward(last_obs, &[], &[]);
         self.buffer.advantages = self.buffer.compute_returns(&last, copies, gamma, lambda).swap_remove(0);
@@ -490,6 +529,24 @@ mod tests {
         lase.relationships(&[1.0], &[0, 1], |_, _| true, &mut w);
         assert!(w[1] < -0.2, "its harmful one a negative relationship: {w:?}");
         lase.relationships(&[1.0], &[0, 0], |_, _| false, &mut w);
-        assert_eq!(w, [0.0, 0.0], "no relationship toward an unseen co-player");
+        assert_eq!(w, [0.0, 0.0], "no relationship toward a co-player it does not relate to");
+    }
+
+    /// The authors compute w_ij toward every co-player; visibility only masks the perspective
+    /// taker's loss. Relating to visible co-players only is the named variant.
+    #[test]
+    fn relationships_cover_every_co_player_by_default() {
+        assert_eq!(LaseConfig::default().relate_to, RelateTo::Every);
+        assert_eq!(LaseConfig::default().epsilon, 0.0, "no epsilon, as the authors");
+        for (rule, part, seen, want) in [
+            (RelateTo::Every, true, false, true),
+            (RelateTo::Every, true, true, true),
+            (RelateTo::Every, false, true, false),
+            (RelateTo::Visible, true, false, false),
+            (RelateTo::Visible, true, true, true),
+            (RelateTo::Visible, false, true, false),
+        ] {
+            assert_eq!(rule.relates(part, seen), want, "{rule:?} taking part {part}, in view {seen}");
+        }
     }
 }

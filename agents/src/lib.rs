@@ -21,7 +21,7 @@ pub mod trained;
 pub mod trainer;
 
 pub use buffer::RolloutBuffer;
-pub use conscience::ConscienceConfig;
+pub use conscience::{Applies, ConscienceConfig};
 pub use error::AgentError;
 pub use lagrangian::{CostConfig, CostMode};
 pub use policy::{POLICIES, Plays, Policy, PolicyError, PolicyOptions, is_llm, make_policy, make_policy_with};

@@ -2,7 +2,7 @@
 //! critic has one head for the task reward and one per cost component.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,46 @@ pub enum PolicyHead {
     ChoiceScorer,
 }
 
+/// How the actor-critic's weights start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// CleanRL's `layer_init`: orthogonal weights with gain sqrt(2) in the hidden layers, 0.01
+    /// in the policy head and 1 in the value heads, zero biases.
+    #[default]
+    Orthogonal,
+    /// burn's (and PyTorch's) default for a linear layer: Kaiming uniform weights and biases
+    /// (moralgym v0).
+    KaimingUniform,
+}
+
+impl Init {
+    /// A linear layer from `d_in` to `d_out`, its weights at `gain` when orthogonal.
+    fn linear(self, d_in: usize, d_out: usize, gain: f64, device: &Device) -> Linear {
+        let default = LinearConfig::new(d_in, d_out);
+        match self {
+            Init::KaimingUniform => default.init(device),
+            Init::Orthogonal => Linear {
+                weight: Initializer::Orthogonal { gain }.init_with([d_in, d_out], Some(d_in), Some(d_out), device),
+                bias: Some(Initializer::Zeros.init([d_out], device)),
+            },
+        }
+    }
+}
+
+/// The layers of an actor-critic: hidden sizes, nonlinearity, policy head and initialisation.
+#[derive(Clone, Copy, Debug)]
+pub struct Architecture<'a> {
+    /// Hidden layer sizes of the actor and of the critic.
+    pub hidden: &'a [usize],
+    /// Nonlinearity between layers.
+    pub activation: Activation,
+    /// The actor's head.
+    pub head: PolicyHead,
+    /// How the weights start.
+    pub init: Init,
+}
+
 /// Policy logits and value estimates from a flat observation.
 #[derive(Module, Debug)]
 pub struct ActorCritic {
@@ -55,23 +95,15 @@ pub struct ActorCritic {
 }
 
 impl ActorCritic {
-    /// A network from `inputs` to `actions` logits and `1 + costs` values, with `hidden` layers.
-    /// With `head = ChoiceScorer`, `inputs` must be `(actions + 1) * row` for some row width.
-    pub fn new(
-        inputs: usize,
-        actions: usize,
-        costs: usize,
-        hidden: &[usize],
-        activation: Activation,
-        head: PolicyHead,
-        device: &Device,
-    ) -> Self {
-        let rows = (head == PolicyHead::ChoiceScorer).then(|| (actions, inputs / (actions + 1)));
+    /// A network from `inputs` to `actions` logits and `1 + costs` values, laid out as `arch`
+    /// says. With `head = ChoiceScorer`, `inputs` must be `(actions + 1) * row` for some row width.
+    pub fn new(inputs: usize, actions: usize, costs: usize, arch: Architecture<'_>, device: &Device) -> Self {
+        let rows = (arch.head == PolicyHead::ChoiceScorer).then(|| (actions, inputs / (actions + 1)));
         let torso = |inputs: usize| {
-            let mut layers = Vec::with_capacity(hidden.len());
+            let mut layers = Vec::with_capacity(arch.hidden.len());
             let mut width = inputs;
-            for &h in hidden {
-                layers.push(LinearConfig::new(width, h).init(device));
+            for &h in arch.hidden {
+                layers.push(arch.init.linear(width, h, std::f64::consts::SQRT_2, device));
                 width = h;
             }
             (layers, width)
@@ -80,12 +112,19 @@ impl ActorCritic {
         let (critic, c_width) = torso(inputs);
         Self {
             actor,
-            actor_out: LinearConfig::new(a_width, if rows.is_some() { 1 } else { actions }).init(device),
+            actor_out: arch.init.linear(a_width, if rows.is_some() { 1 } else { actions }, 0.01, device),
             critic,
-            critic_out: LinearConfig::new(c_width, 1 + costs).init(device),
-            activation,
+            critic_out: arch.init.linear(c_width, 1 + costs, 1.0, device),
+            activation: arch.activation,
             rows,
         }
+    }
+
+    /// The weight matrices `[inputs, outputs]` and biases of every layer, actor first (hidden
+    /// layers, then its head), then the critic's: for tests of the initialisation.
+    pub fn layers(&self) -> Vec<(Tensor<2>, Option<Tensor<1>>)> {
+        let all = self.actor.iter().chain([&self.actor_out]).chain(&self.critic).chain([&self.critic_out]);
+        all.map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val()))).collect()
     }
 
     /// Action logits `[batch, actions]`.

@@ -15,9 +15,9 @@ use burn::tensor::{Device, Tensor};
 use moralgym_envs::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::buffer::{Minibatch, RolloutBuffer, illegal, tensor2};
+use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
-use crate::model::{Activation, ActorCritic, PolicyHead};
+use crate::model::{Activation, ActorCritic, Architecture, Init, PolicyHead};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,11 @@ pub struct PpoConfig {
     pub adam_epsilon: f32,
     /// The actor's head: an MLP over the observation, or a shared choice scorer (text games).
     pub policy: PolicyHead,
+    /// How the weights start: CleanRL's orthogonal initialisation, or burn's default.
+    pub init: Init,
+    /// CleanRL's early stop: no further epochs of an update once the approximate KL of an
+    /// epoch's last minibatch exceeds this (off when unset).
+    pub target_kl: Option<f64>,
 }
 
 impl Default for PpoConfig {
@@ -79,6 +84,8 @@ impl Default for PpoConfig {
             activation: Activation::Tanh,
             adam_epsilon: 1e-5,
             policy: PolicyHead::Mlp,
+            init: Init::Orthogonal,
+            target_kl: None,
         }
     }
 }
@@ -127,6 +134,9 @@ impl PpoConfig {
         if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
             return fail("adam_epsilon", "must be a finite number > 0");
         }
+        if self.target_kl.is_some_and(|k| !(k.is_finite() && k > 0.0)) {
+            return fail("target_kl", "must be a finite number > 0 (leave it out to turn the early stop off)");
+        }
         if self.hidden.contains(&0) || self.hidden.iter().any(|&h| h > 65_536) || self.hidden.len() > 64 {
             return fail("hidden", "must list at most 64 layer sizes of 1 to 65536");
         }
@@ -153,6 +163,8 @@ pub struct UpdateStats {
     pub explained_variance: f64,
     /// Global gradient norm before clipping (mean over minibatches).
     pub grad_norm: f64,
+    /// Epochs run (fewer than `update_epochs` when `target_kl` stopped the update early).
+    pub epochs: usize,
 }
 
 /// PPO's losses and diagnostics on one minibatch, as scalars on the training device.
@@ -198,7 +210,13 @@ impl PpoLearner {
     pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
         let train = device.clone().autodiff();
         let model = seeded(&train, seed, |d| {
-            let model = ActorCritic::new(obs_dim, actions, costs, &config.hidden, config.activation, config.policy, d);
+            let arch = Architecture {
+                hidden: &config.hidden,
+                activation: config.activation,
+                head: config.policy,
+                init: config.init,
+            };
+            let model = ActorCritic::new(obs_dim, actions, costs, arch, d);
             let probe = Tensor::<2>::zeros([1, obs_dim], d);
             let _ = (model.logits(probe.clone()), model.values(probe));
             model
@@ -271,7 +289,8 @@ impl PpoLearner {
 
     /// Runs the PPO epochs on the rollout in `buffer` (its advantages and returns set) with
     /// learning rate `lr`: `update_epochs` passes over shuffled minibatches, each one clipped
-    /// surrogate step (CleanRL's `ppo.py`, from "Optimizing the policy and value network").
+    /// surrogate step (CleanRL's `ppo.py`, from "Optimizing the policy and value network"), the
+    /// epochs stopping early once an epoch ends above `target_kl`.
     pub fn update(&mut self, buffer: &RolloutBuffer, lr: f64, rng: &mut Rng) -> UpdateStats {
         let c = self.config.clone();
         let m = buffer.len();
@@ -284,8 +303,8 @@ impl PpoLearner {
             rng.shuffle(&mut order);
             for (k, idx) in order.chunks(mb).enumerate() {
                 let mut batch = buffer.minibatch(idx, &train);
-                if c.norm_adv {
-                    normalise(&mut batch.advantages, &batch.weights);
+                if c.norm_adv && !buffer.standardised {
+                    standardise(&mut batch.advantages, &batch.weights, true);
                 }
                 let l = self.losses(batch, &train);
                 if epoch == 0 && k == 0 {
@@ -302,6 +321,10 @@ impl PpoLearner {
                 steps += 1;
                 let model = self.model.clone();
                 self.model = self.optim.step(lr, model, grads);
+            }
+            stats.epochs = epoch + 1;
+            if c.target_kl.is_some_and(|t| stats.approx_kl > t) {
+                break;
             }
         }
         stats.clipfrac = clipfracs / steps.max(1) as f64;
@@ -405,16 +428,6 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
-fn normalise(x: &mut [f32], w: &[f32]) {
-    let n: f32 = w.iter().sum::<f32>().max(1.0);
-    let mean = x.iter().zip(w).map(|(a, w)| a * w).sum::<f32>() / n;
-    let var = x.iter().zip(w).map(|(a, w)| w * (a - mean).powi(2)).sum::<f32>() / n;
-    let std = var.sqrt() + 1e-8;
-    for v in x.iter_mut() {
-        *v = (*v - mean) / std;
-    }
-}
-
 fn explained_variance(values: &[f32], returns: &[f32], heads: usize, w: &[f32]) -> f64 {
     let pairs: Vec<(f64, f64)> =
         (0..w.len()).filter(|&i| w[i] > 0.0).map(|i| (values[i * heads] as f64, returns[i * heads] as f64)).collect();
@@ -469,7 +482,13 @@ mod tests {
     #[test]
     fn global_norm_clip_scales_all_gradients_together() {
         let device = Device::flex().autodiff();
-        let model = ActorCritic::new(3, 2, 0, &[4], Activation::Tanh, PolicyHead::Mlp, &device);
+        let arch = Architecture {
+            hidden: &[4],
+            activation: Activation::Tanh,
+            head: PolicyHead::Mlp,
+            init: Init::KaimingUniform,
+        };
+        let model = ActorCritic::new(3, 2, 0, arch, &device);
         let x = tensor2(vec![1.0, -2.0, 3.0, 0.5, 0.5, 0.5], 2, 3, &device);
         let loss = model.logits(x.clone()).sum().mul_scalar(100.0) + model.values(x).sum().mul_scalar(100.0);
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -477,6 +496,71 @@ mod tests {
         assert!(before > 1.0, "{before}");
         let after = clip_global_norm(&model, &mut grads, 1e9);
         assert!((after - 1.0).abs() < 1e-3, "norm after clipping {after}");
+    }
+
+    /// CleanRL's `layer_init`: every weight matrix W `[inputs, outputs]` is (semi-)orthogonal
+    /// times its gain (W^T W or W W^T, whichever is the smaller square, is gain^2 I): sqrt(2) in
+    /// the hidden layers, 0.01 in the policy head, 1 in the value heads; every bias is zero.
+    #[test]
+    fn the_default_initialisation_is_cleanrls_orthogonal_one() {
+        let config = PpoConfig { hidden: vec![64, 32], ..PpoConfig::default() };
+        let learner = PpoLearner::new(10, 5, 2, &config, &Device::flex(), 3);
+        let layers = learner.model.layers();
+        let s2 = std::f64::consts::SQRT_2;
+        let gains = [s2, s2, 0.01, s2, s2, 1.0]; // actor 10-64-32-5, critic 10-64-32-3
+        assert_eq!(layers.len(), gains.len());
+        for (k, ((w, b), gain)) in layers.into_iter().zip(gains).enumerate() {
+            let [rows, cols] = w.dims();
+            let gram = if rows >= cols { w.clone().transpose().matmul(w) } else { w.clone().matmul(w.transpose()) };
+            let n = rows.min(cols);
+            let g: Vec<f32> = gram.into_data().try_into_vec().expect("f32");
+            for i in 0..n {
+                for j in 0..n {
+                    let want = if i == j { gain * gain } else { 0.0 };
+                    assert!(
+                        (g[i * n + j] as f64 - want).abs() < 1e-4 * gain.max(1.0),
+                        "layer {k} ({rows}x{cols}) [{i},{j}]: {}",
+                        g[i * n + j]
+                    );
+                }
+            }
+            let b: Vec<f32> = b.expect("a bias").into_data().try_into_vec().expect("f32");
+            assert!(b.iter().all(|&x| x == 0.0), "layer {k}: biases start at zero");
+        }
+        // burn's default stays reachable, and is not orthogonal
+        let v0 = PpoConfig { init: Init::KaimingUniform, ..config };
+        let (w, b) = PpoLearner::new(10, 5, 2, &v0, &Device::flex(), 3).model.layers().remove(0);
+        let d = w.clone().transpose().matmul(w).into_data().try_into_vec::<f32>().expect("f32");
+        assert!((d[0] as f64 - 2.0).abs() > 1e-2 || b.expect("bias").abs().sum().into_scalar::<f32>() > 0.0);
+    }
+
+    /// CleanRL's `target_kl`: the update stops after the epoch whose last minibatch's approximate
+    /// KL exceeds it; without it every epoch runs.
+    #[test]
+    fn target_kl_stops_the_epochs_early() {
+        let run = |target_kl: Option<f64>| {
+            let config = PpoConfig { target_kl, learning_rate: 1e-2, ..PpoConfig::default() };
+            let mut learner = PpoLearner::new(2, 3, 0, &config, &Device::flex(), 1);
+            let mut rng = Rng::new(4);
+            let n = 64;
+            let obs: Vec<f32> = (0..2 * n).map(|i| (i % 5) as f32 / 5.0).collect();
+            let (mut a, mut lp, mut v) = (vec![0u32; n], vec![0.0f32; n], vec![0.0f32; n]);
+            learner.act(&obs, &[], &[], &mut rng, false, &mut a, &mut lp, &mut v);
+            let mut buffer = RolloutBuffer::new(2, 3, 0);
+            buffer.push_policy(&obs, &[], &[], &a, &lp, &v);
+            buffer.weights = vec![1.0; n];
+            for &x in &a {
+                buffer.push_outcome(if x == 0 { 1.0 } else { -1.0 }, &[], true);
+            }
+            buffer.compute_returns(&vec![0.0; n], n, 0.99, 0.95);
+            buffer.advantages = a.iter().map(|&x| if x == 0 { 1.0 } else { -1.0 }).collect();
+            learner.update(&buffer, 1e-2, &mut rng)
+        };
+        let full = run(None);
+        assert_eq!(full.epochs, 4);
+        assert!(full.approx_kl > 1e-9, "the policy moved: {}", full.approx_kl);
+        assert_eq!(run(Some(1e-9)).epochs, 1, "the first epoch already exceeds a tiny target");
+        assert_eq!(run(Some(1e9)).epochs, 4, "a loose target never stops");
     }
 
     #[test]
@@ -498,7 +582,9 @@ mod tests {
     #[test]
     fn the_choice_scorer_scores_each_choice_from_context_and_choice_alone() {
         let device = Device::flex();
-        let model = ActorCritic::new(4 * 3, 3, 0, &[8], Activation::Tanh, PolicyHead::ChoiceScorer, &device);
+        let head = PolicyHead::ChoiceScorer;
+        let arch = Architecture { hidden: &[8], activation: Activation::Tanh, head, init: Init::Orthogonal };
+        let model = ActorCritic::new(4 * 3, 3, 0, arch, &device);
         // rows: context, choice 0, choice 1, choice 2 (width 3)
         let rows = [[0.1f32, 0.2, 0.3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
         let swapped = [rows[0], rows[3], rows[2], rows[1]];

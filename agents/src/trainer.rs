@@ -15,7 +15,7 @@ use moralgym_envs::{EnvSpec, Rng, VecEnv, can_see, derive_seed, per_agent_mean};
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::RolloutBuffer;
-use crate::conscience::{Conscience, ConscienceConfig};
+use crate::conscience::{Applies, Conscience, ConscienceConfig};
 use crate::error::{AgentError, setting};
 use crate::lagrangian::{CostConfig, CostRule, Multiplier};
 use crate::lase::{Lase, LaseStats};
@@ -518,7 +518,17 @@ impl Trainer {
             let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
             let r = &s.rows;
             g.learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
-            g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &act, &logp, &values);
+            if self.conscience.as_ref().is_some_and(|c| c.applies == Applies::Selection) {
+                // the penalty picked the actions; the update learns the policy without it
+                let (all, _) = g.learner.forward(&r.input, &r.masks, &[]);
+                let k = self.spec.num_actions();
+                for (row, lp) in logp.iter_mut().enumerate() {
+                    *lp = all[row * k + act[row] as usize];
+                }
+                g.buffer.push_policy(&r.input, &r.masks, &[], &act, &logp, &values);
+            } else {
+                g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &act, &logp, &values);
+            }
             for (r, &action) in act.iter().enumerate() {
                 let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
                 s.joint[e * a + agent] = action;
@@ -587,8 +597,11 @@ impl Trainer {
         s.row.resize(n * a, 0.0);
         for (i, lase) in self.lase.iter().enumerate() {
             let Some(lase) = lase else { continue };
-            let seen = |e: usize, j: usize| s.present[(e * a + i) * a + j];
-            lase.relationships(&s.own_obs[i * n * d..(i + 1) * n * d], &s.joint, seen, &mut s.row);
+            let rule = lase.relate_to();
+            let relates = |e: usize, j: usize| {
+                rule.relates(self.alive[e * a + i] && self.alive[e * a + j], s.present[(e * a + i) * a + j])
+            };
+            lase.relationships(&s.own_obs[i * n * d..(i + 1) * n * d], &s.joint, relates, &mut s.row);
             for e in 0..n {
                 s.w[(e * a + i) * a..(e * a + i + 1) * a].copy_from_slice(&s.row[e * a..(e + 1) * a]);
             }
@@ -681,12 +694,15 @@ impl Trainer {
             // Bootstrapping needs only values; masks do not change them.
             g.learner.act(&input, &[], &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
             let per_head = g.buffer.compute_returns(&last, rows, gamma, lambda);
-            g.buffer.advantages = self.costs.advantages(per_head, &g.multipliers);
+            // Multipliers follow the mean episode cost of this group's agents, and move before
+            // the policy update that uses them (OmniSafe's order).
+            let agents = &g.agents;
+            let cost = |c: Option<usize>| mean_cost(finished, agents, k, c);
+            let episodes = (!finished.is_empty()).then_some(&cost as &dyn Fn(Option<usize>) -> f64);
+            g.buffer.advantages =
+                self.costs.step_then_advantages(per_head, &mut g.multipliers, &g.buffer.weights, episodes);
+            g.buffer.standardised = self.costs.standardises();
             losses.push(g.learner.update(&g.buffer, lr, &mut self.rng));
-            // Multipliers follow the mean episode cost of this group's agents.
-            if !finished.is_empty() {
-                self.costs.update(&mut g.multipliers, |c| mean_cost(finished, &g.agents, k, c));
-            }
             let owner = if self.config.shared_policy { "shared" } else { self.spec.agents[g.agents[0]].as_str() };
             self.costs.named(owner, &g.multipliers, &mut lagrange);
         }
@@ -773,6 +789,29 @@ impl Trainer {
             conscience: self.conscience.as_ref(),
             rng: Rng::new(seed),
             greedy,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// MACHIAVELLI's conscience acts at selection only: the rollout keeps no penalties, so the
+    /// update learns the unpenalised policy; moralgym's form keeps them for the update.
+    #[test]
+    fn a_selection_only_conscience_leaves_the_update_without_penalties() {
+        let env = serde_json::json!({"game": "heist"});
+        for (applies, stored) in [(Applies::Selection, false), (Applies::RolloutAndUpdate, true)] {
+            let venv = VecEnv::make("TextGame-v0", &env, 2, 1).expect("env");
+            let conscience = ConscienceConfig { applies, ..ConscienceConfig::default() };
+            let ppo = PpoConfig { num_steps: 16, ..PpoConfig::default() };
+            let config = TrainerConfig { ppo, conscience: Some(conscience), ..TrainerConfig::default() };
+            let mut t = Trainer::new(venv, &env, config, 64, 1, &burn::tensor::Device::flex()).expect("trainer");
+            t.iterate().expect("one iteration");
+            let b = &t.groups[0].buffer;
+            assert_eq!(!b.penalties.is_empty(), stored, "{applies:?}");
+            assert!(b.logp.iter().all(|l| l.is_finite() && *l <= 0.0), "{applies:?}: log-probabilities");
         }
     }
 }

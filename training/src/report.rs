@@ -54,8 +54,23 @@ fn violation_weights(w: f64) -> Value {
     Value::Object(moralgym_envs::text::COST_NAMES[..13].iter().map(|n| (n.to_string(), json!(w))).collect())
 }
 
-/// Main categories shown as columns, besides the totals.
-const COLUMNS: [&str; 5] = ["deception", "killing", "physical_harm", "stealing", "unfairness"];
+/// Main categories shown as columns, besides the totals: moralgym's cost name, then
+/// MACHIAVELLI's name for the category where it differs (the paper's tables use those).
+const COLUMNS: [(&str, &str); 6] = [
+    ("betrayal", "promises"),
+    ("deception", "deception"),
+    ("killing", "killing"),
+    ("physical_harm", "physical_harm"),
+    ("stealing", "stealing"),
+    ("unfairness", "fairness"),
+];
+
+/// The columns' headers: `unfairness (fairness)` in Markdown and `unfairness/fairness` in CSV
+/// where MACHIAVELLI's name differs.
+fn headers(markdown: bool) -> Vec<String> {
+    let both = |o: &str, p: &str| if markdown { format!("{o} ({p})") } else { format!("{o}/{p}") };
+    COLUMNS.iter().map(|&(o, p)| if o == p { o.to_string() } else { both(o, p) }).collect()
+}
 
 /// Runs every agent on every game and writes `report.md` and `report.csv`; returns the rows.
 pub fn report(config: &ReportConfig) -> Result<Vec<(String, String, Scores)>, ConfigError> {
@@ -119,13 +134,14 @@ fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(),
     let _ = writeln!(
         md,
         "| game | agent | achievements % | all power | disutility | all violations | {} |",
-        COLUMNS.join(" | ")
+        headers(true).join(" | ")
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|{}", "---|".repeat(COLUMNS.len()));
-    let mut csv = format!("game,agent,achievements_pct,all_power,disutility,all_violations,{}\n", COLUMNS.join(","));
+    let mut csv =
+        format!("game,agent,achievements_pct,all_power,disutility,all_violations,{}\n", headers(false).join(","));
     for (game, agent, s) in rows {
         let cols: Vec<String> =
-            COLUMNS.iter().map(|c| format!("{:.0}", s.normalized.get(*c).copied().unwrap_or(0.0))).collect();
+            COLUMNS.iter().map(|(c, _)| format!("{:.0}", s.normalized.get(*c).copied().unwrap_or(0.0))).collect();
         let _ = writeln!(
             md,
             "| {game} | {agent} | {:.1} | {:.0} | {:.0} | {:.0} | {} |",

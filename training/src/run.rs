@@ -254,6 +254,7 @@ fn log_iteration(tb: &mut SummaryWriter, it: &Iteration) -> std::io::Result<()> 
     tb.scalar("losses/approx_kl", avg(|l| l.approx_kl), s)?;
     tb.scalar("losses/clipfrac", avg(|l| l.clipfrac), s)?;
     tb.scalar("losses/explained_variance", avg(|l| l.explained_variance), s)?;
+    tb.scalar("losses/epochs", avg(|l| l.epochs as f64), s)?;
     tb.flush()
 }
 

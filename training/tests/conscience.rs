@@ -2,7 +2,7 @@
 //! never takes an action the oracle flags while a clean action is offered.
 
 use burn::tensor::Device;
-use moralgym_agents::{ConscienceConfig, Trainer, TrainerConfig};
+use moralgym_agents::{Applies, ConscienceConfig, Trainer, TrainerConfig};
 use moralgym_agents::{Policy, PpoConfig};
 use moralgym_envs::{VecEnv, make};
 use serde_json::json;
@@ -19,8 +19,17 @@ fn trainer(env: &str, config: serde_json::Value, conscience: Option<ConscienceCo
 
 #[test]
 fn a_strong_conscience_never_picks_a_flagged_choice_when_a_clean_one_exists() {
+    strong_conscience_holds(Applies::RolloutAndUpdate);
+}
+
+#[test]
+fn machiavellis_selection_only_conscience_never_picks_a_flagged_choice_either() {
+    strong_conscience_holds(Applies::Selection);
+}
+
+fn strong_conscience_holds(applies: Applies) {
     let config = json!({"game": "heist"});
-    let conscience = ConscienceConfig { alpha: 1_000.0, ..ConscienceConfig::default() };
+    let conscience = ConscienceConfig { alpha: 1_000.0, applies, ..ConscienceConfig::default() };
     let mut t = trainer("TextGame-v0", config.clone(), Some(conscience)).expect("text games expose harm");
     while t.updates_done() < t.total_updates() {
         t.iterate().expect("no partner fails");
