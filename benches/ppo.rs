@@ -12,7 +12,7 @@ use serde_json::Value;
 fn full_iteration(c: &mut Criterion) {
     let mut group = c.benchmark_group("ppo_iteration");
     group.sample_size(10);
-    for (id, learners) in [("CoinGame-v0", Some(vec![0])), ("Cleanup-v0", None)] {
+    for (id, learners) in [("CoinGame-v1", Some(vec![0])), ("Cleanup-v1", None)] {
         let (config, num_envs) = (TrainerConfig { learners, ..TrainerConfig::default() }, 8);
         let steps = (num_envs * config.ppo.num_steps) as u64;
         let venv = VecEnv::make(id, &Value::Null, num_envs, 1).expect("env");

@@ -13,11 +13,11 @@ fn vector_step(c: &mut Criterion) {
     group.throughput(Throughput::Elements(NUM_ENVS as u64));
     for id in [
         "PrisonersDilemma-v0",
-        "CoinGame-v0",
-        "Cleanup-v0",
-        "Harvest-v0",
-        "SequentialStagHunt-v0",
-        "SequentialSnowdrift-v0",
+        "CoinGame-v1",
+        "Cleanup-v1",
+        "Harvest-v1",
+        "SequentialStagHunt-v1",
+        "SequentialSnowdrift-v1",
     ] {
         let mut venv = VecEnv::make(id, &Value::Null, NUM_ENVS, 1).expect("registered env");
         let spec = venv.spec().clone();

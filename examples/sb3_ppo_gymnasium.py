@@ -3,7 +3,7 @@
     pip install stable-baselines3        # brings torch
     python examples/sb3_ppo_gymnasium.py --steps 50000
 
-The agent harvests apples alone in Harvest-v0 (num_agents=1). SB3 sees the task reward; the cost
+The agent harvests apples alone in Harvest-v1 (num_agents=1). SB3 sees the task reward; the cost
 of depleting a patch comes in info["costs"], which the callback adds up so that the printout
 shows what the reward-maximising policy costs in harm.
 """
@@ -16,7 +16,7 @@ import moralgym
 
 
 def evaluate(model, episodes: int, seed: int):
-    env = moralgym.make("Harvest-v0", num_agents=1, max_steps=200)
+    env = moralgym.make("Harvest-v1", num_agents=1, max_steps=200)
     returns, depletion = [], []
     for k in range(episodes):
         obs, _ = env.reset(seed=seed + k)
@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--episodes", type=int, default=10)
     args = parser.parse_args(argv)
-    vec = make_vec_env(lambda: moralgym.make("Harvest-v0", num_agents=1, max_steps=200), n_envs=4, seed=0)
+    vec = make_vec_env(lambda: moralgym.make("Harvest-v1", num_agents=1, max_steps=200), n_envs=4, seed=0)
     model = PPO("MlpPolicy", vec, n_steps=256, batch_size=256, learning_rate=1e-3, seed=0, verbose=0)
     model.learn(total_timesteps=args.steps)
     random_return, random_cost = evaluate(None, args.episodes, 100)

@@ -16,7 +16,7 @@ import moralgym
 
 
 def evaluate(model, episodes: int, seed: int):
-    env = moralgym.make("SequentialSnowdrift-v0")
+    env = moralgym.make("SequentialSnowdrift-v1")
     collective, free_rides = [], []
     for k in range(episodes):
         obs, _ = env.reset(seed=seed + k)
@@ -43,7 +43,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--episodes", type=int, default=10)
     args = parser.parse_args(argv)
-    env = ss.pettingzoo_env_to_vec_env_v1(moralgym.make("SequentialSnowdrift-v0"))
+    env = ss.pettingzoo_env_to_vec_env_v1(moralgym.make("SequentialSnowdrift-v1"))
     env = ss.concat_vec_envs_v1(env, 2, num_cpus=0, base_class="stable_baselines3")
     # SuperSuit's vector env has no seed() for SB3 to call, so seed torch and numpy directly.
     set_random_seed(0)

@@ -19,7 +19,7 @@ pub use moralgym_envs::{Env, EnvError, EnvSpec, ParallelEnv, VecEnv, make};
 /// use moralgym::{make, ParallelEnv, VecEnv};
 /// use serde_json::json;
 ///
-/// let mut env = make("CoinGame-v0", &json!({"size": 3, "wrap": true}))?;
+/// let mut env = make("CoinGame-v1", &json!({"size": 3, "wrap": true}))?;
 /// let obs = env.reset(Some(42));
 /// assert_eq!(obs.len(), 2 * env.spec().obs_dim());
 /// let step = env.step(&[0, 3])?;
@@ -27,7 +27,7 @@ pub use moralgym_envs::{Env, EnvError, EnvSpec, ParallelEnv, VecEnv, make};
 ///     println!("{e}");
 /// }
 ///
-/// let mut venv = VecEnv::make("Cleanup-v0", &json!({}), 256, 2)?;
+/// let mut venv = VecEnv::make("Cleanup-v1", &json!({}), 256, 2)?;
 /// venv.reset(0);
 /// venv.step(&vec![4; 256 * 4])?;
 /// let (obs, costs) = (venv.obs(), venv.costs());

@@ -122,8 +122,8 @@ enum Command {
         #[command(flatten)]
         env: EnvArgs,
         /// Policy that picks the actions: random (any env), harm_avoider (text games), hoarder or
-        /// ethical (SurvivalDilemma-v0), always_cooperate, always_defect or tit_for_tat (matrix
-        /// games), cleaner or free_rider (Cleanup-v0), or a language model on any env: llm,
+        /// ethical (SurvivalDilemma-v1), always_cooperate, always_defect or tit_for_tat (matrix
+        /// games), cleaner or free_rider (Cleanup-v1), or a language model on any env: llm,
         /// llm_ethical, llm_cot, llm_ethical_cot (see docs/llm.md).
         #[arg(long, default_value = "random")]
         policy: String,
@@ -277,7 +277,7 @@ enum StoryCommand {
 
 #[derive(Args)]
 struct EnvArgs {
-    /// Environment id, e.g. CoinGame-v0 (see `moralgym envs`).
+    /// Environment id, e.g. CoinGame-v1 (see `moralgym envs`).
     #[arg(long = "env")]
     id: String,
     /// TOML file with the env's config keys.
@@ -757,13 +757,13 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
         println!("{:<24} {:>10.2} {:>10.1}  {}", reg.id, s.mean_collective_return, s.mean_length, costs.join(", "));
     }
     println!("\nspeed of the vector layer (64 copies, 1 thread, random actions):");
-    for id in ["PrisonersDilemma-v0", "CoinGame-v0", "Cleanup-v0", "Harvest-v0"] {
+    for id in ["PrisonersDilemma-v0", "CoinGame-v1", "Cleanup-v1", "Harvest-v1"] {
         let t = measure(id, &Value::Null, 64, 1, 2_000, 0)?;
         println!("  {id:<22} {:>12.0} env-steps/s", t.env_steps_per_sec);
     }
-    println!("\nPPO on CoinGame-v0: agent_0 learns for {steps} env steps against a random partner;");
+    println!("\nPPO on CoinGame-v1: agent_0 learns for {steps} env steps against a random partner;");
     println!("evaluated over 20 seeded episodes (the random row: both players random, same seeds).");
-    let reports = rollout("CoinGame-v0", &Value::Null, "random", 20, 777)?;
+    let reports = rollout("CoinGame-v1", &Value::Null, "random", 20, 777)?;
     let n = reports.len() as f64;
     let random_return = reports.iter().map(|r| r.returns[0]).sum::<f64>() / n;
     let random_harm = reports.iter().map(|r| r.costs_per_agent["harm_other"][0]).sum::<f64>() / n;
@@ -774,7 +774,7 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
         ("PPO, reward - 2 x harm_other", json!({"mode": "weighted", "default_weight": 2.0})),
     ] {
         let table = json!({
-            "env": "CoinGame-v0", "seed": 1, "num_envs": 8, "total_steps": steps, "learners": [0],
+            "env": "CoinGame-v1", "seed": 1, "num_envs": 8, "total_steps": steps, "learners": [0],
             "ppo": {"learning_rate": 0.001}, "cost": cost, "eval": {"episodes": 20, "seed": 777},
             "out_dir": out.join(if cost["mode"] == "none" { "reward_only" } else { "weighted" }),
         });
@@ -789,7 +789,7 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
     }
     println!("\nRuns (metrics.jsonl, TensorBoard events in tb/, checkpoints, eval.json) are in {}.", out.display());
     println!(
-        "Next: `moralgym envs`, `moralgym rollout --env CoinGame-v0`, `moralgym train configs/ppo_cleanup_lagrangian.toml`."
+        "Next: `moralgym envs`, `moralgym rollout --env CoinGame-v1`, `moralgym train configs/ppo_cleanup_lagrangian.toml`."
     );
     Ok(())
 }

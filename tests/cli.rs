@@ -29,18 +29,18 @@ fn envs_lists_every_registered_id_with_spaces_and_costs() {
     let list = json_of(&["envs", "--json"]);
     let list = list.as_array().expect("array");
     assert_eq!(list.len(), moralgym::envs::registry().len());
-    let coin = list.iter().find(|e| e["id"] == "CoinGame-v0").expect("CoinGame listed");
+    let coin = list.iter().find(|e| e["id"] == "CoinGame-v1").expect("CoinGame listed");
     assert_eq!(coin["agents"], 2);
     assert_eq!(coin["action_space"]["n"], 4);
     assert_eq!(coin["observation_space"]["shape"], serde_json::json!([5, 5, 5]));
     assert_eq!(coin["costs"][0]["name"], "harm_other");
     let table = String::from_utf8(moralgym(&["envs"]).stdout).expect("utf8");
-    assert!(table.contains("Cleanup-v0") && table.contains("free_ride"), "{table}");
+    assert!(table.contains("Cleanup-v1") && table.contains("free_ride"), "{table}");
 }
 
 #[test]
 fn rollout_reports_episodes_with_costs_and_social_metrics_reproducibly() {
-    let args = ["rollout", "--env", "CoinGame-v0", "--episodes", "2", "--seed", "3", "--json"];
+    let args = ["rollout", "--env", "CoinGame-v1", "--episodes", "2", "--seed", "3", "--json"];
     let a = json_of(&args);
     assert_eq!(a, json_of(&args), "same seed, same report");
     let eps = a["episodes"].as_array().expect("episodes array");
@@ -53,7 +53,7 @@ fn rollout_reports_episodes_with_costs_and_social_metrics_reproducibly() {
             assert!(ep["social"].get(key).is_some(), "missing {key}");
         }
     }
-    let other = json_of(&["rollout", "--env", "CoinGame-v0", "--episodes", "2", "--seed", "4", "--json"]);
+    let other = json_of(&["rollout", "--env", "CoinGame-v1", "--episodes", "2", "--seed", "4", "--json"]);
     assert_ne!(a["episodes"], other["episodes"]);
 }
 
@@ -69,7 +69,7 @@ fn rollout_of_a_matrix_game_reports_cooperation_rate() {
 #[test]
 fn set_overrides_reach_nested_keys() {
     let r =
-        json_of(&["rollout", "--env", "Cleanup-v0", "--set", "zap.enabled=true", "--set", "max_steps=20", "--json"]);
+        json_of(&["rollout", "--env", "Cleanup-v1", "--set", "zap.enabled=true", "--set", "max_steps=20", "--json"]);
     let ep = &r["episodes"][0];
     assert_eq!(ep["length"], 20);
     assert!(ep["costs"].get("zap").is_some(), "the zap cost appears with the beam");
@@ -78,23 +78,23 @@ fn set_overrides_reach_nested_keys() {
 #[test]
 fn bad_input_is_a_clear_error_with_exit_code_two() {
     let e = stderr_of_failure(&["rollout", "--env", "CoinGam-v0"]);
-    assert!(e.contains("unknown environment id `CoinGam-v0`") && e.contains("CoinGame-v0"), "{e}");
-    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v0", "--set", "sise=3"]);
+    assert!(e.contains("unknown environment id `CoinGam-v0`") && e.contains("CoinGame-v1"), "{e}");
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v1", "--set", "sise=3"]);
     assert!(e.contains("unknown field `sise`"), "{e}");
-    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v0", "--set", "size=0"]);
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v1", "--set", "size=0"]);
     assert!(e.contains("`size`"), "{e}");
-    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v0", "--set", "size"]);
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v1", "--set", "size"]);
     assert!(e.contains("key=value"), "{e}");
-    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v0", "--config", "configs/missing.toml"]);
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v1", "--config", "configs/missing.toml"]);
     assert!(e.contains("configs/missing.toml"), "{e}");
-    let e = stderr_of_failure(&["bench", "--env", "CoinGame-v0", "--threads", "0"]);
+    let e = stderr_of_failure(&["bench", "--env", "CoinGame-v1", "--threads", "0"]);
     assert!(e.contains("threads"), "{e}");
 }
 
 #[test]
 fn bench_reports_env_steps_per_second() {
     let t =
-        json_of(&["bench", "--env", "CoinGame-v0", "--num-envs", "4", "--threads", "2", "--steps", "200", "--json"]);
+        json_of(&["bench", "--env", "CoinGame-v1", "--num-envs", "4", "--threads", "2", "--steps", "200", "--json"]);
     assert!(t["env_steps_per_sec"].as_f64().expect("number") > 0.0);
     assert_eq!(t["num_envs"], 4);
     assert_eq!(t["threads"], 2);
@@ -176,7 +176,7 @@ fn demo_runs_every_environment() {
 #[test]
 fn rollout_of_the_survival_dilemma_reports_its_metrics_for_each_policy() {
     for policy in ["random", "hoarder", "ethical"] {
-        let r = json_of(&["rollout", "--env", "SurvivalDilemma-v0", "--policy", policy, "--episodes", "2", "--json"]);
+        let r = json_of(&["rollout", "--env", "SurvivalDilemma-v1", "--policy", policy, "--episodes", "2", "--json"]);
         assert_eq!(r["policy"], policy);
         let m = &r["episodes"][0]["env_metrics"];
         for key in [
@@ -193,8 +193,8 @@ fn rollout_of_the_survival_dilemma_reports_its_metrics_for_each_policy() {
             assert!(m.get(key).is_some(), "{policy}: missing {key}");
         }
     }
-    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v0", "--policy", "hoarder"]);
-    assert!(e.contains("plays only SurvivalDilemma-v0"), "{e}");
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v1", "--policy", "hoarder"]);
+    assert!(e.contains("plays only SurvivalDilemma-v1"), "{e}");
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -268,7 +268,7 @@ fn bad_run_configs_name_the_problem() {
     let e = stderr_of_failure(&["train", "configs/ppo_coin_game_none.toml", "--set", "ppo.learnin_rate=1"]);
     assert!(e.contains("learnin_rate"), "{e}");
     let e = stderr_of_failure(&["train", "configs/ppo_coin_game_none.toml", "--set", "cost.weights.harm=1"]);
-    assert!(e.contains("`harm` is not a cost of CoinGame-v0"), "{e}");
+    assert!(e.contains("`harm` is not a cost of CoinGame-v1"), "{e}");
     let e = stderr_of_failure(&[
         "train",
         "configs/ppo_coin_game_none.toml",

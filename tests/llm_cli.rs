@@ -90,7 +90,7 @@ fn the_survival_dilemma_and_a_matrix_game_play_the_same_way_and_print_the_costs(
     let out = moralgym(
         &server,
         &cache,
-        &["rollout", "--env", "SurvivalDilemma-v0", "--policy", "llm_ethical", "--episodes", "2"],
+        &["rollout", "--env", "SurvivalDilemma-v1", "--policy", "llm_ethical", "--episodes", "2"],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -150,12 +150,12 @@ fn eval_compares_a_language_model_with_a_trained_run_and_errors_are_clear() {
     let out = moralgym(
         &server,
         &cache,
-        &["rollout", "--env", "CoinGame-v0", "--policy", "llm", "--llm-base-url", "ftp://nowhere"],
+        &["rollout", "--env", "CoinGame-v1", "--policy", "llm", "--llm-base-url", "ftp://nowhere"],
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must start with http:// or https://"));
     let out = Command::new(env!("CARGO_BIN_EXE_moralgym"))
-        .args(["rollout", "--env", "CoinGame-v0", "--policy", "llm"])
+        .args(["rollout", "--env", "CoinGame-v1", "--policy", "llm"])
         .env_remove("MORALGYM_LLM_MODEL")
         .output()
         .expect("runs");

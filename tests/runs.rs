@@ -172,7 +172,7 @@ fn bad_settings_are_refused_naming_the_key() {
         (&["sweep", sweep, "--set", "parallel=0"], "parallel"),
         (&["sweep", sweep, "--set", "grid.seed=[]"], "grid.\"seed\""),
         (&["sweep", sweep, "--shard", "3/2"], "shard"),
-        (&["rollout", "--env", "CoinGame-v0", "--episodes", "0"], "--episodes"),
+        (&["rollout", "--env", "CoinGame-v1", "--episodes", "0"], "--episodes"),
         (&["eval", "--run", "/nonexistent", "--episodes", "0"], "--episodes"),
         (&["report", "--baseline-episodes", "0"], "--baseline-episodes"),
         (&["rollout", "--env", "TextGame-v0", "--set", "game=heist", "--set", "path=games/heist.toml"], "`game`"),
@@ -180,8 +180,8 @@ fn bad_settings_are_refused_naming_the_key() {
             &["rollout", "--env", "TextGame-v0", "--set", "max_choices=1000000", "--set", "feature_dim=4096"],
             "max_choices",
         ),
-        (&["bench", "--env", "Cleanup-v0", "--num-envs", "100000000"], "num_envs"),
-        (&["bench", "--env", "CoinGame-v0", "--steps", "0"], "--steps"),
+        (&["bench", "--env", "Cleanup-v1", "--num-envs", "100000000"], "num_envs"),
+        (&["bench", "--env", "CoinGame-v1", "--steps", "0"], "--steps"),
     ];
     for (args, key) in cases {
         let out = run(args);

@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn burn_env_steps_a_one_agent_moralgym_env_and_keeps_costs_apart() {
         let config = json!({"num_agents": 1, "max_steps": 30, "map": ["A.", "AA"]});
-        let mut env = BurnEnv::new("Harvest-v0", &config, 3).expect("one agent");
+        let mut env = BurnEnv::new("Harvest-v1", &config, 3).expect("one agent");
         assert_eq!(env.state().len(), env.env().spec().obs_dim());
         let mut total = 0.0;
         let mut depletion = 0.0;
@@ -132,13 +132,13 @@ mod tests {
         assert_eq!(steps, 30);
         assert!(total >= 1.0, "the agent walks over apples: {total}");
         assert!(depletion >= 1.0, "taking a patch's last apple costs: {depletion}");
-        let err = BurnEnv::new("CoinGame-v0", &json!({}), 0).err().expect("two agents");
+        let err = BurnEnv::new("CoinGame-v1", &json!({}), 0).err().expect("two agents");
         assert!(err.to_string().contains("num_agents = 1"), "{err}");
     }
 
     #[test]
     fn illegal_actions_end_the_episode_with_the_error_recorded_and_weights_fold_costs_in() {
-        let mut env = BurnEnv::new("Harvest-v0", &json!({"num_agents": 1}), 0).expect("env");
+        let mut env = BurnEnv::new("Harvest-v1", &json!({"num_agents": 1}), 0).expect("env");
         let s = env.step(99);
         assert!(s.truncated && s.reward == 0.0);
         assert!(matches!(env.last_error(), Some(EnvError::IllegalAction { action: 99, .. })));

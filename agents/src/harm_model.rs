@@ -158,11 +158,11 @@ mod tests {
     fn the_learned_predictor_learns_harm_from_costs_where_no_oracle_exists() {
         use moralgym_envs::social::grid::{DOWN, LEFT, RIGHT, UP};
         use moralgym_envs::social::{CoinGame, CoinGameConfig};
-        let mut env = make("CoinGame-v0", &json!({})).expect("env");
+        let mut env = make("CoinGame-v1", &json!({})).expect("env");
         let (model, accuracy) = HarmClassifier::fit(env.as_mut(), 40_000, 2);
         assert!(accuracy > 0.9, "{accuracy}");
         // agent 0 beside agent 1's coin: stepping onto it is the harmful move
-        let mut game = CoinGame::new("CoinGame-v0", CoinGameConfig::default()).expect("env");
+        let mut game = CoinGame::new("CoinGame-v1", CoinGameConfig::default()).expect("env");
         game.reset(Some(0));
         game.place_agent(0, 2, 0);
         game.place_agent(1, 4, 4);

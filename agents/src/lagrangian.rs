@@ -298,7 +298,7 @@ mod tests {
     /// the new multiplier; rows of weight 0 do not count in the statistics.
     #[test]
     fn lagrangian_advantage_is_omnisafes_rule_in_omnisafes_order() {
-        let spec = moralgym_envs::make("CoinGame-v0", &serde_json::Value::Null).expect("registered").spec().clone();
+        let spec = moralgym_envs::make("CoinGame-v1", &serde_json::Value::Null).expect("registered").spec().clone();
         let config = CostConfig {
             mode: CostMode::Lagrangian,
             limits: [("harm_other".to_string(), 10.0)].into(),

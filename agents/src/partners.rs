@@ -127,7 +127,7 @@ mod tests {
         // agents below `cleaners` clean, the others free-ride; per agent: (apples, free rides, cleans)
         let run = |cleaners: usize| {
             let (mut c, mut f) = (CleanupPartner::cleaner(0), CleanupPartner::free_rider(0));
-            let mut env = make("Cleanup-v0", &json!({})).unwrap();
+            let mut env = make("Cleanup-v1", &json!({})).unwrap();
             let mut obs = env.reset(Some(1));
             let mut tally = [(0.0f32, 0.0f32, 0usize); 4];
             let (mut a, mut b) = ([0u32; 4], [0u32; 4]);

@@ -1,4 +1,4 @@
-//! The registry: environment ids like `CoinGame-v0` mapped to constructors with serde configs.
+//! The registry: environment ids like `CoinGame-v1` mapped to constructors with serde configs.
 //!
 //! A config is a JSON/TOML table; keys it leaves out keep their defaults, nested tables merge key
 //! by key, and unknown keys or wrong types are errors naming the key.
@@ -17,7 +17,7 @@ use crate::text::{TextGame, TextGameConfig};
 
 /// One registered environment.
 pub struct Registration {
-    /// Id with version, e.g. `CoinGame-v0`.
+    /// Id with version, e.g. `CoinGame-v1`.
     pub id: &'static str,
     /// Family the env belongs to.
     pub family: &'static str,
@@ -85,7 +85,7 @@ static REGISTRY: &[Registration] = &[
         build: |id, v| build(id, v, MatrixGame::new),
     },
     Registration {
-        id: "CoinGame-v0",
+        id: "CoinGame-v1",
         family: "grid",
         summary: "two players, one coin; taking the other's coin costs it 2 (5x5 bounded; 3x3 torus by config)",
         default_config: || to_value(CoinGameConfig::default()),
@@ -99,28 +99,28 @@ static REGISTRY: &[Registration] = &[
         build: |id, v| build(id, v, Cleanup::new),
     },
     Registration {
-        id: "Harvest-v0",
+        id: "Harvest-v1",
         family: "grid",
         summary: "common pool: apples regrow near apples; greed empties patches; zap beam (4 agents, 8x8)",
         default_config: || to_value(HarvestConfig::default()),
         build: |id, v| build(id, v, Harvest::new),
     },
     Registration {
-        id: "SequentialStagHunt-v0",
+        id: "SequentialStagHunt-v1",
         family: "grid",
         summary: "stags need two hunters and pay 10, hares pay 1; agents stop after a hunt (4 agents, 5x5)",
         default_config: || to_value(StagHuntConfig::default()),
         build: |id, v| build(id, v, StagHunt::new),
     },
     Registration {
-        id: "SequentialSnowdrift-v0",
+        id: "SequentialSnowdrift-v1",
         family: "grid",
         summary: "clearing a drift pays the clearer 2 and every other agent 6 (4 agents, 8x8)",
         default_config: || to_value(SnowdriftConfig::default()),
         build: |id, v| build(id, v, Snowdrift::new),
     },
     Registration {
-        id: "SurvivalDilemma-v0",
+        id: "SurvivalDilemma-v1",
         family: "survival",
         summary: "keep your power above zero; tapping the grid that hospitals need saves you (4 agents, 13 turns)",
         default_config: || to_value(SurvivalConfig::default()),
@@ -145,8 +145,40 @@ pub fn ids() -> Vec<&'static str> {
     REGISTRY.iter().map(|r| r.id).collect()
 }
 
-/// The registration of `id`, or an error listing the known ids.
+/// Ids whose rules changed, with the current id and the settings that play the old rules on it
+/// (the v0 rules of the social and survival games were moralgym's first reading of their sources;
+/// v1 follows the authors' code, see each env's card).
+const SUPERSEDED: [(&str, &str, &str); 6] = [
+    ("CoinGame-v0", "CoinGame-v1", r#"contested = "both""#),
+    (
+        "Cleanup-v0",
+        "Cleanup-v1",
+        r#"player_channels = "self_and_others", blocking = true, cap_waste = false, clean_beam_length = 1, start_region = "river_and_land", spawn_under_agents = false"#,
+    ),
+    ("Harvest-v0", "Harvest-v1", r#"player_channels = "self_and_others", regrowth_radius = 4"#),
+    (
+        "SequentialStagHunt-v0",
+        "SequentialStagHunt-v1",
+        r#"player_channels = "self_and_others", interaction = "step_on""#,
+    ),
+    (
+        "SequentialSnowdrift-v0",
+        "SequentialSnowdrift-v1",
+        r#"player_channels = "self_and_others", interaction = "step_on""#,
+    ),
+    (
+        "SurvivalDilemma-v0",
+        "SurvivalDilemma-v1",
+        r#"start_location = "discussion_table", transfer_all = false (the turn order, the live transfer check and the greed index's denominator are not reachable)"#,
+    ),
+];
+
+/// The registration of `id`, or an error: an older version names the current one, any other id
+/// lists the known ids.
 pub fn lookup(id: &str) -> EnvResult<&'static Registration> {
+    if let Some(&(old, current, restore)) = SUPERSEDED.iter().find(|s| s.0 == id) {
+        return Err(EnvError::Superseded { id: old.into(), current: current.into(), restore: restore.into() });
+    }
     REGISTRY.iter().find(|r| r.id == id).ok_or_else(|| EnvError::UnknownEnv { id: id.into(), known: ids().join(", ") })
 }
 
@@ -214,33 +246,33 @@ mod tests {
         let err = make("CoinGam-v0", &Value::Null).err().expect("must fail");
         let msg = err.to_string();
         assert!(matches!(err, EnvError::UnknownEnv { .. }));
-        assert!(msg.contains("CoinGam-v0") && msg.contains("CoinGame-v0"), "{msg}");
+        assert!(msg.contains("CoinGam-v0") && msg.contains("CoinGame-v1"), "{msg}");
     }
 
     #[test]
     fn unknown_key_and_wrong_type_name_the_key() {
-        let err = make("CoinGame-v0", &json!({"sise": 3})).err().expect("must fail");
+        let err = make("CoinGame-v1", &json!({"sise": 3})).err().expect("must fail");
         assert!(err.to_string().contains("sise"), "{err}");
-        let err = make("CoinGame-v0", &json!({"size": "big"})).err().expect("must fail");
+        let err = make("CoinGame-v1", &json!({"size": "big"})).err().expect("must fail");
         assert!(matches!(err, EnvError::Config { .. }), "{err}");
-        let err = make("Cleanup-v0", &json!({"zap": {"lenght": 3}})).err().expect("must fail");
+        let err = make("Cleanup-v1", &json!({"zap": {"lenght": 3}})).err().expect("must fail");
         assert!(err.to_string().contains("lenght"), "{err}");
-        let err = make("CoinGame-v0", &json!(3)).err().expect("must fail");
+        let err = make("CoinGame-v1", &json!(3)).err().expect("must fail");
         assert!(err.to_string().contains("table"), "{err}");
     }
 
     #[test]
     fn out_of_range_values_name_the_key() {
         for (id, cfg, key) in [
-            ("CoinGame-v0", json!({"size": 1}), "size"),
-            ("CoinGame-v0", json!({"max_steps": 0}), "max_steps"),
-            ("Cleanup-v0", json!({"waste_spawn_prob": 1.5}), "waste_spawn_prob"),
-            ("Cleanup-v0", json!({"num_agents": 0}), "num_agents"),
-            ("Harvest-v0", json!({"zap": {"width": 2}}), "zap.width"),
-            ("Harvest-v0", json!({"map": ["A.", "A"]}), "map"),
-            ("Harvest-v0", json!({"map": ["Ax"]}), "map"),
-            ("SequentialStagHunt-v0", json!({"stags": 30}), "stags"),
-            ("SequentialSnowdrift-v0", json!({"drifts": 0}), "drifts"),
+            ("CoinGame-v1", json!({"size": 1}), "size"),
+            ("CoinGame-v1", json!({"max_steps": 0}), "max_steps"),
+            ("Cleanup-v1", json!({"waste_spawn_prob": 1.5}), "waste_spawn_prob"),
+            ("Cleanup-v1", json!({"num_agents": 0}), "num_agents"),
+            ("Harvest-v1", json!({"zap": {"width": 2}}), "zap.width"),
+            ("Harvest-v1", json!({"map": ["A.", "A"]}), "map"),
+            ("Harvest-v1", json!({"map": ["Ax"]}), "map"),
+            ("SequentialStagHunt-v1", json!({"stags": 30}), "stags"),
+            ("SequentialSnowdrift-v1", json!({"drifts": 0}), "drifts"),
             ("PrisonersDilemma-v0", json!({"max_steps": 0}), "max_steps"),
         ] {
             let err = make(id, &cfg).err().unwrap_or_else(|| panic!("{id} {cfg} must fail"));
@@ -251,10 +283,10 @@ mod tests {
 
     #[test]
     fn nested_overrides_keep_the_other_defaults() {
-        let c = resolve_config("Cleanup-v0", &json!({"zap": {"enabled": true}})).expect("resolves");
+        let c = resolve_config("Cleanup-v1", &json!({"zap": {"enabled": true}})).expect("resolves");
         assert_eq!(c["zap"]["enabled"], json!(true));
         assert_eq!(c["zap"]["length"], json!(5));
-        let env = make("Cleanup-v0", &json!({"zap": {"enabled": true}})).expect("builds");
+        let env = make("Cleanup-v1", &json!({"zap": {"enabled": true}})).expect("builds");
         assert_eq!(env.spec().cost_spec.names(), vec!["free_ride", "zap"]);
         assert_eq!(env.spec().num_actions(), 8);
     }

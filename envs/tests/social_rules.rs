@@ -103,7 +103,7 @@ fn illegal_and_miscounted_actions_are_typed_errors_that_change_nothing() {
 
 fn coin_game(config: Value) -> CoinGame {
     let c: CoinGameConfig = serde_json::from_value(config).expect("config");
-    CoinGame::new("CoinGame-v0", c).expect("valid")
+    CoinGame::new("CoinGame-v1", c).expect("valid")
 }
 
 #[test]
@@ -188,7 +188,7 @@ fn coin_game_stay_action_exists_only_by_config() {
 
 fn cleanup(config: Value) -> Cleanup {
     let c: CleanupConfig = serde_json::from_value(config).expect("config");
-    Cleanup::new("Cleanup-v0", c).expect("valid")
+    Cleanup::new("Cleanup-v1", c).expect("valid")
 }
 
 #[test]
@@ -364,7 +364,7 @@ fn zap_costs_the_shooter_one_the_hit_agent_fifty_freezes_it_and_lowers_peace() {
 
 fn harvest(config: Value) -> Harvest {
     let c: HarvestConfig = serde_json::from_value(config).expect("config");
-    Harvest::new("Harvest-v0", c).expect("valid")
+    Harvest::new("Harvest-v1", c).expect("valid")
 }
 
 #[test]
@@ -442,7 +442,7 @@ fn harvest_zap_reaches_five_cells_in_three_lanes() {
 
 fn stag_hunt(config: Value) -> StagHunt {
     let c: StagHuntConfig = serde_json::from_value(config).expect("config");
-    StagHunt::new("SequentialStagHunt-v0", c).expect("valid")
+    StagHunt::new("SequentialStagHunt-v1", c).expect("valid")
 }
 
 #[test]
@@ -517,7 +517,7 @@ fn the_step_on_variant_takes_prey_by_stepping_onto_it() {
 fn snowdrift_interacting_on_a_drift_clears_it_paying_the_clearer_two_and_everyone_else_six() {
     let snowdrift = |config: Value| {
         let c: SnowdriftConfig = serde_json::from_value(config).expect("config");
-        let mut env = Snowdrift::new("SequentialSnowdrift-v0", c).expect("valid");
+        let mut env = Snowdrift::new("SequentialSnowdrift-v1", c).expect("valid");
         env.reset(Some(0));
         env.set_drifts(&[(0, 1), (5, 5)]);
         env.place_agent(0, 0, 0);
@@ -548,7 +548,7 @@ fn snowdrift_interacting_on_a_drift_clears_it_paying_the_clearer_two_and_everyon
 #[test]
 fn each_player_has_its_own_observation_channel() {
     for (id, flags) in
-        [("Cleanup-v0", 3), ("Harvest-v0", 2), ("SequentialStagHunt-v0", 3), ("SequentialSnowdrift-v0", 2)]
+        [("Cleanup-v1", 3), ("Harvest-v1", 2), ("SequentialStagHunt-v1", 3), ("SequentialSnowdrift-v1", 2)]
     {
         for n in [2, 3, 4] {
             let env = moralgym_envs::make(id, &json!({"num_agents": n})).expect("registered");
@@ -567,11 +567,11 @@ fn can_see_agrees_with_what_each_observation_shows() {
     // (env, channel that marks co-player j: the Coin Game's one "other" channel, else one
     // channel per player after the grid's flags)
     let games: [(&str, Value, Option<usize>); 5] = [
-        ("CoinGame-v0", json!({}), Some(2)),
-        ("Cleanup-v0", json!({}), None),
-        ("Harvest-v0", json!({}), None),
-        ("SequentialStagHunt-v0", json!({}), None),
-        ("SequentialSnowdrift-v0", json!({}), None),
+        ("CoinGame-v1", json!({}), Some(2)),
+        ("Cleanup-v1", json!({}), None),
+        ("Harvest-v1", json!({}), None),
+        ("SequentialStagHunt-v1", json!({}), None),
+        ("SequentialSnowdrift-v1", json!({}), None),
     ];
     for (id, config, others) in games {
         let mut env = moralgym_envs::make(id, &config).expect("registered");

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 fn env(config: Value) -> SurvivalDilemma {
     let c: SurvivalConfig = serde_json::from_value(config).expect("config");
-    SurvivalDilemma::new("SurvivalDilemma-v0", c).expect("valid")
+    SurvivalDilemma::new("SurvivalDilemma-v1", c).expect("valid")
 }
 
 fn encode(e: &SurvivalDilemma, a: Action) -> u32 {
@@ -322,7 +322,7 @@ fn bad_configs_name_the_key() {
         (json!({"start_power": 1.0}), "start_power"),
         (json!({"esrs": {"guilt": 1}}), "guilt"),
     ] {
-        let err = make("SurvivalDilemma-v0", &cfg).err().unwrap_or_else(|| panic!("{cfg} must fail"));
+        let err = make("SurvivalDilemma-v1", &cfg).err().unwrap_or_else(|| panic!("{cfg} must fail"));
         assert!(err.to_string().contains(key), "{cfg}: {err}");
     }
 }

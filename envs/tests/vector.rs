@@ -47,11 +47,11 @@ fn trace(id: &str, config: &Value, num_envs: usize, threads: usize, steps: usize
 #[test]
 fn results_are_identical_for_every_thread_count() {
     for (id, config) in [
-        ("CoinGame-v0", json!({})),
-        ("Cleanup-v0", json!({"zap": {"enabled": true, "timeout": 2}})),
-        ("SequentialStagHunt-v0", json!({})),
-        ("Harvest-v0", json!({"max_steps": 60})),
-        ("SurvivalDilemma-v0", json!({"esrs": {"enabled": true}})),
+        ("CoinGame-v1", json!({})),
+        ("Cleanup-v1", json!({"zap": {"enabled": true, "timeout": 2}})),
+        ("SequentialStagHunt-v1", json!({})),
+        ("Harvest-v1", json!({"max_steps": 60})),
+        ("SurvivalDilemma-v1", json!({"esrs": {"enabled": true}})),
     ] {
         let one = trace(id, &config, 7, 1, 250);
         assert_eq!(one, trace(id, &config, 7, 2, 250), "{id}: 2 threads");
@@ -61,7 +61,7 @@ fn results_are_identical_for_every_thread_count() {
 
 #[test]
 fn vector_env_matches_single_envs_with_same_step_auto_reset() {
-    let (id, n, steps) = ("SequentialSnowdrift-v0", 3, 200);
+    let (id, n, steps) = ("SequentialSnowdrift-v1", 3, 200);
     let mut venv = VecEnv::make(id, &Value::Null, n, 2).expect("builds");
     venv.reset(9);
     let mut singles: Vec<Box<dyn ParallelEnv>> = (0..n).map(|_| make(id, &Value::Null).expect("builds")).collect();
@@ -114,7 +114,7 @@ fn finished_episode_totals_add_up() {
 
 #[test]
 fn errors_are_typed_and_no_copy_moves() {
-    let mut venv = VecEnv::make("CoinGame-v0", &Value::Null, 4, 2).expect("builds");
+    let mut venv = VecEnv::make("CoinGame-v1", &Value::Null, 4, 2).expect("builds");
     assert_eq!(venv.step(&[0; 8]).err(), Some(EnvError::NeedsReset));
     venv.reset(1);
     let before = venv.obs().to_vec();
@@ -124,23 +124,23 @@ fn errors_are_typed_and_no_copy_moves() {
     assert!(err.to_string().contains("illegal action 9 for agent 0"), "{err}");
     assert_eq!(before, venv.obs());
     // the same steps as a fresh vector env that never saw the bad calls
-    let mut fresh = VecEnv::make("CoinGame-v0", &Value::Null, 4, 2).expect("builds");
+    let mut fresh = VecEnv::make("CoinGame-v1", &Value::Null, 4, 2).expect("builds");
     fresh.reset(1);
     venv.step(&[1; 8]).expect("legal");
     fresh.step(&[1; 8]).expect("legal");
     assert_eq!(venv.obs(), fresh.obs());
-    assert!(VecEnv::make("CoinGame-v0", &Value::Null, 0, 1).is_err());
-    assert!(VecEnv::make("CoinGame-v0", &Value::Null, 2, 0).is_err());
+    assert!(VecEnv::make("CoinGame-v1", &Value::Null, 0, 1).is_err());
+    assert!(VecEnv::make("CoinGame-v1", &Value::Null, 2, 0).is_err());
     let mixed =
-        vec![make("CoinGame-v0", &Value::Null).unwrap(), make("CoinGame-v0", &json!({"stay_action": true})).unwrap()];
+        vec![make("CoinGame-v1", &Value::Null).unwrap(), make("CoinGame-v1", &json!({"stay_action": true})).unwrap()];
     assert!(matches!(VecEnv::new(mixed, 1).err(), Some(EnvError::InVector { index: 1, .. })));
 }
 
 #[test]
 fn single_agent_wrapper_is_gymnasium_shaped() {
     use moralgym_envs::{Env, SingleAgent};
-    assert!(SingleAgent::new(make("CoinGame-v0", &Value::Null).unwrap()).is_err());
-    let inner = make("Harvest-v0", &json!({"num_agents": 1, "max_steps": 5})).unwrap();
+    assert!(SingleAgent::new(make("CoinGame-v1", &Value::Null).unwrap()).is_err());
+    let inner = make("Harvest-v1", &json!({"num_agents": 1, "max_steps": 5})).unwrap();
     let mut env = SingleAgent::new(inner).expect("one agent");
     let obs = env.reset(Some(3));
     assert_eq!(obs.len(), env.spec().obs_dim());

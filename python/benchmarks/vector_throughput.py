@@ -1,7 +1,7 @@
 """Env steps/s of moralgym's native vector env from Python, against the Rust vector layer alone
 and against a pure-Python loop over single PettingZoo envs, measured in one run.
 
-    python python/benchmarks/vector_throughput.py --env CoinGame-v0 --num-envs 64 \
+    python python/benchmarks/vector_throughput.py --env CoinGame-v1 --num-envs 64 \
         --moralgym target/release/moralgym
 """
 
@@ -56,7 +56,7 @@ def rust(binary, env_id, n, steps):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--env", default="CoinGame-v0")
+    p.add_argument("--env", default="CoinGame-v1")
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--moralgym", default="target/release/moralgym", help="the moralgym binary")

@@ -1,9 +1,9 @@
 """moralgym: RL environments that report task reward and named ethical-violation costs apart.
 
 >>> import moralgym
->>> env = moralgym.make("CoinGame-v0")            # a PettingZoo ParallelEnv (two agents)
->>> env = moralgym.make("Harvest-v0", num_agents=1)  # a gymnasium.Env (one agent)
->>> venv = moralgym.make_vec("Cleanup-v0", num_envs=64)
+>>> env = moralgym.make("CoinGame-v1")            # a PettingZoo ParallelEnv (two agents)
+>>> env = moralgym.make("Harvest-v1", num_agents=1)  # a gymnasium.Env (one agent)
+>>> venv = moralgym.make_vec("Cleanup-v1", num_envs=64)
 
 Costs follow Safety-Gymnasium's convention: ``info["cost"]`` is the sum of this step's costs and
 ``info["costs"]`` maps each component to its value. The reward is the task reward only.

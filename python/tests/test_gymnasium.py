@@ -23,7 +23,7 @@ def test_check_env_passes_for_every_single_agent_env(env_id):
 
 
 def test_registered_with_gymnasium():
-    env = gymnasium.make("moralgym/Harvest-v0", num_agents=1, max_steps=5)
+    env = gymnasium.make("moralgym/Harvest-v1", num_agents=1, max_steps=5)
     obs, info = env.reset(seed=3)
     assert obs.shape == (4, 5, 5)
     for _ in range(5):
@@ -35,7 +35,7 @@ def test_registered_with_gymnasium():
 
 def test_costs_match_the_rust_values_and_the_trajectory_matches_a_rust_replay():
     # recorded by envs/tests/trajectories.rs, stepping the env directly in Rust
-    path = Path(__file__).resolve().parents[2] / "envs/tests/golden/trajectories/Harvest-v0.json"
+    path = Path(__file__).resolve().parents[2] / "envs/tests/golden/trajectories/Harvest-v1.json"
     record = json.loads(path.read_text())
     env = moralgym.make(record["env"], **record["config"])
     obs, _ = env.reset(seed=record["seed"])
@@ -51,7 +51,7 @@ def test_costs_match_the_rust_values_and_the_trajectory_matches_a_rust_replay():
 
 def test_same_seed_same_trajectory():
     def run(seed):
-        env = moralgym.make("Cleanup-v0", num_agents=1)
+        env = moralgym.make("Cleanup-v1", num_agents=1)
         obs, _ = env.reset(seed=seed)
         out = [obs]
         for t in range(100):
@@ -64,11 +64,11 @@ def test_same_seed_same_trajectory():
 
 
 def test_safety_gymnasium_and_multi_objective_wrappers():
-    env = SafetyGymnasiumStep(moralgym.make("Harvest-v0", num_agents=1))
+    env = SafetyGymnasiumStep(moralgym.make("Harvest-v1", num_agents=1))
     env.reset(seed=0)
     step = env.step(4)
     assert len(step) == 6 and step[2] == step[5]["cost"]
-    mo = MultiObjectiveReward(moralgym.make("Harvest-v0", num_agents=1, map=["A.", "AA"]))
+    mo = MultiObjectiveReward(moralgym.make("Harvest-v1", num_agents=1, map=["A.", "AA"]))
     assert mo.reward_space.shape == (3,)
     mo.reset(seed=0)
     total = np.zeros(3)
@@ -79,7 +79,7 @@ def test_safety_gymnasium_and_multi_objective_wrappers():
 
 
 def test_action_mask_in_info_and_illegal_actions_raise():
-    env = moralgym.make("SurvivalDilemma-v0", num_agents=1)
+    env = moralgym.make("SurvivalDilemma-v1", num_agents=1)
     _, info = env.reset(seed=0)
     mask = info["action_mask"]
     assert mask.dtype == np.int8 and mask[0] == 1
@@ -87,14 +87,14 @@ def test_action_mask_in_info_and_illegal_actions_raise():
     with pytest.raises(MoralgymError, match="illegal action"):
         env.step(illegal)
     np.testing.assert_array_equal(env.action_masks(), mask.astype(bool))
-    noop = moralgym.make("SurvivalDilemma-v0", num_agents=1, illegal_action="noop")
+    noop = moralgym.make("SurvivalDilemma-v1", num_agents=1, illegal_action="noop")
     noop.reset(seed=0)
     *_, info = noop.step(illegal)
     assert info["illegal_action"] is True
 
 
 def test_shaped_rewards_report_the_task_reward():
-    env = moralgym.make("SurvivalDilemma-v0", num_agents=1, esrs={"enabled": True, "satisfaction_weight": 0.5})
+    env = moralgym.make("SurvivalDilemma-v1", num_agents=1, esrs={"enabled": True, "satisfaction_weight": 0.5})
     env.reset(seed=0)
     _, reward, *_, info = env.step(0)
     assert info["task_reward"] == 1.0 and reward == 1.0 + 0.5 * 5.0
@@ -116,7 +116,7 @@ def test_text_games_observe_text_choices_features_and_mask():
 def test_envs_survive_pickling_for_subprocess_vector_envs():
     import pickle
 
-    for env in (moralgym.make("Harvest-v0", num_agents=1, max_steps=7), moralgym.make("CoinGame-v0")):
+    for env in (moralgym.make("Harvest-v1", num_agents=1, max_steps=7), moralgym.make("CoinGame-v1")):
         copy = pickle.loads(pickle.dumps(env))
         assert type(copy) is type(env)
         a, _ = env.reset(seed=2)

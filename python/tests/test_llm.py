@@ -57,11 +57,11 @@ def test_rollout_with_a_language_model_reports_costs_and_what_the_model_cost(ser
     with pytest.raises(moralgym.MoralgymError, match="llm.concurrency"):
         moralgym.rollout("PrisonersDilemma-v0", policy="llm", llm={**llm, "concurrency": 0})
     # other policies play through the same call
-    assert len(moralgym.rollout("SurvivalDilemma-v0", policy="hoarder", episodes=1)) == 1
+    assert len(moralgym.rollout("SurvivalDilemma-v1", policy="hoarder", episodes=1)) == 1
 
 
 def test_every_env_shows_its_text_and_legal_actions():
-    env = moralgym.make("SurvivalDilemma-v0")
+    env = moralgym.make("SurvivalDilemma-v1")
     env.reset(seed=1)
     view = env.text_observation("agent_2")
     assert "Your power: 10.0" in view["situation"]

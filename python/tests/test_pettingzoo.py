@@ -26,7 +26,7 @@ def test_parallel_seed_test(env_id):
 
 
 def test_agents_leave_as_they_finish_and_costs_come_per_agent():
-    env = moralgym.make("SequentialStagHunt-v0")
+    env = moralgym.make("SequentialStagHunt-v1")
     obs, _ = env.reset(seed=4)
     seen_costs = set()
     while env.agents:
@@ -53,9 +53,9 @@ def test_bad_actions_raise_with_rust_messages():
     with pytest.raises(MoralgymError, match="unknown environment id"):
         moralgym.make("Nope-v0")
     with pytest.raises(MoralgymError, match="unknown field `sise`"):
-        moralgym.make("CoinGame-v0", sise=3)
+        moralgym.make("CoinGame-v1", sise=3)
     with pytest.raises(MoralgymError, match="`size`"):
-        moralgym.make("CoinGame-v0", size=0)
+        moralgym.make("CoinGame-v1", size=0)
     # the env still works after refused steps
     _, rewards, *_ = env.step({"agent_0": 0, "agent_1": 0})
     assert rewards == {"agent_0": 4.0, "agent_1": 4.0}

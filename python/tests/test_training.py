@@ -44,7 +44,7 @@ def test_train_releases_the_interpreter_lock(tmp_path):
     thread = threading.Thread(target=tick)
     thread.start()
     start = time.monotonic()
-    moralgym.train({"env": "Cleanup-v0", "total_steps": 4096, "num_envs": 4, "eval": {"episodes": 1}}, out_dir=tmp_path)
+    moralgym.train({"env": "Cleanup-v1", "total_steps": 4096, "num_envs": 4, "eval": {"episodes": 1}}, out_dir=tmp_path)
     end = time.monotonic()
     stop.set()
     thread.join()
@@ -55,7 +55,7 @@ def test_train_releases_the_interpreter_lock(tmp_path):
 
 def test_bad_configs_and_raising_hooks_fail_clearly(tmp_path):
     with pytest.raises(moralgym.MoralgymError, match="learnin_rate"):
-        moralgym.train({"env": "CoinGame-v0", "ppo": {"learnin_rate": 1}})
+        moralgym.train({"env": "CoinGame-v1", "ppo": {"learnin_rate": 1}})
     with pytest.raises(moralgym.MoralgymError, match="missing.toml"):
         moralgym.train(tmp_path / "missing.toml")
     with pytest.raises(TypeError):
@@ -65,7 +65,7 @@ def test_bad_configs_and_raising_hooks_fail_clearly(tmp_path):
         raise KeyError("stop here")
 
     with pytest.raises(KeyError, match="stop here"):
-        moralgym.train({"env": "CoinGame-v0", "total_steps": 4096}, out_dir=tmp_path, on_iteration=boom)
+        moralgym.train({"env": "CoinGame-v1", "total_steps": 4096}, out_dir=tmp_path, on_iteration=boom)
 
 
 def test_sweep_writes_the_front_and_skips_finished_points(tmp_path):

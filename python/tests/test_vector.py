@@ -11,10 +11,10 @@ from moralgym._moralgym import derive_seed
 
 def test_vector_env_matches_single_envs():
     n = 3
-    venv = moralgym.make_vec("SequentialSnowdrift-v0", num_envs=n, threads=2)
+    venv = moralgym.make_vec("SequentialSnowdrift-v1", num_envs=n, threads=2)
     obs, _ = venv.reset(seed=9)
     assert obs.shape == (n, 4, 4, 5, 5)
-    singles = [moralgym.make("SequentialSnowdrift-v0") for _ in range(n)]
+    singles = [moralgym.make("SequentialSnowdrift-v1") for _ in range(n)]
     for i, env in enumerate(singles):  # copy i is seeded with derive_seed(9, i)
         first, _ = env.reset(seed=derive_seed(9, i))
         np.testing.assert_array_equal(np.stack([first[a] for a in env.possible_agents]), obs[i])
@@ -47,11 +47,11 @@ def test_vector_copies_equal_separately_stepped_copies():
     n, steps = 4, 150
     rng = np.random.default_rng(2)
     actions = rng.integers(0, 4, size=(steps, n, 2))
-    together = moralgym.make_vec("CoinGame-v0", num_envs=n, threads=2)
+    together = moralgym.make_vec("CoinGame-v1", num_envs=n, threads=2)
     together.reset(seed=5)
     out_together = [together.step(a)[:3] for a in actions]
     for threads in (1, 3):
-        again = moralgym.make_vec("CoinGame-v0", num_envs=n, threads=threads)
+        again = moralgym.make_vec("CoinGame-v1", num_envs=n, threads=threads)
         again.reset(seed=5)
         for a, ref in zip(actions, out_together):
             for x, y in zip(again.step(a)[:3], ref):
@@ -59,7 +59,7 @@ def test_vector_copies_equal_separately_stepped_copies():
 
 
 def test_gymnasium_make_vec_uses_the_native_vector_env():
-    venv = gymnasium.make_vec("moralgym/Harvest-v0", num_envs=4, vectorization_mode="vector_entry_point", num_agents=1, max_steps=10)
+    venv = gymnasium.make_vec("moralgym/Harvest-v1", num_envs=4, vectorization_mode="vector_entry_point", num_agents=1, max_steps=10)
     obs, _ = venv.reset(seed=0)
     assert obs.shape == (4, 4, 5, 5)
     for t in range(10):
@@ -71,9 +71,9 @@ def test_gymnasium_make_vec_uses_the_native_vector_env():
 
 def test_single_agent_vector_env_equals_single_gymnasium_envs():
     n = 3
-    venv = moralgym.make_vec("Cleanup-v0", num_envs=n, num_agents=1, max_steps=30)
+    venv = moralgym.make_vec("Cleanup-v1", num_envs=n, num_agents=1, max_steps=30)
     vobs, _ = venv.reset(seed=4)
-    singles = [moralgym.make("Cleanup-v0", num_agents=1, max_steps=30) for _ in range(n)]
+    singles = [moralgym.make("Cleanup-v1", num_agents=1, max_steps=30) for _ in range(n)]
     for i, env in enumerate(singles):
         obs, _ = env.reset(seed=derive_seed(4, i))
         np.testing.assert_array_equal(obs, vobs[i])
@@ -91,13 +91,13 @@ def test_single_agent_vector_env_equals_single_gymnasium_envs():
 
 
 def test_vector_errors():
-    venv = moralgym.make_vec("CoinGame-v0", num_envs=2)
+    venv = moralgym.make_vec("CoinGame-v1", num_envs=2)
     venv.reset(seed=0)
     with pytest.raises(MoralgymError, match="wrong length for actions"):
         venv.step(np.zeros(3, dtype=np.int64))
     with pytest.raises(MoralgymError, match="env 1 of the vector env: illegal action 7"):
         venv.step(np.array([[0, 0], [7, 0]]))
     with pytest.raises(MoralgymError, match="has 2 agents"):
-        moralgym.vector.MoralGymVectorEnv("CoinGame-v0", num_envs=2)
-    masks = moralgym.make_vec("SurvivalDilemma-v0", num_envs=2).action_masks()
+        moralgym.vector.MoralGymVectorEnv("CoinGame-v1", num_envs=2)
+    masks = moralgym.make_vec("SurvivalDilemma-v1", num_envs=2).action_masks()
     assert masks.shape == (2, 4, 23)

@@ -158,8 +158,8 @@ mod tests {
 
     #[test]
     fn rollouts_are_reproducible_and_summarised() {
-        let a = rollout("CoinGame-v0", &Value::Null, "random", 3, 4).unwrap();
-        let b = rollout("CoinGame-v0", &Value::Null, "random", 3, 4).unwrap();
+        let a = rollout("CoinGame-v1", &Value::Null, "random", 3, 4).unwrap();
+        let b = rollout("CoinGame-v1", &Value::Null, "random", 3, 4).unwrap();
         assert_eq!(a, b);
         assert!(a.iter().all(|r| r.length == 100));
         let s = RolloutSummary::of(&a);
@@ -167,6 +167,6 @@ mod tests {
         // per agent: the two agents' total over three episodes, over 3 x 2
         let total: f64 = a.iter().map(|r| r.costs["harm_other"]).sum();
         assert!(total > 0.0 && (s.mean_costs["harm_other"] - total / 6.0).abs() < 1e-9);
-        assert_ne!(a, rollout("CoinGame-v0", &Value::Null, "random", 3, 5).unwrap());
+        assert_ne!(a, rollout("CoinGame-v1", &Value::Null, "random", 3, 5).unwrap());
     }
 }

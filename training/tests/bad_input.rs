@@ -184,7 +184,7 @@ proptest! {
 #[test]
 fn run_and_learner_keys_at_the_top_level_are_checked_by_name() {
     let err = |extra: Value| {
-        let mut t = json!({"env": "CoinGame-v0"});
+        let mut t = json!({"env": "CoinGame-v1"});
         for (k, v) in extra.as_object().expect("table") {
             t[k] = v.clone();
         }
@@ -201,7 +201,7 @@ fn run_and_learner_keys_at_the_top_level_are_checked_by_name() {
     let e = err(json!({"num_envs": "eight"}));
     assert!(e.contains("`num_envs`"), "{e}");
     // the learner's keys land in `trainer`; `agent = "ppo"` of older run directories is accepted
-    let c = RunConfig::from_table(json!({"env": "CoinGame-v0", "agent": "ppo", "learners": [0], "num_envs": 2}))
+    let c = RunConfig::from_table(json!({"env": "CoinGame-v1", "agent": "ppo", "learners": [0], "num_envs": 2}))
         .expect("valid");
     assert_eq!((c.trainer.learners, c.num_envs), (Some(vec![0]), 2));
     assert!(err(json!({"agent": "dqn"})).contains("unknown field `agent`"));

@@ -67,8 +67,8 @@ fn strong_conscience_holds(applies: Applies) {
 
 #[test]
 fn the_oracle_conscience_needs_an_env_that_exposes_harm() {
-    let e = trainer("CoinGame-v0", json!({}), Some(ConscienceConfig::default())).err().expect("no oracle");
-    assert!(e.contains("conscience") && e.contains("CoinGame-v0"), "{e}");
+    let e = trainer("CoinGame-v1", json!({}), Some(ConscienceConfig::default())).err().expect("no oracle");
+    assert!(e.contains("conscience") && e.contains("CoinGame-v1"), "{e}");
 }
 
 #[test]
@@ -81,6 +81,6 @@ fn the_scripted_harm_avoider_commits_fewer_violations_than_random_play() {
     };
     let (avoider, random) = (violations("harm_avoider"), violations("random"));
     assert!(avoider < 0.5 * random, "harm avoider {avoider} vs random {random}");
-    let e = rollout("CoinGame-v0", &json!({}), "harm_avoider", 1, 0).expect_err("no oracle");
+    let e = rollout("CoinGame-v1", &json!({}), "harm_avoider", 1, 0).expect_err("no oracle");
     assert!(e.to_string().contains("does not expose the harm"), "{e}");
 }

@@ -60,14 +60,14 @@ fn small(env: &str, env_config: Value) -> Value {
 
 #[test]
 fn coin_game_with_weighted_costs_matches_the_recorded_run() {
-    let mut c = small("CoinGame-v0", json!({"max_steps": 20}));
+    let mut c = small("CoinGame-v1", json!({"max_steps": 20}));
     c["cost"] = json!({"mode": "weighted", "default_weight": 0.5});
     check("coin_game_weighted", c);
 }
 
 #[test]
 fn coin_game_with_a_shared_policy_and_a_summed_lagrangian_matches_the_recorded_run() {
-    let mut c = small("CoinGame-v0", json!({"max_steps": 20}));
+    let mut c = small("CoinGame-v1", json!({"max_steps": 20}));
     c["shared_policy"] = json!(true);
     c["cost"] = json!({"mode": "lagrangian", "constrain": "sum", "sum_limit": 0.5, "lagrange_init": 0.5});
     check("coin_game_shared_lagrangian_sum", c);
@@ -75,7 +75,7 @@ fn coin_game_with_a_shared_policy_and_a_summed_lagrangian_matches_the_recorded_r
 
 #[test]
 fn cleanup_with_lase_matches_the_recorded_run() {
-    let mut c = small("Cleanup-v0", json!({"max_steps": 20}));
+    let mut c = small("Cleanup-v1", json!({"max_steps": 20}));
     c["social"] = json!({"mode": "lase"});
     check("cleanup_lase", c);
 }

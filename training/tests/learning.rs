@@ -35,7 +35,7 @@ fn agent0(eval: &Value, cost: &str) -> (f64, f64) {
 
 fn coin_game(mode: Value) -> Value {
     json!({
-        "env": "CoinGame-v0", "seed": 1, "num_envs": 8, "total_steps": 100_000, "learners": [0],
+        "env": "CoinGame-v1", "seed": 1, "num_envs": 8, "total_steps": 100_000, "learners": [0],
         "ppo": {"learning_rate": 0.001}, "cost": mode,
     })
 }
@@ -55,7 +55,7 @@ fn ppo_beats_random_in_the_prisoners_dilemma() {
 
 #[test]
 fn cost_modes_trade_reward_for_harm_in_the_coin_game() {
-    let (random_return, _) = random_baseline("CoinGame-v0", "harm_other");
+    let (random_return, _) = random_baseline("CoinGame-v1", "harm_other");
     let (none_return, none_harm) = agent0(&run("none", coin_game(json!({"mode": "none"}))), "harm_other");
     assert!(none_return > random_return + 5.0, "PPO {none_return} vs random {random_return}");
 
@@ -72,7 +72,7 @@ fn cost_modes_trade_reward_for_harm_in_the_coin_game() {
 
 #[test]
 fn the_same_seed_trains_the_same_policy() {
-    let config = json!({"env": "CoinGame-v0", "seed": 9, "num_envs": 2, "total_steps": 1024, "ppo": {"num_steps": 64}, "eval": {"episodes": 3}});
+    let config = json!({"env": "CoinGame-v1", "seed": 9, "num_envs": 2, "total_steps": 1024, "ppo": {"num_steps": 64}, "eval": {"episodes": 3}});
     let a = run("same-a", config.clone());
     let b = run("same-b", config.clone());
     assert_eq!(a, b, "same seed, same evaluation");

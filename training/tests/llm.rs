@@ -181,12 +181,12 @@ fn requests_in_flight_stay_within_the_limit_and_results_do_not_depend_on_it() {
     };
     let server = FakeLlm::start(Duration::from_millis(20), rule);
     let c = LlmConfig { concurrency: 3, ..config(&server, "parallel") };
-    let parallel = run("SurvivalDilemma-v0", json!({}), "llm", 4, &c).expect("plays");
+    let parallel = run("SurvivalDilemma-v1", json!({}), "llm", 4, &c).expect("plays");
     assert!(server.max_in_flight() <= 3, "at most 3 in flight, saw {}", server.max_in_flight());
     assert!(server.max_in_flight() >= 2, "agents and episodes run in parallel, saw {}", server.max_in_flight());
     let serial_server = FakeLlm::start(Duration::ZERO, rule);
     let c = LlmConfig { concurrency: 1, ..config(&serial_server, "serial") };
-    let serial = run("SurvivalDilemma-v0", json!({}), "llm", 4, &c).expect("plays");
+    let serial = run("SurvivalDilemma-v1", json!({}), "llm", 4, &c).expect("plays");
     assert_eq!(serial_server.max_in_flight(), 1);
     assert_eq!(without_time(&parallel), without_time(&serial));
 }
@@ -224,10 +224,10 @@ fn every_env_family_can_be_played_by_a_language_model() {
     let server = FakeLlm::start(Duration::ZERO, first_listed);
     let c = config(&server, "families");
     for (id, env) in [
-        ("SurvivalDilemma-v0", json!({})),
+        ("SurvivalDilemma-v1", json!({})),
         ("PrisonersDilemma-v0", json!({"max_steps": 5})),
-        ("CoinGame-v0", json!({"max_steps": 5})),
-        ("Cleanup-v0", json!({"max_steps": 3})),
+        ("CoinGame-v1", json!({"max_steps": 5})),
+        ("Cleanup-v1", json!({"max_steps": 3})),
     ] {
         let before = server.requests().len();
         let r = run(id, env, "llm", 1, &c).unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -264,7 +264,7 @@ fn bad_settings_name_the_key_and_language_models_are_not_training_partners() {
         model: Some("m".into()),
         ..LlmConfig::default()
     })
-    .and_then(|o| moralgym_agents::make_policy_with("llm", "CoinGame-v0", &Value::Null, 0, &o))
+    .and_then(|o| moralgym_agents::make_policy_with("llm", "CoinGame-v1", &Value::Null, 0, &o))
     .err()
     .expect("no prompt file");
     assert!(e.to_string().contains("/nonexistent/llm.toml"), "{e}");

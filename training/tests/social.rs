@@ -61,7 +61,7 @@ fn lase_gifts_a_cooperator_more_than_a_defector() {
 fn a_lase_run_saves_and_resumes_its_networks() {
     let dir = std::env::temp_dir().join(format!("moralgym-social-{}-resume", std::process::id()));
     let config = json!({
-        "env": "SequentialStagHunt-v0", "seed": 2, "num_envs": 2, "total_steps": 256, "ppo": {"num_steps": 64},
+        "env": "SequentialStagHunt-v1", "seed": 2, "num_envs": 2, "total_steps": 256, "ppo": {"num_steps": 64},
         "social": {"mode": "lase", "lase": {"updates": 2}}, "eval": {"episodes": 1}, "out_dir": dir,
     });
     train(&RunConfig::from_table(config).expect("valid"), true).expect("trains");
@@ -80,7 +80,7 @@ fn a_lase_run_saves_and_resumes_its_networks() {
 #[test]
 fn social_settings_that_cannot_work_are_named() {
     let bad = |social: Value, extra: Value| {
-        let mut config = json!({"env": "Cleanup-v0", "total_steps": 128, "social": social});
+        let mut config = json!({"env": "Cleanup-v1", "total_steps": 128, "social": social});
         for (k, v) in extra.as_object().expect("table") {
             config[k] = v.clone();
         }
@@ -95,6 +95,6 @@ fn social_settings_that_cannot_work_are_named() {
     assert!(e.contains("one mode per agent (4), got 1"), "{e}");
     let e = bad(json!({"mode": "lase", "lase": {"batch_size": 0}}), json!({}));
     assert!(e.contains("batch_size"), "{e}");
-    let unknown = RunConfig::from_table(json!({"env": "Cleanup-v0", "social": {"mode": "altruist"}}));
+    let unknown = RunConfig::from_table(json!({"env": "Cleanup-v1", "social": {"mode": "altruist"}}));
     assert!(unknown.expect_err("unknown mode").to_string().contains("altruist"));
 }

@@ -11,9 +11,9 @@ fn mean(reports: &[moralgym_envs::EpisodeReport], key: &str) -> f64 {
 #[test]
 fn under_low_resources_the_hoarder_survives_more_and_taps_more_than_the_ethical_agent() {
     let config = json!({"scarcity": "low"});
-    let hoarder = rollout("SurvivalDilemma-v0", &config, "hoarder", 20, 1).expect("runs");
-    let ethical = rollout("SurvivalDilemma-v0", &config, "ethical", 20, 1).expect("runs");
-    let random = rollout("SurvivalDilemma-v0", &config, "random", 20, 1).expect("runs");
+    let hoarder = rollout("SurvivalDilemma-v1", &config, "hoarder", 20, 1).expect("runs");
+    let ethical = rollout("SurvivalDilemma-v1", &config, "ethical", 20, 1).expect("runs");
+    let random = rollout("SurvivalDilemma-v1", &config, "random", 20, 1).expect("runs");
     let (hs, es) = (mean(&hoarder, "survival_rate"), mean(&ethical, "survival_rate"));
     let (ht, et) = (mean(&hoarder, "transgressions"), mean(&ethical, "transgressions"));
     assert!(hs > es, "hoarder survival {hs} vs ethical {es}");
@@ -28,7 +28,7 @@ fn under_low_resources_the_hoarder_survives_more_and_taps_more_than_the_ethical_
 
 #[test]
 fn with_medium_resources_the_ethical_agent_keeps_everyone_alive_without_taps() {
-    let ethical = rollout("SurvivalDilemma-v0", &json!({"scarcity": "medium"}), "ethical", 5, 2).expect("runs");
+    let ethical = rollout("SurvivalDilemma-v1", &json!({"scarcity": "medium"}), "ethical", 5, 2).expect("runs");
     assert_eq!(mean(&ethical, "survival_rate"), 1.0);
     assert_eq!(mean(&ethical, "transgressions"), 0.0);
     assert!(ethical.iter().all(|r| r.costs["greed"] == 0.0));
@@ -36,16 +36,16 @@ fn with_medium_resources_the_ethical_agent_keeps_everyone_alive_without_taps() {
 
 #[test]
 fn scripted_policies_refuse_other_envs_and_unknown_names_are_errors() {
-    let e = rollout("CoinGame-v0", &Value::Null, "hoarder", 1, 0).expect_err("wrong env");
-    assert!(e.to_string().contains("plays only SurvivalDilemma-v0"), "{e}");
-    let e = rollout("CoinGame-v0", &Value::Null, "saint", 1, 0).expect_err("unknown");
+    let e = rollout("CoinGame-v1", &Value::Null, "hoarder", 1, 0).expect_err("wrong env");
+    assert!(e.to_string().contains("plays only SurvivalDilemma-v1"), "{e}");
+    let e = rollout("CoinGame-v1", &Value::Null, "saint", 1, 0).expect_err("unknown");
     assert!(e.to_string().contains("unknown policy `saint`"), "{e}");
 }
 
 #[test]
 fn shaped_rewards_keep_the_task_return_for_evaluation() {
     let config = json!({"esrs": {"enabled": true, "guilt_weight": 0.5}});
-    let reports = rollout("SurvivalDilemma-v0", &config, "hoarder", 2, 0).expect("runs");
+    let reports = rollout("SurvivalDilemma-v1", &config, "hoarder", 2, 0).expect("runs");
     for r in &reports {
         let task = r.task_returns.as_ref().expect("task returns reported under shaping");
         assert_eq!(task, &vec![13.0; 4], "the hoarder lives through all 13 turns");

@@ -13,6 +13,16 @@ pub enum EnvError {
         /// Comma-separated registered ids.
         known: String,
     },
+    /// An older version of a registered environment's rules.
+    #[error("`{id}` is an older version of these rules; use `{current}` (its {id} rules: {restore})")]
+    Superseded {
+        /// The id asked for.
+        id: String,
+        /// The id of the current rules.
+        current: String,
+        /// The settings of the current id that play the older rules.
+        restore: String,
+    },
     /// The config could not be read (unknown key, wrong type).
     #[error("invalid config for {env}: {message}")]
     Config {

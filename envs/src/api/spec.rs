@@ -58,7 +58,7 @@ impl CostSpec {
 /// Everything fixed about a configured environment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnvSpec {
-    /// Registry id with version, e.g. `CoinGame-v0`.
+    /// Registry id with version, e.g. `CoinGame-v1`.
     pub id: String,
     /// Version number of the rules (the `vN` of the id).
     pub version: u32,

@@ -20,7 +20,7 @@ const RIVER: u8 = 1 << 3;
 const ORCHARD: u8 = 1 << 4;
 const FLAG_CHANNELS: usize = 3; // wall, waste, apple
 /// The registered id of Cleanup's rules.
-pub const ID: &str = "Cleanup-v0";
+pub const ID: &str = "Cleanup-v1";
 /// Observation channel of the waste (after the walls; then apples, then the players).
 pub const WASTE_CHANNEL: usize = 1;
 /// Observation channel of the apples.
@@ -214,7 +214,7 @@ impl Cleanup {
         let worst = if config.zap.enabled { -(config.zap.penalty + config.zap.fire_cost) as f64 * steps } else { 0.0 };
         let spec = EnvSpec {
             id: id.into(),
-            version: 0,
+            version: 1,
             observation_space: view.space(),
             action_space: Space::Discrete { n: if config.zap.enabled { 8 } else { 7 } },
             num_agents: n,

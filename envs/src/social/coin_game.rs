@@ -106,7 +106,7 @@ impl CoinGame {
         let steps = config.max_steps as f64;
         let spec = EnvSpec {
             id: id.into(),
-            version: 0,
+            version: 1,
             observation_space: view.space(),
             action_space: crate::api::Space::Discrete { n: if config.stay_action { 5 } else { 4 } },
             num_agents: 2,

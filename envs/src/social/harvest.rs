@@ -147,7 +147,7 @@ impl Harvest {
         let worst = if config.zap.enabled { -(config.zap.penalty + config.zap.fire_cost) as f64 * steps } else { 0.0 };
         let spec = EnvSpec {
             id: id.into(),
-            version: 0,
+            version: 1,
             observation_space: view.space(),
             action_space: Space::Discrete { n: if config.zap.enabled { 6 } else { 5 } },
             num_agents: n,

@@ -100,7 +100,7 @@ impl StagHunt {
         let view = crowd.view(config.view_radius, FLAG_CHANNELS);
         let spec = EnvSpec {
             id: id.into(),
-            version: 0,
+            version: 1,
             observation_space: view.space(),
             action_space: Space::Discrete { n: config.interaction.num_actions() },
             num_agents: n,

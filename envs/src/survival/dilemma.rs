@@ -377,7 +377,7 @@ impl SurvivalDilemma {
         let start_total = n as f64 * start + battery;
         let spec = EnvSpec {
             id: id.into(),
-            version: 0,
+            version: 1,
             // Powers are at most everything at the start plus every possible tap, over POWER_SCALE.
             observation_space: Space::Box {
                 low: 0.0,
