@@ -445,10 +445,9 @@ fn stag_hunt(config: Value) -> StagHunt {
     StagHunt::new("SequentialStagHunt-v1", c).expect("valid")
 }
 
-#[test]
-fn a_stag_needs_two_hunters_staying_on_it_and_a_hare_needs_the_interact_action() {
-    let mut env = stag_hunt(json!({}));
-    assert_eq!(env.spec().num_actions(), 6);
+/// A stag at (2,2) between agents 0 and 1, a hare at (0,0) beside agent 2, agent 3 far away.
+fn hunt_scene(config: Value) -> StagHunt {
+    let mut env = stag_hunt(config);
     env.reset(Some(0));
     env.put_prey(2, 2, true, true);
     env.put_prey(0, 0, false, false);
@@ -456,6 +455,13 @@ fn a_stag_needs_two_hunters_staying_on_it_and_a_hare_needs_the_interact_action()
     env.place_agent(1, 2, 3);
     env.place_agent(2, 0, 1);
     env.place_agent(3, 4, 4);
+    env
+}
+
+#[test]
+fn a_stag_needs_two_hunters_staying_on_it_and_a_hare_needs_the_interact_action() {
+    let mut env = hunt_scene(json!({}));
+    assert_eq!(env.spec().num_actions(), 6);
     // agent 0 steps onto the stag, agent 2 onto the hare: stepping on takes nothing
     let s = env.step(&[RIGHT, STAY, LEFT, STAY]).expect("legal");
     assert_eq!(s.rewards, vec![0.0; 4]);
@@ -496,15 +502,8 @@ fn a_hare_is_shared_among_the_agents_that_take_it_together() {
 
 #[test]
 fn the_step_on_variant_takes_prey_by_stepping_onto_it() {
-    let mut env = stag_hunt(json!({"interaction": "step_on"}));
+    let mut env = hunt_scene(json!({"interaction": "step_on"}));
     assert_eq!(env.spec().num_actions(), 5);
-    env.reset(Some(0));
-    env.put_prey(2, 2, true, true);
-    env.put_prey(0, 0, false, false);
-    env.place_agent(0, 2, 1);
-    env.place_agent(1, 2, 3);
-    env.place_agent(2, 0, 1);
-    env.place_agent(3, 4, 4);
     let s = env.step(&[RIGHT, STAY, STAY, STAY]).expect("legal");
     assert_eq!(s.rewards, vec![0.0; 4]);
     let s = env.step(&[STAY, STAY, LEFT, STAY]).expect("legal");
