@@ -25,7 +25,7 @@ def test_check_env_passes_for_every_single_agent_env(env_id):
 def test_registered_with_gymnasium():
     env = gymnasium.make("moralgym/Harvest-v1", num_agents=1, max_steps=5)
     obs, info = env.reset(seed=3)
-    assert obs.shape == (4, 5, 5)
+    assert obs.shape == (3, 5, 5)  # wall, apple, the one player
     for _ in range(5):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     assert truncated and not terminated
@@ -94,10 +94,15 @@ def test_action_mask_in_info_and_illegal_actions_raise():
 
 
 def test_shaped_rewards_report_the_task_reward():
-    env = moralgym.make("SurvivalDilemma-v1", num_agents=1, esrs={"enabled": True, "satisfaction_weight": 0.5})
-    env.reset(seed=0)
-    _, reward, *_, info = env.step(0)
-    assert info["task_reward"] == 1.0 and reward == 1.0 + 0.5 * 5.0
+    env = moralgym.make(
+        "SurvivalDilemma-v1",
+        num_agents=1,
+        start_location="discussion_table",
+        esrs={"enabled": True, "satisfaction_weight": 0.5},
+    )
+    env.reset(seed=0)  # turn 1 opens at the table: satisfaction 5
+    _, reward, *_, info = env.step(0)  # turn 2 opens: 5 - 3 + 5 = 7
+    assert info["task_reward"] == 1.0 and reward == 1.0 + 0.5 * 7.0
 
 
 def test_text_games_observe_text_choices_features_and_mask():

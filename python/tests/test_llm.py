@@ -64,7 +64,7 @@ def test_every_env_shows_its_text_and_legal_actions():
     env = moralgym.make("SurvivalDilemma-v1")
     env.reset(seed=1)
     view = env.text_observation("agent_2")
-    assert "Your power: 10.0" in view["situation"]
+    assert "Your power: 9.0" in view["situation"]  # the first turn has opened
     assert view["actions"][0] == (0, "wait")
     assert "forbidden" in env.text_rules("agent_2")
     game = moralgym.make("TextGame-v0", game="heist")

@@ -13,7 +13,7 @@ def test_vector_env_matches_single_envs():
     n = 3
     venv = moralgym.make_vec("SequentialSnowdrift-v1", num_envs=n, threads=2)
     obs, _ = venv.reset(seed=9)
-    assert obs.shape == (n, 4, 4, 5, 5)
+    assert obs.shape == (n, 4, 6, 5, 5)  # wall, drift, one channel per player
     singles = [moralgym.make("SequentialSnowdrift-v1") for _ in range(n)]
     for i, env in enumerate(singles):  # copy i is seeded with derive_seed(9, i)
         first, _ = env.reset(seed=derive_seed(9, i))
@@ -61,11 +61,11 @@ def test_vector_copies_equal_separately_stepped_copies():
 def test_gymnasium_make_vec_uses_the_native_vector_env():
     venv = gymnasium.make_vec("moralgym/Harvest-v1", num_envs=4, vectorization_mode="vector_entry_point", num_agents=1, max_steps=10)
     obs, _ = venv.reset(seed=0)
-    assert obs.shape == (4, 4, 5, 5)
+    assert obs.shape == (4, 3, 5, 5)
     for t in range(10):
         obs, rew, term, trunc, infos = venv.step(venv.action_space.sample())
     assert trunc.all() and infos["_final_obs"].all()
-    assert infos["final_obs"].shape == (4, 4, 5, 5)
+    assert infos["final_obs"].shape == (4, 3, 5, 5)
     assert set(infos["costs"]) == {"depletion", "zap"}
 
 
@@ -100,4 +100,4 @@ def test_vector_errors():
     with pytest.raises(MoralgymError, match="has 2 agents"):
         moralgym.vector.MoralGymVectorEnv("CoinGame-v1", num_envs=2)
     masks = moralgym.make_vec("SurvivalDilemma-v1", num_envs=2).action_masks()
-    assert masks.shape == (2, 4, 23)
+    assert masks.shape == (2, 4, 27)
