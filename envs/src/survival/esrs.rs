@@ -15,7 +15,7 @@ pub struct EsrsConfig {
     pub decay: f32,
     /// Satisfaction a transfer gives to giver and receiver.
     pub transfer_satisfaction: f32,
-    /// Satisfaction of being at the discussion table at the end of a turn.
+    /// Satisfaction of being at the discussion table when a turn opens (after the decay).
     pub table_satisfaction: f32,
     /// Reward shaping: weight of satisfaction added to the reward each turn (0 = no shaping).
     pub satisfaction_weight: f32,
@@ -84,7 +84,7 @@ impl Esrs {
         }
     }
 
-    /// End of a turn at the discussion table.
+    /// A turn opens with the agent at the discussion table.
     pub fn at_table(&mut self, c: &EsrsConfig, agent: usize) {
         self.satisfaction[agent] = (self.satisfaction[agent] + c.table_satisfaction).min(c.max_level);
     }
