@@ -253,8 +253,7 @@ impl Cleanup {
 
     /// Whether `cell` can take a new piece of waste or an apple of `region`.
     fn can_spawn(&self, cell: usize, region: u8, avoid_agents: bool) -> bool {
-        let f = self.grid.cells[cell];
-        f & region != 0 && f & (WASTE | APPLE | WALL) == 0 && !(avoid_agents && self.crowd.pos.contains(&cell))
+        spawnable(self.grid.cells[cell], region) && !(avoid_agents && self.crowd.pos.contains(&cell))
     }
 
     /// Puts `flag` on a cell where it can spawn.
@@ -267,9 +266,8 @@ impl Cleanup {
 
     /// Puts `flag` on a random free cell of `region`, off the agents' cells when `avoid_agents`.
     fn spawn_one(&mut self, region: u8, flag: u8, avoid_agents: bool) {
-        let ok = |f: u8| f & region != 0 && f & (WASTE | APPLE | WALL) == 0;
         let taken: &[usize] = if avoid_agents { &self.crowd.pos } else { &[] };
-        if let Some(cell) = self.grid.random_cell(&mut self.ep.rng, taken, ok) {
+        if let Some(cell) = self.grid.random_cell(&mut self.ep.rng, taken, |f| spawnable(f, region)) {
             self.spawn_at(cell, flag);
         }
     }
@@ -491,6 +489,11 @@ impl ParallelEnv for Cleanup {
     fn render(&self) -> String {
         self.grid.render(&self.crowd.pos, |f| glyph(f, '@'))
     }
+}
+
+/// Whether a cell with flags `f` lies in `region` and is clear (no waste, apple or wall).
+fn spawnable(f: u8, region: u8) -> bool {
+    f & region != 0 && f & (WASTE | APPLE | WALL) == 0
 }
 
 /// A cell's character: `~` waste, `apple`, `-` river, `,` orchard, `.` land.
