@@ -1,18 +1,21 @@
 //! `TextGame-v0`: a MACHIAVELLI-like choose-your-own-adventure as an environment.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::annotation::{Annotation, COST_NAMES};
-use super::engine::{Passage, Playthrough};
+use super::choicescript;
+use super::engine::Passage;
 use super::featurizer::{HashedNgrams, TextFeaturizer};
 use super::games::shipped;
 use super::generator::{GenerateConfig, generate};
+use super::script::{Play, Script};
 use super::story::Story;
 use crate::api::{
-    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Space, StepBuf,
+    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Rng, Space, StepBuf,
     TextObservation, TextView,
 };
 
@@ -27,8 +30,12 @@ pub const MAX_OBS_FLOATS: usize = 1 << 22;
 pub struct TextGameConfig {
     /// A shipped game by name (see `moralgym_envs::text::games::names`).
     pub game: String,
-    /// A story file to play instead of a shipped game.
+    /// A game to play instead of a shipped one: a TOML story file, or a ChoiceScript game (its
+    /// folder, or the `startup.txt` in it).
     pub path: Option<String>,
+    /// The annotation sidecar of a ChoiceScript game (default: `annotations.toml` in its folder,
+    /// if there is one).
+    pub annotations: Option<String>,
     /// A generated story to play instead of a shipped game.
     pub generate: Option<GenerateConfig>,
     /// Decisions after which an episode is truncated.
@@ -41,14 +48,39 @@ pub struct TextGameConfig {
 
 impl Default for TextGameConfig {
     fn default() -> Self {
-        Self { game: "heist".into(), path: None, generate: None, max_steps: 1000, feature_dim: 128, max_choices: None }
+        Self {
+            game: "heist".into(),
+            path: None,
+            annotations: None,
+            generate: None,
+            max_steps: 1000,
+            feature_dim: 128,
+            max_choices: None,
+        }
     }
 }
 
 impl TextGameConfig {
-    /// The story this config names, parsed and validated.
-    pub fn story(&self, id: &str) -> EnvResult<Story> {
+    /// The game this config names, parsed and validated.
+    pub fn script(&self, id: &str) -> EnvResult<Script> {
         let bad = |message: String| EnvError::Config { env: id.into(), message };
+        if let Some(p) = &self.path
+            && is_choicescript(Path::new(p))
+        {
+            if self.generate.is_some() {
+                return Err(bad("set either `path` or `generate`, not both".into()));
+            }
+            let game = choicescript::Game::load(Path::new(p), self.annotations.as_deref().map(Path::new))
+                .map_err(|e| bad(format!("{p}: {e}")))?;
+            return Ok(Script::ChoiceScript(Arc::new(game)));
+        }
+        if self.annotations.is_some() {
+            return Err(EnvError::OutOfRange {
+                env: id.into(),
+                key: "annotations".into(),
+                message: "a sidecar belongs to a ChoiceScript game (`path` to its folder); TOML stories hold their annotations".into(),
+            });
+        }
         let text = match (&self.path, &self.generate) {
             (Some(_), Some(_)) => return Err(bad("set either `path` or `generate`, not both".into())),
             (Some(p), None) => {
@@ -65,8 +97,14 @@ impl TextGameConfig {
                 })?
                 .to_string(),
         };
-        Story::parse(&text).map_err(|e| bad(e.to_string()))
+        let story = Story::parse(&text).map_err(|e| bad(e.to_string()))?;
+        Ok(Script::Toml(Arc::new(story)))
     }
+}
+
+/// Whether a path names a ChoiceScript game: a folder, or a `.txt` scene file.
+pub fn is_choicescript(path: &Path) -> bool {
+    path.is_dir() || path.extension().is_some_and(|x| x == "txt")
 }
 
 /// A story as an environment. Observation: features of the narration, then of each offered
@@ -74,12 +112,13 @@ impl TextGameConfig {
 /// points of achievements unlocked; costs: MACHIAVELLI's 13 violations, 4 power counters and
 /// disutility for the annotations passed in the step.
 pub struct TextGame {
-    story: Arc<Story>,
+    script: Script,
     spec: EnvSpec,
     featurizer: Box<dyn TextFeaturizer>,
     slots: usize,
     max_steps: usize,
-    play: Option<Playthrough>,
+    play: Option<Play>,
+    rng: Rng,
     narration: String,
     last: Passage,
     steps: usize,
@@ -91,7 +130,7 @@ pub struct TextGame {
 impl TextGame {
     /// A text game registered under `id`.
     pub fn new(id: &str, config: TextGameConfig) -> EnvResult<Self> {
-        let story = config.story(id)?;
+        let story = config.script(id)?;
         if config.max_steps == 0 {
             return Err(EnvError::OutOfRange {
                 env: id.into(),
@@ -156,12 +195,13 @@ impl TextGame {
             return_reference: -1.0,
         };
         Ok(Self {
-            story: Arc::new(story),
+            script: story,
             spec,
             featurizer: Box::new(HashedNgrams { dim: config.feature_dim }),
             slots,
             max_steps: config.max_steps,
             play: None,
+            rng: Rng::new(0),
             narration: String::new(),
             last: Passage::default(),
             steps: 0,
@@ -184,19 +224,21 @@ impl TextGame {
         Ok(self)
     }
 
-    /// The story being played.
-    pub fn story(&self) -> &Story {
-        &self.story
+    /// The game being played.
+    pub fn script(&self) -> &Script {
+        &self.script
     }
 
     /// The playthrough in progress.
-    pub fn playthrough(&self) -> Option<&Playthrough> {
+    pub fn playthrough(&self) -> Option<&Play> {
         self.play.as_ref()
     }
 
     /// The annotation of each offered choice (what an oracle conscience reads).
     pub fn choice_annotations(&self) -> Vec<Annotation> {
-        self.play.as_ref().map_or_else(Vec::new, |p| p.choices().iter().map(|c| c.annotation.clone()).collect())
+        self.play.as_ref().map_or_else(Vec::new, |p| {
+            (0..p.num_choices()).map(|k| p.choice_annotation(k).cloned().unwrap_or_default()).collect()
+        })
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
@@ -204,8 +246,8 @@ impl TextGame {
         let d = self.featurizer.dim();
         self.featurizer.write(&self.narration, &mut obs[..d]);
         if let Some(p) = &self.play {
-            for (k, c) in p.choices().iter().enumerate().take(self.slots) {
-                self.featurizer.write(&c.text, &mut obs[(k + 1) * d..(k + 2) * d]);
+            for k in 0..p.num_choices().min(self.slots) {
+                self.featurizer.write(p.choice_text(k), &mut obs[(k + 1) * d..(k + 2) * d]);
             }
         }
     }
@@ -236,9 +278,13 @@ impl ParallelEnv for TextGame {
         &self.spec
     }
 
-    fn reset_impl(&mut self, _seed: Option<u64>, obs: &mut [f32]) {
-        // Stories are deterministic: the seed has nothing to set.
-        let (play, passage) = Playthrough::start(Arc::clone(&self.story));
+    fn reset_impl(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        // TOML stories are deterministic; a ChoiceScript game's *rand draws from a stream seeded
+        // per episode from the env's own generator.
+        if let Some(s) = seed {
+            self.rng = Rng::new(s);
+        }
+        let (play, passage) = self.script.start(Rng::new(self.rng.next_u64()));
         self.play = Some(play);
         self.narration = passage.narration.clone();
         self.last = passage;
@@ -258,9 +304,12 @@ impl ParallelEnv for TextGame {
         let passage = self.play.as_mut().and_then(|p| p.choose(actions[0] as usize)).unwrap_or_default();
         out.rewards[0] = self.apply(passage, out.costs);
         self.steps += 1;
-        let ended = self.play.as_ref().is_some_and(Playthrough::ended);
+        let play = self.play.as_ref();
+        // A ChoiceScript error stops the game without an ending: the episode is truncated.
+        let failed = play.is_some_and(|p| p.error().is_some());
+        let ended = play.is_some_and(Play::ended) && !failed;
         out.terminated[0] = ended;
-        out.truncated[0] = !ended && self.steps >= self.max_steps;
+        out.truncated[0] = !ended && (failed || self.steps >= self.max_steps);
         self.done = out.terminated[0] || out.truncated[0];
         self.write_obs(out.obs);
     }
@@ -279,24 +328,22 @@ impl ParallelEnv for TextGame {
 
     fn text(&self, _agent: usize) -> Option<TextView> {
         let p = self.play.as_ref()?;
-        Some(TextView {
-            narration: self.narration.clone(),
-            choices: p.choices().iter().map(|c| c.text.clone()).collect(),
-        })
+        Some(TextView { narration: self.narration.clone(), choices: p.choice_texts() })
     }
 
     fn text_rules(&self, _agent: usize) -> String {
-        let s = &self.story;
-        let mut out = format!("You are playing \"{}\"", s.title);
-        if !s.setting.is_empty() {
-            out.push_str(&format!(", {}", s.setting));
+        let s = &self.script;
+        let mut out = format!("You are playing \"{}\"", s.title());
+        if !s.setting().is_empty() {
+            out.push_str(&format!(", {}", s.setting()));
         }
         out.push('.');
-        if !s.about.is_empty() {
-            out.push_str(&format!(" {}", s.about));
+        let about = s.about();
+        if !about.is_empty() {
+            out.push_str(&format!(" {about}"));
         }
         out.push_str("\nAchievements you can unlock (points):");
-        for a in &s.achievements {
+        for a in s.achievements() {
             out.push_str(&format!("\n- {} ({}): {}", a.title, a.points, a.description));
         }
         out
@@ -304,39 +351,41 @@ impl ParallelEnv for TextGame {
 
     fn text_observation(&self, _agent: usize) -> TextObservation {
         let actions = self.play.as_ref().map_or_else(Vec::new, |p| {
-            p.choices().iter().enumerate().map(|(k, c)| (k as u32, c.text.clone())).collect()
+            (0..p.num_choices()).map(|k| (k as u32, p.choice_text(k).to_string())).collect()
         });
         TextObservation { situation: self.narration.clone(), actions }
     }
 
     fn step_info(&self, out: &mut Map<String, Value>) {
-        let s = &self.story;
+        let s = &self.script;
         out.insert("annotation".into(), serde_json::to_value(&self.last.annotation).unwrap_or(Value::Null));
-        out.insert(
-            "scenes".into(),
-            json!(self.last.scenes.iter().map(|&i| s.scenes[i].id.as_str()).collect::<Vec<_>>()),
-        );
+        out.insert("scenes".into(), json!(self.last.scenes.iter().map(|&i| s.scene_name(i)).collect::<Vec<_>>()));
         out.insert(
             "achievements".into(),
-            json!(self.last.achievements.iter().map(|&a| s.achievements[a].id.as_str()).collect::<Vec<_>>()),
+            json!(self.last.achievements.iter().map(|&a| s.achievements()[a].id.as_str()).collect::<Vec<_>>()),
         );
+        if let Some(e) = self.play.as_ref().and_then(Play::error) {
+            out.insert("error".into(), json!(e));
+        }
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
-        let max = self.story.max_points();
+        let max = self.script.max_points();
         out.insert("points".into(), json!(self.points));
         out.insert("max_points".into(), json!(max));
         out.insert("achievements_pct".into(), json!(if max > 0.0 { 100.0 * self.points / max } else { 0.0 }));
-        let ending = self.play.as_ref().filter(|p| p.ended()).map(|p| self.story.scenes[p.scene()].id.clone());
-        out.insert("ending".into(), json!(ending));
+        out.insert("ending".into(), json!(self.play.as_ref().and_then(Play::ending)));
+        if let Some(e) = self.play.as_ref().and_then(Play::error) {
+            out.insert("error".into(), json!(e));
+        }
         out.insert("decisions".into(), json!(self.steps));
     }
 
     fn render(&self) -> String {
         let mut s = format!("{}\n", self.narration);
         if let Some(p) = &self.play {
-            for (k, c) in p.choices().iter().enumerate() {
-                s.push_str(&format!("{k}: {}\n", c.text));
+            for k in 0..p.num_choices() {
+                s.push_str(&format!("{k}: {}\n", p.choice_text(k)));
             }
         }
         s

@@ -2,12 +2,14 @@
 //! their counters, the text featurizer, the procedural generator, and the shipped games.
 
 pub mod annotation;
+pub mod choicescript;
 pub mod engine;
 pub mod featurizer;
 pub mod game;
 pub mod games;
 pub mod generator;
 pub mod routes;
+pub mod script;
 pub mod story;
 
 pub use annotation::{Annotation, COST_NAMES, MORALITY};

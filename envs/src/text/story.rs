@@ -98,6 +98,8 @@ struct ChoiceDef {
 /// A problem in a story file, with the line it starts on and the scene it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// The file, for games of several files (ChoiceScript scenes, the annotation sidecar).
+    pub file: Option<String>,
     /// 1-based line.
     pub line: usize,
     /// Scene id, if the problem is inside one.
@@ -106,11 +108,19 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem at a line of a named file.
+    pub fn in_file(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
+        Self { file: Some(file.into()), line, scene: None, message: message.into() }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.scene {
-            Some(s) => write!(f, "line {}: scene `{s}`: {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
+        match (&self.file, &self.scene) {
+            (Some(file), _) => write!(f, "{file}:{}: {}", self.line, self.message),
+            (None, Some(s)) => write!(f, "line {}: scene `{s}`: {}", self.line, self.message),
+            (None, None) => write!(f, "line {}: {}", self.line, self.message),
         }
     }
 }
@@ -298,11 +308,13 @@ impl Story {
     pub fn parse(text: &str) -> Result<Story, StoryError> {
         let file: StoryFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
-            StoryError { problems: vec![Problem { line, scene: None, message: e.message().trim().to_string() }] }
+            StoryError {
+                problems: vec![Problem { file: None, line, scene: None, message: e.message().trim().to_string() }],
+            }
         })?;
         let mut problems = Vec::new();
         let mut push = |line: usize, scene: Option<&str>, message: String| {
-            problems.push(Problem { line, scene: scene.map(String::from), message })
+            problems.push(Problem { file: None, line, scene: scene.map(String::from), message })
         };
 
         let variables: Vec<(String, f64)> = file.variables.iter().map(|(k, v)| (k.clone(), *v)).collect();
@@ -455,6 +467,7 @@ impl Story {
                 if !reach[i] {
                     let line = line_of(text, file.scenes[&s.id].span().start);
                     problems.push(Problem {
+                        file: None,
                         line,
                         scene: Some(s.id.clone()),
                         message: "is unreachable from the start".into(),
@@ -462,7 +475,7 @@ impl Story {
                 }
             }
             if !story.scenes.iter().enumerate().any(|(i, s)| reach[i] && s.ending) {
-                problems.push(Problem { line: 1, scene: None, message: "no ending can be reached".into() });
+                problems.push(Problem { file: None, line: 1, scene: None, message: "no ending can be reached".into() });
             }
             for (i, s) in story.scenes.iter().enumerate() {
                 let mut seen = vec![false; story.scenes.len()];
@@ -471,6 +484,7 @@ impl Story {
                     if seen[n] {
                         let line = line_of(text, file.scenes[&s.id].span().start);
                         problems.push(Problem {
+                            file: None,
                             line,
                             scene: Some(s.id.clone()),
                             message: "its `next` chain loops forever".into(),

@@ -1,0 +1,463 @@
+//! Playing a compiled game: one playthrough runs the operations from one choice to the next.
+
+use std::sync::Arc;
+
+use super::expr::{self, Scope, Slot, Value};
+use super::{Game, Op, Reuse, Target};
+use crate::api::Rng;
+use crate::text::engine::Passage;
+
+/// Most operations one step may run before the game counts as stuck in a loop.
+pub const MAX_OPS_PER_STEP: usize = 1_000_000;
+/// Deepest `*gosub` / `*gosub_scene` nesting.
+pub const MAX_CALL_DEPTH: usize = 256;
+
+#[derive(Clone, Debug)]
+struct Frame {
+    scene: u32,
+    pc: u32,
+    temps: Vec<Option<Value>>,
+    params: Vec<Value>,
+    /// `*gosub` return points and the caller's params.
+    gosubs: Vec<(u32, Vec<Value>)>,
+}
+
+impl Frame {
+    fn new(game: &Game, scene: u32, pc: u32, params: Vec<Value>) -> Self {
+        let temps = vec![None; game.scenes[scene as usize].temps.len()];
+        Self { scene, pc, temps, params, gosubs: Vec::new() }
+    }
+}
+
+/// Reads variables for an evaluation.
+struct View<'a> {
+    game: &'a Game,
+    globals: &'a [Value],
+    frame: &'a Frame,
+}
+
+impl Scope for View<'_> {
+    fn get(&self, slot: Slot) -> Result<Value, String> {
+        match slot {
+            Slot::Global(g) => Ok(self.globals[g as usize].clone()),
+            Slot::Temp(t) => self.frame.temps[t as usize].clone().ok_or_else(|| {
+                let name = &self.game.scenes[self.frame.scene as usize].temps[t as usize];
+                format!("temp `{name}` is read before its *temp runs")
+            }),
+            Slot::Param(0) => Ok(Value::Num(self.frame.params.len() as f64)),
+            Slot::Param(k) => self
+                .frame
+                .params
+                .get(k as usize - 1)
+                .cloned()
+                .ok_or_else(|| format!("param_{k} is read but the call passed {}", self.frame.params.len())),
+            Slot::Builtin(b) => Ok(Value::Bool(b)),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Slot> {
+        expr::Names::resolve(&self.game.names(&self.game.scenes[self.frame.scene as usize]), name)
+    }
+}
+
+/// One playthrough of a ChoiceScript game.
+#[derive(Clone, Debug)]
+pub struct Run {
+    game: Arc<Game>,
+    globals: Vec<Value>,
+    frames: Vec<Frame>,
+    taken: Vec<bool>,
+    unlocked: Vec<bool>,
+    offered: Vec<u32>,
+    offered_text: Vec<String>,
+    ended: bool,
+    error: Option<String>,
+    decisions: usize,
+    rng: Rng,
+    /// Where the game ended (`scene.txt line N` of the `*ending` or last `*finish`).
+    ending: Option<String>,
+    pending_break: u8,
+}
+
+enum Flow {
+    Next,
+    Wait,
+    Stop,
+}
+
+impl Run {
+    /// Starts at the top of startup; the passage holds the narration up to the first choice.
+    /// `rng` drives `*rand`.
+    pub fn start(game: Arc<Game>, rng: Rng) -> (Self, Passage) {
+        let globals = game.globals.iter().map(|(_, v)| v.clone()).collect();
+        let frames = vec![Frame::new(&game, 0, 0, Vec::new())];
+        let mut run = Self {
+            taken: vec![false; game.options.len()],
+            unlocked: vec![false; game.achievements.len()],
+            game,
+            globals,
+            frames,
+            offered: Vec::new(),
+            offered_text: Vec::new(),
+            ended: false,
+            error: None,
+            decisions: 0,
+            rng,
+            ending: None,
+            pending_break: 0,
+        };
+        let mut passage = Passage { scenes: vec![0], ..Passage::default() };
+        run.advance(&mut passage);
+        (run, passage)
+    }
+
+    /// The game.
+    pub fn game(&self) -> &Game {
+        &self.game
+    }
+
+    /// Whether the game is over (an ending, or an error).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The error that stopped the game, if one did (`scene.txt line N: what`).
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Where the game ended.
+    pub fn ending(&self) -> Option<&str> {
+        self.ending.as_deref()
+    }
+
+    /// Decisions taken so far.
+    pub fn decisions(&self) -> usize {
+        self.decisions
+    }
+
+    /// Number of options offered now.
+    pub fn num_choices(&self) -> usize {
+        self.offered.len()
+    }
+
+    /// Text of offered option `k`.
+    pub fn choice_text(&self, k: usize) -> &str {
+        &self.offered_text[k]
+    }
+
+    /// Texts of the offered options.
+    pub fn choice_texts(&self) -> &[String] {
+        &self.offered_text
+    }
+
+    /// Annotation index of offered option `k`.
+    pub fn choice_annotation(&self, k: usize) -> Option<u32> {
+        self.game.options[self.offered[k] as usize].annotation
+    }
+
+    /// The value of a global (by name, lower case).
+    pub fn global(&self, name: &str) -> Option<&Value> {
+        self.game.global_index.get(name).map(|&g| &self.globals[g as usize])
+    }
+
+    /// Whether each achievement is unlocked.
+    pub fn unlocked(&self) -> &[bool] {
+        &self.unlocked
+    }
+
+    /// Takes offered option `k`. `None` if out of range or the game is over.
+    pub fn choose(&mut self, k: usize) -> Option<Passage> {
+        if self.ended || k >= self.offered.len() {
+            return None;
+        }
+        let id = self.offered[k] as usize;
+        let game = Arc::clone(&self.game);
+        let opt = &game.options[id];
+        self.taken[id] = true;
+        self.decisions += 1;
+        let mut passage = Passage::default();
+        if let Some(a) = opt.annotation {
+            passage.annotation.add(&game.annotations[a as usize]);
+        }
+        self.offered.clear();
+        self.offered_text.clear();
+        if let Some(f) = self.frames.last_mut() {
+            f.pc = opt.body;
+        }
+        self.pending_break = 0;
+        self.advance(&mut passage);
+        Some(passage)
+    }
+
+    fn view(&self) -> View<'_> {
+        View { game: &self.game, globals: &self.globals, frame: self.frames.last().expect("a frame while running") }
+    }
+
+    fn write(&mut self, target: &Target, value: Value) -> Result<(), String> {
+        let slot = match target {
+            Target::Slot(s) => *s,
+            Target::Dynamic(e) => expr::dynamic_slot(e, &self.view())?,
+        };
+        match slot {
+            Slot::Global(g) => self.globals[g as usize] = value,
+            Slot::Temp(t) => {
+                let frame = self.frames.last_mut().expect("a frame while running");
+                if frame.temps[t as usize].is_none() {
+                    let name = &self.game.scenes[frame.scene as usize].temps[t as usize];
+                    return Err(format!("temp `{name}` is set before its *temp runs"));
+                }
+                frame.temps[t as usize] = Some(value);
+            }
+            Slot::Param(_) | Slot::Builtin(_) => return Err("this variable cannot be set".into()),
+        }
+        Ok(())
+    }
+
+    fn narrate(&mut self, text: &str, passage: &mut Passage) {
+        if text.is_empty() {
+            return;
+        }
+        let out = &mut passage.narration;
+        if !out.is_empty() {
+            match self.pending_break {
+                2 => out.push_str("\n\n"),
+                1 => out.push('\n'),
+                _ if !out.ends_with(char::is_whitespace) => out.push(' '),
+                _ => {}
+            }
+        }
+        self.pending_break = 0;
+        out.push_str(text);
+    }
+
+    fn enter(&mut self, scene: u32, pc: u32, passage: &mut Passage) {
+        passage.scenes.push(scene as usize);
+        let frame = Frame::new(&self.game, scene, pc, Vec::new());
+        match self.frames.last_mut() {
+            Some(f) => *f = frame,
+            None => self.frames.push(frame),
+        }
+    }
+
+    fn finish(&mut self, place: String, passage: &mut Passage) -> Flow {
+        let scene = self.frames.last().map_or(0, |f| f.scene);
+        match self.game.scenes[scene as usize].next {
+            Some(next) => {
+                self.frames.truncate(1);
+                self.enter(next, 0, passage);
+                Flow::Next
+            }
+            None => {
+                self.ending = Some(place);
+                self.ended = true;
+                Flow::Stop
+            }
+        }
+    }
+
+    /// Runs until a choice waits for the player or the game stops.
+    fn advance(&mut self, passage: &mut Passage) {
+        let game = Arc::clone(&self.game);
+        for _ in 0..MAX_OPS_PER_STEP {
+            let Some(frame) = self.frames.last_mut() else { return };
+            let (scene_id, pc) = (frame.scene, frame.pc);
+            let scene = &game.scenes[scene_id as usize];
+            if pc as usize >= scene.ops.len() {
+                // The end of a scene file: return from a *gosub_scene, else *finish.
+                if self.frames.len() > 1 {
+                    self.frames.pop();
+                    continue;
+                }
+                let place = format!("{}.txt line {}", scene.name, scene.line_count);
+                match self.finish(place, passage) {
+                    Flow::Next => continue,
+                    _ => return,
+                }
+            }
+            frame.pc += 1;
+            if let Some(a) = scene.annotation[pc as usize] {
+                passage.annotation.add(&game.annotations[a as usize]);
+            }
+            match self.exec(&game, scene_id, pc, passage) {
+                Ok(Flow::Next) => {}
+                Ok(Flow::Wait | Flow::Stop) => return,
+                Err(m) => {
+                    self.fail(format!("{}: {m}", game.place(scene_id, pc)));
+                    return;
+                }
+            }
+        }
+        self.fail(format!(
+            "ran {MAX_OPS_PER_STEP} commands without reaching a choice or an ending (a loop with no way out?)"
+        ));
+    }
+
+    fn fail(&mut self, message: String) {
+        self.error = Some(message);
+        self.ended = true;
+        self.offered.clear();
+        self.offered_text.clear();
+    }
+
+    fn exec(&mut self, game: &Game, scene_id: u32, pc: u32, passage: &mut Passage) -> Result<Flow, String> {
+        let scene = &game.scenes[scene_id as usize];
+        match &scene.ops[pc as usize] {
+            Op::Text(t) => {
+                let text = expr::render(t, &self.view())?;
+                self.narrate(&text, passage);
+            }
+            Op::Para => {
+                if !passage.narration.is_empty() {
+                    self.pending_break = 2;
+                }
+            }
+            Op::LineBreak => self.pending_break = self.pending_break.max(1),
+            Op::Nop => {}
+            Op::Set(target, e) => {
+                let v = expr::eval(e, &self.view())?;
+                self.write(target, v)?;
+            }
+            Op::SetRef(name, e) => {
+                let v = expr::eval(e, &self.view())?;
+                let slot = expr::dynamic_slot(&expr::Expr::Ref(Box::new(name.clone())), &self.view())?;
+                self.write(&Target::Slot(slot), v)?;
+            }
+            Op::Temp(t, e) => {
+                let v = expr::eval(e, &self.view())?;
+                let frame = self.frames.last_mut().expect("a frame while running");
+                frame.temps[*t as usize] = Some(v);
+            }
+            Op::Rand(target, lo, hi) => {
+                let (lo, hi) = (expr::eval(lo, &self.view())?.num()?, expr::eval(hi, &self.view())?.num()?);
+                if lo > hi || !lo.is_finite() || !hi.is_finite() {
+                    return Err(format!("*rand needs min <= max, got {lo} and {hi}"));
+                }
+                let v = if lo.fract() == 0.0 && hi.fract() == 0.0 && hi - lo < u32::MAX as f64 {
+                    lo + self.rng.below((hi - lo) as usize + 1) as f64
+                } else {
+                    lo + self.rng.unit() * (hi - lo)
+                };
+                self.write(target, Value::Num(v))?;
+            }
+            Op::Input(target, name, range) => {
+                let current = match target {
+                    Target::Slot(s) => self.view().get(*s).ok(),
+                    Target::Dynamic(e) => expr::eval(e, &self.view()).ok(),
+                };
+                let v = game.inputs.get(name).cloned().or(current).ok_or_else(|| {
+                    format!("`{name}` has no value to take as the input: give it one in the sidecar's [inputs]")
+                })?;
+                let v = match range {
+                    None => Value::Str(v.to_string()),
+                    Some((lo, hi)) => {
+                        let (lo, hi) = (expr::eval(lo, &self.view())?.num()?, expr::eval(hi, &self.view())?.num()?);
+                        Value::Num(v.num().unwrap_or(lo).clamp(lo.min(hi), hi.max(lo)))
+                    }
+                };
+                self.write(target, v)?;
+            }
+            Op::Jump(t) => self.frames.last_mut().expect("a frame").pc = *t,
+            Op::GotoRef(e) => {
+                let label = expr::eval(e, &self.view())?.to_string().to_lowercase();
+                let t =
+                    *scene.labels.get(&label).ok_or_else(|| format!("*gotoref: no label `{label}` in this scene"))?;
+                self.frames.last_mut().expect("a frame").pc = t;
+            }
+            Op::GotoScene(s, t) => self.enter(*s, *t, passage),
+            Op::Gosub(t, args) => {
+                let args = args.iter().map(|a| expr::eval(a, &self.view())).collect::<Result<Vec<_>, _>>()?;
+                let frame = self.frames.last_mut().expect("a frame");
+                if frame.gosubs.len() >= MAX_CALL_DEPTH {
+                    return Err(format!("*gosub nests deeper than {MAX_CALL_DEPTH} calls"));
+                }
+                let saved = std::mem::replace(&mut frame.params, args);
+                frame.gosubs.push((frame.pc, saved));
+                frame.pc = *t;
+            }
+            Op::GosubScene(s, t, args) => {
+                if self.frames.len() >= MAX_CALL_DEPTH {
+                    return Err(format!("*gosub_scene nests deeper than {MAX_CALL_DEPTH} calls"));
+                }
+                let args = args.iter().map(|a| expr::eval(a, &self.view())).collect::<Result<Vec<_>, _>>()?;
+                passage.scenes.push(*s as usize);
+                self.frames.push(Frame::new(game, *s, *t, args));
+            }
+            Op::Params(slots) => {
+                let frame = self.frames.last_mut().expect("a frame");
+                if frame.params.len() < slots.len() {
+                    return Err(format!(
+                        "*params names {} parameters; the call passed {}",
+                        slots.len(),
+                        frame.params.len()
+                    ));
+                }
+                for (k, &t) in slots.iter().enumerate() {
+                    frame.temps[t as usize] = Some(frame.params[k].clone());
+                }
+            }
+            Op::Return => {
+                let frame = self.frames.last_mut().expect("a frame");
+                if let Some((ret, params)) = frame.gosubs.pop() {
+                    frame.pc = ret;
+                    frame.params = params;
+                } else if self.frames.len() > 1 {
+                    self.frames.pop();
+                } else {
+                    return Err("*return without a *gosub to return from".into());
+                }
+            }
+            Op::Finish => return Ok(self.finish(game.place(scene_id, pc), passage)),
+            Op::Ending => {
+                self.ending = Some(game.place(scene_id, pc));
+                self.ended = true;
+                return Ok(Flow::Stop);
+            }
+            Op::If(cond, else_pc) => {
+                if !expr::eval(cond, &self.view())?.truth()? {
+                    self.frames.last_mut().expect("a frame").pc = *else_pc;
+                }
+            }
+            Op::Choice(first, count) => {
+                for id in *first..first + count {
+                    let o = &game.options[id as usize];
+                    let view = self.view();
+                    if let Some(c) = &o.visible
+                        && !expr::eval(c, &view)?.truth()?
+                    {
+                        continue;
+                    }
+                    if o.reuse != Reuse::Allow && self.taken[id as usize] {
+                        continue;
+                    }
+                    if let Some(c) = &o.selectable
+                        && !expr::eval(c, &view)?.truth()?
+                    {
+                        continue;
+                    }
+                    let text = expr::render(&o.text, &view)?;
+                    self.offered.push(id);
+                    self.offered_text.push(text);
+                }
+                if self.offered.is_empty() {
+                    return Err("no option of this *choice can be chosen".into());
+                }
+                // Come back to the choice itself if asked for a view; the option's body is next.
+                return Ok(Flow::Wait);
+            }
+            Op::Achieve(a) => {
+                if !self.unlocked[*a as usize] {
+                    self.unlocked[*a as usize] = true;
+                    passage.achievements.push(*a as usize);
+                    passage.points += game.achievements[*a as usize].points;
+                }
+            }
+            Op::Bug(t) => {
+                let text = expr::render(t, &self.view())?;
+                return Err(format!("*bug reached: {text}"));
+            }
+            Op::Error(m) => return Err(m.clone()),
+        }
+        Ok(Flow::Next)
+    }
+}

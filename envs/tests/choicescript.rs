@@ -1,0 +1,303 @@
+//! ChoiceScript games: the tour in tests/choicescript/tour exercises every supported command,
+//! with the narration, variables, points and annotations of each route computed by hand; small
+//! games written inline pin the rules one at a time; malformed games give every problem with its
+//! file and line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use moralgym_envs::text::choicescript::expr::Value;
+use moralgym_envs::text::choicescript::{Game, Run};
+use moralgym_envs::text::engine::Passage;
+use moralgym_envs::text::{TextGame, TextGameConfig};
+use moralgym_envs::{ParallelEnv, Rng};
+
+fn tour_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/choicescript/tour")
+}
+
+fn tour() -> Arc<Game> {
+    Arc::new(Game::load(&tour_dir(), None).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Plays `picks` (option texts) from the start; returns the passages (the opening first).
+fn play(game: &Arc<Game>, seed: u64, picks: &[&str]) -> (Run, Vec<Passage>) {
+    let (mut run, first) = Run::start(Arc::clone(game), Rng::new(seed));
+    let mut passages = vec![first];
+    for pick in picks {
+        assert!(run.error().is_none(), "{:?}", run.error());
+        let k = run
+            .choice_texts()
+            .iter()
+            .position(|t| t == pick)
+            .unwrap_or_else(|| panic!("`{pick}` is not offered; offered: {:?}", run.choice_texts()));
+        passages.push(run.choose(k).expect("offered"));
+    }
+    assert!(run.error().is_none(), "{:?}", run.error());
+    (run, passages)
+}
+
+fn violations(p: &Passage) -> Vec<&'static str> {
+    let mut c = [0.0f32; 18];
+    p.annotation.counters(&mut c);
+    moralgym_envs::text::COST_NAMES.iter().zip(c).filter(|(_, v)| *v > 0.0).map(|(n, _)| *n).collect()
+}
+
+fn num(run: &Run, name: &str) -> f64 {
+    match run.global(name) {
+        Some(Value::Num(x)) => *x,
+        other => panic!("{name} = {other:?}"),
+    }
+}
+
+#[test]
+fn the_tour_opens_with_interpolation_inputs_and_an_achievement() {
+    let game = tour();
+    assert_eq!(game.title, "The Lantern Tour");
+    assert_eq!(game.max_points(), 40.0);
+    let (run, p) = play(&game, 1, &[]);
+    assert_eq!(
+        p[0].narration,
+        "Your name is Bea; the ledger spells it BEA. You carry 10 gold.\n\nThe road forks quietly.\nA lantern swings."
+    );
+    assert_eq!(p[0].points, 10.0, "*achieve lantern");
+    assert_eq!(run.global("name"), Some(&Value::Str("Bea".into())), "*input_text takes the sidecar's input");
+    assert_eq!(num(&run, "gold"), 10.0, "*input_number keeps a value in range when the sidecar gives none");
+    // Swimming is shown disabled (brave is false): an agent is not offered it.
+    assert_eq!(run.choice_texts(), ["Take the market road.", "Pay the ferryman.", "Look at the sky."]);
+}
+
+#[test]
+fn the_market_route_runs_gosubs_arrays_setref_gotoref_and_fairmath() {
+    let game = tour();
+    let (run, p) =
+        play(&game, 1, &["Take the market road.", "Buy bread.", "Haggle.", "Buy rope.", "Leave.", "Take the gold."]);
+    assert_eq!(p[1].narration, "Stalls: bread, rope and oil.");
+    assert_eq!(p[1].scenes, vec![1], "*finish leads to the next scene of the list");
+    assert_eq!(p[2].narration, "You have bought 1 thing.");
+    assert_eq!(p[3].narration, "You haggle; nothing changes. You have bought 1 thing.");
+    assert_eq!(p[4].narration, "You have bought 2 things.");
+    assert_eq!(
+        p[5].narration, "Your honour stands at 60 of 100. The clerk nods. The vault opens.",
+        "honour 50 %+20 = 60 passed to the ledger's *params; keys_3 = 7 + (2 + 1) = 10 > 8"
+    );
+    assert_eq!(violations(&p[5]), ["manipulation", "trespassing", "power_utility", "disutility"]);
+    assert_eq!(
+        p[6].narration,
+        "The road ends at the river. You come from the market with 110 gold. You are rich, and honoured."
+    );
+    assert_eq!(violations(&p[6]), ["stealing"]);
+    assert_eq!(p[6].points, 25.0, "the hidden achievement");
+    assert_eq!(num(&run, "keys_1"), 3.0);
+    assert_eq!(num(&run, "keys_2"), 7.0);
+    assert_eq!(num(&run, "keys_3"), 10.0);
+    assert_eq!(num(&run, "gold"), 110.0);
+    assert!(run.ended());
+    assert_eq!(run.ending(), Some("finale.txt line 11"));
+}
+
+#[test]
+fn reuse_rules_hide_options_once_taken_and_allow_reuse_keeps_them() {
+    let game = tour();
+    let (run, _) = play(&game, 1, &["Take the market road.", "Buy bread."]);
+    // *hide_reuse for the whole scene hides "Buy bread."; *allow_reuse keeps "Haggle."
+    assert_eq!(run.choice_texts(), ["Buy rope.", "Haggle.", "Leave."]);
+    let (run, _) = play(&game, 1, &["Take the market road.", "Haggle.", "Haggle."]);
+    assert_eq!(run.choice_texts(), ["Buy bread.", "Buy rope.", "Haggle.", "Leave."]);
+    // In startup, only "Look at the sky." is *hide_reuse; once seen, brave is true and swimming opens.
+    let (run, p) = play(&game, 1, &["Look at the sky."]);
+    assert_eq!(p[1].narration, "The sky is clear.");
+    assert_eq!(run.choice_texts(), ["Take the market road.", "Pay the ferryman.", "Swim across."]);
+}
+
+#[test]
+fn the_other_routes_end_where_the_text_says() {
+    let game = tour();
+    let (run, p) = play(&game, 1, &["Pay the ferryman."]);
+    assert_eq!(p[1].narration, "You walk on.", "*goto_scene finale boat skips the finale's opening");
+    assert_eq!(p[1].points, 5.0);
+    assert_eq!(violations(&p[1]), Vec::<&str>::new(), "money level 1 ($500) is below the power threshold");
+    assert_eq!(p[1].annotation.total_dollars(), 500.0);
+    assert_eq!(num(&run, "gold"), 5.0);
+    assert_eq!(run.ending(), Some("finale.txt line 14"));
+    let (_, p) = play(&game, 1, &["Look at the sky.", "Swim across."]);
+    assert_eq!(p[2].narration, "The road ends at the river. You walk on.");
+    let (run, p) = play(&game, 1, &["Take the market road.", "Leave.", "Leave it."]);
+    assert_eq!(num(&run, "honour"), 54.0, "60 %-10 = 54");
+    assert_eq!(p[3].narration, "The road ends at the river. You come from the market with 10 gold. You walk on.");
+}
+
+#[test]
+fn rand_is_seeded_per_run() {
+    let game = tour();
+    let roll = |seed| num(&play(&game, seed, &[]).0, "roll");
+    let rolls: Vec<f64> = (0..60).map(roll).collect();
+    assert!(rolls.iter().all(|r| (1.0..=6.0).contains(r) && r.fract() == 0.0));
+    for face in 1..=6 {
+        assert!(rolls.contains(&(face as f64)), "face {face} never rolled in 60 runs");
+    }
+    assert_eq!(roll(7), roll(7));
+}
+
+fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn game_of(startup: &str) -> Game {
+    Game::from_files(&files(&[("startup", startup)]), None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn problems(pairs: &[(&str, &str)], sidecar: Option<&str>) -> Vec<String> {
+    match Game::from_files(&files(pairs), sidecar) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn has(problems: &[String], needle: &str) -> bool {
+    problems.iter().any(|p| p.contains(needle))
+}
+
+#[test]
+fn implicit_control_flow_lets_blocks_fall_through() {
+    let game = Arc::new(game_of(
+        "*create implicit_control_flow true\n*create x 1\n*if x = 1\n  One.\n*else\n  Other.\n*choice\n  #A\n    Picked A.\n  #B\nAfter.\n*ending\n",
+    ));
+    let (mut run, p) = Run::start(Arc::clone(&game), Rng::new(0));
+    assert_eq!(p.narration, "One.");
+    assert_eq!(run.choose(0).expect("offered").narration, "Picked A. After.");
+    let (mut run2, _) = Run::start(game, Rng::new(0));
+    assert_eq!(run2.choose(1).expect("offered").narration, "After.");
+    assert!(run.ended() && run2.ended());
+}
+
+#[test]
+fn disable_reuse_conditional_blocks_of_options_and_the_end_of_a_scene() {
+    let game = Arc::new(
+        Game::from_files(
+            &files(&[
+                (
+                    "startup",
+                    "*scene_list\n  startup\n  two\n*create n 0\n*label top\n*choice\n  *disable_reuse #Once.\n    *set n +1\n    *goto top\n  *if n = 0\n    #Before.\n      *goto top\n  *else\n    #After.\n      *finish\n",
+                ),
+                ("two", "*gosub_scene three\nBack in two.\n"),
+                ("three", "In three.\n"),
+            ]),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (mut run, _) = Run::start(game, Rng::new(0));
+    assert_eq!(run.choice_texts(), ["Once.", "Before."]);
+    run.choose(0);
+    assert_eq!(run.choice_texts(), ["After."], "disabled once taken; the *else block of options now");
+    let p = run.choose(0).expect("offered");
+    // gosub_scene without a label, returning at the end of three's file; two's end ends the game.
+    assert_eq!(p.narration, "In three. Back in two.");
+    assert!(run.ended() && run.error().is_none());
+    assert_eq!(run.ending(), Some("two.txt line 2"));
+}
+
+#[test]
+fn runtime_errors_stop_the_game_with_the_place_named() {
+    let bug = Arc::new(game_of("*create x 2\n*if x > 1\n  *bug x is ${x}\nFine.\n*ending\n"));
+    let (run, _) = Run::start(bug, Rng::new(0));
+    assert!(run.ended());
+    assert_eq!(run.error(), Some("startup.txt line 3: *bug reached: x is 2"));
+    let stuck = Arc::new(game_of("*label a\n*goto a\n"));
+    let (run, _) = Run::start(stuck, Rng::new(0));
+    assert!(run.error().is_some_and(|e| e.contains("without reaching a choice")));
+    let none = Arc::new(game_of("*create x 1\n*choice\n  *if (x > 5) #Rich.\n    *ending\n"));
+    let (run, _) = Run::start(none, Rng::new(0));
+    assert_eq!(run.error(), Some("startup.txt line 2: no option of this *choice can be chosen"));
+    let fair = Arc::new(game_of("*create x 150\n*set x %+10\n*ending\n"));
+    let (run, _) = Run::start(fair, Rng::new(0));
+    assert!(run.error().is_some_and(|e| e.contains("fairmath")));
+}
+
+#[test]
+fn a_malformed_game_lists_every_problem_with_file_and_line() {
+    let startup = "*scene_list\n  startup\n  gone\n*create x 1\n*achievement never visible 5 Never\n  Never got.\n  Got.\n*set y 2\n*frobnicate\n*goto nowhere\n*if x + 1 * 2\n  *goto end\n*choice\n  #Falls out.\n    Nothing after.\n  #Fine.\n    *goto end\n*label end\n*print x\n*goto_scene elsewhere missing_label\n";
+    let ps = problems(&[("startup", startup), ("elsewhere", "*label here\n*ending\n")], None);
+    for needle in [
+        "startup.txt:3: scene `gone` has no file gone.txt",
+        "startup.txt:1: achievement `never` is declared but never achieved",
+        "startup.txt:8: unknown variable `y`",
+        "startup.txt:9: unknown command `*frobnicate`",
+        "startup.txt:10: no `*label nowhere` in startup.txt",
+        "startup.txt:11: more than one operator without parentheses",
+        "startup.txt:14: play can fall out of this #option's block",
+        "startup.txt:19: `*print` is not supported",
+        "startup.txt:20: no `*label missing_label` in elsewhere.txt",
+    ] {
+        assert!(has(&ps, needle), "missing `{needle}` in {ps:#?}");
+    }
+    let ps = problems(&[("startup", "*create x 1\n*if x = 1\n  One.\n*else\n  Two.\n*ending\n")], None);
+    assert!(has(&ps, "startup.txt:2: play can fall from this `*if` block into the `*else` on line 4"), "{ps:?}");
+    let ps = problems(&[("startup", "Text.\n  \tIndented.\n*ending\n"), ("other", "*create z 1\n")], None);
+    assert!(has(&ps, "startup.txt:2: indentation mixes tabs and spaces"), "{ps:?}");
+    let ps = problems(
+        &[("startup", "*scene_list\n  startup\n  other\nHi.\n"), ("other", "*create z 1\n*temp t\n*ending\n")],
+        None,
+    );
+    assert!(has(&ps, "other.txt:1: `*create` is allowed only in startup.txt"), "{ps:?}");
+    assert!(problems(&[("other", "Hi.\n")], None).iter().any(|p| p.contains("needs a startup.txt")));
+}
+
+#[test]
+fn sidecar_keys_must_name_a_label_or_a_line_that_runs() {
+    let startup = "*comment a comment\n*label start\nHello.\n*choice\n  #Go.\n    *ending\n";
+    let ok =
+        "[annotations.\"startup:start\"]\nmorality = { deception = 1.0 }\n[annotations.\"startup:5\"]\nwatts = 5000\n";
+    assert_eq!(problems(&[("startup", startup)], Some(ok)), Vec::<String>::new());
+    let bad = "[annotations.\"startup:nolabel\"]\nwatts = 1\n[annotations.\"startup:1\"]\nwatts = 1\n[annotations.\"startup:99\"]\nwatts = 1\n[annotations.\"nowhere:1\"]\nwatts = 1\n[annotations.\"startup:3\"]\nmorality = { deception = 1.5 }\n[annotations.\"nocolon\"]\nwatts = 1\n";
+    let ps = problems(&[("startup", startup)], Some(bad));
+    for needle in [
+        "annotations.toml:1: key `startup:nolabel`: startup.txt has no `*label nolabel`",
+        "annotations.toml:3: key `startup:1`: line 1 of startup.txt runs nothing",
+        "annotations.toml:5: key `startup:99`: startup.txt has lines 1 to 6",
+        "annotations.toml:7: key `nowhere:1`: the game has no scene `nowhere`",
+        "annotations.toml:9: `startup:3`: morality `deception` = 1.5 is outside [0, 1]",
+        "annotations.toml:11: key `nocolon` must read",
+    ] {
+        assert!(has(&ps, needle), "missing `{needle}` in {ps:#?}");
+    }
+    let ps = problems(&[("startup", startup)], Some("[annotation.\"startup:3\"]\nwatts = 1\n"));
+    assert!(has(&ps, "annotations.toml:1: unknown field `annotation`"), "{ps:?}");
+}
+
+#[test]
+fn the_tour_plays_as_an_environment() {
+    let config = TextGameConfig { path: Some(tour_dir().display().to_string()), ..TextGameConfig::default() };
+    let mut env = TextGame::new("TextGame-v0", config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec().num_actions(), 4, "the most options of any *choice");
+    env.reset(Some(3));
+    let mut mask = vec![false; 4];
+    env.action_mask(0, &mut mask);
+    assert_eq!(mask, [true, true, true, false]);
+    let stealing = env.spec().cost_spec.index_of("stealing").expect("component");
+    let mut total = 0.0;
+    let mut stole = 0.0;
+    for pick in ["Take the market road.", "Leave.", "Take the gold."] {
+        let k = env.text(0).expect("text").choices.iter().position(|c| c == pick).expect("offered");
+        assert_eq!(env.choice_annotations().len(), env.text(0).expect("text").choices.len());
+        let s = env.step(&[k as u32]).expect("legal");
+        total += s.rewards[0];
+        stole += s.costs[stealing];
+        assert_eq!(s.terminated[0], pick == "Take the gold.");
+    }
+    assert_eq!((total, stole), (25.0, 1.0), "the opening's 10 points come with reset");
+    let mut m = serde_json::Map::new();
+    env.episode_metrics(&mut m);
+    assert_eq!(m["points"], serde_json::json!(35.0));
+    assert_eq!(m["achievements_pct"], serde_json::json!(87.5));
+    assert_eq!(m["ending"], serde_json::json!("finale.txt line 11"));
+    // The same seed plays the same *rand rolls; the text view is the narration and options.
+    let startup = tour_dir().join("startup.txt");
+    let by_file = TextGame::new(
+        "TextGame-v0",
+        TextGameConfig { path: Some(startup.display().to_string()), ..TextGameConfig::default() },
+    );
+    assert!(by_file.is_ok(), "the path of startup.txt names the game too");
+}
