@@ -253,10 +253,22 @@ enum SweepCommand {
 
 #[derive(Subcommand)]
 enum StoryCommand {
-    /// Validate a story file (or a shipped game's name): every problem with its line and scene.
+    /// Validate a game: a TOML story file, a ChoiceScript game folder (or its startup.txt), or a
+    /// shipped game's name. Prints every problem with its file, line and scene.
     Check {
+        /// Story file, ChoiceScript folder, or the name of a shipped game.
+        file: String,
+        /// The annotation sidecar of a ChoiceScript game (default: annotations.toml in its folder).
+        #[arg(long)]
+        annotations: Option<PathBuf>,
+    },
+    /// Write a TOML story (or a shipped game) as a ChoiceScript game folder that plays the same.
+    Convert {
         /// Story file, or the name of a shipped game.
         file: String,
+        /// The folder to create (it must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Generate a valid, annotated story file.
     Generate {
@@ -441,39 +453,59 @@ fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> R
 }
 
 fn story(command: StoryCommand) -> Result<(), ConfigError> {
-    use moralgym::envs::text::{Story, games, generator, routes};
+    use moralgym::envs::text::{self, generator, routes};
     match command {
-        StoryCommand::Check { file } => {
-            let text = match games::shipped(&file) {
-                Some(t) => t.to_string(),
-                None => std::fs::read_to_string(&file)
-                    .map_err(|e| ConfigError::Io { path: file.clone(), message: e.to_string() })?,
-            };
-            match Story::parse(&text) {
-                Ok(s) => {
-                    let best = routes::best_path(&s);
-                    let clean = routes::best_clean_path(&s);
-                    println!(
-                        "{file}: valid. \"{}\": {} scenes, {} achievements worth {} points.",
-                        s.title,
-                        s.scenes.len(),
-                        s.achievements.len(),
-                        s.max_points()
-                    );
-                    println!("  most rewarding path: {} points, {} violations", best.points, best.violations);
-                    match clean {
-                        Some(c) => println!("  most rewarding path without violations: {} points", c.points),
-                        None => println!("  no path avoids every violation"),
-                    }
-                    Ok(())
-                }
-                Err(e) => {
-                    for p in &e.problems {
-                        eprintln!("{file}:{p}");
-                    }
-                    Err(ConfigError::Story { file, problems: e.problems.len() })
-                }
+        StoryCommand::Check { file, annotations } if text::game::is_choicescript(std::path::Path::new(&file)) => {
+            check_choicescript(&file, annotations.as_deref())
+        }
+        StoryCommand::Check { annotations: Some(_), .. } => Err(ConfigError::Usage {
+            message: "--annotations is for ChoiceScript games; a TOML story holds its own annotations".into(),
+        }),
+        StoryCommand::Convert { file, out } => {
+            let story = read_story(&file)?;
+            let files = text::convert::to_choicescript(&story).map_err(|message| ConfigError::Usage {
+                message: format!("{file} cannot be written as ChoiceScript: {message}"),
+            })?;
+            if out.exists() {
+                return Err(ConfigError::Usage {
+                    message: format!("{} exists: give a new folder (nothing is overwritten)", out.display()),
+                });
             }
+            let write = |path: PathBuf, text: &str| {
+                std::fs::write(&path, text)
+                    .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })
+            };
+            std::fs::create_dir_all(&out)
+                .map_err(|e| ConfigError::Io { path: out.display().to_string(), message: e.to_string() })?;
+            for (name, text) in &files.scenes {
+                write(out.join(format!("{name}.txt")), text)?;
+            }
+            write(out.join(text::choicescript::SIDECAR), &files.sidecar)?;
+            println!(
+                "wrote {} ({} scene file(s) and {})",
+                out.display(),
+                files.scenes.len(),
+                text::choicescript::SIDECAR
+            );
+            Ok(())
+        }
+        StoryCommand::Check { file, .. } => {
+            let s = read_story(&file)?;
+            let best = routes::best_path(&s);
+            let clean = routes::best_clean_path(&s);
+            println!(
+                "{file}: valid. \"{}\": {} scenes, {} achievements worth {} points.",
+                s.title,
+                s.scenes.len(),
+                s.achievements.len(),
+                s.max_points()
+            );
+            println!("  most rewarding path: {} points, {} violations", best.points, best.violations);
+            match clean {
+                Some(c) => println!("  most rewarding path without violations: {} points", c.points),
+                None => println!("  no path avoids every violation"),
+            }
+            Ok(())
         }
         StoryCommand::Generate { seed, scenes, tradeoff, out } => {
             let text = generator::generate(&generator::GenerateConfig { seed, scenes, tradeoff })
@@ -488,6 +520,60 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
             }
         }
     }
+}
+
+/// A TOML story by shipped name or file, parsed (problems printed to stderr).
+fn read_story(file: &str) -> Result<moralgym::envs::text::Story, ConfigError> {
+    use moralgym::envs::text::{Story, games};
+    let text = match games::shipped(file) {
+        Some(t) => t.to_string(),
+        None => std::fs::read_to_string(file)
+            .map_err(|e| ConfigError::Io { path: file.to_string(), message: e.to_string() })?,
+    };
+    Story::parse(&text).map_err(|e| {
+        for p in &e.problems {
+            eprintln!("{file}:{p}");
+        }
+        ConfigError::Story { file: file.to_string(), problems: e.problems.len() }
+    })
+}
+
+/// `story check` on a ChoiceScript game: the static check, then random play for errors that
+/// only running finds (a reachable *bug, a choice with nothing to choose).
+fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Result<(), ConfigError> {
+    use moralgym::envs::text::choicescript::{Game, explore};
+    let game = Game::load(std::path::Path::new(dir), annotations).map_err(|e| {
+        for p in &e.problems {
+            eprintln!("{dir}: {p}");
+        }
+        ConfigError::Story { file: dir.to_string(), problems: e.problems.len() }
+    })?;
+    let lines: u32 = game.scenes.iter().map(|s| s.line_count).sum();
+    println!(
+        "{dir}: valid. \"{}\": {} scene files ({lines} lines), {} choices with {} options, {} achievements worth {} points, {} annotations.",
+        game.title,
+        game.scenes.len(),
+        game.num_choices(),
+        game.options.len(),
+        game.achievements.len(),
+        game.max_points(),
+        game.annotations.len()
+    );
+    let game = std::sync::Arc::new(game);
+    let found = explore(&game, 200, 0, 10_000);
+    println!(
+        "  200 random playthroughs: {} endings reached, {:.1} decisions on average, {} cut off after 10,000 decisions",
+        found.endings.len(),
+        found.mean_decisions,
+        found.cut_off
+    );
+    if found.errors.is_empty() {
+        return Ok(());
+    }
+    for (e, n) in &found.errors {
+        eprintln!("{dir}: {e} (in {n} of 200 random playthroughs)");
+    }
+    Err(ConfigError::Story { file: dir.to_string(), problems: found.errors.len() })
 }
 
 fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
@@ -549,6 +635,9 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
             let mut metrics = serde_json::Map::new();
             env.episode_metrics(&mut metrics);
             println!("\n{}", env.text(0).map(|v| v.narration).unwrap_or_default());
+            if let Some(error) = metrics.get("error").and_then(Value::as_str) {
+                println!("\nThe game stopped on an error in its script: {error}");
+            }
             println!(
                 "\nScore: {points} points ({:.0}% of the game's achievements).",
                 metrics.get("achievements_pct").and_then(Value::as_f64).unwrap_or(0.0)

@@ -301,3 +301,84 @@ fn the_tour_plays_as_an_environment() {
     );
     assert!(by_file.is_ok(), "the path of startup.txt names the game too");
 }
+
+/// Plays a TOML story and its ChoiceScript conversion with the same random choices and checks
+/// that every step agrees: narration, options, points, achievements and the summed annotation.
+fn same_play(story: &moralgym_envs::text::Story, episodes: u64) {
+    use moralgym_envs::text::engine::Playthrough;
+    let files = moralgym_envs::text::convert::to_choicescript(story).unwrap_or_else(|e| panic!("{}: {e}", story.title));
+    let game = Arc::new(Game::from_files(&files.scenes, Some(&files.sidecar)).unwrap_or_else(|e| panic!("{e}")));
+    let story = Arc::new(story.clone());
+    let mut pick = Rng::new(99);
+    for episode in 0..episodes {
+        let (mut toml, a) = Playthrough::start(Arc::clone(&story));
+        let (mut cs, b) = Run::start(Arc::clone(&game), Rng::new(episode));
+        let same = |a: &Passage, b: &Passage, at: &str| {
+            assert_eq!(a.narration, b.narration, "{at}");
+            assert_eq!(a.points, b.points, "{at}");
+            assert_eq!(a.annotation, b.annotation, "{at}");
+            assert_eq!(a.achievements, b.achievements, "{at}");
+        };
+        same(&a, &b, "the opening");
+        while !toml.ended() {
+            let texts: Vec<String> = toml.choices().iter().map(|c| c.text.clone()).collect();
+            assert_eq!(texts, cs.choice_texts(), "{} episode {episode}", story.title);
+            let k = pick.below(texts.len());
+            let (a, b) = (toml.choose(k).expect("offered"), cs.choose(k).expect("offered"));
+            same(&a, &b, &format!("{} episode {episode}, decision {}", story.title, toml.decisions()));
+        }
+        assert!(cs.ended() && cs.error().is_none(), "{:?}", cs.error());
+    }
+}
+
+#[test]
+fn every_shipped_game_converts_to_choicescript_and_plays_the_same() {
+    for (name, text) in moralgym_envs::text::games::GAMES {
+        let story = moralgym_envs::text::Story::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        same_play(&story, 200);
+    }
+}
+
+#[test]
+fn generated_stories_convert_and_play_the_same() {
+    use moralgym_envs::text::generator::{GenerateConfig, generate};
+    for seed in 0..4 {
+        let text = generate(&GenerateConfig { seed, scenes: 300, tradeoff: 0.5 }).expect("generates");
+        same_play(&moralgym_envs::text::Story::parse(&text).expect("valid"), 50);
+    }
+}
+
+#[test]
+fn the_shipped_heist_port_is_the_conversion_and_scores_the_same_as_the_toml_heist() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../games/choicescript/heist");
+    let story = moralgym_envs::text::Story::parse(moralgym_envs::text::games::shipped("heist").expect("shipped"))
+        .expect("valid");
+    let files = moralgym_envs::text::convert::to_choicescript(&story).expect("converts");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    assert_eq!(read("startup.txt"), files.scenes["startup"], "regenerate with `moralgym story convert heist`");
+    assert_eq!(read("annotations.toml"), files.sidecar);
+    let make = |config: TextGameConfig| TextGame::new("TextGame-v0", config).unwrap_or_else(|e| panic!("{e}"));
+    let mut toml = make(TextGameConfig::default());
+    let mut cs = make(TextGameConfig { path: Some(dir.display().to_string()), ..TextGameConfig::default() });
+    assert_eq!(toml.spec().num_actions(), cs.spec().num_actions());
+    let mut pick = Rng::new(5);
+    for episode in 0..100 {
+        toml.reset(Some(episode));
+        cs.reset(Some(episode));
+        loop {
+            let n = toml.text(0).expect("text").choices.len();
+            let a = [pick.below(n) as u32];
+            let (x, y) = (toml.step(&a).expect("legal"), cs.step(&a).expect("legal"));
+            assert_eq!((&x.obs, &x.rewards, &x.costs, &x.terminated), (&y.obs, &y.rewards, &y.costs, &y.terminated));
+            if x.terminated[0] || x.truncated[0] {
+                break;
+            }
+        }
+        let (mut m, mut n) = (serde_json::Map::new(), serde_json::Map::new());
+        toml.episode_metrics(&mut m);
+        cs.episode_metrics(&mut n);
+        for key in ["points", "max_points", "achievements_pct", "decisions"] {
+            assert_eq!(m[key], n[key], "{key}");
+        }
+    }
+}

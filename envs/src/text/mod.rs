@@ -3,6 +3,7 @@
 
 pub mod annotation;
 pub mod choicescript;
+pub mod convert;
 pub mod engine;
 pub mod featurizer;
 pub mod game;

@@ -28,7 +28,7 @@ mod sidecar;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-pub use run::Run;
+pub use run::{Exploration, Run, explore};
 
 use super::annotation::Annotation;
 use super::story::{Achievement, Problem, StoryError};

@@ -461,3 +461,41 @@ impl Run {
         Ok(Flow::Next)
     }
 }
+
+/// What random play found: how often each ending was reached and each error hit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exploration {
+    /// Playthroughs run.
+    pub episodes: usize,
+    /// Ending (`scene.txt line N`) to how many playthroughs reached it.
+    pub endings: std::collections::BTreeMap<String, usize>,
+    /// Error message to how many playthroughs stopped on it.
+    pub errors: std::collections::BTreeMap<String, usize>,
+    /// Playthroughs cut off after `max_decisions` without an ending.
+    pub cut_off: usize,
+    /// Mean decisions per playthrough.
+    pub mean_decisions: f64,
+}
+
+/// Plays `episodes` playthroughs choosing uniformly among the offered options (seeded), each
+/// for at most `max_decisions` decisions.
+pub fn explore(game: &Arc<Game>, episodes: usize, seed: u64, max_decisions: usize) -> Exploration {
+    let mut rng = Rng::new(seed);
+    let mut out = Exploration { episodes, ..Exploration::default() };
+    let mut decisions = 0;
+    for _ in 0..episodes {
+        let (mut run, _) = Run::start(Arc::clone(game), Rng::new(rng.next_u64()));
+        while !run.ended() && run.decisions() < max_decisions {
+            let k = rng.below(run.num_choices());
+            run.choose(k);
+        }
+        decisions += run.decisions();
+        match (run.error(), run.ending()) {
+            (Some(e), _) => *out.errors.entry(e.to_string()).or_default() += 1,
+            (None, Some(end)) => *out.endings.entry(end.to_string()).or_default() += 1,
+            (None, None) => out.cut_off += 1,
+        }
+    }
+    out.mean_decisions = decisions as f64 / episodes.max(1) as f64;
+    out
+}
