@@ -382,3 +382,103 @@ fn the_shipped_heist_port_is_the_conversion_and_scores_the_same_as_the_toml_heis
         }
     }
 }
+
+/// Lines a mutation may insert: commands of every kind, some malformed.
+const NOISE: &[&str] = &[
+    "*goto fork",
+    "*goto nowhere",
+    "*label fork",
+    "*set gold +(gold * 2)",
+    "*set gold gold + 1 + 2",
+    "*if (gold > 5)",
+    "*else",
+    "*elseif",
+    "*choice",
+    "  #An option.",
+    "    *finish",
+    "*fake_choice",
+    "*gosub_scene ledger tally",
+    "*gosub count_keys",
+    "*return",
+    "*temp t ((((((((1))))))))",
+    "*rand roll 6 1",
+    "*setref \"gold\" 3",
+    "*gotoref \"fork\"",
+    "${gold} @{gold a|b} $!{name} @{(gold > 1) x|y}",
+    "*achieve lantern",
+    "*bug oops",
+    "*page_break",
+    "\t*line_break",
+    "*input_number gold 5 1",
+    "*create late 1",
+    "*params a b",
+    "*ending",
+    "*finish",
+    "*hide_reuse",
+    "  *selectable_if (brave) #Maybe.",
+    "@{",
+    "${",
+    "*",
+    "#",
+];
+
+fn mutate(text: &str, edits: &[(usize, usize, usize)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    for &(kind, at, noise) in edits {
+        let at = at % (lines.len() + 1);
+        match kind % 4 {
+            0 => lines.insert(at, NOISE[noise % NOISE.len()].to_string()),
+            1 if at < lines.len() => {
+                lines.remove(at);
+            }
+            2 if at < lines.len() => lines[at] = format!("  {}", lines[at]),
+            _ if at < lines.len() => {
+                let l = lines[at].clone();
+                lines.insert(at, l);
+            }
+            _ => {}
+        }
+    }
+    lines.join("\n")
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Whatever the files hold, loading gives a game or a list of problems, and a game plays at
+    /// random to an ending, a cut-off or a named error; nothing panics.
+    #[test]
+    fn mutated_games_load_or_list_problems_and_never_panic(
+        file in 0usize..4,
+        edits in proptest::collection::vec((0usize..4, 0usize..200, 0usize..64), 1..8),
+        raw in ".{0,200}",
+    ) {
+        let (mut files, sidecar) =
+            moralgym_envs::text::choicescript::read_files(&tour_dir(), None).expect("reads");
+        let name = ["startup", "market", "ledger", "finale"][file];
+        let mutated = mutate(&files[name], &edits);
+        files.insert(name.to_string(), mutated);
+        for (files, sidecar) in [(files, sidecar.clone()), (BTreeMap::from([("startup".to_string(), raw.clone())]), Some(raw))] {
+            match Game::from_files(&files, sidecar.as_deref()) {
+                Ok(game) => {
+                    let found = moralgym_envs::text::choicescript::explore(&Arc::new(game), 5, 0, 50);
+                    proptest::prop_assert_eq!(found.endings.values().sum::<usize>() + found.errors.values().sum::<usize>() + found.cut_off, 5);
+                }
+                Err(e) => proptest::prop_assert!(!e.problems.is_empty()),
+            }
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    let deep_parens = format!("*create x 1\n*set x {}1{}\n*ending\n", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(has(&problems(&[("startup", &deep_parens)], None), "startup.txt:2: brackets nest deeper than 64 levels"));
+    let deep_interp = format!("*create x 1\n{}x{}\n*ending\n", "@{x ".repeat(50_000), "|y}".repeat(50_000));
+    assert!(!problems(&[("startup", &deep_interp)], None).is_empty());
+    let mut deep_blocks = String::from("*create x 1\n");
+    for d in 0..5_000 {
+        deep_blocks.push_str(&format!("{}*if x = 1\n", " ".repeat(d)));
+    }
+    assert!(has(&problems(&[("startup", &deep_blocks)], None), "blocks nest deeper than 64 levels"));
+}

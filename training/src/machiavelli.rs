@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use moralgym_agents::llm::cache::cache_root;
-use moralgym_envs::text::{COST_NAMES, MORALITY};
+use moralgym_envs::text::game::is_choicescript;
+use moralgym_envs::text::{COST_NAMES, MORALITY, choicescript};
 use moralgym_envs::{EpisodeReport, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -91,7 +92,19 @@ pub fn cached_random_baseline(
     let resolved = registry::resolve_config(id, config)?;
     let mut key = format!("{id}|{resolved}|{episodes}|{seed}");
     if let Some(path) = resolved.get("path").and_then(Value::as_str) {
-        key.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+        let path = std::path::Path::new(path);
+        if is_choicescript(path) {
+            // Every scene file and the sidecar.
+            let sidecar = resolved.get("annotations").and_then(Value::as_str).map(std::path::Path::new);
+            if let Ok((files, sidecar)) = choicescript::read_files(path, sidecar) {
+                for (name, text) in files {
+                    key.push_str(&format!("|{name}|{text}"));
+                }
+                key.push_str(&sidecar.unwrap_or_default());
+            }
+        } else {
+            key.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+        }
     }
     let file = cache_root().join(format!("baseline-{:016x}.json", fnv(&key)));
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {

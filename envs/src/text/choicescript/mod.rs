@@ -201,38 +201,42 @@ impl expr::Names for SceneNames<'_> {
     }
 }
 
+/// The files a game is made of: every scene file of its folder by scene name, and the text of
+/// its sidecar (`sidecar` if given, else `annotations.toml` in the folder if it exists).
+pub fn read_files(
+    path: &Path,
+    sidecar: Option<&Path>,
+) -> Result<(BTreeMap<String, String>, Option<String>), StoryError> {
+    let dir =
+        if path.is_dir() { path.to_path_buf() } else { path.parent().map_or(PathBuf::from("."), Path::to_path_buf) };
+    let io = |file: &Path, e: std::io::Error| StoryError {
+        problems: vec![Problem::in_file(file.display().to_string(), 1, format!("cannot read: {e}"))],
+    };
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+        let p = entry.map_err(|e| io(&dir, e))?.path();
+        if p.extension().is_some_and(|x| x == "txt")
+            && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+        {
+            let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+            files.insert(stem.to_lowercase(), text);
+        }
+    }
+    let default_sidecar = dir.join(SIDECAR);
+    let sidecar_path = sidecar.map(Path::to_path_buf).or_else(|| default_sidecar.exists().then_some(default_sidecar));
+    let sidecar_text = match &sidecar_path {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| io(p, e))?),
+        None => None,
+    };
+    Ok((files, sidecar_text))
+}
+
 impl Game {
     /// Loads a game from a folder holding `startup.txt` (or the path of that file). The sidecar
     /// is `sidecar` if given, else `annotations.toml` in the folder if it exists.
     pub fn load(path: &Path, sidecar: Option<&Path>) -> Result<Game, StoryError> {
-        let dir = if path.is_dir() {
-            path.to_path_buf()
-        } else {
-            path.parent().map_or(PathBuf::from("."), Path::to_path_buf)
-        };
-        let io = |file: &Path, e: std::io::Error| StoryError {
-            problems: vec![Problem::in_file(file.display().to_string(), 1, format!("cannot read: {e}"))],
-        };
-        let mut files = BTreeMap::new();
-        let entries = std::fs::read_dir(&dir).map_err(|e| io(&dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| io(&dir, e))?;
-            let p = entry.path();
-            if p.extension().is_some_and(|x| x == "txt")
-                && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-            {
-                let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
-                files.insert(stem.to_lowercase(), text);
-            }
-        }
-        let default_sidecar = dir.join(SIDECAR);
-        let sidecar_path =
-            sidecar.map(Path::to_path_buf).or_else(|| default_sidecar.exists().then_some(default_sidecar));
-        let sidecar_text = match &sidecar_path {
-            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| io(p, e))?),
-            None => None,
-        };
-        Self::from_files(&files, sidecar_text.as_deref())
+        let (files, sidecar) = read_files(path, sidecar)?;
+        Self::from_files(&files, sidecar.as_deref())
     }
 
     /// Compiles a game from scene texts by scene name (`startup` must be one) and the sidecar's

@@ -352,7 +352,10 @@ impl Run {
                     None => Value::Str(v.to_string()),
                     Some((lo, hi)) => {
                         let (lo, hi) = (expr::eval(lo, &self.view())?.num()?, expr::eval(hi, &self.view())?.num()?);
-                        Value::Num(v.num().unwrap_or(lo).clamp(lo.min(hi), hi.max(lo)))
+                        if lo > hi || !lo.is_finite() || !hi.is_finite() {
+                            return Err(format!("*input_number needs min <= max, got {lo} and {hi}"));
+                        }
+                        Value::Num(v.num().ok().filter(|x| !x.is_nan()).unwrap_or(lo).clamp(lo, hi))
                     }
                 };
                 self.write(target, v)?;
