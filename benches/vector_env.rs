@@ -1,9 +1,10 @@
 //! Throughput of the vector layer: one vector step of 64 copies on one thread, random actions,
-//! observations written, auto-reset on. Criterion reports elements (env steps) per second.
+//! observations written, auto-reset on. Criterion reports elements (env steps) per second. The
+//! text games run from the repository root (`cargo bench` does).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moralgym::envs::{Rng, VecEnv};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const NUM_ENVS: usize = 64;
 const BATCHES: usize = 64;
@@ -11,22 +12,26 @@ const BATCHES: usize = 64;
 fn vector_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("vector_step_64_envs_1_thread");
     group.throughput(Throughput::Elements(NUM_ENVS as u64));
-    for id in [
-        "PrisonersDilemma-v0",
-        "CoinGame-v1",
-        "Cleanup-v1",
-        "Harvest-v1",
-        "SequentialStagHunt-v1",
-        "SequentialSnowdrift-v1",
-    ] {
-        let mut venv = VecEnv::make(id, &Value::Null, NUM_ENVS, 1).expect("registered env");
+    let games = [
+        ("PrisonersDilemma-v0", "PrisonersDilemma-v0", Value::Null),
+        ("CoinGame-v1", "CoinGame-v1", Value::Null),
+        ("Cleanup-v1", "Cleanup-v1", Value::Null),
+        ("Harvest-v1", "Harvest-v1", Value::Null),
+        ("SequentialStagHunt-v1", "SequentialStagHunt-v1", Value::Null),
+        ("SequentialSnowdrift-v1", "SequentialSnowdrift-v1", Value::Null),
+        ("TextGame-v0 heist", "TextGame-v0", json!({"game": "heist"})),
+        ("TextGame-v0 generated 10000 scenes", "TextGame-v0", json!({"generate": {"seed": 0, "scenes": 10000}})),
+        ("TextGame-v0 ChoiceScript heist", "TextGame-v0", json!({"path": "games/choicescript/heist"})),
+    ];
+    for (name, id, config) in games {
+        let mut venv = VecEnv::make(id, &config, NUM_ENVS, 1).expect("registered env");
         let spec = venv.spec().clone();
         let per = NUM_ENVS * spec.num_agents;
         let mut rng = Rng::new(0);
         let actions: Vec<u32> = (0..BATCHES * per).map(|_| rng.below(spec.num_actions()) as u32).collect();
         venv.reset(0);
         let mut b = 0;
-        group.bench_function(id, |bench| {
+        group.bench_function(name, |bench| {
             bench.iter(|| {
                 b = (b + 1) % BATCHES;
                 venv.step(&actions[b * per..(b + 1) * per]).expect("legal actions");

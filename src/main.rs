@@ -275,7 +275,7 @@ enum StoryCommand {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Scenes (3 to 10,000).
+        /// Scenes (3 to 100,000).
         #[arg(long, default_value_t = 40)]
         scenes: usize,
         /// 0 (reward and harm independent) to 1 (every best path harmful).

@@ -413,3 +413,49 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
     let _ = std::fs::remove_dir_all(out);
     let _ = std::fs::remove_dir_all(cache);
 }
+
+#[test]
+fn story_check_convert_and_play_work_on_choicescript_folders() {
+    let out = moralgym(&["story", "check", "games/choicescript/heist"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("valid")
+            && text.contains("21 choices with 47 options")
+            && text.contains("200 random playthroughs"),
+        "{text}"
+    );
+    // a broken game: the file and line of each problem
+    let bad = tmp("bad-cs");
+    std::fs::create_dir_all(&bad).expect("dir");
+    std::fs::write(bad.join("startup.txt"), "*create x 1\n*set x x + 1 + 1\n*goto nowhere\n").expect("write");
+    let e = stderr_of_failure(&["story", "check", &bad.display().to_string()]);
+    assert!(e.contains("startup.txt:2: more than one operator without parentheses"), "{e}");
+    assert!(e.contains("startup.txt:3: no `*label nowhere` in startup.txt"), "{e}");
+    // reachable only in play: a *bug on one of two options
+    std::fs::write(bad.join("startup.txt"), "*choice\n  #Fine.\n    *ending\n  #Broken.\n    *bug not written yet\n")
+        .expect("write");
+    let e = stderr_of_failure(&["story", "check", &bad.display().to_string()]);
+    assert!(e.contains("startup.txt line 5: *bug reached: not written yet (in "), "{e}");
+    // convert never overwrites
+    let converted = tmp("converted-campaign");
+    let _ = std::fs::remove_dir_all(&converted);
+    assert!(moralgym(&["story", "convert", "campaign", "--out", &converted.display().to_string()]).status.success());
+    assert!(moralgym(&["story", "check", &converted.display().to_string()]).status.success());
+    let e = stderr_of_failure(&["story", "convert", "campaign", "--out", &converted.display().to_string()]);
+    assert!(e.contains("exists"), "{e}");
+    // play the converted folder to an ending, always the first option
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args(["play", &converted.display().to_string(), "--annotations"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.as_mut().expect("stdin").write_all("1\n".repeat(40).as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("finishes");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("Score:") && text.contains("Your conduct"), "{text}");
+    let _ = std::fs::remove_dir_all(bad);
+    let _ = std::fs::remove_dir_all(converted);
+}

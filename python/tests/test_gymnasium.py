@@ -118,6 +118,19 @@ def test_text_games_observe_text_choices_features_and_mask():
     assert "annotation" in info and info["scenes"] == ["handover", "junior"]
 
 
+def test_a_choicescript_game_folder_plays_like_the_toml_game_it_was_converted_from():
+    root = Path(__file__).resolve().parents[2]
+    ported = moralgym.make("TextGame-v0", path=str(root / "games" / "choicescript" / "heist"))
+    toml = moralgym.make("TextGame-v0", game="heist")
+    (a, _), (b, _) = ported.reset(seed=3), toml.reset(seed=3)
+    assert a["text"] == b["text"] and a["choices"] == b["choices"]
+    for action in (0, 1, 0):
+        a, ra, ta, _, ia = ported.step(action)
+        b, rb, tb, _, ib = toml.step(action)
+        assert (a["choices"], ra, ta, ia["costs"]) == (b["choices"], rb, tb, ib["costs"])
+        np.testing.assert_array_equal(a["features"], b["features"])
+
+
 def test_envs_survive_pickling_for_subprocess_vector_envs():
     import pickle
 

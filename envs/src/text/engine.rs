@@ -84,6 +84,11 @@ impl Playthrough {
         self.available.len()
     }
 
+    /// The offered choices as indices into the current scene's choices.
+    pub fn offered(&self) -> &[usize] {
+        &self.available
+    }
+
     /// Takes offered choice `k` (an index into [`Playthrough::choices`]). `None` if out of range
     /// or the story has ended.
     pub fn choose(&mut self, k: usize) -> Option<Passage> {

@@ -1,7 +1,9 @@
 //! `TextGame-v0`: a MACHIAVELLI-like choose-your-own-adventure as an environment.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -9,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::annotation::{Annotation, COST_NAMES};
 use super::choicescript;
 use super::engine::Passage;
-use super::featurizer::{HashedNgrams, TextFeaturizer};
+use super::featurizer::{HashedNgrams, NgramCounts, TextFeaturizer};
 use super::games::shipped;
 use super::generator::{GenerateConfig, generate};
 use super::script::{Play, Script};
@@ -61,18 +63,18 @@ impl Default for TextGameConfig {
 }
 
 impl TextGameConfig {
-    /// The game this config names, parsed and validated.
-    pub fn script(&self, id: &str) -> EnvResult<Script> {
+    /// The text of the game this config names, read (or generated) but not parsed yet.
+    fn source(&self, id: &str) -> EnvResult<Source> {
         let bad = |message: String| EnvError::Config { env: id.into(), message };
+        if self.path.is_some() && self.generate.is_some() {
+            return Err(bad("set either `path` or `generate`, not both".into()));
+        }
         if let Some(p) = &self.path
             && is_choicescript(Path::new(p))
         {
-            if self.generate.is_some() {
-                return Err(bad("set either `path` or `generate`, not both".into()));
-            }
-            let game = choicescript::Game::load(Path::new(p), self.annotations.as_deref().map(Path::new))
+            let (files, sidecar) = choicescript::read_files(Path::new(p), self.annotations.as_deref().map(Path::new))
                 .map_err(|e| bad(format!("{p}: {e}")))?;
-            return Ok(Script::ChoiceScript(Arc::new(game)));
+            return Ok(Source::ChoiceScript { path: p.clone(), files, sidecar });
         }
         if self.annotations.is_some() {
             return Err(EnvError::OutOfRange {
@@ -82,10 +84,7 @@ impl TextGameConfig {
             });
         }
         let text = match (&self.path, &self.generate) {
-            (Some(_), Some(_)) => return Err(bad("set either `path` or `generate`, not both".into())),
-            (Some(p), None) => {
-                std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read story file {p}: {e}")))?
-            }
+            (Some(p), _) => std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read story file {p}: {e}")))?,
             (None, Some(g)) => {
                 generate(g).map_err(|m| EnvError::OutOfRange { env: id.into(), key: "generate".into(), message: m })?
             }
@@ -97,9 +96,82 @@ impl TextGameConfig {
                 })?
                 .to_string(),
         };
-        let story = Story::parse(&text).map_err(|e| bad(e.to_string()))?;
-        Ok(Script::Toml(Arc::new(story)))
+        Ok(Source::Toml(text))
     }
+
+    /// The game this config names, parsed and validated.
+    pub fn script(&self, id: &str) -> EnvResult<Script> {
+        self.source(id)?.parse(id)
+    }
+}
+
+/// A game's text before parsing.
+enum Source {
+    Toml(String),
+    ChoiceScript { path: String, files: std::collections::BTreeMap<String, String>, sidecar: Option<String> },
+}
+
+impl Source {
+    fn parse(&self, id: &str) -> EnvResult<Script> {
+        let bad = |message: String| EnvError::Config { env: id.into(), message };
+        Ok(match self {
+            Source::Toml(text) => Script::Toml(Arc::new(Story::parse(text).map_err(|e| bad(e.to_string()))?)),
+            Source::ChoiceScript { path, files, sidecar } => Script::ChoiceScript(Arc::new(
+                choicescript::Game::from_files(files, sidecar.as_deref()).map_err(|e| bad(format!("{path}: {e}")))?,
+            )),
+        })
+    }
+
+    /// A hash of everything the game is made of.
+    fn fingerprint(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        match self {
+            Source::Toml(text) => (0u8, text).hash(&mut h),
+            Source::ChoiceScript { files, sidecar, .. } => (1u8, files, sidecar).hash(&mut h),
+        }
+        h.finish()
+    }
+}
+
+/// A game loaded once per process and shared by every env that plays it (the 64 copies of a
+/// vector env parse a 10,000-scene story once): the script and, for TOML stories, the word counts
+/// of every scene's and every choice's text, so that a step featurises no static text again.
+struct Loaded {
+    script: Script,
+    counts: Option<StoryCounts>,
+}
+
+/// Counts of a TOML story's static texts under the default featurizer.
+struct StoryCounts {
+    scenes: Vec<NgramCounts>,
+    choices: Vec<Vec<NgramCounts>>,
+}
+
+/// Games loaded in this process, by fingerprint and feature size.
+type LoadedGames = HashMap<(u64, usize), Weak<Loaded>>;
+static LOADED: Mutex<Option<LoadedGames>> = Mutex::new(None);
+
+fn load_shared(config: &TextGameConfig, id: &str) -> EnvResult<Arc<Loaded>> {
+    let source = config.source(id)?;
+    let key = (source.fingerprint(), config.feature_dim);
+    let mut guard = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(loaded) = map.get(&key).and_then(Weak::upgrade) {
+        return Ok(loaded);
+    }
+    let script = source.parse(id)?;
+    let f = HashedNgrams { dim: config.feature_dim };
+    let counts = match &script {
+        Script::Toml(story) => Some(StoryCounts {
+            scenes: story.scenes.iter().map(|s| f.counts(&s.text)).collect(),
+            choices: story.scenes.iter().map(|s| s.choices.iter().map(|c| f.counts(&c.text)).collect()).collect(),
+        }),
+        Script::ChoiceScript(_) => None,
+    };
+    let loaded = Arc::new(Loaded { script, counts });
+    map.retain(|_, w| w.strong_count() > 0);
+    map.insert(key, Arc::downgrade(&loaded));
+    Ok(loaded)
 }
 
 /// Whether a path names a ChoiceScript game: a folder, or a `.txt` scene file.
@@ -112,14 +184,17 @@ pub fn is_choicescript(path: &Path) -> bool {
 /// points of achievements unlocked; costs: MACHIAVELLI's 13 violations, 4 power counters and
 /// disutility for the annotations passed in the step.
 pub struct TextGame {
-    script: Script,
+    loaded: Arc<Loaded>,
     spec: EnvSpec,
     featurizer: Box<dyn TextFeaturizer>,
+    /// The default featurizer, whose counts of static text `loaded` holds; `None` once another
+    /// featurizer replaces it.
+    hashed: Option<HashedNgrams>,
     slots: usize,
     max_steps: usize,
     play: Option<Play>,
     rng: Rng,
-    narration: String,
+    /// What the last step (or the reset) passed, its narration included.
     last: Passage,
     steps: usize,
     done: bool,
@@ -130,7 +205,6 @@ pub struct TextGame {
 impl TextGame {
     /// A text game registered under `id`.
     pub fn new(id: &str, config: TextGameConfig) -> EnvResult<Self> {
-        let story = config.script(id)?;
         if config.max_steps == 0 {
             return Err(EnvError::OutOfRange {
                 env: id.into(),
@@ -145,6 +219,8 @@ impl TextGame {
                 message: "must be 1 to 4096".into(),
             });
         }
+        let loaded = load_shared(&config, id)?;
+        let story = &loaded.script;
         let slots = config.max_choices.unwrap_or(story.max_choices());
         if slots > MAX_CHOICES || (1 + slots) * config.feature_dim > MAX_OBS_FLOATS {
             return Err(EnvError::OutOfRange {
@@ -195,14 +271,14 @@ impl TextGame {
             return_reference: -1.0,
         };
         Ok(Self {
-            script: story,
+            loaded,
             spec,
             featurizer: Box::new(HashedNgrams { dim: config.feature_dim }),
+            hashed: Some(HashedNgrams { dim: config.feature_dim }),
             slots,
             max_steps: config.max_steps,
             play: None,
             rng: Rng::new(0),
-            narration: String::new(),
             last: Passage::default(),
             steps: 0,
             done: true,
@@ -221,12 +297,13 @@ impl TextGame {
             });
         }
         self.featurizer = f;
+        self.hashed = None;
         Ok(self)
     }
 
     /// The game being played.
     pub fn script(&self) -> &Script {
-        &self.script
+        &self.loaded.script
     }
 
     /// The playthrough in progress.
@@ -244,7 +321,16 @@ impl TextGame {
     fn write_obs(&self, obs: &mut [f32]) {
         obs.fill(0.0);
         let d = self.featurizer.dim();
-        self.featurizer.write(&self.narration, &mut obs[..d]);
+        if let (Some(f), Some(counts), Some(Play::Toml(p))) = (&self.hashed, &self.loaded.counts, &self.play) {
+            // The same features, from the counts made at load.
+            f.write_joined(self.last.scenes.iter().map(|&s| &counts.scenes[s]), &mut obs[..d]);
+            let choices = &counts.choices[p.scene()];
+            for (k, &c) in p.offered().iter().enumerate().take(self.slots) {
+                f.write_joined([&choices[c]], &mut obs[(k + 1) * d..(k + 2) * d]);
+            }
+            return;
+        }
+        self.featurizer.write(&self.last.narration, &mut obs[..d]);
         if let Some(p) = &self.play {
             for k in 0..p.num_choices().min(self.slots) {
                 self.featurizer.write(p.choice_text(k), &mut obs[(k + 1) * d..(k + 2) * d]);
@@ -267,7 +353,6 @@ impl TextGame {
         }
         let reward = passage.points as f32;
         self.points += passage.points;
-        self.narration = passage.narration.clone();
         self.last = passage;
         reward
     }
@@ -284,9 +369,8 @@ impl ParallelEnv for TextGame {
         if let Some(s) = seed {
             self.rng = Rng::new(s);
         }
-        let (play, passage) = self.script.start(Rng::new(self.rng.next_u64()));
+        let (play, passage) = self.loaded.script.start(Rng::new(self.rng.next_u64()));
         self.play = Some(play);
-        self.narration = passage.narration.clone();
         self.last = passage;
         self.steps = 0;
         self.points = self.last.points;
@@ -328,11 +412,11 @@ impl ParallelEnv for TextGame {
 
     fn text(&self, _agent: usize) -> Option<TextView> {
         let p = self.play.as_ref()?;
-        Some(TextView { narration: self.narration.clone(), choices: p.choice_texts() })
+        Some(TextView { narration: self.last.narration.clone(), choices: p.choice_texts() })
     }
 
     fn text_rules(&self, _agent: usize) -> String {
-        let s = &self.script;
+        let s = &self.loaded.script;
         let mut out = format!("You are playing \"{}\"", s.title());
         if !s.setting().is_empty() {
             out.push_str(&format!(", {}", s.setting()));
@@ -353,11 +437,11 @@ impl ParallelEnv for TextGame {
         let actions = self.play.as_ref().map_or_else(Vec::new, |p| {
             (0..p.num_choices()).map(|k| (k as u32, p.choice_text(k).to_string())).collect()
         });
-        TextObservation { situation: self.narration.clone(), actions }
+        TextObservation { situation: self.last.narration.clone(), actions }
     }
 
     fn step_info(&self, out: &mut Map<String, Value>) {
-        let s = &self.script;
+        let s = &self.loaded.script;
         out.insert("annotation".into(), serde_json::to_value(&self.last.annotation).unwrap_or(Value::Null));
         out.insert("scenes".into(), json!(self.last.scenes.iter().map(|&i| s.scene_name(i)).collect::<Vec<_>>()));
         out.insert(
@@ -370,7 +454,7 @@ impl ParallelEnv for TextGame {
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
-        let max = self.script.max_points();
+        let max = self.loaded.script.max_points();
         out.insert("points".into(), json!(self.points));
         out.insert("max_points".into(), json!(max));
         out.insert("achievements_pct".into(), json!(if max > 0.0 { 100.0 * self.points / max } else { 0.0 }));
@@ -382,7 +466,7 @@ impl ParallelEnv for TextGame {
     }
 
     fn render(&self) -> String {
-        let mut s = format!("{}\n", self.narration);
+        let mut s = format!("{}\n", self.last.narration);
         if let Some(p) = &self.play {
             for k in 0..p.num_choices() {
                 s.push_str(&format!("{k}: {}\n", p.choice_text(k)));

@@ -16,7 +16,7 @@ use crate::api::Rng;
 pub struct GenerateConfig {
     /// Seed of every random choice.
     pub seed: u64,
-    /// Scenes in the story (decisions plus one ending), 3 to 10,000.
+    /// Scenes in the story (decisions plus one ending), 3 to [`MAX_SCENES`].
     pub scenes: usize,
     /// 0 to 1: how strongly reward and harm are correlated.
     pub tradeoff: f64,
@@ -99,10 +99,13 @@ fn fill(template: &str, actor: &str, object: &str) -> String {
     }
 }
 
+/// Most scenes a generated story may have.
+pub const MAX_SCENES: usize = 100_000;
+
 /// Generates a story file (TOML) from the settings; `Err` names an out-of-range setting.
 pub fn generate(config: &GenerateConfig) -> Result<String, String> {
-    if !(3..=10_000).contains(&config.scenes) {
-        return Err("`scenes` must be 3 to 10,000".into());
+    if !(3..=MAX_SCENES).contains(&config.scenes) {
+        return Err(format!("`scenes` must be 3 to {MAX_SCENES}"));
     }
     if !(0.0..=1.0).contains(&config.tradeoff) {
         return Err("`tradeoff` must be in [0, 1]".into());

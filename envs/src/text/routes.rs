@@ -20,32 +20,50 @@ fn violations(a: &Annotation) -> f64 {
     c[..13].iter().sum::<f32>() as f64
 }
 
+fn points(story: &Story, achievements: &[usize]) -> f64 {
+    achievements.iter().map(|&a| story.achievements[a].points).sum()
+}
+
+/// Best route from each scene, computed children first with an explicit stack (a story may be a
+/// chain of 100,000 scenes: no recursion). A successor still being computed closes a cycle and
+/// counts as no route.
 fn search(story: &Story, clean_only: bool) -> Option<Route> {
-    fn go(
-        story: &Story,
-        s: usize,
-        clean_only: bool,
-        memo: &mut Vec<Option<Option<Route>>>,
-        depth: usize,
-    ) -> Option<Route> {
-        if let Some(v) = memo[s] {
-            return v;
-        }
-        if depth > story.scenes.len() {
-            return None; // a cycle: not a simple forward path
+    let n = story.scenes.len();
+    let mut memo: Vec<Option<Option<Route>>> = vec![None; n];
+    let mut open = vec![false; n];
+    let successors = |s: usize| {
+        let scene = &story.scenes[s];
+        scene.next.into_iter().chain(scene.choices.iter().map(|c| c.goto))
+    };
+    let mut stack = vec![(story.start, false)];
+    while let Some((s, children_done)) = stack.pop() {
+        if memo[s].is_some() {
+            continue;
         }
         let scene = &story.scenes[s];
-        let here = Route {
-            points: scene.achievements.iter().map(|&a| story.achievements[a].points).sum(),
-            violations: violations(&scene.annotation),
+        let here = Route { points: points(story, &scene.achievements), violations: violations(&scene.annotation) };
+        let pruned = clean_only && here.violations > 0.0;
+        if !children_done {
+            if open[s] {
+                continue;
+            }
+            open[s] = true;
+            stack.push((s, true));
+            if !pruned && !scene.ending {
+                stack.extend(successors(s).filter(|&t| memo[t].is_none() && !open[t]).map(|t| (t, false)));
+            }
+            continue;
+        }
+        let add = |r: Route, extra_points: f64, extra_violations: f64| Route {
+            points: here.points + extra_points + r.points,
+            violations: here.violations + extra_violations + r.violations,
         };
-        let best = if clean_only && here.violations > 0.0 {
+        let best = if pruned {
             None
         } else if scene.ending {
             Some(here)
         } else if let Some(next) = scene.next {
-            go(story, next, clean_only, memo, depth + 1)
-                .map(|r| Route { points: r.points + here.points, violations: r.violations + here.violations })
+            memo[next].flatten().map(|r| add(r, 0.0, 0.0))
         } else {
             let mut best: Option<Route> = None;
             for c in &scene.choices {
@@ -53,11 +71,8 @@ fn search(story: &Story, clean_only: bool) -> Option<Route> {
                 if clean_only && cv > 0.0 {
                     continue;
                 }
-                if let Some(r) = go(story, c.goto, clean_only, memo, depth + 1) {
-                    let points = here.points
-                        + r.points
-                        + c.achievements.iter().map(|&a| story.achievements[a].points).sum::<f64>();
-                    let cand = Route { points, violations: here.violations + r.violations + cv };
+                if let Some(r) = memo[c.goto].flatten() {
+                    let cand = add(r, points(story, &c.achievements), cv);
                     if best.is_none_or(|b| {
                         cand.points > b.points || (cand.points == b.points && cand.violations < b.violations)
                     }) {
@@ -68,10 +83,9 @@ fn search(story: &Story, clean_only: bool) -> Option<Route> {
             best
         };
         memo[s] = Some(best);
-        best
+        open[s] = false;
     }
-    let mut memo = vec![None; story.scenes.len()];
-    go(story, story.start, clean_only, &mut memo, 0)
+    memo[story.start].flatten()
 }
 
 /// The path to an ending with the most points (fewest violations among ties).

@@ -258,8 +258,19 @@ impl std::fmt::Display for StoryError {
 
 impl std::error::Error for StoryError {}
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+/// Line numbers of byte offsets in a text: the offsets of its line starts, searched in
+/// O(log n), so that reporting every problem of a file stays n log n.
+pub(crate) struct Lines(Vec<usize>);
+
+impl Lines {
+    pub(crate) fn new(text: &str) -> Self {
+        Self(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i).collect())
+    }
+
+    /// 1-based line of a byte offset.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&nl| nl < offset) + 1
+    }
 }
 
 fn parse_condition(src: &str, vars: &HashMap<&str, usize>) -> Result<Vec<Clause>, String> {
@@ -306,8 +317,9 @@ fn effects(
 impl Story {
     /// Parses and validates a story file; the error lists every problem with its line.
     pub fn parse(text: &str) -> Result<Story, StoryError> {
+        let lines = Lines::new(text);
         let file: StoryFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            let line = e.span().map_or(1, |s| lines.line(s.start));
             StoryError {
                 problems: vec![Problem { file: None, line, scene: None, message: e.message().trim().to_string() }],
             }
@@ -323,7 +335,7 @@ impl Story {
         let mut ach_index: HashMap<&str, usize> = HashMap::new();
         let mut achievements = Vec::new();
         for a in &file.achievements {
-            let line = line_of(text, a.span().start);
+            let line = lines.line(a.span().start);
             let a = a.get_ref();
             if ach_index.insert(a.id.as_str(), achievements.len()).is_some() {
                 push(line, None, format!("achievement `{}` is declared twice", a.id));
@@ -343,7 +355,7 @@ impl Story {
             Some(&s) => s,
             None => {
                 push(
-                    line_of(text, file.start.span().start),
+                    lines.line(file.start.span().start),
                     None,
                     format!("start scene `{}` does not exist", file.start.get_ref()),
                 );
@@ -352,7 +364,7 @@ impl Story {
         };
         let mut scenes = Vec::with_capacity(file.scenes.len());
         for (id, def) in &file.scenes {
-            let line = line_of(text, def.span().start);
+            let line = lines.line(def.span().start);
             let d = def.get_ref();
             let sid = Some(id.as_str());
             let mut resolve_achievements =
@@ -398,7 +410,7 @@ impl Story {
             }
             let mut choices = Vec::with_capacity(d.choices.len());
             for c in &d.choices {
-                let cline = line_of(text, c.span().start);
+                let cline = lines.line(c.span().start);
                 let c = c.get_ref();
                 if c.text.trim().is_empty() {
                     push(cline, sid, "a choice has no text".into());
@@ -447,7 +459,7 @@ impl Story {
         }
         for (i, a) in achievements.iter().enumerate() {
             if !unlocked_somewhere[i] {
-                let line = line_of(text, file.achievements[i].span().start);
+                let line = lines.line(file.achievements[i].span().start);
                 push(line, None, format!("achievement `{}` is never unlocked", a.id));
             }
         }
@@ -465,7 +477,7 @@ impl Story {
             let reach = story.reachable();
             for (i, s) in story.scenes.iter().enumerate() {
                 if !reach[i] {
-                    let line = line_of(text, file.scenes[&s.id].span().start);
+                    let line = lines.line(file.scenes[&s.id].span().start);
                     problems.push(Problem {
                         file: None,
                         line,
@@ -477,22 +489,34 @@ impl Story {
             if !story.scenes.iter().enumerate().any(|(i, s)| reach[i] && s.ending) {
                 problems.push(Problem { file: None, line: 1, scene: None, message: "no ending can be reached".into() });
             }
-            for (i, s) in story.scenes.iter().enumerate() {
-                let mut seen = vec![false; story.scenes.len()];
-                let mut cur = i;
-                while let Some(n) = story.scenes[cur].next {
-                    if seen[n] {
-                        let line = line_of(text, file.scenes[&s.id].span().start);
-                        problems.push(Problem {
-                            file: None,
-                            line,
-                            scene: Some(s.id.clone()),
-                            message: "its `next` chain loops forever".into(),
-                        });
-                        break;
+            // `next` links form chains; walk each once, marking scenes done (2) or on the walk
+            // in progress (1): meeting a 1 is a loop. Linear in the number of scenes.
+            let mut state = vec![0u8; story.scenes.len()];
+            for i in 0..story.scenes.len() {
+                let mut walk = Vec::new();
+                let mut cur = Some(i);
+                while let Some(c) = cur {
+                    match state[c] {
+                        0 => {
+                            state[c] = 1;
+                            walk.push(c);
+                            cur = story.scenes[c].next;
+                        }
+                        1 => {
+                            let s = &story.scenes[c];
+                            problems.push(Problem {
+                                file: None,
+                                line: lines.line(file.scenes[&s.id].span().start),
+                                scene: Some(s.id.clone()),
+                                message: "its `next` chain loops forever".into(),
+                            });
+                            break;
+                        }
+                        _ => break,
                     }
-                    seen[n] = true;
-                    cur = n;
+                }
+                for w in walk {
+                    state[w] = 2;
                 }
             }
         }

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::expr::Value;
 use super::{Game, SIDECAR};
 use crate::text::annotation::Annotation;
-use crate::text::story::Problem;
+use crate::text::story::{Lines, Problem};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,10 +18,6 @@ struct Sidecar {
     annotations: BTreeMap<Spanned<String>, Spanned<Annotation>>,
     #[serde(default)]
     inputs: BTreeMap<String, Spanned<toml::Value>>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
 /// Where a key's annotation goes.
@@ -83,17 +79,18 @@ impl Index {
 /// Reads the sidecar and attaches its annotations and inputs to `game`, reporting every problem
 /// with its line in the sidecar.
 pub(super) fn attach(game: &mut Game, text: &str, problems: &mut Vec<Problem>) {
+    let lines = Lines::new(text);
     let file: Sidecar = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
-            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            let line = e.span().map_or(1, |s| lines.line(s.start));
             problems.push(Problem::in_file(SIDECAR, line, e.message().trim()));
             return;
         }
     };
     let index = Index::new(game);
     for (key, a) in &file.annotations {
-        let line = line_of(text, key.span().start);
+        let line = lines.line(key.span().start);
         let mut bad = false;
         for m in a.get_ref().problems() {
             problems.push(Problem::in_file(SIDECAR, line, format!("`{}`: {m}", key.get_ref())));
@@ -129,7 +126,7 @@ pub(super) fn attach(game: &mut Game, text: &str, problems: &mut Vec<Problem>) {
             toml::Value::Float(x) => Value::Num(*x),
             toml::Value::Boolean(b) => Value::Bool(*b),
             _ => {
-                let line = line_of(text, v.span().start);
+                let line = lines.line(v.span().start);
                 problems.push(Problem::in_file(
                     SIDECAR,
                     line,
