@@ -3,6 +3,7 @@
 //! text games run from the repository root (`cargo bench` does).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use moralgym::agents::RandomPolicy;
 use moralgym::envs::{Rng, VecEnv};
 use serde_json::{Value, json};
 
@@ -31,6 +32,22 @@ fn vector_step(c: &mut Criterion) {
         let actions: Vec<u32> = (0..BATCHES * per).map(|_| rng.below(spec.num_actions()) as u32).collect();
         venv.reset(0);
         let mut b = 0;
+        if spec.has_action_mask {
+            // Masked games (the text games): a random legal action per copy, as `moralgym bench`.
+            let mut policy = RandomPolicy::new(0);
+            let mut legal = vec![0u32; per];
+            group.bench_function(name, |bench| {
+                bench.iter(|| {
+                    for (i, chunk) in legal.chunks_mut(spec.num_agents).enumerate() {
+                        if let Some(env) = venv.env(i) {
+                            policy.act(env, chunk);
+                        }
+                    }
+                    venv.step(&legal).expect("legal actions");
+                })
+            });
+            continue;
+        }
         group.bench_function(name, |bench| {
             bench.iter(|| {
                 b = (b + 1) % BATCHES;

@@ -78,7 +78,7 @@ enum Command {
     /// A MACHIAVELLI-style table over text games and agents (random, scripted ethical, PPO reward
     /// only, weighted, Lagrangian, conscience): achievements and harms in % of random.
     Report {
-        /// Shipped games, comma-separated.
+        /// Games, comma-separated: shipped names, story files or ChoiceScript game folders.
         #[arg(long, default_value = "heist,campaign,shipwreck,startup,frontier,hospital", value_delimiter = ',')]
         games: Vec<String>,
         /// Env steps of each PPO agent.
@@ -144,7 +144,8 @@ enum Command {
     },
     /// Play a text game in the terminal.
     Play {
-        /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital) or a story file.
+        /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital), a story file, or
+        /// a ChoiceScript game folder.
         game: String,
         /// Show the annotation of each choice after it is made.
         #[arg(long)]
@@ -578,12 +579,7 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
 
 fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
     use std::io::{BufRead, Write};
-    let config = if moralgym::envs::text::games::shipped(game).is_some() {
-        json!({"game": game})
-    } else {
-        json!({"path": game})
-    };
-    let mut env = moralgym::make("TextGame-v0", &config)?;
+    let mut env = moralgym::make("TextGame-v0", &moralgym::envs::text::games::config_of(game))?;
     let names = env.spec().cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
     env.reset(None);
     let stdin = std::io::stdin();

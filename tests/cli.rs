@@ -382,7 +382,7 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
         .args([
             "report",
             "--games",
-            "hospital",
+            "hospital,games/choicescript/heist",
             "--steps",
             "512",
             "--episodes",
@@ -401,6 +401,7 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
         ["random", "scripted ethical", "PPO, reward only", "PPO, weighted", "PPO, Lagrangian", "PPO, conscience"]
     {
         assert!(md.contains(&format!("| hospital | {agent} |")), "{agent} missing:\n{md}");
+        assert!(md.contains(&format!("| games/choicescript/heist | {agent} |")), "{agent} missing:\n{md}");
     }
     assert!(
         md.contains("| betrayal (promises) |") && md.contains("| unfairness (fairness) |"),
@@ -409,7 +410,7 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
     let csv = std::fs::read_to_string(out.join("report.csv")).expect("csv");
     let header = "game,agent,achievements_pct,all_power,disutility,all_violations,betrayal/promises,deception";
     assert!(csv.starts_with(header), "{csv}");
-    assert_eq!(csv.lines().count(), 7);
+    assert_eq!(csv.lines().count(), 13, "a header and six agents on each of two games");
     let _ = std::fs::remove_dir_all(out);
     let _ = std::fs::remove_dir_all(cache);
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use moralgym_agents::PolicyOptions;
 use moralgym_agents::llm::cache::cache_root;
 use moralgym_envs::text::game::is_choicescript;
 use moralgym_envs::text::{COST_NAMES, MORALITY, choicescript};
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::overrides::ConfigError;
-use crate::rollout::rollout;
+use crate::progress::Progress;
+use crate::rollout::rollout_scripted;
 
 /// Random trajectories behind a baseline, by default.
 pub const BASELINE_EPISODES: usize = 1000;
@@ -73,7 +75,14 @@ fn ratio(count: f64, random: f64) -> f64 {
 
 /// Computes the random baseline of a text game config.
 pub fn random_baseline(id: &str, config: &Value, episodes: usize, seed: u64) -> Result<RandomBaseline, ConfigError> {
-    let reports = rollout(id, config, "random", episodes, seed)?;
+    let line = Progress::new("random baseline episode", episodes, false);
+    let mut tick = |k: usize| {
+        if k.is_multiple_of(50) || k == episodes {
+            line.tick(k, &format!("{id} {config} (computed once, then cached)"));
+        }
+    };
+    let reports = rollout_scripted(id, config, "random", episodes, seed, &PolicyOptions::default(), &mut tick)?;
+    line.finish();
     Ok(RandomBaseline { episodes, seed, means: mean_counts(&reports), achievements_pct: mean_pct(&reports) })
 }
 
@@ -109,9 +118,6 @@ pub fn cached_random_baseline(
     let file = cache_root().join(format!("baseline-{:016x}.json", fnv(&key)));
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {
         return Ok(b);
-    }
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!("computing the random baseline of {id} ({episodes} random episodes; cached for next time)");
     }
     let baseline = random_baseline(id, config, episodes, seed)?;
     // A cache that cannot be written only costs time next run.
@@ -150,6 +156,7 @@ pub fn score(reports: &[EpisodeReport], baseline: &RandomBaseline) -> Scores {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rollout::rollout;
     use serde_json::json;
 
     #[test]

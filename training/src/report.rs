@@ -17,7 +17,7 @@ use moralgym_agents::PolicyOptions;
 /// What to report on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReportConfig {
-    /// Shipped game names.
+    /// Games: shipped names, story files or ChoiceScript game folders.
     pub games: Vec<String>,
     /// Env steps of each PPO agent.
     pub total_steps: u64,
@@ -91,7 +91,8 @@ pub fn report_with(
         }
     };
     for game in &config.games {
-        let env_config = json!({"game": game});
+        let env_config = moralgym_envs::text::games::config_of(game);
+        let run_name: String = game.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
         let baseline = cached_random_baseline("TextGame-v0", &env_config, config.baseline_episodes, 0)?;
         for (name, policy) in POLICY_AGENTS {
             let reports = rollout("TextGame-v0", &env_config, policy, config.episodes, config.seed)?;
@@ -109,7 +110,7 @@ pub fn report_with(
                 "env": "TextGame-v0", "env_config": env_config, "seed": config.seed, "num_envs": 8,
                 "total_steps": config.total_steps, "ppo": {"learning_rate": 0.001},
                 "eval": {"episodes": config.episodes, "seed": config.seed},
-                "out_dir": config.out_dir.join("runs").join(format!("{game}-{}", name.replace([' ', ','], ""))),
+                "out_dir": config.out_dir.join("runs").join(format!("{run_name}-{}", name.replace([' ', ','], ""))),
             });
             if let (Value::Object(t), Value::Object(k)) = (&mut table, keys) {
                 t.extend(k);

@@ -64,6 +64,21 @@ pub fn rollout(
     rollout_with(id, config, policy, episodes, seed, &PolicyOptions::default())
 }
 
+/// [`rollout`] of a policy that is not a language model, calling `done(k)` after the k-th
+/// episode.
+pub fn rollout_scripted(
+    id: &str,
+    config: &Value,
+    policy: &str,
+    episodes: usize,
+    seed: u64,
+    options: &PolicyOptions,
+    done: &mut dyn FnMut(usize),
+) -> Result<Vec<EpisodeReport>, ConfigError> {
+    let mut policy = make_policy_with(policy, id, config, seed ^ 0x5EED, options)?;
+    evaluate_with_progress(id, config, policy.as_mut(), episodes, seed, done)
+}
+
 /// [`rollout`] with `options` (the language model of the `llm*` policies). A language-model
 /// agent plays up to `llm.concurrency` episodes at once, one agent per worker; each episode
 /// restarts the agent from its own seed, so the reports do not depend on the schedule.
@@ -76,8 +91,7 @@ pub fn rollout_with(
     options: &PolicyOptions,
 ) -> Result<Vec<EpisodeReport>, ConfigError> {
     if !is_llm(policy) {
-        let mut policy = make_policy_with(policy, id, config, seed ^ 0x5EED, options)?;
-        return evaluate(id, config, policy.as_mut(), episodes, seed);
+        return rollout_scripted(id, config, policy, episodes, seed, options, &mut |_| {});
     }
     let options = match &options.llm {
         Some(_) => options.clone(),
@@ -127,8 +141,26 @@ pub fn evaluate(
     episodes: usize,
     seed: u64,
 ) -> Result<Vec<EpisodeReport>, ConfigError> {
+    evaluate_with_progress(id, config, policy, episodes, seed, &mut |_| {})
+}
+
+/// [`evaluate`], calling `done(k)` after the k-th episode.
+pub fn evaluate_with_progress(
+    id: &str,
+    config: &Value,
+    policy: &mut dyn Policy,
+    episodes: usize,
+    seed: u64,
+    done: &mut dyn FnMut(usize),
+) -> Result<Vec<EpisodeReport>, ConfigError> {
     let mut env = make(id, config)?;
-    (0..episodes).map(|k| play(env.as_mut(), policy, derive_seed(seed, k as u64))).collect()
+    (0..episodes)
+        .map(|k| {
+            let report = play(env.as_mut(), policy, derive_seed(seed, k as u64));
+            done(k + 1);
+            report
+        })
+        .collect()
 }
 
 fn play(env: &mut dyn ParallelEnv, policy: &mut dyn Policy, seed: u64) -> Result<EpisodeReport, ConfigError> {

@@ -19,3 +19,9 @@ pub fn shipped(name: &str) -> Option<&'static str> {
 pub fn names() -> Vec<&'static str> {
     GAMES.iter().map(|(n, _)| *n).collect()
 }
+
+/// The `TextGame-v0` config that plays `game`: a shipped game's name, else the path of a story
+/// file or of a ChoiceScript game.
+pub fn config_of(game: &str) -> serde_json::Value {
+    if shipped(game).is_some() { serde_json::json!({ "game": game }) } else { serde_json::json!({ "path": game }) }
+}
