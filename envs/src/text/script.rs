@@ -54,7 +54,10 @@ impl Script {
 
     /// Points of all achievements.
     pub fn max_points(&self) -> f64 {
-        self.achievements().iter().map(|a| a.points).sum()
+        match self {
+            Script::Toml(s) => s.max_points(),
+            Script::ChoiceScript(g) => g.max_points(),
+        }
     }
 
     /// Most choices one decision can offer.

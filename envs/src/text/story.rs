@@ -541,9 +541,9 @@ impl Story {
         seen
     }
 
-    /// Points of all achievements (the denominator of "achievements %").
+    /// Points of all achievements (the denominator of "achievements %"); 0, not -0, for none.
     pub fn max_points(&self) -> f64 {
-        self.achievements.iter().map(|a| a.points).sum()
+        self.achievements.iter().fold(0.0, |sum, a| sum + a.points)
     }
 
     /// Most choices any scene offers.

@@ -273,7 +273,7 @@ impl Game {
 
     /// Points of all achievements.
     pub fn max_points(&self) -> f64 {
-        self.achievements.iter().map(|a| a.points).sum()
+        self.achievements.iter().fold(0.0, |sum, a| sum + a.points)
     }
 
     /// Number of `*choice` blocks.
