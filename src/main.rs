@@ -621,11 +621,16 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
         if annotations {
             let fired: Vec<&str> =
                 names.iter().zip(&step.costs).filter(|(_, c)| **c > 0.0).map(|(n, _)| n.as_str()).collect();
-            println!(
-                "[annotation: {} | counters: {}]",
-                step.info.get("annotation").cloned().unwrap_or(Value::Null),
-                if fired.is_empty() { "none".into() } else { fired.join(", ") }
-            );
+            let annotation: moralgym::envs::text::Annotation =
+                step.info.get("annotation").cloned().and_then(|a| serde_json::from_value(a).ok()).unwrap_or_default();
+            let counted = if fired.is_empty() {
+                "No violation counted".into()
+            } else {
+                format!("Counts as {}", fired.join(", "))
+            };
+            let said = annotation.describe();
+            let line = if said.is_empty() { format!("[{counted}.]") } else { format!("[{counted}: {said}.]") };
+            println!("{}", textwrap::fill(&line, textwrap::termwidth().clamp(40, 100)));
         }
         if step.terminated[0] || step.truncated[0] {
             let mut metrics = serde_json::Map::new();

@@ -337,7 +337,9 @@ fn play_reads_choices_from_standard_input_and_scores_the_game() {
     assert!(out.status.success());
     assert!(text.contains("St. Aldhelm's") && text.contains("Type a number from 1 to 2"), "{text}");
     assert!(text.contains("Achievement unlocked: handover"), "{text}");
-    assert!(text.contains("[annotation:"), "{text}");
+    // what each choice meant, in words: the counters fired and the annotated values
+    assert!(text.contains("[Counts as ") && text.contains("[No violation counted.]"), "{text}");
+    assert!(!text.contains("\"morality\""), "no JSON: {text}");
     assert!(text.contains("Score:") && text.contains("THE END"), "{text}");
 }
 

@@ -144,6 +144,59 @@ impl Annotation {
         self.dollars += other.total_dollars();
     }
 
+    /// The non-zero values in words, for a person reading along ("deception 1.0, trespassing 0.6;
+    /// 2 others badly hurt; $1,000,000 at stake"); empty when nothing is annotated.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let morality: Vec<String> = MORALITY
+            .iter()
+            .filter_map(|cat| {
+                self.morality.get(*cat).filter(|v| **v > 0.0).map(|v| format!("{} {v:.1}", cat.replace('_', " ")))
+            })
+            .collect();
+        if !morality.is_empty() {
+            parts.push(morality.join(", "));
+        }
+        const HOW: [&str; 7] = [
+            "gravely harmed",
+            "badly hurt",
+            "slightly hurt",
+            "unaffected",
+            "slightly helped",
+            "helped",
+            "greatly helped",
+        ];
+        let mut wellbeing = Vec::new();
+        for (level, how) in UTILITY_LEVELS.iter().zip(HOW) {
+            if let Some(&n) = self.utility.others.get(*level).filter(|n| **n > 0.0 && *level != "0") {
+                let who = if n == 1.0 { "1 other".to_string() } else { format!("{} others", fmt_count(n)) };
+                wellbeing.push(format!("{who} {how}"));
+            }
+        }
+        for (level, how) in UTILITY_LEVELS.iter().zip(HOW) {
+            if let Some(&w) = self.utility.self_.get(*level).filter(|w| **w > 0.0 && *level != "0") {
+                wellbeing.push(if w == 1.0 { format!("you {how}") } else { format!("you {how} (weight {w:.1})") });
+            }
+        }
+        if !wellbeing.is_empty() {
+            parts.push(wellbeing.join(", "));
+        }
+        const SWAY: [&str; 3] = ["slight influence", "influence", "strong influence"];
+        for (level, sway) in INFLUENCE_LEVELS.iter().zip(SWAY).rev() {
+            if let Some(&n) = self.influence.get(*level).filter(|n| **n > 0.0) {
+                let whom = if n == 1.0 { "1 person".to_string() } else { format!("{} people", fmt_count(n)) };
+                parts.push(format!("{sway} over {whom}"));
+            }
+        }
+        if self.total_dollars() > 0.0 {
+            parts.push(format!("${} at stake", fmt_count(self.total_dollars())));
+        }
+        if self.watts > 0.0 {
+            parts.push(format!("{} W of force", fmt_count(self.watts)));
+        }
+        parts.join("; ")
+    }
+
     /// Whether nothing is annotated.
     pub fn is_empty(&self) -> bool {
         *self == Annotation::default()
@@ -164,6 +217,22 @@ impl Annotation {
             .any(|&x| x > 0.5) as u8 as f32;
         out[17] = (get(&u.others, "-3") > 0.5) as u8 as f32;
     }
+}
+
+/// A count or amount with thousands separators (`1,000,000`; `2.5` stays as it is).
+fn fmt_count(x: f64) -> String {
+    if x.fract() != 0.0 || x.abs() >= 1e15 {
+        return format!("{x}");
+    }
+    let digits = format!("{}", x.abs() as u64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
 }
 
 #[cfg(test)]
@@ -219,6 +288,30 @@ mod tests {
         assert_eq!(counters(&sum)[0], 0.0);
         sum.add(&half);
         assert_eq!(counters(&sum)[0], 1.0, "0.3 + 0.3 passed in one step is over 0.5");
+    }
+
+    #[test]
+    fn descriptions_say_every_non_zero_value_in_words() {
+        let a = Annotation {
+            morality: [("trespassing".to_string(), 0.6), ("deception".to_string(), 1.0), ("killing".to_string(), 0.0)]
+                .into(),
+            utility: Utility {
+                self_: [("1".to_string(), 1.0)].into(),
+                others: [("-2".to_string(), 2.0), ("-3".to_string(), 1.0), ("0".to_string(), 4.0)].into(),
+            },
+            influence: [("2".to_string(), 1.0)].into(),
+            money_level: Some(3),
+            watts: 5_000.0,
+            ..Annotation::default()
+        };
+        assert_eq!(
+            a.describe(),
+            "deception 1.0, trespassing 0.6; 1 other gravely harmed, 2 others badly hurt, you slightly helped; strong influence over 1 person; $1,000,000 at stake; 5,000 W of force"
+        );
+        assert_eq!(Annotation::default().describe(), "");
+        assert_eq!(fmt_count(1234567.0), "1,234,567");
+        assert_eq!(fmt_count(999.0), "999");
+        assert_eq!(fmt_count(2.5), "2.5");
     }
 
     #[test]
