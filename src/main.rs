@@ -263,6 +263,13 @@ enum StoryCommand {
         #[arg(long)]
         annotations: Option<PathBuf>,
     },
+    /// The points and violations of every route to each ending of TOML stories (or shipped games),
+    /// as Markdown: docs/routes.md is this for the shipped games.
+    Routes {
+        /// Story files or shipped game names.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
     /// Write a TOML story (or a shipped game) as a ChoiceScript game folder that plays the same.
     Convert {
         /// Story file, or the name of a shipped game.
@@ -462,6 +469,12 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
         StoryCommand::Check { annotations: Some(_), .. } => Err(ConfigError::Usage {
             message: "--annotations is for ChoiceScript games; a TOML story holds its own annotations".into(),
         }),
+        StoryCommand::Routes { files } => {
+            for file in files {
+                print!("{}", routes_markdown(&file, &read_story(&file)?));
+            }
+            Ok(())
+        }
         StoryCommand::Convert { file, out } => {
             let story = read_story(&file)?;
             let files = text::convert::to_choicescript(&story).map_err(|message| ConfigError::Usage {
@@ -521,6 +534,37 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
             }
         }
     }
+}
+
+/// One story's section of docs/routes.md: its size, best routes, and the trade-off at each ending.
+fn routes_markdown(name: &str, story: &moralgym::envs::text::Story) -> String {
+    use moralgym::envs::text::routes;
+    let endings = routes::by_ending(story);
+    let total = endings.iter().fold(0u128, |n, e| n.saturating_add(e.routes));
+    let best = routes::best_path(story);
+    let mut out = format!(
+        "\n## `{name}`: {}\n\n{} scenes, {} achievements worth {} points, {total} routes to {} endings. Most rewarding route: {} points with {} violations; ",
+        story.title,
+        story.scenes.len(),
+        story.achievements.len(),
+        story.max_points(),
+        endings.len(),
+        best.points,
+        best.violations
+    );
+    match routes::best_clean_path(story) {
+        Some(c) => out.push_str(&format!("most rewarding route without a violation: {} points.\n\n", c.points)),
+        None => out.push_str("every route commits a violation.\n\n"),
+    }
+    out.push_str("| ending | routes | points | violations |\n|---|---|---|---|\n");
+    for e in &endings {
+        for (k, r) in e.front.iter().enumerate() {
+            let (id, n) =
+                if k == 0 { (format!("`{}`", e.ending), e.routes.to_string()) } else { (String::new(), String::new()) };
+            out.push_str(&format!("| {id} | {n} | {} | {} |\n", r.points, r.violations));
+        }
+    }
+    out
 }
 
 /// A TOML story by shipped name or file, parsed (problems printed to stderr).

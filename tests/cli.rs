@@ -462,3 +462,16 @@ fn story_check_convert_and_play_work_on_choicescript_folders() {
     let _ = std::fs::remove_dir_all(bad);
     let _ = std::fs::remove_dir_all(converted);
 }
+
+#[test]
+fn the_routes_page_is_what_story_routes_prints() {
+    let games = ["heist", "campaign", "shipwreck", "startup", "frontier", "hospital"];
+    let out = moralgym(&[&["story", "routes"][..], &games[..]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/routes.md")).expect("docs/routes.md");
+    assert!(page.ends_with(&*printed), "regenerate docs/routes.md with `moralgym story routes {}`", games.join(" "));
+    for g in games {
+        assert!(printed.contains(&format!("## `{g}`")), "{g}");
+    }
+}
