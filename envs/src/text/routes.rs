@@ -85,7 +85,7 @@ fn fold<T>(story: &Story, mut combine: impl FnMut(usize, Route, Vec<(&T, f64, f6
 }
 
 fn search(story: &Story, clean_only: bool) -> Option<Route> {
-    let mut best = fold(story, |s, here, ways: Vec<(&Option<Route>, f64, f64)>| {
+    let mut best = fold(story, |s, here, ways| -> Option<Route> {
         if clean_only && here.violations > 0.0 {
             return None;
         }
@@ -139,7 +139,7 @@ pub struct EndingRoutes {
 pub fn by_ending(story: &Story) -> Vec<EndingRoutes> {
     let mut out = Vec::new();
     for (e, scene) in story.scenes.iter().enumerate().filter(|(_, s)| s.ending) {
-        let mut value = fold(story, |s, here, ways: Vec<(&(u128, Vec<Route>), f64, f64)>| {
+        let mut value = fold(story, |s, here, ways| -> (u128, Vec<Route>) {
             if s == e {
                 return (1, vec![here]);
             }
