@@ -474,6 +474,12 @@ proptest::proptest! {
 fn deep_nesting_is_refused_not_a_stack_overflow() {
     let deep_parens = format!("*create x 1\n*set x {}1{}\n*ending\n", "(".repeat(100_000), ")".repeat(100_000));
     assert!(has(&problems(&[("startup", &deep_parens)], None), "startup.txt:2: brackets nest deeper than 64 levels"));
+    // a literal in startup's *create goes through the same parser
+    let deep_literal = format!("*create x {}1{}\n*ending\n", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(has(
+        &problems(&[("startup", &deep_literal)], None),
+        "startup.txt:1: `*create x`: brackets nest deeper than 64 levels"
+    ));
     let deep_interp = format!("*create x 1\n{}x{}\n*ending\n", "@{x ".repeat(50_000), "|y}".repeat(50_000));
     assert!(!problems(&[("startup", &deep_interp)], None).is_empty());
     let mut deep_blocks = String::from("*create x 1\n");

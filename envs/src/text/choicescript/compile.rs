@@ -8,9 +8,9 @@ use super::expr::{self, BinOp, Expr, Func, Interp, Names, Slot, Value};
 use super::{Game, Op, Opt, Reuse, Scene, SceneNames, Target};
 use crate::text::story::{Achievement, Problem};
 
-/// Deepest indentation (and bracket) nesting accepted; deeper is refused rather than risk the
-/// stack.
-pub(super) const MAX_DEPTH: usize = 64;
+/// Deepest block nesting accepted (the same bound as brackets in expressions); deeper is refused
+/// rather than risk the stack.
+const MAX_DEPTH: usize = expr::MAX_DEPTH;
 
 /// Commands that change nothing in play: accepted (with any indented block under them) and
 /// skipped.
@@ -447,21 +447,11 @@ impl SceneCompiler<'_, '_> {
             self.problem(line, "an expression is missing");
             return None;
         }
-        let r = if too_deep(src) {
-            Err(format!("brackets nest deeper than {MAX_DEPTH} levels"))
-        } else {
-            expr::parse_expr(src, &self.names())
-        };
-        r.map_err(|m| self.problem(line, m)).ok()
+        expr::parse_expr(src, &self.names()).map_err(|m| self.problem(line, m)).ok()
     }
 
     fn interp(&mut self, src: &str, line: u32) -> Interp {
-        let r = if too_deep(src) {
-            Err(format!("brackets nest deeper than {MAX_DEPTH} levels"))
-        } else {
-            expr::parse_interp(src, &self.names())
-        };
-        r.unwrap_or_else(|m| {
+        expr::parse_interp(src, &self.names()).unwrap_or_else(|m| {
             self.problem(line, m);
             Interp::default()
         })
@@ -631,12 +621,7 @@ impl SceneCompiler<'_, '_> {
                     self.problem(line, format!("`*set {first}` needs a value"));
                     return None;
                 }
-                let value = if too_deep(rest) {
-                    Err(format!("brackets nest deeper than {MAX_DEPTH} levels"))
-                } else {
-                    expr::parse_modifier(current, rest, &self.names())
-                };
-                match value {
+                match expr::parse_modifier(current, rest, &self.names()) {
                     Ok(v) => {
                         self.emit(Op::Set(target, v), line);
                     }
@@ -988,24 +973,6 @@ fn reuse(name: &str) -> Reuse {
         "disable_reuse" => Reuse::Disable,
         _ => Reuse::Allow,
     }
-}
-
-/// Whether brackets in `s` nest deeper than [`MAX_DEPTH`].
-pub(super) fn too_deep(s: &str) -> bool {
-    let mut depth = 0usize;
-    for c in s.chars() {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return true;
-                }
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Compiles every scene reachable from startup (its scene list and every scene named by a

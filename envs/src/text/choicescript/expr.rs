@@ -404,8 +404,31 @@ fn describe(t: &Tok) -> String {
     }
 }
 
+/// Deepest bracket nesting the parsers accept; deeper is refused rather than risk the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses text whose brackets nest deeper than [`MAX_DEPTH`]: every parser entry point checks
+/// first, so no caller can recurse past it.
+fn check_depth(s: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    for c in s.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(format!("brackets nest deeper than {MAX_DEPTH} levels"));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Parses a whole expression.
 pub fn parse_expr(src: &str, names: &dyn Names) -> Result<Expr, String> {
+    check_depth(src)?;
     let mut p = Parser { toks: tokenize(src)?, at: 0, names };
     let e = p.expr()?;
     match p.peek() {
@@ -417,6 +440,7 @@ pub fn parse_expr(src: &str, names: &dyn Names) -> Result<Expr, String> {
 /// Parses the value of a `*set`: an expression that starts with an operator modifies the
 /// variable (`*set x +5` is `x + 5`, `*set x %-20` is fairmath).
 pub fn parse_modifier(target: Expr, src: &str, names: &dyn Names) -> Result<Expr, String> {
+    check_depth(src)?;
     let toks = tokenize(src)?;
     match toks.first() {
         Some(Tok::Op(op)) => {
@@ -505,6 +529,7 @@ fn matching_brace(chars: &[char], from: usize) -> Option<usize> {
 
 /// Parses narration or option text: `${x}`, `$!{x}`, `$!!{x}`, `@{sel a|b}`.
 pub fn parse_interp(src: &str, names: &dyn Names) -> Result<Interp, String> {
+    check_depth(src)?;
     let chars: Vec<char> = src.chars().collect();
     let mut pieces = Vec::new();
     let mut lit = String::new();
