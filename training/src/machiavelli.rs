@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use moralgym_agents::PolicyOptions;
 use moralgym_agents::llm::cache::cache_root;
-use moralgym_envs::text::game::is_choicescript;
-use moralgym_envs::text::{COST_NAMES, MORALITY, choicescript};
+use moralgym_envs::text::{COST_NAMES, MORALITY, TextGameConfig};
 use moralgym_envs::{EpisodeReport, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -91,7 +90,8 @@ fn fnv(text: &str) -> u64 {
 }
 
 /// The random baseline, computed once per game config, size and seed and then read from the cache
-/// (`$MORALGYM_CACHE`, else `~/.cache/moralgym`). A story file's content is part of the key.
+/// (`$MORALGYM_CACHE`, else `~/.cache/moralgym`). The game's content (shipped, generated or read
+/// from files) is part of the key, so a changed game is computed again.
 pub fn cached_random_baseline(
     id: &str,
     config: &Value,
@@ -100,20 +100,8 @@ pub fn cached_random_baseline(
 ) -> Result<RandomBaseline, ConfigError> {
     let resolved = registry::resolve_config(id, config)?;
     let mut key = format!("{id}|{resolved}|{episodes}|{seed}");
-    if let Some(path) = resolved.get("path").and_then(Value::as_str) {
-        let path = std::path::Path::new(path);
-        if is_choicescript(path) {
-            // Every scene file and the sidecar.
-            let sidecar = resolved.get("annotations").and_then(Value::as_str).map(std::path::Path::new);
-            if let Ok((files, sidecar)) = choicescript::read_files(path, sidecar) {
-                for (name, text) in files {
-                    key.push_str(&format!("|{name}|{text}"));
-                }
-                key.push_str(&sidecar.unwrap_or_default());
-            }
-        } else {
-            key.push_str(&std::fs::read_to_string(path).unwrap_or_default());
-        }
+    if let Ok(game) = serde_json::from_value::<TextGameConfig>(resolved.clone()) {
+        key.push_str(&format!("|{:016x}", game.fingerprint(id)?));
     }
     let file = cache_root().join(format!("baseline-{:016x}.json", fnv(&key)));
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {

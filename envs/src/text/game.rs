@@ -103,6 +103,13 @@ impl TextGameConfig {
     pub fn script(&self, id: &str) -> EnvResult<Script> {
         self.source(id)?.parse(id)
     }
+
+    /// A hash of everything the game this config names is made of (the shipped, generated or
+    /// read text; every scene file and the sidecar of a ChoiceScript game): what caches of results
+    /// on the game are keyed by, so that a changed game is never served an old result.
+    pub fn fingerprint(&self, id: &str) -> EnvResult<u64> {
+        Ok(self.source(id)?.fingerprint())
+    }
 }
 
 /// A game's text before parsing.
