@@ -168,6 +168,58 @@ impl Clause {
     }
 }
 
+/// Whether, whatever values the variables hold, at least one of these conditions holds (an empty
+/// condition always does). A comparison's truth only changes at its number, so it is enough to try
+/// every number the conditions name, a value between each two, and one beyond each end, for every
+/// variable they read together. Past 100,000 such states the answer is a conservative `false`.
+fn always_one_holds(conditions: &[&[Clause]]) -> bool {
+    if conditions.iter().any(|c| c.is_empty()) {
+        return true;
+    }
+    let mut vars: Vec<usize> = conditions.iter().flat_map(|c| c.iter().map(|k| k.var)).collect();
+    vars.sort_unstable();
+    vars.dedup();
+    let points: Vec<Vec<f64>> = vars
+        .iter()
+        .map(|&v| {
+            let mut t: Vec<f64> =
+                conditions.iter().flat_map(|c| c.iter()).filter(|k| k.var == v).map(|k| k.value).collect();
+            t.sort_by(f64::total_cmp);
+            t.dedup();
+            let mut p = vec![t[0] - 1.0, t[t.len() - 1] + 1.0];
+            p.extend(t.windows(2).map(|w| (w[0] + w[1]) / 2.0));
+            p.extend(t);
+            p
+        })
+        .collect();
+    if points.iter().try_fold(1usize, |n, p| n.checked_mul(p.len()).filter(|&n| n <= 100_000)).is_none() {
+        return false;
+    }
+    let mut values = vec![0.0; vars.iter().max().map_or(0, |&m| m + 1)];
+    let mut digit = vec![0usize; vars.len()];
+    loop {
+        for (i, &v) in vars.iter().enumerate() {
+            values[v] = points[i][digit[i]];
+        }
+        if !conditions.iter().any(|c| c.iter().all(|k| k.holds(&values))) {
+            return false;
+        }
+        // the next state, as a mixed-radix counter
+        let mut i = 0;
+        loop {
+            if i == digit.len() {
+                return true;
+            }
+            digit[i] += 1;
+            if digit[i] < points[i].len() {
+                break;
+            }
+            digit[i] = 0;
+            i += 1;
+        }
+    }
+}
+
 /// A declared achievement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Achievement {
@@ -405,9 +457,6 @@ impl Story {
             } else if ways > 1 {
                 push(line, sid, "must have exactly one of choices, `next`, or `ending = true`".into());
             }
-            if !d.choices.is_empty() && d.choices.iter().all(|c| c.get_ref().condition.is_some()) {
-                push(line, sid, "has no way out when every condition fails: give one choice no `if`".into());
-            }
             let mut choices = Vec::with_capacity(d.choices.len());
             for c in &d.choices {
                 let cline = lines.line(c.span().start);
@@ -444,6 +493,16 @@ impl Story {
                     achievements,
                     annotation: c.annotation.clone(),
                 });
+            }
+            let conditions: Vec<&[Clause]> = choices.iter().map(|c| c.condition.as_slice()).collect();
+            if !choices.is_empty() && !always_one_holds(&conditions) {
+                push(
+                    line,
+                    sid,
+                    "has no way out when every condition fails: give one choice no `if`, or conditions that \
+                     cover every value"
+                        .into(),
+                );
             }
             scenes.push(Scene {
                 id: id.clone(),
