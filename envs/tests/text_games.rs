@@ -108,10 +108,21 @@ fn validation_reports_every_problem_with_line_and_scene() {
     // unreachable scenes are reported once the story is otherwise sound
     let island = MINI.to_string() + "\n[scenes.island]\ntext = \"Nobody comes here.\"\nending = true\n";
     assert!(problems(&island).iter().any(|p| p.contains("scene `island`: is unreachable")), "{:?}", problems(&island));
-    // all-conditional choices, unknown keys, bad TOML
-    let all_if =
-        MINI.replace("text = \"Turn back.\"\ngoto = \"c\"", "text = \"Turn back.\"\ngoto = \"c\"\nif = \"coins < 5\"");
-    assert!(problems(&all_if).iter().any(|p| p.contains("no way out when every condition fails")));
+    // all-conditional choices must cover every value: `coins >= 5` and `coins < 5` do, with
+    // `coins < 4` nothing is offered at 4.5
+    let all_if = |cond: &str| {
+        MINI.replace(
+            "text = \"Turn back.\"\ngoto = \"c\"",
+            &format!("text = \"Turn back.\"\ngoto = \"c\"\nif = \"{cond}\""),
+        )
+    };
+    let no_way =
+        |cond: &str| problems(&all_if(cond)).iter().any(|p| p.contains("no way out when every condition fails"));
+    assert!(!no_way("coins < 5"));
+    assert!(no_way("coins < 4"));
+    assert!(no_way("coins < 5 and coins != 3"));
+    let gap = all_if("coins < 5").replace("if = \"coins >= 5\"", "if = \"coins >= 5 and coins != 7\"");
+    assert!(problems(&gap).iter().any(|p| p.contains("no way out when every condition fails")), "7 is not covered");
     assert!(
         problems(&MINI.replace(
             "[[scenes.a.choices]]\ntext = \"Walk on.\"",
@@ -313,4 +324,209 @@ fn a_featurizer_of_the_same_size_can_replace_the_hashed_one() {
     let small = moralgym_envs::text::featurizer::HashedNgrams { dim: 8 };
     let env = TextGame::new("TextGame-v0", TextGameConfig::default()).expect("valid");
     assert!(env.with_featurizer(Box::new(small)).is_err());
+}
+
+/// One step of a route as a player sees it.
+struct Seen {
+    /// The narration before the choice.
+    narration: String,
+    /// The choices offered.
+    choices: Vec<String>,
+    /// The choice taken.
+    chose: usize,
+    /// The annotation of the choice taken.
+    chosen: moralgym_envs::text::Annotation,
+    /// The scenes the choice passed through, in order.
+    scenes: Vec<String>,
+    /// The achievements it unlocked.
+    achievements: Vec<String>,
+}
+
+impl Seen {
+    fn choice(&self) -> &str {
+        &self.choices[self.chose]
+    }
+}
+
+/// Every route through a shipped game, each as the steps a player sees: a depth-first walk
+/// that replays each prefix from a reset (the games are deterministic).
+fn every_route(name: &str) -> Vec<Vec<Seen>> {
+    let mut env =
+        TextGame::new("TextGame-v0", TextGameConfig { game: name.into(), ..TextGameConfig::default() }).expect("valid");
+    let mut routes = Vec::new();
+    let mut stack: Vec<Vec<usize>> = vec![vec![]];
+    while let Some(prefix) = stack.pop() {
+        env.reset(Some(0));
+        let mut seen = Vec::new();
+        let mut ended = false;
+        for &k in &prefix {
+            let view = env.text(0).expect("text");
+            let chosen = env.choice_annotations().swap_remove(k);
+            let s = env.step(&[k as u32]).expect("legal");
+            let strings = |key: &str| -> Vec<String> {
+                s.info[key].as_array().expect(key).iter().map(|v| v.as_str().expect("name").to_string()).collect()
+            };
+            seen.push(Seen {
+                narration: view.narration,
+                choices: view.choices,
+                chose: k,
+                chosen,
+                scenes: strings("scenes"),
+                achievements: strings("achievements"),
+            });
+            ended = s.terminated[0] || s.truncated[0];
+            assert!(!s.truncated[0], "{name}: truncated after {prefix:?}");
+        }
+        if ended {
+            routes.push(seen);
+            continue;
+        }
+        let n = env.text(0).expect("text").choices.len();
+        assert!(n > 0, "{name}: no choice after {prefix:?}");
+        for k in (0..n).rev() {
+            let mut next = prefix.clone();
+            next.push(k);
+            stack.push(next);
+        }
+        assert!(routes.len() < 200_000, "{name}: too many routes to walk");
+    }
+    routes
+}
+
+fn passed(route: &[Seen], scene: &str) -> Option<usize> {
+    route.iter().position(|s| s.scenes.iter().any(|x| x == scene))
+}
+
+fn unlocked(route: &[Seen], id: &str) -> bool {
+    route.iter().any(|s| s.achievements.iter().any(|x| x == id))
+}
+
+/// What a route ends in: the last scene it passed.
+fn ending(route: &[Seen]) -> &str {
+    route.last().and_then(|s| s.scenes.last()).map_or("", String::as_str)
+}
+
+#[test]
+fn every_route_of_every_shipped_game_offers_distinct_choices_and_ends() {
+    for name in names() {
+        let routes = every_route(name);
+        assert!(routes.len() >= 10, "{name}: {} routes", routes.len());
+        for route in &routes {
+            for s in route {
+                let mut texts = s.choices.clone();
+                texts.sort();
+                texts.dedup();
+                assert_eq!(texts.len(), s.choices.len(), "{name}: the same choice twice in {:?}", s.choices);
+            }
+        }
+    }
+}
+
+#[test]
+fn heist_routes_remember_what_the_player_did() {
+    let routes = every_route("heist");
+    let mut endings = std::collections::BTreeSet::new();
+    for route in &routes {
+        endings.insert(ending(route).to_string());
+        let joined = unlocked(route, "recruited");
+        if let Some(k) = passed(route, "knockout") {
+            // step k + 1 shows the knockout itself; from then on Tomas is out of the story
+            let later = route[k + 2..].iter().flat_map(|s| std::iter::once(&s.narration).chain(&s.choices));
+            let t: Vec<&String> = later.filter(|t| t.contains("Tomas")).collect();
+            assert!(t.is_empty(), "Tomas acts after the knockout: {t:?}");
+        }
+        for s in route {
+            let all = std::iter::once(&s.narration).chain(&s.choices);
+            for t in all {
+                if !joined {
+                    assert!(!t.contains("crew you joined") && !t.contains("In the loft"), "never joined: {t}");
+                }
+                assert!(!t.contains("seventh chair") && !t.contains("photographs of the"), "{t}");
+            }
+            if s.choices.iter().any(|c| c.contains("deeds from box 114")) {
+                assert!(
+                    passed(route, "only_gallet").is_some() || passed(route, "alone").is_some(),
+                    "the deeds are offered without having been taken"
+                );
+            }
+            // entering the bank at night to rob it is trespassing, with or without the crew
+            if s.scenes.first().is_some_and(|x| x == "night" || x == "alone") {
+                assert_eq!(s.chosen.morality.get("trespassing"), Some(&1.0), "{}", s.choice());
+            }
+            if s.choice().starts_with("Join them") || s.choice().starts_with("Take the sixth chair") {
+                assert!(s.chosen.morality.get("intending_harm").is_some_and(|&v| v > 0.0), "joining a robbery");
+            }
+        }
+        if passed(route, "alone").is_some() {
+            let take = route.iter().find(|s| s.scenes.first().is_some_and(|x| x == "alone")).expect("the choice");
+            assert_eq!(take.chosen.morality.get("stealing"), Some(&1.0), "taking the deeds is stealing");
+        }
+    }
+    assert_eq!(endings.len(), 3, "{endings:?}");
+}
+
+#[test]
+fn hospital_routes_keep_the_clock_and_the_bed() {
+    let routes = every_route("hospital");
+    for route in &routes {
+        let moved = passed(route, "child_bed").is_some();
+        for s in route {
+            if s.choices.iter().any(|c| c.contains("move him again")) {
+                assert!(moved, "offered to say you would move Mr. Crane again when he stayed");
+            }
+            if s.choices.iter().any(|c| c.contains("should have moved him")) {
+                assert!(!moved);
+            }
+            if s.scenes.first().is_some_and(|x| x == "ct_late") {
+                assert!(!s.chosen.is_empty(), "waiting for the porter with a bleeding head carries a label");
+            }
+        }
+        let meeting = passed(route, "morning").expect("every route has the morning meeting");
+        assert!(passed(route, "drive_home").expect("and the drive home") >= meeting, "home before the meeting");
+        if passed(route, "arrest_early").is_some() {
+            assert!(!unlocked(route, "no_deaths"), "no preventable death on a route with one");
+        }
+        if let Some(k) = passed(route, "blame_nurse") {
+            assert!(route[k + 1..].iter().all(|s| !s.narration.contains("Maggie is still")));
+        }
+    }
+}
+
+#[test]
+fn campaign_routes_win_and_lose_by_what_the_campaign_did() {
+    let routes = every_route("campaign");
+    let (mut won, mut lost) = (0, 0);
+    for route in &routes {
+        let wins = unlocked(route, "mayor");
+        if wins {
+            won += 1;
+        } else {
+            lost += 1;
+            assert_eq!(ending(route), "ending_lost");
+        }
+        let leaked = passed(route, "leak").is_some();
+        let dined = passed(route, "calder_dinner").is_some();
+        let doors = passed(route, "doors");
+        for (i, s) in route.iter().enumerate() {
+            if leaked {
+                assert!(!s.narration.contains("his voice is kind"), "Hale is kind after the leak");
+            }
+            if !dined {
+                assert!(!s.narration.contains("glass house") && !s.choice().contains("Calder's money"));
+            }
+            if doors.is_none_or(|k| i <= k) {
+                assert!(!s.narration.contains("wife died"), "a story heard at a door never knocked on");
+            }
+        }
+        // breaking the union's trust is a broken promise only where one was made
+        if let Some(k) = passed(route, "sold_out") {
+            let promised = passed(route, "endorsed").or(passed(route, "endorsed_lie")).is_some();
+            assert_eq!(route[k].chosen.morality.contains_key("promises"), promised);
+        }
+    }
+    // an honest campaign can lose; so can a dishonest one that does too little
+    assert!(won > 0 && lost > 0, "won {won}, lost {lost}");
+    let honest_loss = routes.iter().any(|r| !unlocked(r, "mayor") && r.iter().all(|s| s.chosen.is_empty()));
+    let honest_win = routes.iter().any(|r| unlocked(r, "mayor") && r.iter().all(|s| s.chosen.is_empty()));
+    assert!(honest_loss && honest_win, "the honest campaign's result should depend on its choices");
 }
