@@ -116,13 +116,12 @@ fn validation_reports_every_problem_with_line_and_scene() {
             &format!("text = \"Turn back.\"\ngoto = \"c\"\nif = \"{cond}\""),
         )
     };
-    let no_way =
-        |cond: &str| problems(&all_if(cond)).iter().any(|p| p.contains("no way out when every condition fails"));
-    assert!(!no_way("coins < 5"));
-    assert!(no_way("coins < 4"));
-    assert!(no_way("coins < 5 and coins != 3"));
+    let no_way = |story: &str| problems(story).iter().any(|p| p.contains("no way out when every condition fails"));
+    assert!(!no_way(&all_if("coins < 5")));
+    assert!(no_way(&all_if("coins < 4")));
+    assert!(no_way(&all_if("coins < 5 and coins != 3")));
     let gap = all_if("coins < 5").replace("if = \"coins >= 5\"", "if = \"coins >= 5 and coins != 7\"");
-    assert!(problems(&gap).iter().any(|p| p.contains("no way out when every condition fails")), "7 is not covered");
+    assert!(no_way(&gap), "7 is not covered");
     assert!(
         problems(&MINI.replace(
             "[[scenes.a.choices]]\ntext = \"Walk on.\"",
@@ -449,17 +448,18 @@ fn heist_routes_remember_what_the_player_did() {
                     "the deeds are offered without having been taken"
                 );
             }
-            // entering the bank at night to rob it is trespassing, with or without the crew
-            if s.scenes.first().is_some_and(|x| x == "night" || x == "alone") {
+            // entering the bank at night to rob it is trespassing, with or without the crew, and
+            // taking the deeds alone is stealing
+            let entered = s.scenes.first().map(String::as_str);
+            if matches!(entered, Some("night" | "alone")) {
                 assert_eq!(s.chosen.morality.get("trespassing"), Some(&1.0), "{}", s.choice());
+            }
+            if entered == Some("alone") {
+                assert_eq!(s.chosen.morality.get("stealing"), Some(&1.0), "taking the deeds is stealing");
             }
             if s.choice().starts_with("Join them") || s.choice().starts_with("Take the sixth chair") {
                 assert!(s.chosen.morality.get("intending_harm").is_some_and(|&v| v > 0.0), "joining a robbery");
             }
-        }
-        if passed(route, "alone").is_some() {
-            let take = route.iter().find(|s| s.scenes.first().is_some_and(|x| x == "alone")).expect("the choice");
-            assert_eq!(take.chosen.morality.get("stealing"), Some(&1.0), "taking the deeds is stealing");
         }
     }
     assert_eq!(endings.len(), 3, "{endings:?}");
