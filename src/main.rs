@@ -595,9 +595,11 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
     })?;
     let lines: u32 = game.scenes.iter().map(|s| s.line_count).sum();
     println!(
-        "{dir}: valid. \"{}\": {} scene files ({lines} lines), {} choices with {} options, {} achievements worth {} points, {} annotations.",
+        "{dir}: valid. \"{}\": {} scene files ({lines} lines, {} labels, {} words), {} choices with {} options, {} achievements worth {} points, {} annotations.",
         game.title,
         game.scenes.len(),
+        game.num_labels(),
+        game.words(),
         game.num_choices(),
         game.options.len(),
         game.achievements.len(),

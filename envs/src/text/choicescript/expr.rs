@@ -159,6 +159,18 @@ pub enum Piece {
 pub struct Interp(pub Vec<Piece>);
 
 impl Interp {
+    /// Words as written: a `${}` counts as one, and every text of a multireplace counts.
+    pub fn words(&self) -> usize {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Lit(s) => s.split_whitespace().count(),
+                Piece::Value(..) => 1,
+                Piece::Multi(_, texts) => texts.iter().map(Interp::words).sum(),
+            })
+            .sum()
+    }
+
     /// Whether the text is a plain literal (nothing to evaluate).
     pub fn literal(&self) -> Option<&str> {
         match self.0.as_slice() {

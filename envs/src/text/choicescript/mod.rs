@@ -276,6 +276,20 @@ impl Game {
         self.achievements.iter().fold(0.0, |sum, a| sum + a.points)
     }
 
+    /// Number of `*label`s.
+    pub fn num_labels(&self) -> usize {
+        self.scenes.iter().map(|s| s.labels.len()).sum()
+    }
+
+    /// Words of narration and option text as written (every text of a multireplace counted).
+    pub fn words(&self) -> usize {
+        let narration = self.scenes.iter().flat_map(|s| &s.ops).filter_map(|o| match o {
+            Op::Text(t) => Some(t),
+            _ => None,
+        });
+        narration.chain(self.options.iter().map(|o| &o.text)).map(Interp::words).sum()
+    }
+
     /// Number of `*choice` blocks.
     pub fn num_choices(&self) -> usize {
         self.scenes.iter().flat_map(|s| &s.ops).filter(|o| matches!(o, Op::Choice(..))).count()
