@@ -79,7 +79,11 @@ enum Command {
     /// only, weighted, Lagrangian, conscience): achievements and harms in % of random.
     Report {
         /// Games, comma-separated: shipped names, story files or ChoiceScript game folders.
-        #[arg(long, default_value = "heist,campaign,shipwreck,startup,frontier,hospital", value_delimiter = ',')]
+        #[arg(
+            long,
+            default_value = "heist,campaign,shipwreck,startup,frontier,hospital,icefall,regent",
+            value_delimiter = ','
+        )]
         games: Vec<String>,
         /// Env steps of each PPO agent.
         #[arg(long, default_value_t = 100_000)]
@@ -144,8 +148,8 @@ enum Command {
     },
     /// Play a text game in the terminal.
     Play {
-        /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital), a story file, or
-        /// a ChoiceScript game folder.
+        /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital, and the long
+        /// ChoiceScript games icefall and regent), a story file, or a ChoiceScript game folder.
         game: String,
         /// Show the annotation of each choice after it is made.
         #[arg(long)]
@@ -463,7 +467,10 @@ fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> R
 fn story(command: StoryCommand) -> Result<(), ConfigError> {
     use moralgym::envs::text::{self, generator, routes};
     match command {
-        StoryCommand::Check { file, annotations } if text::game::is_choicescript(std::path::Path::new(&file)) => {
+        StoryCommand::Check { file, annotations }
+            if text::game::is_choicescript(std::path::Path::new(&file))
+                || text::games::shipped_choicescript(&file).is_some() =>
+        {
             check_choicescript(&file, annotations.as_deref())
         }
         StoryCommand::Check { annotations: Some(_), .. } => Err(ConfigError::Usage {
@@ -570,6 +577,11 @@ fn routes_markdown(name: &str, story: &moralgym::envs::text::Story) -> String {
 /// A TOML story by shipped name or file, parsed (problems printed to stderr).
 fn read_story(file: &str) -> Result<moralgym::envs::text::Story, ConfigError> {
     use moralgym::envs::text::{Story, games};
+    if games::shipped_choicescript(file).is_some() {
+        return Err(ConfigError::Usage {
+            message: format!("{file} is a ChoiceScript game: `story routes` and `story convert` take TOML stories"),
+        });
+    }
     let text = match games::shipped(file) {
         Some(t) => t.to_string(),
         None => std::fs::read_to_string(file)
@@ -587,7 +599,18 @@ fn read_story(file: &str) -> Result<moralgym::envs::text::Story, ConfigError> {
 /// only running finds (a reachable *bug, a choice with nothing to choose).
 fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Result<(), ConfigError> {
     use moralgym::envs::text::choicescript::{Game, explore};
-    let game = Game::load(std::path::Path::new(dir), annotations).map_err(|e| {
+    let loaded = match moralgym::envs::text::games::shipped_choicescript(dir) {
+        Some(g) => {
+            let sidecar = match annotations {
+                Some(p) => std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Io { path: p.display().to_string(), message: e.to_string() })?,
+                None => g.sidecar.to_string(),
+            };
+            Game::from_files(&g.files(), Some(&sidecar))
+        }
+        None => Game::load(std::path::Path::new(dir), annotations),
+    };
+    let game = loaded.map_err(|e| {
         for p in &e.problems {
             eprintln!("{dir}: {p}");
         }

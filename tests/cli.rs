@@ -428,6 +428,22 @@ fn story_check_convert_and_play_work_on_choicescript_folders() {
             && text.contains("200 random playthroughs"),
         "{text}"
     );
+    // a shipped ChoiceScript game by name, from any folder: its size, labels and words included
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args(["story", "check", "icefall"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("\"Above the Icefall\": 12 scene files")
+            && text.contains(" labels, ")
+            && text.contains(" words)"),
+        "{text}"
+    );
+    let e = stderr_of_failure(&["story", "routes", "regent"]);
+    assert!(e.contains("regent is a ChoiceScript game"), "{e}");
     // a broken game: the file and line of each problem
     let bad = tmp("bad-cs");
     std::fs::create_dir_all(&bad).expect("dir");

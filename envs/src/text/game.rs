@@ -76,11 +76,18 @@ impl TextGameConfig {
                 .map_err(|e| bad(format!("{p}: {e}")))?;
             return Ok(Source::ChoiceScript { path: p.clone(), files, sidecar });
         }
+        if let (None, None, Some(g)) = (&self.path, &self.generate, super::games::shipped_choicescript(&self.game)) {
+            let sidecar = match &self.annotations {
+                Some(p) => std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read sidecar {p}: {e}")))?,
+                None => g.sidecar.into(),
+            };
+            return Ok(Source::ChoiceScript { path: g.name.into(), files: g.files(), sidecar: Some(sidecar) });
+        }
         if self.annotations.is_some() {
             return Err(EnvError::OutOfRange {
                 env: id.into(),
                 key: "annotations".into(),
-                message: "a sidecar belongs to a ChoiceScript game (`path` to its folder); TOML stories hold their annotations".into(),
+                message: "a sidecar belongs to a ChoiceScript game (`path` to its folder, or a shipped one); TOML stories hold their annotations".into(),
             });
         }
         let text = match (&self.path, &self.generate) {
@@ -318,11 +325,19 @@ impl TextGame {
         self.play.as_ref()
     }
 
-    /// The annotation of each offered choice (what an oracle conscience reads).
+    /// The annotation of each offered choice, which is what an oracle conscience reads. A TOML
+    /// story's choice carries its own annotation. A ChoiceScript game annotates lines and labels,
+    /// and the option's line alone would miss the labels its body jumps to, so for those the
+    /// oracle reads the whole step the option leads to: the step is played on a copy of the run,
+    /// up to the next decision.
     pub fn choice_annotations(&self) -> Vec<Annotation> {
-        self.play.as_ref().map_or_else(Vec::new, |p| {
-            (0..p.num_choices()).map(|k| p.choice_annotation(k).cloned().unwrap_or_default()).collect()
-        })
+        match self.play.as_ref() {
+            None => Vec::new(),
+            Some(Play::ChoiceScript(run)) => (0..run.num_choices())
+                .map(|k| run.clone().choose(k).map(|p| p.annotation).unwrap_or_default())
+                .collect(),
+            Some(p) => (0..p.num_choices()).map(|k| p.choice_annotation(k).cloned().unwrap_or_default()).collect(),
+        }
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
