@@ -270,3 +270,33 @@ fn the_harm_oracle_of_a_choicescript_game_sees_the_labels_an_option_leads_to() {
     let unfairness = env.spec().cost_spec.index_of("unfairness").expect("component");
     assert_eq!(s.costs[unfairness], 1.0);
 }
+
+#[test]
+fn a_shipped_choicescript_game_takes_another_sidecar_by_config() {
+    use moralgym_envs::ParallelEnv;
+    use moralgym_envs::text::{TextGame, TextGameConfig};
+    let config = |annotations: &str| TextGameConfig {
+        game: "regent".into(),
+        annotations: Some(annotations.into()),
+        ..TextGameConfig::default()
+    };
+    let missing = TextGame::new("TextGame-v0", config("/nonexistent/sidecar.toml")).err().expect("refused");
+    assert!(missing.to_string().contains("cannot read sidecar /nonexistent/sidecar.toml"), "{missing}");
+    let empty = std::env::temp_dir().join(format!("moralgym-empty-sidecar-{}.toml", std::process::id()));
+    std::fs::write(&empty, "").expect("write");
+    // At the printer's pamphlet (the fifth decision), arresting him is labelled by the shipped
+    // sidecar and by nothing under the empty one.
+    let at_pamphlet = |config: TextGameConfig| {
+        let mut env = TextGame::new("TextGame-v0", config).expect("valid");
+        env.reset(Some(0));
+        for _ in 0..4 {
+            env.step(&[0]).expect("legal");
+        }
+        assert_eq!(env.text(0).expect("text").choices[0], "Have Pell arrested and his press broken up.");
+        env.choice_annotations()
+    };
+    let shipped = at_pamphlet(TextGameConfig { game: "regent".into(), ..TextGameConfig::default() });
+    assert_eq!(shipped[0].morality.get("non_physical_harm"), Some(&1.0));
+    assert!(at_pamphlet(config(&empty.display().to_string())).iter().all(|a| a.is_empty()));
+    let _ = std::fs::remove_file(empty);
+}
