@@ -2,7 +2,7 @@
 release binary and prints the tables of the page (means over seeds, with the spread).
 
     cargo build --release
-    python3 scripts/social_results.py [--seeds 1 2 3] [--jobs 2] [--only 'cleanup_*' ...]
+    python3 scripts/social_results.py [--seeds 1 2 3] [--jobs 2] [--only 'cleanup_*' ...] [--binary PATH]
 
 Runs go to runs/social/<config>_s<seed>/; a run whose eval.json exists is not trained again.
 """
@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / "target" / "release" / "moralgym"
 
 
-def train(config: Path, seed: int) -> Path:
+def train(binary: Path, config: Path, seed: int) -> Path:
     out = ROOT / "runs" / "social" / f"{config.stem}_s{seed}"
     if not (out / "eval.json").exists():
-        cmd = [str(BINARY), "train", str(config), "--set", f"seed={seed}", "--out", str(out), "--quiet"]
+        cmd = [str(binary), "train", str(config), "--set", f"seed={seed}", "--out", str(out), "--quiet"]
         subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return out
 
@@ -56,15 +56,21 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", nargs="+", default=["*"], help="config names or glob patterns (default: all)")
+    p.add_argument(
+        "--binary",
+        type=Path,
+        default=BINARY,
+        help="the moralgym binary (default: the release build; the dev build trains the same runs, slower)",
+    )
     args = p.parse_args()
-    if not BINARY.exists():
-        sys.exit("build the binary first: cargo build --release")
+    if not args.binary.exists():
+        sys.exit(f"{args.binary} does not exist: build it first (cargo build --release)")
     configs = sorted(
         c for c in (ROOT / "configs" / "social").glob("*.toml") if any(fnmatch.fnmatch(c.stem, o) for o in args.only)
     )
     jobs = [(c, s) for c in configs for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(lambda job: train(*job), jobs))
+        runs = list(pool.map(lambda job: train(args.binary, *job), jobs))
     results = {}
     for (config, _), run in zip(jobs, runs):
         results.setdefault(config.stem, []).append(summary(run))
