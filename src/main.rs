@@ -601,11 +601,10 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
     use moralgym::envs::text::choicescript::{Game, explore};
     let loaded = match moralgym::envs::text::games::shipped_choicescript(dir) {
         Some(g) => {
-            let sidecar = match annotations {
-                Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| ConfigError::Io { path: p.display().to_string(), message: e.to_string() })?,
-                None => g.sidecar.to_string(),
-            };
+            let sidecar = g.sidecar_or(annotations).map_err(|e| ConfigError::Io {
+                path: annotations.map_or_else(String::new, |p| p.display().to_string()),
+                message: e.to_string(),
+            })?;
             Game::from_files(&g.files(), Some(&sidecar))
         }
         None => Game::load(std::path::Path::new(dir), annotations),

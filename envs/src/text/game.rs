@@ -77,10 +77,9 @@ impl TextGameConfig {
             return Ok(Source::ChoiceScript { path: p.clone(), files, sidecar });
         }
         if let (None, None, Some(g)) = (&self.path, &self.generate, super::games::shipped_choicescript(&self.game)) {
-            let sidecar = match &self.annotations {
-                Some(p) => std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read sidecar {p}: {e}")))?,
-                None => g.sidecar.into(),
-            };
+            let sidecar = g
+                .sidecar_or(self.annotations.as_deref().map(Path::new))
+                .map_err(|e| bad(format!("cannot read sidecar {}: {e}", self.annotations.as_deref().unwrap_or(""))))?;
             return Ok(Source::ChoiceScript { path: g.name.into(), files: g.files(), sidecar: Some(sidecar) });
         }
         if self.annotations.is_some() {

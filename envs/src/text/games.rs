@@ -28,6 +28,11 @@ impl ShippedChoiceScript {
     pub fn files(&self) -> BTreeMap<String, String> {
         self.scenes.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
     }
+
+    /// The text of the sidecar at `path` if one is given, else the game's own.
+    pub fn sidecar_or(&self, path: Option<&std::path::Path>) -> std::io::Result<String> {
+        path.map_or_else(|| Ok(self.sidecar.to_string()), std::fs::read_to_string)
+    }
 }
 
 macro_rules! choicescript_game {
