@@ -6,6 +6,7 @@ pub mod buffer;
 pub mod burn_rl;
 pub mod conscience;
 pub mod error;
+mod fused;
 pub mod harm_model;
 pub mod lagrangian;
 pub mod lase;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
+use crate::fused::{Adam, FusedActorCritic};
 use crate::model::{Activation, ActorCritic, Architecture, Init, PolicyHead};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
@@ -62,6 +63,20 @@ pub struct PpoConfig {
     /// CleanRL's early stop: no further epochs of an update once the approximate KL of an
     /// epoch's last minibatch exceeds this (off when unset).
     pub target_kl: Option<f64>,
+    /// What computes the gradient steps: the fused CPU step where it applies, or burn's autodiff.
+    pub engine: Engine,
+}
+
+/// What computes PPO's gradient steps (the maths is the same; a test checks they agree).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The fused CPU step ([`crate::fused`]) for an MLP policy on the CPU device, burn's
+    /// autodiff otherwise (other devices, the choice scorer).
+    #[default]
+    Auto,
+    /// burn's autodiff on the learner's device, always (moralgym v0).
+    Burn,
 }
 
 impl Default for PpoConfig {
@@ -86,6 +101,7 @@ impl Default for PpoConfig {
             policy: PolicyHead::Mlp,
             init: Init::Orthogonal,
             target_kl: None,
+            engine: Engine::Auto,
         }
     }
 }
@@ -167,6 +183,19 @@ pub struct UpdateStats {
     pub epochs: usize,
 }
 
+/// One gradient step's losses and diagnostics.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StepStats {
+    pub policy: f64,
+    pub value: f64,
+    pub entropy: f64,
+    pub old_approx_kl: f64,
+    pub approx_kl: f64,
+    pub clipfrac: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
 /// PPO's losses and diagnostics on one minibatch, as scalars on the training device.
 struct Losses {
     policy: Tensor<1>,
@@ -182,6 +211,9 @@ pub struct PpoLearner {
     model: ActorCritic,
     infer: ActorCritic,
     optim: ModuleOptimizer,
+    /// The fused CPU step's copy of the weights and its Adam state, when it computes the updates
+    /// (the burn networks then mirror its weights after every update).
+    fused: Option<FusedActorCritic>,
     device: Device,
     config: PpoConfig,
     obs_dim: usize,
@@ -202,7 +234,7 @@ pub(crate) fn seeded<M>(device: &Device, seed: u64, build: impl FnOnce(&Device) 
 }
 
 /// Logits of illegal actions are pushed this far down (finite, so that 0 * logp stays 0).
-const MASKED_LOGIT: f32 = -1e9;
+pub(crate) const MASKED_LOGIT: f32 = -1e9;
 
 impl PpoLearner {
     /// A fresh policy for `obs_dim` inputs, `actions` actions and `costs` cost components, on
@@ -222,7 +254,12 @@ impl PpoLearner {
             model
         });
         let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
-        Self { infer: model.valid(), model, optim, device: device.clone(), config: config.clone(), obs_dim, actions }
+        let fused = (config.engine == Engine::Auto && config.policy == PolicyHead::Mlp && *device == Device::flex())
+            .then(|| {
+                FusedActorCritic::from_model(&model, &config.hidden, config.activation, [obs_dim, actions, 1 + costs])
+            });
+        let (config, device) = (config.clone(), device.clone());
+        Self { infer: model.valid(), model, optim, fused, device, config, obs_dim, actions }
     }
 
     /// Samples an action for each of `n` rows of `obs` (respecting `masks` if given, and
@@ -273,6 +310,9 @@ impl PpoLearner {
     /// The log-probability of every action (`[rows * actions]`, masked and penalised as in
     /// [`PpoLearner::act`]) and the `1 + costs` values of each row of `obs`.
     pub fn forward(&self, obs: &[f32], masks: &[bool], penalties: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        if let Some(fused) = &self.fused {
+            return fused.forward(obs, masks, penalties);
+        }
         let n = obs.len() / self.obs_dim;
         let x = tensor2(obs.to_vec(), n, self.obs_dim, &self.device);
         let mut logits = self.infer.logits(x.clone());
@@ -292,35 +332,46 @@ impl PpoLearner {
     /// surrogate step (CleanRL's `ppo.py`, from "Optimizing the policy and value network"), the
     /// epochs stopping early once an epoch ends above `target_kl`.
     pub fn update(&mut self, buffer: &RolloutBuffer, lr: f64, rng: &mut Rng) -> UpdateStats {
+        let orders = self.shuffles(buffer.len(), rng);
+        self.update_in(buffer, lr, &orders)
+    }
+
+    /// The sample order of each epoch of an update of `m` samples: one permutation shuffled
+    /// again per epoch, drawn from `rng` up front, so that updates can run in parallel.
+    pub fn shuffles(&self, m: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
+        let mut order: Vec<usize> = (0..m).collect();
+        (0..self.config.update_epochs)
+            .map(|_| {
+                rng.shuffle(&mut order);
+                order.clone()
+            })
+            .collect()
+    }
+
+    /// [`PpoLearner::update`] with each epoch's sample order given (by [`PpoLearner::shuffles`]).
+    pub fn update_in(&mut self, buffer: &RolloutBuffer, lr: f64, orders: &[Vec<usize>]) -> UpdateStats {
         let c = self.config.clone();
         let m = buffer.len();
         let mb = (m / c.num_minibatches.max(1)).max(1);
         let train = self.device.clone().autodiff();
-        let mut order: Vec<usize> = (0..m).collect();
         let mut stats = UpdateStats::default();
         let (mut clipfracs, mut norms, mut steps) = (0.0, 0.0, 0usize);
-        for epoch in 0..c.update_epochs {
-            rng.shuffle(&mut order);
+        for (epoch, order) in orders.iter().enumerate() {
             for (k, idx) in order.chunks(mb).enumerate() {
-                let mut batch = buffer.minibatch(idx, &train);
-                if c.norm_adv && !buffer.standardised {
-                    standardise(&mut batch.advantages, &batch.weights, true);
-                }
-                let l = self.losses(batch, &train);
+                let step = match &mut self.fused {
+                    Some(fused) => fused.step(buffer, idx, &c, lr),
+                    None => self.burn_step(buffer, idx, lr, &train),
+                };
                 if epoch == 0 && k == 0 {
-                    stats.old_approx_kl = scalar(l.old_approx_kl);
+                    stats.old_approx_kl = step.old_approx_kl;
                 }
-                stats.approx_kl = scalar(l.approx_kl);
-                clipfracs += scalar(l.clipfrac);
-                stats.policy_loss = scalar(l.policy.clone());
-                stats.value_loss = scalar(l.value.clone());
-                stats.entropy = scalar(l.entropy.clone());
-                let loss = l.policy - l.entropy.mul_scalar(c.ent_coef) + l.value.mul_scalar(c.vf_coef);
-                let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
-                norms += clip_global_norm(&self.model, &mut grads, c.max_grad_norm);
+                stats.approx_kl = step.approx_kl;
+                clipfracs += step.clipfrac;
+                stats.policy_loss = step.policy;
+                stats.value_loss = step.value;
+                stats.entropy = step.entropy;
+                norms += step.grad_norm;
                 steps += 1;
-                let model = self.model.clone();
-                self.model = self.optim.step(lr, model, grads);
             }
             stats.epochs = epoch + 1;
             if c.target_kl.is_some_and(|t| stats.approx_kl > t) {
@@ -330,8 +381,37 @@ impl PpoLearner {
         stats.clipfrac = clipfracs / steps.max(1) as f64;
         stats.grad_norm = norms / steps.max(1) as f64;
         stats.explained_variance = explained_variance(&buffer.values, &buffer.returns, buffer.heads(), &buffer.weights);
+        if let Some(fused) = &self.fused {
+            self.model = fused.write_into(self.model.clone());
+        }
         self.infer = self.model.valid();
         stats
+    }
+
+    /// One gradient step on the rows `idx` by burn's autodiff: the losses, their gradient, the
+    /// global-norm clip and Adam.
+    fn burn_step(&mut self, buffer: &RolloutBuffer, idx: &[usize], lr: f64, train: &Device) -> StepStats {
+        let c = &self.config;
+        let mut batch = buffer.minibatch(idx, train);
+        if c.norm_adv && !buffer.standardised {
+            standardise(&mut batch.advantages, &batch.weights, true);
+        }
+        let l = self.losses(batch, train);
+        let stats = StepStats {
+            policy: scalar(l.policy.clone()),
+            value: scalar(l.value.clone()),
+            entropy: scalar(l.entropy.clone()),
+            old_approx_kl: scalar(l.old_approx_kl),
+            approx_kl: scalar(l.approx_kl),
+            clipfrac: scalar(l.clipfrac),
+            grad_norm: 0.0,
+        };
+        let loss = l.policy - l.entropy.mul_scalar(c.ent_coef) + l.value.mul_scalar(c.vf_coef);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let grad_norm = clip_global_norm(&self.model, &mut grads, c.max_grad_norm);
+        let model = self.model.clone();
+        self.model = self.optim.step(lr, model, grads);
+        StepStats { grad_norm, ..stats }
     }
 
     /// PPO's losses on one minibatch: the clipped surrogate, the (optionally clipped) value loss
@@ -390,11 +470,20 @@ impl PpoLearner {
 
     /// Saves the optimizer's state (Adam moments) as a burnpack file.
     pub fn save_optimizer(&self, path: &Path) -> Result<(), AgentError> {
+        if let Some(fused) = &self.fused {
+            return save_weights(&fused.adam.record(&self.device), path);
+        }
         self.optim.save(path).map_err(|e| checkpoint(path, format!("cannot save: {e}")))
     }
 
     /// Loads an optimizer state saved by [`PpoLearner::save_optimizer`].
     pub fn load_optimizer(&mut self, path: &Path) -> Result<(), AgentError> {
+        if let Some(fused) = &mut self.fused {
+            let record = load_weights(&fused.adam.record(&self.device), path)?;
+            fused.adam = Adam::from_record(record, fused.adam.m.len())
+                .ok_or_else(|| checkpoint(path, "holds Adam's state of a network of another size".into()))?;
+            return Ok(());
+        }
         let fresh = AdamConfig::new().with_epsilon(self.config.adam_epsilon).init();
         let optim = std::mem::replace(&mut self.optim, fresh);
         self.optim = optim.load(path).map_err(|e| checkpoint(path, format!("cannot load: {e}")))?;
@@ -405,6 +494,9 @@ impl PpoLearner {
     pub fn load(&mut self, path: &Path) -> Result<(), AgentError> {
         self.model = load_weights(&self.model, path)?;
         self.infer = self.model.valid();
+        if let Some(fused) = &mut self.fused {
+            fused.read_from(&self.model);
+        }
         Ok(())
     }
 }
@@ -417,7 +509,7 @@ pub(crate) fn save_weights<M: Module>(model: &M, path: &Path) -> Result<(), Agen
 /// `model` with the weights [`save_weights`] wrote to `path` (same shape).
 pub(crate) fn load_weights<M: Module>(model: &M, path: &Path) -> Result<M, AgentError> {
     let record = ModuleRecord::load(path).map_err(|e| checkpoint(path, format!("cannot load: {e}")))?;
-    Ok(model.clone().load_record(record))
+    model.clone().try_load_record(record).map_err(|e| checkpoint(path, format!("does not fit the network: {e}")))
 }
 
 fn checkpoint(path: &Path, message: String) -> AgentError {
@@ -478,6 +570,84 @@ pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_n
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fused CPU step computes PPO's maths as burn's autodiff does: from the same weights,
+    /// the same forward pass and, after an update of 4 epochs x 4 minibatches with masks,
+    /// conscience penalties, stopped rows and three value heads, the same losses and weights, to
+    /// float rounding. Both activations, with and without value clipping.
+    #[test]
+    fn the_fused_step_matches_burns_autodiff() {
+        let (d, k, costs, n) = (6, 4, 2, 96);
+        let mut rng = Rng::new(11);
+        let obs: Vec<f32> = (0..n * d).map(|_| rng.unit() as f32 * 2.0 - 1.0).collect();
+        let masks: Vec<bool> = (0..n * k).map(|i| i % k == 0 || rng.unit() < 0.7).collect();
+        let penalties: Vec<f32> = (0..n * k).map(|_| if rng.unit() < 0.2 { 1.5 } else { 0.0 }).collect();
+        for (activation, clip_vloss) in [(Activation::Tanh, true), (Activation::Relu, false)] {
+            let config = |engine| PpoConfig {
+                hidden: vec![16, 8],
+                activation,
+                clip_vloss,
+                learning_rate: 1e-2,
+                engine,
+                ..PpoConfig::default()
+            };
+            let mut fused = PpoLearner::new(d, k, costs, &config(Engine::Auto), &Device::flex(), 5);
+            let mut burn = PpoLearner::new(d, k, costs, &config(Engine::Burn), &Device::flex(), 5);
+            assert!(fused.fused.is_some() && burn.fused.is_none());
+            let (lp_f, v_f) = fused.forward(&obs, &masks, &penalties);
+            let (lp_b, v_b) = burn.forward(&obs, &masks, &penalties);
+            assert_close(&lp_f, &lp_b, 1e-5, "log-probabilities");
+            assert_close(&v_f, &v_b, 1e-5, "values");
+
+            let (mut a, mut lp, mut v) = (vec![0u32; n], vec![0.0f32; n], vec![0.0f32; n * (1 + costs)]);
+            burn.act(&obs, &masks, &penalties, &mut Rng::new(3), false, &mut a, &mut lp, &mut v);
+            let mut buffer = RolloutBuffer::new(d, k, costs);
+            buffer.push_policy(&obs, &masks, &penalties, &a, &lp, &v);
+            buffer.weights = (0..n).map(|i| if i % 9 == 4 { 0.0 } else { 1.0 }).collect();
+            for i in 0..n {
+                let c = [rng.unit() as f32, (i % 3) as f32];
+                buffer.push_outcome(rng.unit() as f32 * 2.0 - 1.0, &c, i % 17 == 16);
+            }
+            let last = vec![0.5f32; 1 + costs];
+            let per_head = buffer.compute_returns(&last, 1, 0.99, 0.95);
+            buffer.advantages = per_head[0].clone();
+            let sf = fused.update(&buffer, 1e-2, &mut Rng::new(8));
+            let sb = burn.update(&buffer, 1e-2, &mut Rng::new(8));
+            for (what, x, y) in [
+                ("policy loss", sf.policy_loss, sb.policy_loss),
+                ("value loss", sf.value_loss, sb.value_loss),
+                ("entropy", sf.entropy, sb.entropy),
+                ("old approx kl", sf.old_approx_kl, sb.old_approx_kl),
+                ("approx kl", sf.approx_kl, sb.approx_kl),
+                ("clipfrac", sf.clipfrac, sb.clipfrac),
+                ("grad norm", sf.grad_norm, sb.grad_norm),
+            ] {
+                assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{activation:?}: {what}: fused {x}, burn {y}");
+            }
+            assert!(sb.approx_kl > 1e-6, "the policy moved: {}", sb.approx_kl);
+            for ((wf, bf), (wb, bb)) in fused.model.layers().into_iter().zip(burn.model.layers()) {
+                let flat = |t: Tensor<2>| -> Vec<f32> { t.into_data().try_into_vec().expect("f32") };
+                assert_close(&flat(wf), &flat(wb), 1e-4, "weights after the update");
+                let flat =
+                    |t: Option<Tensor<1>>| -> Vec<f32> { t.expect("bias").into_data().try_into_vec().expect("f32") };
+                assert_close(&flat(bf), &flat(bb), 1e-4, "biases after the update");
+            }
+            // the burn networks mirror the fused weights: both paths now act alike
+            let (lp_f, _) = fused.forward(&obs, &masks, &penalties);
+            let (lp_m, _) = {
+                let mirror = PpoLearner { fused: None, ..fused };
+                mirror.forward(&obs, &masks, &penalties)
+            };
+            assert_close(&lp_f, &lp_m, 1e-5, "the mirrored network");
+        }
+    }
+
+    fn assert_close(x: &[f32], y: &[f32], tol: f32, what: &str) {
+        assert_eq!(x.len(), y.len(), "{what}");
+        for (i, (a, b)) in x.iter().zip(y).enumerate() {
+            assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{what} [{i}]: {a} against {b}");
+        }
+    }
 
     #[test]
     fn global_norm_clip_scales_all_gradients_together() {

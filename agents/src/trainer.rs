@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use moralgym_envs::{EnvSpec, Rng, VecEnv, can_see, derive_seed, per_agent_mean};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::RolloutBuffer;
@@ -671,15 +672,18 @@ impl Trainer {
         }
     }
 
-    /// Per group: bootstrap values, GAE per head, the advantage the policy follows, PPO's epochs
-    /// and the multipliers' step. Returns the losses and the multipliers by name.
+    /// Per group: bootstrap values, GAE per head, the advantage the policy follows and the
+    /// multipliers' step and the epochs' sample orders, group by group; then PPO's epochs of
+    /// every group at once, one rayon task per group (the orders are drawn before, in group
+    /// order, so a run is the same on any number of threads). Returns the losses and the
+    /// multipliers by name.
     fn update_learners(&mut self, lr: f64, finished: &[Finished]) -> (Vec<UpdateStats>, BTreeMap<String, f64>) {
         let (n, a, k) = (self.venv.num_envs(), self.spec.num_agents, self.spec.num_costs());
         let heads = 1 + k;
         let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
-        let mut losses = Vec::with_capacity(self.groups.len());
         let mut lagrange = BTreeMap::new();
         let mut input = Vec::new();
+        let mut shuffles = Vec::with_capacity(self.groups.len());
         for g in &mut self.groups {
             let rows = n * g.agents.len();
             input.clear();
@@ -702,10 +706,16 @@ impl Trainer {
             g.buffer.advantages =
                 self.costs.step_then_advantages(per_head, &mut g.multipliers, &g.buffer.weights, episodes);
             g.buffer.standardised = self.costs.standardises();
-            losses.push(g.learner.update(&g.buffer, lr, &mut self.rng));
+            shuffles.push(g.learner.shuffles(g.buffer.len(), &mut self.rng));
             let owner = if self.config.shared_policy { "shared" } else { self.spec.agents[g.agents[0]].as_str() };
             self.costs.named(owner, &g.multipliers, &mut lagrange);
         }
+        let losses = self
+            .groups
+            .par_iter_mut()
+            .zip(shuffles)
+            .map(|(g, orders)| g.learner.update_in(&g.buffer, lr, &orders))
+            .collect();
         (losses, lagrange)
     }
 

@@ -1,0 +1,420 @@
+//! PPO's minibatch step for the MLP actor-critic on the CPU, written out by hand: the forward
+//! pass, the losses of [`crate::ppo`], their gradients, the global-norm clip and Adam, over one
+//! flat parameter vector, with `gemm` for the matrix products.
+//!
+//! Why by hand: on burn's CPU backend one minibatch of 256 samples is a few hundred small tensor
+//! ops, each allocating and dispatching through the autodiff graph, and every activation is
+//! computed twice (burn recomputes it in the backward pass). The arithmetic itself is about 40
+//! MFLOP. Here each layer is one `gemm` call forward and two backward, the element-wise work is
+//! fused into plain loops, and nothing is recomputed. The burn network of [`crate::ppo`] stays the
+//! reference (a test checks both give the same losses and weights to float rounding) and the path
+//! for other devices and policy heads; the learner mirrors these weights into it after every
+//! update, so saving, loading and LASE's use of the network are unchanged.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::buffer::{RolloutBuffer, standardise};
+use crate::model::{Activation, ActorCritic};
+use crate::ppo::{MASKED_LOGIT, PpoConfig, StepStats};
+
+/// Adam's first and second moment decay (burn's and PyTorch's defaults, which the learner uses).
+const BETA_1: f32 = 0.9;
+const BETA_2: f32 = 0.999;
+
+/// One dense layer's place in the parameter vector: weights `[d_in, d_out]` row-major at `w`,
+/// then the bias at `w + d_in * d_out`.
+#[derive(Clone, Copy, Debug)]
+struct Dense {
+    w: usize,
+    d_in: usize,
+    d_out: usize,
+}
+
+impl Dense {
+    fn b(&self) -> usize {
+        self.w + self.d_in * self.d_out
+    }
+}
+
+/// Adam's state over the parameter vector.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Adam {
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+    /// Steps taken.
+    pub t: i32,
+}
+
+/// Adam's state as a module, so that it is saved as a burnpack file like every other state.
+#[derive(Module, Debug)]
+pub(crate) struct AdamRecord {
+    m: Param<Tensor<1>>,
+    v: Param<Tensor<1>>,
+    t: Param<Tensor<1>>,
+}
+
+impl Adam {
+    /// The state on `device`, to save.
+    pub fn record(&self, device: &Device) -> AdamRecord {
+        let param = |x: &[f32]| Param::from_tensor(Tensor::from_data(TensorData::new(x.to_vec(), [x.len()]), device));
+        AdamRecord { m: param(&self.m), v: param(&self.v), t: param(&[self.t as f32]) }
+    }
+
+    /// The state a loaded record holds, if it is one of `n` parameters.
+    pub fn from_record(record: AdamRecord, n: usize) -> Option<Self> {
+        let read = |p: &Param<Tensor<1>>| -> Option<Vec<f32>> { p.val().into_data().try_into_vec().ok() };
+        let (m, v, t) = (read(&record.m)?, read(&record.v)?, read(&record.t)?);
+        (m.len() == n && v.len() == n && t.len() == 1 && t[0] >= 0.0).then(|| Self { m, v, t: t[0] as i32 })
+    }
+}
+
+/// The actor-critic's parameters in burn's visiting order (each layer's weight, then bias:
+/// the actor's hidden layers and head, then the critic's), and Adam's state.
+pub(crate) struct FusedActorCritic {
+    pub params: Vec<f32>,
+    grads: Vec<f32>,
+    pub adam: Adam,
+    actor: Vec<Dense>,
+    critic: Vec<Dense>,
+    activation: Activation,
+    obs_dim: usize,
+    actions: usize,
+    heads: usize,
+}
+
+/// A net's forward pass: each hidden layer's output (for the backward pass) and the net's.
+struct Trace {
+    hidden: Vec<Vec<f32>>,
+    out: Vec<f32>,
+}
+
+impl FusedActorCritic {
+    /// The same network as `model` (built with `hidden` layers for `obs_dim` inputs, `actions`
+    /// logits and `heads` values), its weights copied out of it.
+    pub fn from_model(model: &ActorCritic, hidden: &[usize], activation: Activation, sizes: [usize; 3]) -> Self {
+        let [obs_dim, actions, heads] = sizes;
+        let mut offset = 0;
+        let mut net = |out: usize| {
+            let mut layers = Vec::with_capacity(hidden.len() + 1);
+            let mut d_in = obs_dim;
+            for &d_out in hidden.iter().chain([&out]) {
+                layers.push(Dense { w: offset, d_in, d_out });
+                offset += d_in * d_out + d_out;
+                d_in = d_out;
+            }
+            layers
+        };
+        let (actor, critic) = (net(actions), net(heads));
+        let params = read_params(model);
+        assert_eq!(params.len(), offset, "the fused layout follows the network's layers");
+        let n = params.len();
+        Self {
+            params,
+            grads: vec![0.0; n],
+            adam: Adam { m: vec![0.0; n], v: vec![0.0; n], t: 0 },
+            actor,
+            critic,
+            activation,
+            obs_dim,
+            actions,
+            heads,
+        }
+    }
+
+    /// Copies the weights into `model` (same layout), keeping its parameter ids.
+    pub fn write_into(&self, model: ActorCritic) -> ActorCritic {
+        model.map(&mut Writer { params: &self.params, at: 0 })
+    }
+
+    /// Replaces the weights by `model`'s (after a load).
+    pub fn read_from(&mut self, model: &ActorCritic) {
+        self.params = read_params(model);
+    }
+
+    /// The log-probability of every action (masked and penalised as [`crate::ppo::PpoLearner::act`]
+    /// says) and the values of each row of `obs`.
+    pub fn forward(&self, obs: &[f32], masks: &[bool], penalties: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = obs.len() / self.obs_dim;
+        let mut logits = self.net(&self.actor, obs, n).out;
+        self.adjust(&mut logits, masks, penalties);
+        for row in logits.chunks_mut(self.actions) {
+            let lse = log_sum_exp(row);
+            row.iter_mut().for_each(|l| *l -= lse);
+        }
+        (logits, self.net(&self.critic, obs, n).out)
+    }
+
+    /// One PPO gradient step on the rows `idx` of `buffer` at learning rate `lr`: PPO's losses
+    /// as [`crate::ppo::PpoLearner`]'s burn path computes them, their gradient, the global-norm
+    /// clip and Adam.
+    pub fn step(&mut self, buffer: &RolloutBuffer, idx: &[usize], c: &PpoConfig, lr: f64) -> StepStats {
+        let (b, d, k, h) = (idx.len(), self.obs_dim, self.actions, self.heads);
+        let mut obs = Vec::with_capacity(b * d);
+        for &i in idx {
+            obs.extend_from_slice(&buffer.obs[i * d..(i + 1) * d]);
+        }
+        let pick = |src: &[f32]| -> Vec<f32> { idx.iter().map(|&i| src[i]).collect() };
+        let weights = pick(&buffer.weights);
+        let mut adv = pick(&buffer.advantages);
+        if c.norm_adv && !buffer.standardised {
+            standardise(&mut adv, &weights, true);
+        }
+        let rows = |src: &[f32], w: usize| -> Vec<f32> {
+            if src.is_empty() {
+                Vec::new()
+            } else {
+                idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].to_vec()).collect()
+            }
+        };
+        let masks: Vec<bool> = if buffer.masks.is_empty() {
+            Vec::new()
+        } else {
+            idx.iter().flat_map(|&i| buffer.masks[i * k..(i + 1) * k].to_vec()).collect()
+        };
+        let total_w = weights.iter().sum::<f32>().max(1.0);
+
+        // forward
+        let actor = self.net(&self.actor, &obs, b);
+        let critic = self.net(&self.critic, &obs, b);
+        let mut logits = actor.out.clone();
+        self.adjust(&mut logits, &masks, &rows(&buffer.penalties, k));
+
+        // the policy's losses and their gradient with respect to the actor's output
+        let (clip, ent_coef) = (c.clip_coef as f32, c.ent_coef as f32);
+        let mut stats = StepStats::default();
+        let mut d_logits = vec![0.0f32; b * k];
+        let mut p = vec![0.0f32; k];
+        for r in 0..b {
+            let z = &logits[r * k..(r + 1) * k];
+            let lse = log_sum_exp(z);
+            let mut entropy = 0.0;
+            for j in 0..k {
+                p[j] = (z[j] - lse).exp();
+                entropy -= p[j] * (z[j] - lse);
+            }
+            let (i, a) = (idx[r], buffer.actions[idx[r]] as usize);
+            let logratio = (z[a] - lse) - buffer.logp[i];
+            let ratio = logratio.exp();
+            let pg1 = -adv[r] * ratio;
+            let pg2 = -adv[r] * ratio.clamp(1.0 - clip, 1.0 + clip);
+            let w = weights[r] / total_w;
+            stats.policy += (w * pg1.max(pg2)) as f64;
+            stats.entropy += (w * entropy) as f64;
+            stats.old_approx_kl += (w * -logratio) as f64;
+            stats.approx_kl += (w * ((ratio - 1.0) - logratio)) as f64;
+            stats.clipfrac += if (ratio - 1.0).abs() > clip { w as f64 } else { 0.0 };
+            // the larger term carries the gradient (the unclipped one on a tie, as burn's
+            // max_pair); the clipped term has none outside the clip range, where it is chosen
+            let d_logp = if pg1 >= pg2 { -adv[r] * ratio * w } else { 0.0 };
+            let row = &mut d_logits[r * k..(r + 1) * k];
+            for j in 0..k {
+                let onehot = if j == a { 1.0 } else { 0.0 };
+                row[j] = d_logp * (onehot - p[j]) + ent_coef * w * p[j] * ((z[j] - lse) + entropy);
+            }
+            if !masks.is_empty() {
+                for (g, &legal) in row.iter_mut().zip(&masks[r * k..(r + 1) * k]) {
+                    if !legal {
+                        *g = 0.0;
+                    }
+                }
+            }
+        }
+
+        // the value loss and its gradient with respect to the critic's output
+        let (returns, old_values) = (rows(&buffer.returns, h), rows(&buffer.values, h));
+        let vf = c.vf_coef as f32;
+        let mut d_values = vec![0.0f32; b * h];
+        for (r, &weight) in weights.iter().enumerate() {
+            let w = weight / total_w;
+            for j in r * h..(r + 1) * h {
+                let (v, ret, old) = (critic.out[j], returns[j], old_values[j]);
+                let unclipped = (v - ret).powi(2);
+                let (loss, grad) = if c.clip_vloss {
+                    let delta = v - old;
+                    let clipped_v = old + delta.clamp(-clip, clip);
+                    let clipped = (clipped_v - ret).powi(2);
+                    if unclipped >= clipped {
+                        (unclipped, 2.0 * (v - ret))
+                    } else {
+                        let inside = (-clip..=clip).contains(&delta);
+                        (clipped, if inside { 2.0 * (clipped_v - ret) } else { 0.0 })
+                    }
+                } else {
+                    (unclipped, 2.0 * (v - ret))
+                };
+                stats.value += (0.5 * w * loss) as f64;
+                d_values[j] = vf * 0.5 * w * grad;
+            }
+        }
+
+        // backward, clip, Adam
+        self.grads.iter_mut().for_each(|g| *g = 0.0);
+        self.backward(&self.actor.clone(), &obs, b, &actor, d_logits);
+        self.backward(&self.critic.clone(), &obs, b, &critic, d_values);
+        stats.grad_norm = self.grads.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>().sqrt();
+        let max = c.max_grad_norm;
+        if stats.grad_norm > max && stats.grad_norm.is_finite() {
+            let factor = (max / (stats.grad_norm + 1e-6)) as f32;
+            self.grads.iter_mut().for_each(|g| *g *= factor);
+        }
+        self.adam_step(lr as f32, c.adam_epsilon);
+        stats
+    }
+
+    /// Subtracts the conscience's penalties from `logits` and pushes illegal actions down.
+    fn adjust(&self, logits: &mut [f32], masks: &[bool], penalties: &[f32]) {
+        for (l, p) in logits.iter_mut().zip(penalties) {
+            *l -= p;
+        }
+        for (l, &legal) in logits.iter_mut().zip(masks) {
+            if !legal {
+                *l = MASKED_LOGIT;
+            }
+        }
+    }
+
+    /// One net's forward pass over `n` rows, keeping each hidden layer's output.
+    fn net(&self, layers: &[Dense], x: &[f32], n: usize) -> Trace {
+        let mut hidden: Vec<Vec<f32>> = Vec::with_capacity(layers.len());
+        for (l, layer) in layers.iter().enumerate() {
+            let input = hidden.last().map_or(x, Vec::as_slice);
+            let mut y = self.params[layer.b()..layer.b() + layer.d_out].repeat(n);
+            // y = bias + x W
+            matmul(&mut y, true, input, &self.params[layer.w..layer.b()], [n, layer.d_in, layer.d_out], [false, false]);
+            if l + 1 < layers.len() {
+                activate(self.activation, &mut y);
+            }
+            hidden.push(y);
+        }
+        let out = hidden.pop().expect("a net has at least its head");
+        Trace { hidden, out }
+    }
+
+    /// Accumulates the gradient of one net, from `d_out` (the loss's gradient with respect to its
+    /// output) back through its layers.
+    fn backward(&mut self, layers: &[Dense], x: &[f32], n: usize, trace: &Trace, d_out: Vec<f32>) {
+        let mut dz = d_out;
+        for l in (0..layers.len()).rev() {
+            let layer = layers[l];
+            let input = if l == 0 { x } else { &trace.hidden[l - 1] };
+            let (w, b) = (layer.w, layer.b());
+            // dW = x^T dz, db = column sums of dz
+            let (dw, rest) = self.grads[w..].split_at_mut(layer.d_in * layer.d_out);
+            matmul(dw, false, input, &dz, [layer.d_in, n, layer.d_out], [true, false]);
+            let db = &mut rest[..layer.d_out];
+            for row in dz.chunks(layer.d_out) {
+                db.iter_mut().zip(row).for_each(|(g, x)| *g += x);
+            }
+            if l == 0 {
+                break;
+            }
+            // dx = dz W^T, then through the activation that produced x
+            let mut dx = vec![0.0f32; n * layer.d_in];
+            matmul(&mut dx, false, &dz, &self.params[w..b], [n, layer.d_out, layer.d_in], [false, true]);
+            for (g, &y) in dx.iter_mut().zip(&trace.hidden[l - 1]) {
+                *g *= match self.activation {
+                    Activation::Tanh => 1.0 - y * y,
+                    Activation::Relu => f32::from(y > 0.0),
+                };
+            }
+            dz = dx;
+        }
+    }
+
+    /// Adam as burn's `Adam` computes it (no weight decay, no AMSGrad).
+    fn adam_step(&mut self, lr: f32, epsilon: f32) {
+        let a = &mut self.adam;
+        a.t += 1;
+        let bc2 = (1.0 - BETA_2.powi(a.t)).sqrt();
+        let factor = bc2 / (1.0 - BETA_1.powi(a.t));
+        for (((p, g), m), v) in self.params.iter_mut().zip(&self.grads).zip(&mut a.m).zip(&mut a.v) {
+            *m = BETA_1 * *m + (1.0 - BETA_1) * g;
+            *v = BETA_2 * *v + (1.0 - BETA_2) * g * g;
+            *p -= lr * (*m * factor / (v.sqrt() + epsilon * bc2));
+        }
+    }
+}
+
+/// `dst = (dst if accumulate) + a b` for row-major `a` `[m, k]` and `b` `[k, n]`, either given
+/// transposed (stored as `[k, m]` or `[n, k]`).
+fn matmul(dst: &mut [f32], accumulate: bool, a: &[f32], b: &[f32], [m, k, n]: [usize; 3], [ta, tb]: [bool; 2]) {
+    assert!(dst.len() == m * n && a.len() == m * k && b.len() == k * n, "matmul shapes");
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    // SAFETY: the three slices hold exactly the matrices the strides describe (checked above),
+    // and `dst` is borrowed mutably, so it overlaps neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The activation in place. tanh is `(1 - e) / (1 + e)` with `e = exp(-2|x|)`, signed: exact
+/// to float rounding, and several times faster than libm's `tanhf`.
+fn activate(activation: Activation, y: &mut [f32]) {
+    match activation {
+        Activation::Tanh => y.iter_mut().for_each(|x| {
+            let e = (-2.0 * x.abs()).exp();
+            *x = ((1.0 - e) / (1.0 + e)).copysign(*x);
+        }),
+        Activation::Relu => y.iter_mut().for_each(|x| *x = x.max(0.0)),
+    }
+}
+
+fn log_sum_exp(row: &[f32]) -> f32 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    max + row.iter().map(|&z| (z - max).exp()).sum::<f32>().ln()
+}
+
+/// Every float parameter of `model`, flattened, in visiting order.
+fn read_params<M: Module>(model: &M) -> Vec<f32> {
+    struct Reader(Vec<f32>);
+    impl ModuleVisitor for Reader {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let data: Vec<f32> = param.val().into_data().try_into_vec().expect("the network computes in f32");
+            self.0.extend(data);
+        }
+    }
+    let mut reader = Reader(Vec::new());
+    model.visit(&mut reader);
+    reader.0
+}
+
+/// Replaces every float parameter, in visiting order, by the next values of `params`.
+struct Writer<'a> {
+    params: &'a [f32],
+    at: usize,
+}
+
+impl ModuleMapper for Writer<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|old| {
+            let shape = old.shape();
+            let n = shape.num_elements();
+            let data = TensorData::new(self.params[self.at..self.at + n].to_vec(), shape);
+            self.at += n;
+            let fresh = Tensor::from_data(data, &old.device());
+            if old.is_require_grad() { fresh.require_grad() } else { fresh }
+        })
+    }
+}
