@@ -730,11 +730,25 @@ impl Trainer {
         let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
         let (gamma, lambda) = (self.config.ppo.gamma, self.config.ppo.gae_lambda);
         let (mut stats, mut means) = (BTreeMap::new(), BTreeMap::new());
-        for (i, lase) in self.lase.iter_mut().enumerate() {
-            let Some(lase) = lase else { continue };
-            let mut last = Vec::with_capacity(n * self.spec.obs_dim());
-            agent_rows(&self.spec, self.venv.obs(), i, &mut last);
-            stats.insert(self.spec.agents[i].clone(), lase.update(&last, lr, gamma, lambda, &mut self.rng));
+        // one task per LASE agent, each with its own generator drawn in agent order
+        let jobs: Vec<(usize, &mut Lase, Rng)> = self
+            .lase
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, lase)| lase.as_mut().map(|l| (i, l)))
+            .map(|(i, l)| (i, l, Rng::new(self.rng.next_u64())))
+            .collect();
+        let (spec, obs) = (&self.spec, self.venv.obs());
+        let done: Vec<(usize, LaseStats)> = jobs
+            .into_par_iter()
+            .map(|(i, lase, mut rng)| {
+                let mut last = Vec::with_capacity(n * spec.obs_dim());
+                agent_rows(spec, obs, i, &mut last);
+                (i, lase.update(&last, lr, gamma, lambda, &mut rng))
+            })
+            .collect();
+        for (i, s) in done {
+            stats.insert(self.spec.agents[i].clone(), s);
             for j in (0..a).filter(|&j| j != i) {
                 let name = format!("{}->{}", self.spec.agents[i], self.spec.agents[j]);
                 means.insert(name, gifts[i * a + j] / (steps * n) as f64);
