@@ -25,6 +25,7 @@ fn full_iteration(c: &mut Criterion) {
         ("Harvest-v1", "v0_burn", &harvest, Engine::Burn, None),
         ("Harvest-v1", "v0_fused", &harvest, Engine::Auto, None),
         ("CoinGame-v1", "fused", &Value::Null, Engine::Auto, Some(vec![0])),
+        ("Cleanup-v1", "fused", &Value::Null, Engine::Auto, Some(vec![0])),
         ("Cleanup-v1", "fused", &Value::Null, Engine::Auto, None),
     ];
     for (id, engine_name, env_config, engine, learners) in cases {

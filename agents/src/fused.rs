@@ -54,6 +54,11 @@ pub(crate) struct AdamRecord {
     t: Param<Tensor<1>>,
 }
 
+impl AdamRecord {
+    /// Tensors in the record.
+    pub const TENSORS: usize = 3;
+}
+
 impl Adam {
     /// The state on `device`, to save.
     pub fn record(&self, device: &Device) -> AdamRecord {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
-use crate::fused::{Adam, FusedActorCritic};
+use crate::fused::{Adam, AdamRecord, FusedActorCritic};
 use crate::model::{Activation, ActorCritic, Architecture, Init, PolicyHead};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
@@ -484,6 +484,12 @@ impl PpoLearner {
                 .ok_or_else(|| checkpoint(path, "holds Adam's state of a network of another size".into()))?;
             return Ok(());
         }
+        // the fused step's state is a record of exactly three tensors (m, v, t); burn's
+        // optimizer would take it without complaint and start from nothing
+        let record = ModuleRecord::load(path).map_err(|e| checkpoint(path, format!("cannot load: {e}")))?;
+        if record.len() == AdamRecord::TENSORS {
+            return Err(checkpoint(path, "holds the fused CPU step's Adam state, not burn's optimizer's".into()));
+        }
         let fresh = AdamConfig::new().with_epsilon(self.config.adam_epsilon).init();
         let optim = std::mem::replace(&mut self.optim, fresh);
         self.optim = optim.load(path).map_err(|e| checkpoint(path, format!("cannot load: {e}")))?;
@@ -640,6 +646,33 @@ mod tests {
             };
             assert_close(&lp_f, &lp_m, 1e-5, "the mirrored network");
         }
+    }
+
+    /// The fused step's Adam state survives a save and a load; a state written by one engine is
+    /// refused by the other with a typed error (a resumed run may move to another device).
+    #[test]
+    fn optimizer_states_round_trip_and_are_refused_across_engines() {
+        let dir = std::env::temp_dir().join(format!("moralgym-optim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config = |engine| PpoConfig { hidden: vec![8], engine, ..PpoConfig::default() };
+        let mut fused = PpoLearner::new(3, 2, 0, &config(Engine::Auto), &Device::flex(), 1);
+        let mut burn = PpoLearner::new(3, 2, 0, &config(Engine::Burn), &Device::flex(), 1);
+        let fused_state = fused.fused.as_mut().expect("fused");
+        fused_state.adam.t = 7;
+        fused_state.adam.m.iter_mut().enumerate().for_each(|(i, m)| *m = i as f32 * 0.5);
+        let saved = fused_state.adam.clone();
+        let (f, b) = (dir.join("fused.optim.bpk"), dir.join("burn.optim.bpk"));
+        fused.save_optimizer(&f).expect("saves");
+        burn.save_optimizer(&b).expect("saves");
+        let mut again = PpoLearner::new(3, 2, 0, &config(Engine::Auto), &Device::flex(), 2);
+        again.load_optimizer(&f).expect("loads");
+        assert_eq!(again.fused.as_ref().expect("fused").adam, saved);
+        let refused = |r: Result<(), AgentError>| matches!(r, Err(AgentError::Checkpoint { .. }));
+        assert!(refused(again.load_optimizer(&b)), "a burn optimizer state is not Adam's flat state");
+        assert!(refused(burn.load_optimizer(&f)), "nor the other way round");
+        let bigger = PpoConfig { hidden: vec![9], ..config(Engine::Auto) };
+        assert!(refused(PpoLearner::new(3, 2, 0, &bigger, &Device::flex(), 1).load_optimizer(&f)));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     fn assert_close(x: &[f32], y: &[f32], tol: f32, what: &str) {
