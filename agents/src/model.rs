@@ -2,6 +2,7 @@
 //! critic has one head for the task reward and one per cost component.
 
 use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
@@ -57,6 +58,21 @@ pub enum Init {
 }
 
 impl Init {
+    /// A convolution from `c_in` to `c_out` channels, `k` x `k` at stride `s`, its weights
+    /// orthogonal at gain sqrt(2) (CleanRL's `layer_init` of its Atari torso) or burn's default.
+    fn conv(self, c_in: usize, c_out: usize, k: usize, s: usize, device: &Device) -> Conv2d {
+        let config = Conv2dConfig::new([c_in, c_out], [k, k]).with_stride([s, s]);
+        match self {
+            Init::KaimingUniform => config.init(device),
+            Init::Orthogonal => {
+                let gain = std::f64::consts::SQRT_2;
+                let mut conv = config.with_bias(false).with_initializer(Initializer::Orthogonal { gain }).init(device);
+                conv.bias = Some(Initializer::Zeros.init([c_out], device));
+                conv
+            }
+        }
+    }
+
     /// A linear layer from `d_in` to `d_out`, its weights at `gain` when orthogonal.
     fn linear(self, d_in: usize, d_out: usize, gain: f64, device: &Device) -> Linear {
         let default = LinearConfig::new(d_in, d_out);
@@ -67,6 +83,62 @@ impl Init {
                 bias: Some(Initializer::Zeros.init([d_out], device)),
             },
         }
+    }
+}
+
+/// What reads the observation before the MLP layers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Torso {
+    /// Nothing: the MLP reads the flat observation.
+    #[default]
+    Mlp,
+    /// Convolutions ([`CnnConfig`]) over the observation's channel planes (a grid game's
+    /// egocentric `[channels, side, side]` window), ReLU after each, flattened into the MLP.
+    Cnn,
+}
+
+/// The convolutional torso: one layer per entry, `channels[i]` filters of `kernels[i]` x
+/// `kernels[i]` at stride `strides[i]`, no padding. The default is the torso of the sequential
+/// social dilemma games' baseline network (Vinitsky et al.'s `ConvToFCNet`): one layer of six 3 x 3
+/// filters, stride 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CnnConfig {
+    /// Filters per layer.
+    pub channels: Vec<usize>,
+    /// Kernel side per layer.
+    pub kernels: Vec<usize>,
+    /// Stride per layer.
+    pub strides: Vec<usize>,
+}
+
+impl Default for CnnConfig {
+    fn default() -> Self {
+        Self { channels: vec![6], kernels: vec![3], strides: vec![1] }
+    }
+}
+
+impl CnnConfig {
+    /// The planes `[channels, height, width]` the layers make of `planes`; `Err` says which
+    /// setting does not fit.
+    pub fn output(&self, planes: [usize; 3]) -> Result<[usize; 3], String> {
+        let layers = self.channels.len();
+        if layers == 0 || self.kernels.len() != layers || self.strides.len() != layers {
+            return Err("channels, kernels and strides must list the same number (at least 1) of layers".into());
+        }
+        let [mut c, mut h, mut w] = planes;
+        for i in 0..layers {
+            let (f, k, s) = (self.channels[i], self.kernels[i], self.strides[i]);
+            if f == 0 || k == 0 || s == 0 || f > 4096 {
+                return Err(format!("layer {i}: channels must be 1 to 4096, kernels and strides at least 1"));
+            }
+            if k > h || k > w {
+                return Err(format!("layer {i}: a {k} x {k} kernel does not fit the {h} x {w} planes it reads"));
+            }
+            (c, h, w) = (f, (h - k) / s + 1, (w - k) / s + 1);
+        }
+        Ok([c, h, w])
     }
 }
 
@@ -81,11 +153,16 @@ pub struct Architecture<'a> {
     pub head: PolicyHead,
     /// How the weights start.
     pub init: Init,
+    /// Convolutions over the first `c * h * w` inputs, read as `[c, h, w]` planes (the rest, if
+    /// any, join the flattened planes); `None` for a plain MLP.
+    pub conv: Option<(&'a CnnConfig, [usize; 3])>,
 }
 
 /// Policy logits and value estimates from a flat observation.
 #[derive(Module, Debug)]
 pub struct ActorCritic {
+    pub(crate) actor_conv: Vec<Conv2d>,
+    critic_conv: Vec<Conv2d>,
     actor: Vec<Linear>,
     actor_out: Linear,
     critic: Vec<Linear>,
@@ -95,13 +172,32 @@ pub struct ActorCritic {
     /// With a choice scorer: (actions, row width).
     #[module(skip)]
     rows: Option<(usize, usize)>,
+    /// With a convolutional torso: the planes `[c, h, w]` it reads.
+    #[module(skip)]
+    planes: Option<[usize; 3]>,
 }
 
 impl ActorCritic {
     /// A network from `inputs` to `actions` logits and `1 + costs` values, laid out as `arch`
-    /// says. With `head = ChoiceScorer`, `inputs` must be `(actions + 1) * row` for some row width.
+    /// says. With `head = ChoiceScorer`, `inputs` must be `(actions + 1) * row` for some row width;
+    /// with a convolutional torso, its layers must fit the planes ([`CnnConfig::output`]) and the
+    /// planes fit in `inputs` (checked by [`crate::ppo::PpoLearner::with_planes`]).
     pub fn new(inputs: usize, actions: usize, costs: usize, arch: Architecture<'_>, device: &Device) -> Self {
         let rows = (arch.head == PolicyHead::ChoiceScorer).then(|| (actions, inputs / (actions + 1)));
+        let convs = || -> (Vec<Conv2d>, usize) {
+            let Some((cnn, [c, h, w])) = arch.conv else { return (Vec::new(), inputs) };
+            let mut layers = Vec::with_capacity(cnn.channels.len());
+            let mut c_in = c;
+            for ((&f, &k), &s) in cnn.channels.iter().zip(&cnn.kernels).zip(&cnn.strides) {
+                layers.push(arch.init.conv(c_in, f, k, s, device));
+                c_in = f;
+            }
+            let [c2, h2, w2] = cnn.output([c, h, w]).unwrap_or([0, 0, 0]);
+            (layers, c2 * h2 * w2 + inputs - c * h * w)
+        };
+        let (actor_conv, conv_width) = convs();
+        let (critic_conv, _) = convs();
+        let inputs = conv_width;
         let torso = |inputs: usize| {
             let mut layers = Vec::with_capacity(arch.hidden.len());
             let mut width = inputs;
@@ -114,6 +210,9 @@ impl ActorCritic {
         let (actor, a_width) = torso(rows.map_or(inputs, |(_, d)| 2 * d));
         let (critic, c_width) = torso(inputs);
         Self {
+            actor_conv,
+            critic_conv,
+            planes: arch.conv.map(|(_, planes)| planes),
             actor,
             actor_out: arch.init.linear(a_width, if rows.is_some() { 1 } else { actions }, 0.01, device),
             critic,
@@ -123,17 +222,32 @@ impl ActorCritic {
         }
     }
 
-    /// The weight matrices `[inputs, outputs]` and biases of every layer, actor first (hidden
-    /// layers, then its head), then the critic's: for tests of the initialisation.
+    /// The weight matrices `[inputs, outputs]` and biases of every linear layer, actor first
+    /// (hidden layers, then its head), then the critic's: for tests of the initialisation.
     pub fn layers(&self) -> Vec<(Tensor<2>, Option<Tensor<1>>)> {
         let all = self.actor.iter().chain([&self.actor_out]).chain(&self.critic).chain([&self.critic_out]);
         all.map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val()))).collect()
     }
 
+    /// The convolutional torso's output, flattened, followed by the inputs it does not read;
+    /// `obs` itself without one.
+    fn torso(&self, convs: &[Conv2d], obs: Tensor<2>) -> Tensor<2> {
+        let Some([c, h, w]) = self.planes else { return obs };
+        let [b, d] = obs.dims();
+        let n = c * h * w;
+        let mut x: Tensor<4> = obs.clone().narrow(1, 0, n).reshape([b, c, h, w]);
+        for conv in convs {
+            x = relu(conv.forward(x));
+        }
+        let [_, c2, h2, w2] = x.dims();
+        let flat: Tensor<2> = x.reshape([b, c2 * h2 * w2]);
+        if d > n { Tensor::cat(vec![flat, obs.narrow(1, n, d - n)], 1) } else { flat }
+    }
+
     /// Action logits `[batch, actions]`.
     pub fn logits(&self, obs: Tensor<2>) -> Tensor<2> {
         let Some((k, d)) = self.rows else {
-            let mut x = obs;
+            let mut x = self.torso(&self.actor_conv, obs);
             for layer in &self.actor {
                 x = self.activation.apply(layer.forward(x));
             }
@@ -152,7 +266,7 @@ impl ActorCritic {
 
     /// Values `[batch, 1 + costs]`: column 0 the task reward, then one per cost component.
     pub fn values(&self, obs: Tensor<2>) -> Tensor<2> {
-        let mut x = obs;
+        let mut x = self.torso(&self.critic_conv, obs);
         for layer in &self.critic {
             x = self.activation.apply(layer.forward(x));
         }

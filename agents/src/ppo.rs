@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
 use crate::fused::{Adam, AdamRecord, FusedActorCritic};
-use crate::model::{Activation, ActorCritic, Architecture, Init, PolicyHead};
+use crate::model::{Activation, ActorCritic, Architecture, CnnConfig, Init, PolicyHead, Torso};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +65,10 @@ pub struct PpoConfig {
     pub target_kl: Option<f64>,
     /// What computes the gradient steps: the fused CPU step where it applies, or burn's autodiff.
     pub engine: Engine,
+    /// What reads the observation before the hidden layers: nothing, or convolutions.
+    pub torso: Torso,
+    /// The convolutions of `torso = "cnn"`.
+    pub cnn: CnnConfig,
 }
 
 /// What computes PPO's gradient steps (the maths is the same; a test checks they agree).
@@ -72,7 +76,7 @@ pub struct PpoConfig {
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// The fused CPU step ([`crate::fused`]) for an MLP policy on the CPU device, burn's
-    /// autodiff otherwise (other devices, the choice scorer).
+    /// autodiff otherwise (other devices, the choice scorer, the convolutional torso).
     #[default]
     Auto,
     /// burn's autodiff on the learner's device, always (moralgym v0).
@@ -102,6 +106,8 @@ impl Default for PpoConfig {
             init: Init::Orthogonal,
             target_kl: None,
             engine: Engine::Auto,
+            torso: Torso::Mlp,
+            cnn: CnnConfig::default(),
         }
     }
 }
@@ -238,8 +244,48 @@ pub(crate) const MASKED_LOGIT: f32 = -1e9;
 
 impl PpoLearner {
     /// A fresh policy for `obs_dim` inputs, `actions` actions and `costs` cost components, on
-    /// `device` (gradients are taken on `device.autodiff()`), its weights drawn from `seed`.
+    /// `device` (gradients are taken on `device.autodiff()`), its weights drawn from `seed`. Its
+    /// torso is an MLP whatever `ppo.torso` says: a convolutional one needs the observation's
+    /// planes ([`PpoLearner::with_planes`]).
     pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
+        Self::build(None, obs_dim, actions, costs, config, device, seed)
+    }
+
+    /// [`PpoLearner::new`] with the torso `ppo.torso` names: with `cnn`, the convolutions read
+    /// the first `c * h * w` of the `obs_dim` inputs as the planes `[c, h, w]` (the rest join their
+    /// flattened output). Fails, naming `ppo.cnn`, when the layers do not fit the planes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_planes(
+        planes: [usize; 3],
+        obs_dim: usize,
+        actions: usize,
+        costs: usize,
+        config: &PpoConfig,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self, AgentError> {
+        if config.torso == Torso::Mlp {
+            return Ok(Self::new(obs_dim, actions, costs, config, device, seed));
+        }
+        let [c, h, w] = planes;
+        if c * h * w > obs_dim || c * h * w == 0 {
+            let what = format!("needs [channels, height, width] planes within the {obs_dim} inputs, not {planes:?}");
+            return Err(setting("ppo.torso", what));
+        }
+        config.cnn.output(planes).map_err(|e| setting("ppo.cnn", e))?;
+        Ok(Self::build(Some(planes), obs_dim, actions, costs, config, device, seed))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        planes: Option<[usize; 3]>,
+        obs_dim: usize,
+        actions: usize,
+        costs: usize,
+        config: &PpoConfig,
+        device: &Device,
+        seed: u64,
+    ) -> Self {
         let train = device.clone().autodiff();
         let model = seeded(&train, seed, |d| {
             let arch = Architecture {
@@ -247,6 +293,7 @@ impl PpoLearner {
                 activation: config.activation,
                 head: config.policy,
                 init: config.init,
+                conv: planes.map(|p| (&config.cnn, p)),
             };
             let model = ActorCritic::new(obs_dim, actions, costs, arch, d);
             let probe = Tensor::<2>::zeros([1, obs_dim], d);
@@ -254,10 +301,10 @@ impl PpoLearner {
             model
         });
         let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
-        let fused = (config.engine == Engine::Auto && config.policy == PolicyHead::Mlp && *device == Device::flex())
-            .then(|| {
-                FusedActorCritic::from_model(&model, &config.hidden, config.activation, [obs_dim, actions, 1 + costs])
-            });
+        let plain = config.policy == PolicyHead::Mlp && planes.is_none();
+        let fused = (config.engine == Engine::Auto && plain && *device == Device::flex()).then(|| {
+            FusedActorCritic::from_model(&model, &config.hidden, config.activation, [obs_dim, actions, 1 + costs])
+        });
         let (config, device) = (config.clone(), device.clone());
         Self { infer: model.valid(), model, optim, fused, device, config, obs_dim, actions }
     }
@@ -675,6 +722,42 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// `ppo.torso = "cnn"` puts convolutions over the planes before the MLP (burn's path, biases
+    /// zero under the orthogonal start), reads any inputs after the planes beside their output,
+    /// and names the setting at fault when the layers or the planes do not fit.
+    #[test]
+    fn the_convolutional_torso_reads_the_planes_and_refuses_what_does_not_fit() {
+        let config = PpoConfig { torso: Torso::Cnn, hidden: vec![8], ..PpoConfig::default() };
+        // 2 planes of 4 x 4, then 3 extra inputs (a shared policy's agent id)
+        let learner = PpoLearner::with_planes([2, 4, 4], 35, 3, 0, &config, &Device::flex(), 1).expect("fits");
+        assert!(learner.fused.is_none(), "convolutions train on burn's path");
+        let convs = &learner.model.actor_conv;
+        assert_eq!(convs.len(), 1);
+        assert_eq!(convs[0].weight.val().dims(), [6, 2, 3, 3]);
+        let bias: Vec<f32> = convs[0].bias.as_ref().expect("bias").val().into_data().try_into_vec().expect("f32");
+        assert!(bias.iter().all(|&b| b == 0.0));
+        // 6 planes of 2 x 2 flattened, and the 3 extra inputs: the first hidden layer reads 27
+        assert_eq!(learner.model.layers()[0].0.dims(), [27, 8]);
+        let mut rng = Rng::new(0);
+        let obs: Vec<f32> = (0..4 * 35).map(|_| rng.unit() as f32).collect();
+        let (lp, v) = learner.forward(&obs, &[], &[]);
+        assert_eq!((lp.len(), v.len()), (12, 4));
+        // an extra input changes the output: it reaches the MLP
+        let mut other = obs.clone();
+        other[34] += 1.0;
+        assert_ne!(learner.forward(&other, &[], &[]).1[0], v[0]);
+
+        let key = |r: Result<PpoLearner, AgentError>| match r {
+            Err(AgentError::Setting { key, .. }) => key,
+            _ => "no error".into(),
+        };
+        let wide = PpoConfig { cnn: CnnConfig { kernels: vec![5], ..CnnConfig::default() }, ..config.clone() };
+        assert_eq!(key(PpoLearner::with_planes([2, 4, 4], 35, 3, 0, &wide, &Device::flex(), 1)), "ppo.cnn");
+        let uneven = PpoConfig { cnn: CnnConfig { strides: vec![], ..CnnConfig::default() }, ..config.clone() };
+        assert_eq!(key(PpoLearner::with_planes([2, 4, 4], 35, 3, 0, &uneven, &Device::flex(), 1)), "ppo.cnn");
+        assert_eq!(key(PpoLearner::with_planes([3, 4, 4], 35, 3, 0, &config, &Device::flex(), 1)), "ppo.torso");
+    }
+
     fn assert_close(x: &[f32], y: &[f32], tol: f32, what: &str) {
         assert_eq!(x.len(), y.len(), "{what}");
         for (i, (a, b)) in x.iter().zip(y).enumerate() {
@@ -690,6 +773,7 @@ mod tests {
             activation: Activation::Tanh,
             head: PolicyHead::Mlp,
             init: Init::KaimingUniform,
+            conv: None,
         };
         let model = ActorCritic::new(3, 2, 0, arch, &device);
         let x = tensor2(vec![1.0, -2.0, 3.0, 0.5, 0.5, 0.5], 2, 3, &device);
@@ -786,7 +870,8 @@ mod tests {
     fn the_choice_scorer_scores_each_choice_from_context_and_choice_alone() {
         let device = Device::flex();
         let head = PolicyHead::ChoiceScorer;
-        let arch = Architecture { hidden: &[8], activation: Activation::Tanh, head, init: Init::Orthogonal };
+        let arch =
+            Architecture { hidden: &[8], activation: Activation::Tanh, head, init: Init::Orthogonal, conv: None };
         let model = ActorCritic::new(4 * 3, 3, 0, arch, &device);
         // rows: context, choice 0, choice 1, choice 2 (width 3)
         let rows = [[0.1f32, 0.2, 0.3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];

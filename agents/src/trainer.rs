@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use moralgym_envs::{EnvSpec, Rng, VecEnv, can_see, derive_seed, per_agent_mean};
+use moralgym_envs::{EnvSpec, Rng, Space, VecEnv, can_see, derive_seed, per_agent_mean};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,7 @@ use crate::conscience::{Applies, Conscience, ConscienceConfig};
 use crate::error::{AgentError, setting};
 use crate::lagrangian::{CostConfig, CostRule, Multiplier};
 use crate::lase::{Lase, LaseStats};
+use crate::model::Torso;
 use crate::policy::{Policy, make_policy};
 use crate::ppo::{PpoConfig, PpoLearner, UpdateStats};
 use crate::social::{Shaper, SocialConfig, SocialMode};
@@ -292,23 +293,27 @@ impl Trainer {
             if config.shared_policy { vec![learning] } else { learning.into_iter().map(|i| vec![i]).collect() };
         let inputs = spec.obs_dim() + if config.shared_policy { a } else { 0 };
         let k = spec.num_costs();
+        let planes = match (&spec.observation_space, config.ppo.torso) {
+            (_, Torso::Mlp) => [0; 3],
+            (Space::Box { shape, .. }, Torso::Cnn) if shape.len() == 3 => [shape[0], shape[1], shape[2]],
+            (space, Torso::Cnn) => {
+                let what = format!("\"cnn\" reads [channels, height, width] planes; {} observes {space:?}", spec.id);
+                return Err(setting("ppo.torso", what));
+            }
+        };
         let groups = agent_sets
             .into_iter()
             .enumerate()
-            .map(|(g, agents)| Group {
-                learner: PpoLearner::new(
-                    inputs,
-                    spec.num_actions(),
-                    k,
-                    &config.ppo,
-                    device,
-                    derive_seed(seed, g as u64),
-                ),
-                multipliers: costs.multipliers(),
-                agents,
-                buffer: RolloutBuffer::new(inputs, spec.num_actions(), k),
+            .map(|(g, agents)| {
+                let seed = derive_seed(seed, g as u64);
+                Ok(Group {
+                    learner: PpoLearner::with_planes(planes, inputs, spec.num_actions(), k, &config.ppo, device, seed)?,
+                    multipliers: costs.multipliers(),
+                    agents,
+                    buffer: RolloutBuffer::new(inputs, spec.num_actions(), k),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, AgentError>>()?;
         venv.reset(seed);
         let per_update = (config.ppo.num_steps * copies) as u64;
         let total_updates = total_steps.div_ceil(per_update).max(1) as usize;

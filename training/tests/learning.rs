@@ -80,3 +80,14 @@ fn the_same_seed_trains_the_same_policy() {
     other["seed"] = json!(10);
     assert_ne!(run("same-c", other), a, "the seed matters");
 }
+
+/// The convolutional torso (SSD's one layer of six 3 x 3 filters over the Coin Game's 5 x 5
+/// egocentric planes, then the 64-64 MLP) learns to collect coins as well as the MLP's check asks.
+#[test]
+fn a_convolutional_torso_learns_the_coin_game() {
+    let (random_return, _) = random_baseline("CoinGame-v1", "harm_other");
+    let mut config = coin_game(json!({"mode": "none"}));
+    config["ppo"]["torso"] = json!("cnn");
+    let (cnn_return, _) = agent0(&run("cnn", config), "harm_other");
+    assert!(cnn_return > random_return + 5.0, "CNN PPO {cnn_return} vs random {random_return}");
+}
