@@ -325,10 +325,16 @@ impl PpoLearner {
         logp: &mut [f32],
         values: &mut [f32],
     ) {
-        let n = actions.len();
         let (lp, v) = self.forward(obs, masks, penalties);
         values.copy_from_slice(&v);
-        for i in 0..n {
+        self.sample(&lp, rng, greedy, actions, logp);
+    }
+
+    /// Samples an action for each row of `lp` (the log-probabilities [`PpoLearner::forward`]
+    /// gives), or takes the most likely with `greedy`, writing the actions and their
+    /// log-probabilities. Draws one number from `rng` per row when sampling.
+    pub fn sample(&self, lp: &[f32], rng: &mut Rng, greedy: bool, actions: &mut [u32], logp: &mut [f32]) {
+        for i in 0..actions.len() {
             let row = &lp[i * self.actions..(i + 1) * self.actions];
             let a = if greedy {
                 (0..self.actions).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0)

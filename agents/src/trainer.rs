@@ -177,7 +177,8 @@ struct StepScratch {
     present: Vec<bool>,
     /// `[agents][copies * obs_dim]` each agent's own observation before the step.
     own_obs: Vec<f32>,
-    rows: Rows,
+    /// Per learner: what it reads this step.
+    rows: Vec<Rows>,
     mask: Vec<bool>,
     finished: Vec<Finished>,
 }
@@ -475,7 +476,7 @@ impl Trainer {
             row: Vec::new(),
             present: Vec::new(),
             own_obs: Vec::new(),
-            rows: Rows::default(),
+            rows: Vec::new(),
             mask: vec![true; self.spec.num_actions()],
             finished: Vec::new(),
         };
@@ -507,33 +508,48 @@ impl Trainer {
     }
 
     /// Each learner samples its agents' actions in every copy, and stores what it read and did.
+    /// The learners' forward passes run in parallel, one rayon task each; the sampling then draws
+    /// from the trainer's generator learner by learner, so a run is the same on any number of
+    /// threads.
     fn act_learners(&mut self, s: &mut StepScratch) {
         let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
-        let heads = 1 + self.spec.num_costs();
         let env_obs = a * self.spec.obs_dim();
-        for g in &mut self.groups {
-            let rows = n * g.agents.len();
-            s.rows.clear();
+        s.rows.resize_with(self.groups.len(), Rows::default);
+        for (g, rows) in self.groups.iter().zip(&mut s.rows) {
+            rows.clear();
             for e in 0..n {
                 let Some(env) = self.venv.env(e) else { continue };
                 let obs = &self.venv.obs()[e * env_obs..(e + 1) * env_obs];
                 for &agent in &g.agents {
-                    s.rows.push(env, obs, agent, self.config.shared_policy, self.conscience.as_ref());
+                    rows.push(env, obs, agent, self.config.shared_policy, self.conscience.as_ref());
                 }
             }
-            let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            let r = &s.rows;
-            g.learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, false, &mut act, &mut logp, &mut values);
-            if self.conscience.as_ref().is_some_and(|c| c.applies == Applies::Selection) {
-                // the penalty picked the actions; the update learns the policy without it
-                let (all, _) = g.learner.forward(&r.input, &r.masks, &[]);
-                let k = self.spec.num_actions();
-                for (row, lp) in logp.iter_mut().enumerate() {
-                    *lp = all[row * k + act[row] as usize];
+        }
+        // with the conscience at selection, the update learns the policy without its penalty
+        let unpenalised = self.conscience.as_ref().is_some_and(|c| c.applies == Applies::Selection);
+        let passes: Vec<_> = self
+            .groups
+            .par_iter()
+            .zip(&s.rows)
+            .map(|(g, r)| {
+                let acting = g.learner.forward(&r.input, &r.masks, &r.penalties);
+                let learned = unpenalised.then(|| g.learner.forward(&r.input, &r.masks, &[]).0);
+                (acting, learned)
+            })
+            .collect();
+        let k = self.spec.num_actions();
+        for ((g, r), ((lp, values), learned)) in self.groups.iter_mut().zip(&s.rows).zip(passes) {
+            let rows = n * g.agents.len();
+            let (mut act, mut logp) = (vec![0u32; rows], vec![0.0f32; rows]);
+            g.learner.sample(&lp, &mut self.rng, false, &mut act, &mut logp);
+            match learned {
+                Some(all) => {
+                    for (row, lp) in logp.iter_mut().enumerate() {
+                        *lp = all[row * k + act[row] as usize];
+                    }
+                    g.buffer.push_policy(&r.input, &r.masks, &[], &act, &logp, &values);
                 }
-                g.buffer.push_policy(&r.input, &r.masks, &[], &act, &logp, &values);
-            } else {
-                g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &act, &logp, &values);
+                None => g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &act, &logp, &values),
             }
             for (r, &action) in act.iter().enumerate() {
                 let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
