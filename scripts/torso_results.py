@@ -1,9 +1,9 @@
 """Reproduces the torso table of docs/training.md: selfish PPO (independent learners) on Cleanup
-and Harvest with each torso, several seeds, with the release binary; prints the mean evaluation
+and Harvest with the MLP, the CNN and the CNN followed by an LSTM, several seeds, with the release binary; prints the mean evaluation
 return per agent, the costs per agent and the training steps/s (the median over updates).
 
     cargo build --release
-    python3 scripts/torso_results.py [--seeds 1 2 3] [--torsos mlp cnn] [--binary PATH]
+    python3 scripts/torso_results.py [--seeds 1 2 3] [--torsos mlp cnn cnn_lstm] [--binary PATH]
 
 Runs go to runs/torso/<env>_<torso>_s<seed>/; a run whose eval.json exists is not trained again.
 """
@@ -16,12 +16,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {"cleanup": "configs/social/cleanup_selfish.toml", "harvest": "configs/ppo_harvest_none.toml"}
+TORSOS = {
+    "mlp": [],
+    "cnn": ["ppo.torso=cnn"],
+    "cnn_lstm": ["ppo.torso=cnn", "ppo.lstm_size=128"],
+}
 
 
 def train(binary: str, env: str, torso: str, seed: int) -> Path:
     out = ROOT / "runs" / "torso" / f"{env}_{torso}_s{seed}"
     if not (out / "eval.json").exists():
-        cmd = [binary, "train", CONFIGS[env], "--set", f"seed={seed}", "--set", f"ppo.torso={torso}"]
+        cmd = [binary, "train", CONFIGS[env], "--set", f"seed={seed}"]
+        for setting in TORSOS[torso]:
+            cmd += ["--set", setting]
         subprocess.run(cmd + ["--out", str(out), "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return out
 
@@ -44,7 +51,7 @@ def spread(xs):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--torsos", nargs="+", default=["mlp", "cnn"])
+    p.add_argument("--torsos", nargs="+", default=list(TORSOS))
     p.add_argument("--binary", default=str(ROOT / "target" / "release" / "moralgym"))
     args = p.parse_args()
     print("| env | torso | return per agent | costs per agent | env steps/s |")

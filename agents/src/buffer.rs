@@ -38,6 +38,13 @@ pub struct RolloutBuffer {
     pub standardised: bool,
     /// `[m * heads]` value targets (set by [`RolloutBuffer::compute_returns`]).
     pub returns: Vec<f32>,
+    /// Rows per step: the sequences a recurrent network's minibatches are made of.
+    pub lanes: usize,
+    /// `[m]` whether the row's lane starts an episode at this step (a recurrent network zeroes
+    /// its state first).
+    pub starts: Vec<bool>,
+    /// `[lanes * state_size]` a recurrent network's state per lane before the rollout.
+    pub initial_state: Vec<f32>,
 }
 
 /// The samples of one minibatch, gathered from a [`RolloutBuffer`] onto a device.

@@ -156,6 +156,66 @@ pub struct Architecture<'a> {
     /// Convolutions over the first `c * h * w` inputs, read as `[c, h, w]` planes (the rest, if
     /// any, join the flattened planes); `None` for a plain MLP.
     pub conv: Option<(&'a CnnConfig, [usize; 3])>,
+    /// Units of an LSTM between the hidden layers and the head, in actor and critic each.
+    pub lstm: Option<usize>,
+}
+
+/// An LSTM cell as PyTorch's `nn.LSTM` computes one step: gates `W_x x + W_h h + b` split into
+/// input, forget, cell and output gates (in that order), `c' = s(f) c + s(i) tanh(g)`,
+/// `h' = s(o) tanh(c')`.
+#[derive(Module, Debug)]
+pub struct LstmCell {
+    input: Linear,
+    hidden: Linear,
+}
+
+impl LstmCell {
+    /// A cell from `d_in` inputs to `units`; CleanRL's `ppo_atari_lstm.py` start (orthogonal
+    /// weights at gain 1, zero biases) or burn's default.
+    fn new(d_in: usize, units: usize, init: Init, device: &Device) -> Self {
+        let mut hidden = init.linear(units, 4 * units, 1.0, device);
+        hidden.bias = None;
+        Self { input: init.linear(d_in, 4 * units, 1.0, device), hidden }
+    }
+
+    /// One step for a batch: `(h', c')` from inputs `x` and the state `(h, c)`.
+    fn step(&self, x: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let gates = self.input.forward(x) + self.hidden.forward(h);
+        let [i, f, g, o]: [Tensor<2>; 4] = gates.chunk(4, 1).try_into().expect("four gates");
+        let c = sigmoid(f) * c + sigmoid(i) * tanh_of(g);
+        let h = sigmoid(o) * tanh_of(c.clone());
+        (h, c)
+    }
+}
+
+/// tanh as `2 sigmoid(2x) - 1` (see [`Activation::Tanh`]).
+fn tanh_of<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    sigmoid(x.mul_scalar(2.0)).mul_scalar(2.0).sub_scalar(1.0)
+}
+
+/// An LSTM's state for a batch of sequences: `[batch, units]` each.
+#[derive(Clone, Debug)]
+pub struct LstmState {
+    /// Hidden state.
+    pub h: Tensor<2>,
+    /// Cell state.
+    pub c: Tensor<2>,
+}
+
+/// How a batch of sequences runs through the recurrent layer: `steps` steps of `batch` rows
+/// each (rows time-major: step `t` holds rows `t * batch .. (t + 1) * batch`), `keep` (`[steps *
+/// batch, 1]`, 0 where a sequence's episode starts at that step, so its state is zeroed first, 1
+/// elsewhere) and the states before the first step, actor's and critic's.
+#[derive(Clone, Debug)]
+pub struct Sequences {
+    /// Steps per sequence.
+    pub steps: usize,
+    /// 0 where a sequence's state restarts before that step, else 1.
+    pub keep: Tensor<2>,
+    /// The actor's state before the first step.
+    pub actor: LstmState,
+    /// The critic's state before the first step.
+    pub critic: LstmState,
 }
 
 /// Policy logits and value estimates from a flat observation.
@@ -163,6 +223,8 @@ pub struct Architecture<'a> {
 pub struct ActorCritic {
     pub(crate) actor_conv: Vec<Conv2d>,
     critic_conv: Vec<Conv2d>,
+    actor_lstm: Option<LstmCell>,
+    critic_lstm: Option<LstmCell>,
     actor: Vec<Linear>,
     actor_out: Linear,
     critic: Vec<Linear>,
@@ -181,7 +243,7 @@ impl ActorCritic {
     /// A network from `inputs` to `actions` logits and `1 + costs` values, laid out as `arch`
     /// says. With `head = ChoiceScorer`, `inputs` must be `(actions + 1) * row` for some row width;
     /// with a convolutional torso, its layers must fit the planes ([`CnnConfig::output`]) and the
-    /// planes fit in `inputs` (checked by [`crate::ppo::PpoLearner::with_planes`]).
+    /// planes fit in `inputs` (checked by [`crate::ppo::PpoLearner::configured`]).
     pub fn new(inputs: usize, actions: usize, costs: usize, arch: Architecture<'_>, device: &Device) -> Self {
         let rows = (arch.head == PolicyHead::ChoiceScorer).then(|| (actions, inputs / (actions + 1)));
         let convs = || -> (Vec<Conv2d>, usize) {
@@ -209,9 +271,14 @@ impl ActorCritic {
         };
         let (actor, a_width) = torso(rows.map_or(inputs, |(_, d)| 2 * d));
         let (critic, c_width) = torso(inputs);
+        let cell = |width: usize| arch.lstm.map(|units| LstmCell::new(width, units, arch.init, device));
+        let (actor_lstm, critic_lstm) = (cell(a_width), cell(c_width));
+        let (a_width, c_width) = arch.lstm.map_or((a_width, c_width), |units| (units, units));
         Self {
             actor_conv,
             critic_conv,
+            actor_lstm,
+            critic_lstm,
             planes: arch.conv.map(|(_, planes)| planes),
             actor,
             actor_out: arch.init.linear(a_width, if rows.is_some() { 1 } else { actions }, 0.01, device),
@@ -244,14 +311,40 @@ impl ActorCritic {
         if d > n { Tensor::cat(vec![flat, obs.narrow(1, n, d - n)], 1) } else { flat }
     }
 
+    /// Units of the recurrent layer (0 without one).
+    pub fn lstm_units(&self) -> usize {
+        self.actor_lstm.as_ref().map_or(0, |cell| cell.hidden.weight.dims()[0])
+    }
+
+    /// Runs `x` (time-major rows of `seq`) through `cell` from `seq`'s state; returns every
+    /// step's output and the state after the last step.
+    fn recur(cell: &LstmCell, x: Tensor<2>, seq: &Sequences, state: &LstmState) -> (Tensor<2>, LstmState) {
+        let b = x.dims()[0] / seq.steps;
+        let (mut h, mut c) = (state.h.clone(), state.c.clone());
+        let mut out = Vec::with_capacity(seq.steps);
+        for t in 0..seq.steps {
+            let keep = seq.keep.clone().narrow(0, t * b, b);
+            (h, c) = cell.step(x.clone().narrow(0, t * b, b), h * keep.clone(), c * keep);
+            out.push(h.clone());
+        }
+        (Tensor::cat(out, 0), LstmState { h, c })
+    }
+
     /// Action logits `[batch, actions]`.
     pub fn logits(&self, obs: Tensor<2>) -> Tensor<2> {
+        self.logits_in(obs, None).0
+    }
+
+    /// Action logits of time-major sequences (`seq`, when the network is recurrent; a recurrent
+    /// network without one starts every row from a zero state), and the actor's state after.
+    pub fn logits_in(&self, obs: Tensor<2>, seq: Option<&Sequences>) -> (Tensor<2>, Option<LstmState>) {
         let Some((k, d)) = self.rows else {
             let mut x = self.torso(&self.actor_conv, obs);
             for layer in &self.actor {
                 x = self.activation.apply(layer.forward(x));
             }
-            return self.actor_out.forward(x);
+            let (x, state) = self.through(self.actor_lstm.as_ref(), x, seq, |s| &s.actor);
+            return (self.actor_out.forward(x), state);
         };
         let b = obs.dims()[0];
         let x: Tensor<3> = obs.reshape([b, k + 1, d]);
@@ -261,16 +354,43 @@ impl ActorCritic {
         for layer in &self.actor {
             h = self.activation.apply(layer.forward(h));
         }
-        self.actor_out.forward(h).reshape([b, k])
+        (self.actor_out.forward(h).reshape([b, k]), None)
     }
 
     /// Values `[batch, 1 + costs]`: column 0 the task reward, then one per cost component.
     pub fn values(&self, obs: Tensor<2>) -> Tensor<2> {
+        self.values_in(obs, None).0
+    }
+
+    /// Values of time-major sequences, as [`ActorCritic::logits_in`], and the critic's state after.
+    pub fn values_in(&self, obs: Tensor<2>, seq: Option<&Sequences>) -> (Tensor<2>, Option<LstmState>) {
         let mut x = self.torso(&self.critic_conv, obs);
         for layer in &self.critic {
             x = self.activation.apply(layer.forward(x));
         }
-        self.critic_out.forward(x)
+        let (x, state) = self.through(self.critic_lstm.as_ref(), x, seq, |s| &s.critic);
+        (self.critic_out.forward(x), state)
+    }
+
+    /// `x` through the recurrent layer `cell` if there is one (from a zero state without `seq`).
+    fn through(
+        &self,
+        cell: Option<&LstmCell>,
+        x: Tensor<2>,
+        seq: Option<&Sequences>,
+        state: impl Fn(&Sequences) -> &LstmState,
+    ) -> (Tensor<2>, Option<LstmState>) {
+        let Some(cell) = cell else { return (x, None) };
+        let (out, after) = match seq {
+            Some(seq) => Self::recur(cell, x, seq, state(seq)),
+            None => {
+                let [b, _] = x.dims();
+                let zero = Tensor::<2>::zeros([b, self.lstm_units()], &x.device());
+                let (h, c) = cell.step(x, zero.clone(), zero);
+                (h.clone(), LstmState { h, c })
+            }
+        };
+        (out, Some(after))
     }
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
 use crate::fused::{Adam, AdamRecord, FusedActorCritic};
-use crate::model::{Activation, ActorCritic, Architecture, CnnConfig, Init, PolicyHead, Torso};
+use crate::model::{Activation, ActorCritic, Architecture, CnnConfig, Init, LstmState, PolicyHead, Sequences, Torso};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +69,8 @@ pub struct PpoConfig {
     pub torso: Torso,
     /// The convolutions of `torso = "cnn"`.
     pub cnn: CnnConfig,
+    /// Units of an LSTM after the hidden layers (off when unset).
+    pub lstm_size: Option<usize>,
 }
 
 /// What computes PPO's gradient steps (the maths is the same; a test checks they agree).
@@ -108,6 +110,7 @@ impl Default for PpoConfig {
             engine: Engine::Auto,
             torso: Torso::Mlp,
             cnn: CnnConfig::default(),
+            lstm_size: None,
         }
     }
 }
@@ -115,6 +118,10 @@ impl Default for PpoConfig {
 impl PpoConfig {
     /// Checks that a rollout of `copies` env copies fills every minibatch.
     pub fn check_batch(&self, copies: usize) -> Result<(), AgentError> {
+        if self.lstm_size.is_some() && self.num_minibatches > copies {
+            let what = format!("must be at most num_envs ({copies}) with an LSTM: minibatches hold whole sequences");
+            return Err(setting("ppo.num_minibatches", what));
+        }
         if self.num_minibatches > self.num_steps * copies {
             let what = format!("must be at most the batch, num_steps x num_envs = {} x {copies}", self.num_steps);
             return Err(setting("ppo.num_minibatches", what));
@@ -155,6 +162,9 @@ impl PpoConfig {
         }
         if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
             return fail("adam_epsilon", "must be a finite number > 0");
+        }
+        if self.lstm_size.is_some_and(|n| n == 0 || n > 4096) {
+            return fail("lstm_size", "must be 1 to 4096 units (leave it out for no recurrent layer)");
         }
         if self.target_kl.is_some_and(|k| !(k.is_finite() && k > 0.0)) {
             return fail("target_kl", "must be a finite number > 0 (leave it out to turn the early stop off)");
@@ -245,17 +255,19 @@ pub(crate) const MASKED_LOGIT: f32 = -1e9;
 impl PpoLearner {
     /// A fresh policy for `obs_dim` inputs, `actions` actions and `costs` cost components, on
     /// `device` (gradients are taken on `device.autodiff()`), its weights drawn from `seed`. Its
-    /// torso is an MLP whatever `ppo.torso` says: a convolutional one needs the observation's
-    /// planes ([`PpoLearner::with_planes`]).
+    /// network is a feed-forward MLP whatever `ppo.torso` and `ppo.lstm_size` say: a
+    /// convolutional torso needs the observation's planes, and a recurrent layer a caller that
+    /// carries its state ([`PpoLearner::configured`]).
     pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
-        Self::build(None, obs_dim, actions, costs, config, device, seed)
+        Self::build(None, None, obs_dim, actions, costs, config, device, seed)
     }
 
-    /// [`PpoLearner::new`] with the torso `ppo.torso` names: with `cnn`, the convolutions read
-    /// the first `c * h * w` of the `obs_dim` inputs as the planes `[c, h, w]` (the rest join their
-    /// flattened output). Fails, naming `ppo.cnn`, when the layers do not fit the planes.
+    /// [`PpoLearner::new`] with the torso `ppo.torso` names and the recurrent layer
+    /// `ppo.lstm_size` asks for. With `cnn`, the convolutions read the first `c * h * w` of the
+    /// `obs_dim` inputs as the planes `[c, h, w]` (the rest join their flattened output). Fails,
+    /// naming `ppo.torso`, `ppo.cnn` or `ppo.lstm_size`, when they do not fit.
     #[allow(clippy::too_many_arguments)]
-    pub fn with_planes(
+    pub fn configured(
         planes: [usize; 3],
         obs_dim: usize,
         actions: usize,
@@ -264,21 +276,29 @@ impl PpoLearner {
         device: &Device,
         seed: u64,
     ) -> Result<Self, AgentError> {
-        if config.torso == Torso::Mlp {
-            return Ok(Self::new(obs_dim, actions, costs, config, device, seed));
+        let planes = match config.torso {
+            Torso::Mlp => None,
+            Torso::Cnn => {
+                let [c, h, w] = planes;
+                if c * h * w > obs_dim || c * h * w == 0 {
+                    let what =
+                        format!("needs [channels, height, width] planes within the {obs_dim} inputs, not {planes:?}");
+                    return Err(setting("ppo.torso", what));
+                }
+                config.cnn.output(planes).map_err(|e| setting("ppo.cnn", e))?;
+                Some(planes)
+            }
+        };
+        if config.lstm_size.is_some() && config.policy != PolicyHead::Mlp {
+            return Err(setting("ppo.lstm_size", "the choice scorer has no recurrent form; use policy = \"mlp\""));
         }
-        let [c, h, w] = planes;
-        if c * h * w > obs_dim || c * h * w == 0 {
-            let what = format!("needs [channels, height, width] planes within the {obs_dim} inputs, not {planes:?}");
-            return Err(setting("ppo.torso", what));
-        }
-        config.cnn.output(planes).map_err(|e| setting("ppo.cnn", e))?;
-        Ok(Self::build(Some(planes), obs_dim, actions, costs, config, device, seed))
+        Ok(Self::build(planes, config.lstm_size, obs_dim, actions, costs, config, device, seed))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn build(
         planes: Option<[usize; 3]>,
+        lstm: Option<usize>,
         obs_dim: usize,
         actions: usize,
         costs: usize,
@@ -294,6 +314,7 @@ impl PpoLearner {
                 head: config.policy,
                 init: config.init,
                 conv: planes.map(|p| (&config.cnn, p)),
+                lstm,
             };
             let model = ActorCritic::new(obs_dim, actions, costs, arch, d);
             let probe = Tensor::<2>::zeros([1, obs_dim], d);
@@ -301,7 +322,7 @@ impl PpoLearner {
             model
         });
         let optim = AdamConfig::new().with_epsilon(config.adam_epsilon).init();
-        let plain = config.policy == PolicyHead::Mlp && planes.is_none();
+        let plain = config.policy == PolicyHead::Mlp && planes.is_none() && lstm.is_none();
         let fused = (config.engine == Engine::Auto && plain && *device == Device::flex()).then(|| {
             FusedActorCritic::from_model(&model, &config.hidden, config.activation, [obs_dim, actions, 1 + costs])
         });
@@ -360,6 +381,80 @@ impl PpoLearner {
         }
     }
 
+    /// Floats of a recurrent network's state per row (`[h, c]` of the actor, then of the critic);
+    /// 0 for a feed-forward one.
+    pub fn state_size(&self) -> usize {
+        4 * self.model.lstm_units()
+    }
+
+    /// [`PpoLearner::forward`] for a recurrent network: each row's state (`state`, `[rows *
+    /// state_size]`) is zeroed where `starts` says its episode starts, used, and replaced by the
+    /// state after the step. A feed-forward network ignores both.
+    pub fn forward_in(
+        &self,
+        obs: &[f32],
+        masks: &[bool],
+        penalties: &[f32],
+        state: &mut [f32],
+        starts: &[bool],
+    ) -> (Vec<f32>, Vec<f32>) {
+        let units = self.model.lstm_units();
+        if units == 0 {
+            return self.forward(obs, masks, penalties);
+        }
+        let n = obs.len() / self.obs_dim;
+        let part = |k: usize| -> Tensor<2> {
+            let rows: Vec<f32> = state.chunks(4 * units).flat_map(|r| r[k * units..(k + 1) * units].to_vec()).collect();
+            tensor2(rows, n, units, &self.device)
+        };
+        let keep: Vec<f32> = starts.iter().map(|&s| if s { 0.0 } else { 1.0 }).collect();
+        let seq = Sequences {
+            steps: 1,
+            keep: tensor2(keep, n, 1, &self.device),
+            actor: LstmState { h: part(0), c: part(1) },
+            critic: LstmState { h: part(2), c: part(3) },
+        };
+        let x = tensor2(obs.to_vec(), n, self.obs_dim, &self.device);
+        let (mut logits, actor) = self.infer.logits_in(x.clone(), Some(&seq));
+        let (values, critic) = self.infer.values_in(x, Some(&seq));
+        if !penalties.is_empty() {
+            logits = logits - tensor2(penalties.to_vec(), n, self.actions, &self.device);
+        }
+        if let Some(bad) = illegal(masks, n, self.actions, &self.device) {
+            logits = logits.mask_fill(bad, MASKED_LOGIT);
+        }
+        let read = |t: Tensor<2>| -> Vec<f32> { t.into_data().try_into_vec().expect("the network computes in f32") };
+        let (actor, critic) = (actor.expect("recurrent"), critic.expect("recurrent"));
+        let parts = [read(actor.h), read(actor.c), read(critic.h), read(critic.c)];
+        for (r, row) in state.chunks_mut(4 * units).enumerate() {
+            for (k, p) in parts.iter().enumerate() {
+                row[k * units..(k + 1) * units].copy_from_slice(&p[r * units..(r + 1) * units]);
+            }
+        }
+        (read(log_softmax(logits, 1)), read(values))
+    }
+
+    /// The minibatch's sequences of `lanes`, `steps` long: their resets and first states.
+    fn sequences(&self, buffer: &RolloutBuffer, lanes: &[usize], steps: usize, device: &Device) -> Sequences {
+        let (units, n) = (self.model.lstm_units(), buffer.lanes);
+        let keep: Vec<f32> = (0..steps)
+            .flat_map(|t| lanes.iter().map(move |&l| if buffer.starts[t * n + l] { 0.0 } else { 1.0 }))
+            .collect();
+        let part = |k: usize| -> Tensor<2> {
+            let rows: Vec<f32> = lanes
+                .iter()
+                .flat_map(|&l| buffer.initial_state[(4 * l + k) * units..(4 * l + k + 1) * units].to_vec())
+                .collect();
+            tensor2(rows, lanes.len(), units, device)
+        };
+        Sequences {
+            steps,
+            keep: tensor2(keep, steps * lanes.len(), 1, device),
+            actor: LstmState { h: part(0), c: part(1) },
+            critic: LstmState { h: part(2), c: part(3) },
+        }
+    }
+
     /// The log-probability of every action (`[rows * actions]`, masked and penalised as in
     /// [`PpoLearner::act`]) and the `1 + costs` values of each row of `obs`.
     pub fn forward(&self, obs: &[f32], masks: &[bool], penalties: &[f32]) -> (Vec<f32>, Vec<f32>) {
@@ -385,13 +480,15 @@ impl PpoLearner {
     /// surrogate step (CleanRL's `ppo.py`, from "Optimizing the policy and value network"), the
     /// epochs stopping early once an epoch ends above `target_kl`.
     pub fn update(&mut self, buffer: &RolloutBuffer, lr: f64, rng: &mut Rng) -> UpdateStats {
-        let orders = self.shuffles(buffer.len(), rng);
+        let orders = self.shuffles(buffer, rng);
         self.update_in(buffer, lr, &orders)
     }
 
-    /// The sample order of each epoch of an update of `m` samples: one permutation shuffled
-    /// again per epoch, drawn from `rng` up front, so that updates can run in parallel.
-    pub fn shuffles(&self, m: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
+    /// The order of each epoch of an update on `buffer`, of its samples (of its sequences, for a
+    /// recurrent network): one permutation shuffled again per epoch, drawn from `rng` up front, so
+    /// that updates can run in parallel.
+    pub fn shuffles(&self, buffer: &RolloutBuffer, rng: &mut Rng) -> Vec<Vec<usize>> {
+        let m = if self.state_size() > 0 { buffer.lanes } else { buffer.len() };
         let mut order: Vec<usize> = (0..m).collect();
         (0..self.config.update_epochs)
             .map(|_| {
@@ -402,18 +499,28 @@ impl PpoLearner {
     }
 
     /// [`PpoLearner::update`] with each epoch's sample order given (by [`PpoLearner::shuffles`]).
+    /// A recurrent network's minibatches are whole sequences: `order` lists lanes, and a
+    /// minibatch holds every step of `lanes / num_minibatches` of them, time-major.
     pub fn update_in(&mut self, buffer: &RolloutBuffer, lr: f64, orders: &[Vec<usize>]) -> UpdateStats {
         let c = self.config.clone();
-        let m = buffer.len();
+        let m = orders.first().map_or(0, Vec::len);
         let mb = (m / c.num_minibatches.max(1)).max(1);
         let train = self.device.clone().autodiff();
         let mut stats = UpdateStats::default();
         let (mut clipfracs, mut norms, mut steps) = (0.0, 0.0, 0usize);
+        let recurrent = self.state_size() > 0;
         for (epoch, order) in orders.iter().enumerate() {
-            for (k, idx) in order.chunks(mb).enumerate() {
+            for (k, chunk) in order.chunks(mb).enumerate() {
                 let step = match &mut self.fused {
-                    Some(fused) => fused.step(buffer, idx, &c, lr),
-                    None => self.burn_step(buffer, idx, lr, &train),
+                    Some(fused) => fused.step(buffer, chunk, &c, lr),
+                    None if recurrent => {
+                        let steps = buffer.len() / buffer.lanes.max(1);
+                        let idx: Vec<usize> =
+                            (0..steps).flat_map(|t| chunk.iter().map(move |&lane| t * buffer.lanes + lane)).collect();
+                        let seq = self.sequences(buffer, chunk, steps, &train);
+                        self.burn_step(buffer, &idx, Some(&seq), lr, &train)
+                    }
+                    None => self.burn_step(buffer, chunk, None, lr, &train),
                 };
                 if epoch == 0 && k == 0 {
                     stats.old_approx_kl = step.old_approx_kl;
@@ -443,13 +550,20 @@ impl PpoLearner {
 
     /// One gradient step on the rows `idx` by burn's autodiff: the losses, their gradient, the
     /// global-norm clip and Adam.
-    fn burn_step(&mut self, buffer: &RolloutBuffer, idx: &[usize], lr: f64, train: &Device) -> StepStats {
+    fn burn_step(
+        &mut self,
+        buffer: &RolloutBuffer,
+        idx: &[usize],
+        seq: Option<&Sequences>,
+        lr: f64,
+        train: &Device,
+    ) -> StepStats {
         let c = &self.config;
         let mut batch = buffer.minibatch(idx, train);
         if c.norm_adv && !buffer.standardised {
             standardise(&mut batch.advantages, &batch.weights, true);
         }
-        let l = self.losses(batch, train);
+        let l = self.losses(batch, seq, train);
         let stats = StepStats {
             policy: scalar(l.policy.clone()),
             value: scalar(l.value.clone()),
@@ -470,14 +584,14 @@ impl PpoLearner {
     /// PPO's losses on one minibatch: the clipped surrogate, the (optionally clipped) value loss
     /// summed over the value heads, the entropy, and the diagnostics; each a mean weighted by
     /// the samples' weights.
-    fn losses(&self, b: Minibatch, device: &Device) -> Losses {
+    fn losses(&self, b: Minibatch, seq: Option<&Sequences>, device: &Device) -> Losses {
         let c = &self.config;
         let total_w: f32 = b.weights.iter().sum::<f32>().max(1.0);
         let adv = tensor2(b.advantages, b.len, 1, device);
         let w = tensor2(b.weights, b.len, 1, device);
         let wmean = |x: Tensor<2>| (x * w.clone()).sum().div_scalar(total_w);
 
-        let mut logits = self.model.logits(b.obs.clone());
+        let mut logits = self.model.logits_in(b.obs.clone(), seq).0;
         if let Some(p) = b.penalties {
             logits = logits - p;
         }
@@ -492,7 +606,7 @@ impl PpoLearner {
         let pg1 = adv.clone().neg() * ratio.clone();
         let pg2 = adv.neg() * ratio.clone().clamp(1.0 - c.clip_coef, 1.0 + c.clip_coef);
 
-        let new_v = self.model.values(b.obs);
+        let new_v = self.model.values_in(b.obs, seq).0;
         let unclipped = (new_v.clone() - b.returns.clone()).square();
         let value = if c.clip_vloss {
             let clipped = b.old_values.clone() + (new_v - b.old_values).clamp(-c.clip_coef, c.clip_coef);
@@ -735,7 +849,7 @@ mod tests {
     fn the_convolutional_torso_reads_the_planes_and_refuses_what_does_not_fit() {
         let config = PpoConfig { torso: Torso::Cnn, hidden: vec![8], ..PpoConfig::default() };
         // 2 planes of 4 x 4, then 3 extra inputs (a shared policy's agent id)
-        let learner = PpoLearner::with_planes([2, 4, 4], 35, 3, 0, &config, &Device::flex(), 1).expect("fits");
+        let learner = PpoLearner::configured([2, 4, 4], 35, 3, 0, &config, &Device::flex(), 1).expect("fits");
         assert!(learner.fused.is_none(), "convolutions train on burn's path");
         let convs = &learner.model.actor_conv;
         assert_eq!(convs.len(), 1);
@@ -758,10 +872,10 @@ mod tests {
             _ => "no error".into(),
         };
         let wide = PpoConfig { cnn: CnnConfig { kernels: vec![5], ..CnnConfig::default() }, ..config.clone() };
-        assert_eq!(key(PpoLearner::with_planes([2, 4, 4], 35, 3, 0, &wide, &Device::flex(), 1)), "ppo.cnn");
+        assert_eq!(key(PpoLearner::configured([2, 4, 4], 35, 3, 0, &wide, &Device::flex(), 1)), "ppo.cnn");
         let uneven = PpoConfig { cnn: CnnConfig { strides: vec![], ..CnnConfig::default() }, ..config.clone() };
-        assert_eq!(key(PpoLearner::with_planes([2, 4, 4], 35, 3, 0, &uneven, &Device::flex(), 1)), "ppo.cnn");
-        assert_eq!(key(PpoLearner::with_planes([3, 4, 4], 35, 3, 0, &config, &Device::flex(), 1)), "ppo.torso");
+        assert_eq!(key(PpoLearner::configured([2, 4, 4], 35, 3, 0, &uneven, &Device::flex(), 1)), "ppo.cnn");
+        assert_eq!(key(PpoLearner::configured([3, 4, 4], 35, 3, 0, &config, &Device::flex(), 1)), "ppo.torso");
     }
 
     fn assert_close(x: &[f32], y: &[f32], tol: f32, what: &str) {
@@ -780,6 +894,7 @@ mod tests {
             head: PolicyHead::Mlp,
             init: Init::KaimingUniform,
             conv: None,
+            lstm: None,
         };
         let model = ActorCritic::new(3, 2, 0, arch, &device);
         let x = tensor2(vec![1.0, -2.0, 3.0, 0.5, 0.5, 0.5], 2, 3, &device);
@@ -876,8 +991,14 @@ mod tests {
     fn the_choice_scorer_scores_each_choice_from_context_and_choice_alone() {
         let device = Device::flex();
         let head = PolicyHead::ChoiceScorer;
-        let arch =
-            Architecture { hidden: &[8], activation: Activation::Tanh, head, init: Init::Orthogonal, conv: None };
+        let arch = Architecture {
+            hidden: &[8],
+            activation: Activation::Tanh,
+            head,
+            init: Init::Orthogonal,
+            conv: None,
+            lstm: None,
+        };
         let model = ActorCritic::new(4 * 3, 3, 0, arch, &device);
         // rows: context, choice 0, choice 1, choice 2 (width 3)
         let rows = [[0.1f32, 0.2, 0.3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];

@@ -81,27 +81,34 @@ pub struct TrainedPolicy<'a> {
     pub(crate) conscience: Option<&'a Conscience>,
     pub(crate) rng: Rng,
     pub(crate) greedy: bool,
+    /// Per group: a recurrent network's state for its agents, zeroed at each episode's start.
+    pub(crate) states: Vec<Vec<f32>>,
 }
 
 impl Policy for TrainedPolicy<'_> {
     fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
-        let heads = 1 + env.spec().num_costs();
         if let Some(partner) = &mut self.partner {
             partner.act(env, obs, actions)?; // the learners' entries are overwritten below
         }
         let mut r = Rows::default();
-        for (agents, learner) in &self.groups {
+        for ((agents, learner), state) in self.groups.iter().zip(&mut self.states) {
             r.clear();
             for &agent in agents.iter() {
                 r.push(env, obs, agent, self.shared, self.conscience);
             }
             let rows = agents.len();
-            let (mut act, mut logp, mut values) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            learner.act(&r.input, &r.masks, &r.penalties, &mut self.rng, self.greedy, &mut act, &mut logp, &mut values);
+            let (mut act, mut logp) = (vec![0u32; rows], vec![0.0f32; rows]);
+            let (lp, _) = learner.forward_in(&r.input, &r.masks, &r.penalties, state, &vec![false; rows]);
+            learner.sample(&lp, &mut self.rng, self.greedy, &mut act, &mut logp);
             for (r, &agent) in agents.iter().enumerate() {
                 actions[agent] = act[r];
             }
         }
         Ok(())
+    }
+
+    fn start_episode(&mut self, seed: u64) {
+        let _ = seed; // one stream of samples across episodes, as before
+        self.states.iter_mut().for_each(|s| s.iter_mut().for_each(|x| *x = 0.0));
     }
 }

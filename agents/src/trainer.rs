@@ -160,6 +160,11 @@ struct Group {
     learner: PpoLearner,
     multipliers: Vec<Multiplier>,
     buffer: RolloutBuffer,
+    /// A recurrent network's state per lane (row of a step: copy, then agent), carried across
+    /// rollouts (empty for a feed-forward network).
+    state: Vec<f32>,
+    /// Per lane: whether its episode starts at the next step (its state is zeroed first).
+    starts: Vec<bool>,
 }
 
 /// Per-step scratch space of a rollout, allocated once per rollout.
@@ -307,8 +312,12 @@ impl Trainer {
             .enumerate()
             .map(|(g, agents)| {
                 let seed = derive_seed(seed, g as u64);
+                let learner = PpoLearner::configured(planes, inputs, spec.num_actions(), k, &config.ppo, device, seed)?;
+                let lanes = copies * agents.len();
                 Ok(Group {
-                    learner: PpoLearner::with_planes(planes, inputs, spec.num_actions(), k, &config.ppo, device, seed)?,
+                    state: vec![0.0; lanes * learner.state_size()],
+                    starts: vec![true; lanes],
+                    learner,
                     multipliers: costs.multipliers(),
                     agents,
                     buffer: RolloutBuffer::new(inputs, spec.num_actions(), k),
@@ -467,6 +476,8 @@ impl Trainer {
         let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
         for g in &mut self.groups {
             g.buffer.clear();
+            g.buffer.lanes = g.starts.len();
+            g.buffer.initial_state.clone_from(&g.state);
         }
         let mut s = StepScratch {
             joint: vec![0; n * a],
@@ -529,11 +540,12 @@ impl Trainer {
         let unpenalised = self.conscience.as_ref().is_some_and(|c| c.applies == Applies::Selection);
         let passes: Vec<_> = self
             .groups
-            .par_iter()
+            .par_iter_mut()
             .zip(&s.rows)
             .map(|(g, r)| {
-                let acting = g.learner.forward(&r.input, &r.masks, &r.penalties);
-                let learned = unpenalised.then(|| g.learner.forward(&r.input, &r.masks, &[]).0);
+                let mut before = unpenalised.then(|| g.state.clone());
+                let acting = g.learner.forward_in(&r.input, &r.masks, &r.penalties, &mut g.state, &g.starts);
+                let learned = before.as_mut().map(|st| g.learner.forward_in(&r.input, &r.masks, &[], st, &g.starts).0);
                 (acting, learned)
             })
             .collect();
@@ -542,6 +554,7 @@ impl Trainer {
             let rows = n * g.agents.len();
             let (mut act, mut logp) = (vec![0u32; rows], vec![0.0f32; rows]);
             g.learner.sample(&lp, &mut self.rng, false, &mut act, &mut logp);
+            g.buffer.starts.extend_from_slice(&g.starts);
             match learned {
                 Some(all) => {
                     for (row, lp) in logp.iter_mut().enumerate() {
@@ -635,6 +648,7 @@ impl Trainer {
     fn record_outcomes(&mut self, shaped: &[f32]) {
         let (a, k) = (self.spec.num_agents, self.spec.num_costs());
         for g in &mut self.groups {
+            let mut lane = 0;
             for e in 0..self.venv.num_envs() {
                 for &agent in &g.agents {
                     let i = e * a + agent;
@@ -644,6 +658,8 @@ impl Trainer {
                     let done =
                         !was_alive || self.venv.terminated()[i] || self.venv.truncated()[i] || self.venv.done()[e];
                     g.buffer.push_outcome(self.costs.train_reward(r, c), c, done);
+                    g.starts[lane] = done;
+                    lane += 1;
                 }
             }
         }
@@ -715,9 +731,10 @@ impl Trainer {
                     policy_input(&self.spec, self.config.shared_policy, obs, agent, &mut input);
                 }
             }
-            let (mut act, mut logp, mut last) = (vec![0u32; rows], vec![0.0f32; rows], vec![0.0f32; rows * heads]);
-            // Bootstrapping needs only values; masks do not change them.
-            g.learner.act(&input, &[], &[], &mut self.rng, true, &mut act, &mut logp, &mut last);
+            // Bootstrapping needs only values; masks do not change them. A recurrent network reads
+            // a copy of its state: the next rollout's first step takes the same one forward.
+            let (_, last) = g.learner.forward_in(&input, &[], &[], &mut g.state.clone(), &g.starts);
+            debug_assert_eq!(last.len(), rows * heads);
             let per_head = g.buffer.compute_returns(&last, rows, gamma, lambda);
             // Multipliers follow the mean episode cost of this group's agents, and move before
             // the policy update that uses them (OmniSafe's order).
@@ -727,7 +744,7 @@ impl Trainer {
             g.buffer.advantages =
                 self.costs.step_then_advantages(per_head, &mut g.multipliers, &g.buffer.weights, episodes);
             g.buffer.standardised = self.costs.standardises();
-            shuffles.push(g.learner.shuffles(g.buffer.len(), &mut self.rng));
+            shuffles.push(g.learner.shuffles(&g.buffer, &mut self.rng));
             let owner = if self.config.shared_policy { "shared" } else { self.spec.agents[g.agents[0]].as_str() };
             self.costs.named(owner, &g.multipliers, &mut lagrange);
         }
@@ -828,6 +845,7 @@ impl Trainer {
             make_policy(&self.config.partner_policy, &self.spec.id, &self.env_config, seed ^ 0xFA57).ok()
         });
         TrainedPolicy {
+            states: self.groups.iter().map(|g| vec![0.0; g.agents.len() * g.learner.state_size()]).collect(),
             groups: self.groups.iter().map(|g| (g.agents.as_slice(), &g.learner)).collect(),
             partner,
             shared: self.config.shared_policy,
@@ -857,6 +875,36 @@ mod tests {
             let b = &t.groups[0].buffer;
             assert_eq!(!b.penalties.is_empty(), stored, "{applies:?}");
             assert!(b.logp.iter().all(|l| l.is_finite() && *l <= 0.0), "{applies:?}: log-probabilities");
+        }
+    }
+
+    /// A recurrent policy's update replays each lane's sequence from the state the rollout
+    /// started with, zeroing it where an episode started: before the first gradient step it
+    /// reproduces the log-probabilities the rollout sampled with, on the first rollout (from
+    /// zero states) and on later ones (from carried states, with episode ends inside the
+    /// rollout: the Coin Game's 100-step episodes in 128-step rollouts).
+    #[test]
+    fn a_recurrent_update_replays_the_rollout_it_learns_from() {
+        let venv = VecEnv::make("CoinGame-v1", &serde_json::Value::Null, 3, 1).expect("env");
+        // burn's default start: the policy's logits are not scaled down, so they depend on the state
+        let init = crate::model::Init::KaimingUniform;
+        let ppo = PpoConfig { lstm_size: Some(8), hidden: vec![16], num_minibatches: 3, init, ..PpoConfig::default() };
+        let config = TrainerConfig { ppo, ..TrainerConfig::default() };
+        let mut t = Trainer::new(venv, &serde_json::Value::Null, config, 4096, 2, &burn::tensor::Device::flex())
+            .expect("trainer");
+        assert_eq!(t.groups[0].learner.state_size(), 32);
+        for i in 0..3 {
+            let it = t.iterate().expect("an iteration");
+            let b = &t.groups[0].buffer;
+            assert!(b.starts.iter().skip(b.lanes).any(|&s| s), "episodes start inside rollout {i}");
+            assert_eq!(i > 0, b.initial_state.iter().any(|&x| x != 0.0), "rollout {i} starts from the carried state");
+            for l in &it.losses {
+                assert!(
+                    l.old_approx_kl.abs() < 1e-7,
+                    "rollout {i}: replayed log-probabilities differ: {}",
+                    l.old_approx_kl
+                );
+            }
         }
     }
 }

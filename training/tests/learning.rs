@@ -91,3 +91,19 @@ fn a_convolutional_torso_learns_the_coin_game() {
     let (cnn_return, _) = agent0(&run("cnn", config), "harm_other");
     assert!(cnn_return > random_return + 5.0, "CNN PPO {cnn_return} vs random {random_return}");
 }
+
+/// The recurrent policy (an LSTM of 32 units after the 64-64 MLP, CleanRL's `ppo_atari_lstm.py`
+/// scheme: state carried through the rollout, zeroed at episode starts, whole sequences per
+/// minibatch) learns the Prisoner's Dilemma's best response as the feed-forward check asks.
+#[test]
+fn a_recurrent_policy_learns_the_prisoners_dilemma() {
+    let eval = run(
+        "pd-lstm",
+        json!({"env": "PrisonersDilemma-v0", "seed": 1, "total_steps": 30_000, "learners": [0],
+               "ppo": {"learning_rate": 0.001, "lstm_size": 32}}),
+    );
+    let (lstm, betrayals) = agent0(&eval, "betrayal");
+    let (random, _) = random_baseline("PrisonersDilemma-v0", "betrayal");
+    assert!(lstm > random * 1.1, "LSTM PPO {lstm} vs random {random}");
+    assert!(betrayals > 30.0, "the reward-only learner betrays: {betrayals}");
+}
