@@ -259,7 +259,7 @@ impl PpoLearner {
     /// convolutional torso needs the observation's planes, and a recurrent layer a caller that
     /// carries its state ([`PpoLearner::configured`]).
     pub fn new(obs_dim: usize, actions: usize, costs: usize, config: &PpoConfig, device: &Device, seed: u64) -> Self {
-        Self::build(None, None, obs_dim, actions, costs, config, device, seed)
+        Self::build(None, None, [obs_dim, actions, costs], config, device, seed)
     }
 
     /// [`PpoLearner::new`] with the torso `ppo.torso` names and the recurrent layer
@@ -292,16 +292,14 @@ impl PpoLearner {
         if config.lstm_size.is_some() && config.policy != PolicyHead::Mlp {
             return Err(setting("ppo.lstm_size", "the choice scorer has no recurrent form; use policy = \"mlp\""));
         }
-        Ok(Self::build(planes, config.lstm_size, obs_dim, actions, costs, config, device, seed))
+        Ok(Self::build(planes, config.lstm_size, [obs_dim, actions, costs], config, device, seed))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The network for `[obs_dim, actions, costs]` with the given torso planes and LSTM units.
     fn build(
         planes: Option<[usize; 3]>,
         lstm: Option<usize>,
-        obs_dim: usize,
-        actions: usize,
-        costs: usize,
+        [obs_dim, actions, costs]: [usize; 3],
         config: &PpoConfig,
         device: &Device,
         seed: u64,
