@@ -13,6 +13,7 @@
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
+use multiversion::multiversion;
 
 use crate::buffer::{RolloutBuffer, standardise};
 use crate::model::{Activation, ActorCritic};
@@ -317,12 +318,7 @@ impl FusedActorCritic {
             // dx = dz W^T, then through the activation that produced x
             let mut dx = vec![0.0f32; n * layer.d_in];
             matmul(&mut dx, false, &dz, &self.params[w..b], [n, layer.d_out, layer.d_in], [false, true]);
-            for (g, &y) in dx.iter_mut().zip(&trace.hidden[l - 1]) {
-                *g *= match self.activation {
-                    Activation::Tanh => 1.0 - y * y,
-                    Activation::Relu => f32::from(y > 0.0),
-                };
-            }
+            activation_backward(self.activation, &mut dx, &trace.hidden[l - 1]);
             dz = dx;
         }
     }
@@ -333,11 +329,7 @@ impl FusedActorCritic {
         a.t += 1;
         let bc2 = (1.0 - BETA_2.powi(a.t)).sqrt();
         let factor = bc2 / (1.0 - BETA_1.powi(a.t));
-        for (((p, g), m), v) in self.params.iter_mut().zip(&self.grads).zip(&mut a.m).zip(&mut a.v) {
-            *m = BETA_1 * *m + (1.0 - BETA_1) * g;
-            *v = BETA_2 * *v + (1.0 - BETA_2) * g * g;
-            *p -= lr * (*m * factor / (v.sqrt() + epsilon * bc2));
-        }
+        adam_update(&mut self.params, &self.grads, a, lr, [factor, epsilon * bc2]);
     }
 }
 
@@ -374,7 +366,27 @@ fn matmul(dst: &mut [f32], accumulate: bool, a: &[f32], b: &[f32], [m, k, n]: [u
     }
 }
 
+/// Adam's moments and parameter step, with `factor` and `eps` its bias corrections folded in.
+#[multiversion(targets = "simd")]
+fn adam_update(params: &mut [f32], grads: &[f32], a: &mut Adam, lr: f32, [factor, eps]: [f32; 2]) {
+    for (((p, g), m), v) in params.iter_mut().zip(grads).zip(&mut a.m).zip(&mut a.v) {
+        *m = BETA_1 * *m + (1.0 - BETA_1) * g;
+        *v = BETA_2 * *v + (1.0 - BETA_2) * g * g;
+        *p -= lr * (*m * factor / (v.sqrt() + eps));
+    }
+}
+
+/// Multiplies the gradient `dy` by the activation's derivative at its outputs `y`.
+#[multiversion(targets = "simd")]
+fn activation_backward(activation: Activation, dy: &mut [f32], y: &[f32]) {
+    match activation {
+        Activation::Tanh => dy.iter_mut().zip(y).for_each(|(g, y)| *g *= 1.0 - y * y),
+        Activation::Relu => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= f32::from(y > 0.0)),
+    }
+}
+
 /// The activation in place.
+#[multiversion(targets = "simd")]
 fn activate(activation: Activation, y: &mut [f32]) {
     match activation {
         Activation::Tanh => y.iter_mut().for_each(|x| *x = tanh(*x)),

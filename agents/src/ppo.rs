@@ -379,6 +379,12 @@ impl PpoLearner {
         }
     }
 
+    /// Whether the fused CPU step computes this learner's passes (a forward pass of a few rows
+    /// then takes microseconds, not burn's hundreds of small tensor ops).
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
+    }
+
     /// Floats of a recurrent network's state per row (`[h, c]` of the actor, then of the critic);
     /// 0 for a feed-forward one.
     pub fn state_size(&self) -> usize {

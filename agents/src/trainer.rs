@@ -519,9 +519,10 @@ impl Trainer {
     }
 
     /// Each learner samples its agents' actions in every copy, and stores what it read and did.
-    /// The learners' forward passes run in parallel, one rayon task each; the sampling then draws
-    /// from the trainer's generator learner by learner, so a run is the same on any number of
-    /// threads.
+    /// Burn's forward passes run in parallel, one rayon task per learner; the fused step's run one
+    /// after another on this thread, since one takes a few microseconds and handing it to another
+    /// worker costs as much as it saves (docs/training.md). The sampling then draws from the
+    /// trainer's generator learner by learner, so a run is the same on any number of threads.
     fn act_learners(&mut self, s: &mut StepScratch) {
         let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
         let env_obs = a * self.spec.obs_dim();
@@ -538,17 +539,18 @@ impl Trainer {
         }
         // with the conscience at selection, the update learns the policy without its penalty
         let unpenalised = self.conscience.as_ref().is_some_and(|c| c.applies == Applies::Selection);
-        let passes: Vec<_> = self
-            .groups
-            .par_iter_mut()
-            .zip(&s.rows)
-            .map(|(g, r)| {
-                let mut before = unpenalised.then(|| g.state.clone());
-                let acting = g.learner.forward_in(&r.input, &r.masks, &r.penalties, &mut g.state, &g.starts);
-                let learned = before.as_mut().map(|st| g.learner.forward_in(&r.input, &r.masks, &[], st, &g.starts).0);
-                (acting, learned)
-            })
-            .collect();
+        let pass = |(g, r): (&mut Group, &Rows)| {
+            let mut before = unpenalised.then(|| g.state.clone());
+            let acting = g.learner.forward_in(&r.input, &r.masks, &r.penalties, &mut g.state, &g.starts);
+            let learned = before.as_mut().map(|st| g.learner.forward_in(&r.input, &r.masks, &[], st, &g.starts).0);
+            (acting, learned)
+        };
+        let fused = self.groups.iter().all(|g| g.learner.is_fused());
+        let passes: Vec<_> = if fused {
+            self.groups.iter_mut().zip(&s.rows).map(pass).collect()
+        } else {
+            self.groups.par_iter_mut().zip(&s.rows).map(pass).collect()
+        };
         let k = self.spec.num_actions();
         for ((g, r), ((lp, values), learned)) in self.groups.iter_mut().zip(&s.rows).zip(passes) {
             let rows = n * g.agents.len();
