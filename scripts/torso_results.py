@@ -3,7 +3,7 @@ and Harvest with the MLP, the CNN and the CNN followed by an LSTM, several seeds
 return per agent, the costs per agent and the training steps/s (the median over updates).
 
     cargo build --release
-    python3 scripts/torso_results.py [--seeds 1 2 3] [--torsos mlp cnn cnn_lstm] [--binary PATH]
+    python3 scripts/torso_results.py [--envs cleanup harvest] [--seeds 1 2 3] [--torsos mlp cnn cnn_lstm] [--binary PATH]
 
 Runs go to runs/torso/<env>_<torso>_s<seed>/; a run whose eval.json exists is not trained again.
 """
@@ -50,13 +50,14 @@ def spread(xs):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", nargs="+", default=list(CONFIGS))
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--torsos", nargs="+", default=list(TORSOS))
     p.add_argument("--binary", default=str(ROOT / "target" / "release" / "moralgym"))
     args = p.parse_args()
     print("| env | torso | return per agent | costs per agent | env steps/s |")
     print("|---|---|---|---|---|")
-    for env in CONFIGS:
+    for env in args.envs:
         for torso in args.torsos:
             runs = [summary(train(args.binary, env, torso, seed)) for seed in args.seeds]
             costs = ", ".join(f"{k} {spread([r['costs'][k] for r in runs])}" for k in runs[0]["costs"])
