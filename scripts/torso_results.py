@@ -50,9 +50,9 @@ def spread(xs):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--envs", nargs="+", default=list(CONFIGS))
+    p.add_argument("--envs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--torsos", nargs="+", default=list(TORSOS))
+    p.add_argument("--torsos", nargs="+", choices=list(TORSOS), default=list(TORSOS))
     p.add_argument("--binary", default=str(ROOT / "target" / "release" / "moralgym"))
     args = p.parse_args()
     print("| env | torso | return per agent | costs per agent | env steps/s |")

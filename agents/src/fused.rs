@@ -329,7 +329,7 @@ impl FusedActorCritic {
         a.t += 1;
         let bc2 = (1.0 - BETA_2.powi(a.t)).sqrt();
         let factor = bc2 / (1.0 - BETA_1.powi(a.t));
-        adam_update(&mut self.params, &self.grads, a, lr, [factor, epsilon * bc2]);
+        adam_update(&mut self.params, &self.grads, a, lr, factor, epsilon * bc2);
     }
 }
 
@@ -368,7 +368,7 @@ fn matmul(dst: &mut [f32], accumulate: bool, a: &[f32], b: &[f32], [m, k, n]: [u
 
 /// Adam's moments and parameter step, with `factor` and `eps` its bias corrections folded in.
 #[multiversion(targets = "simd")]
-fn adam_update(params: &mut [f32], grads: &[f32], a: &mut Adam, lr: f32, [factor, eps]: [f32; 2]) {
+fn adam_update(params: &mut [f32], grads: &[f32], a: &mut Adam, lr: f32, factor: f32, eps: f32) {
     for (((p, g), m), v) in params.iter_mut().zip(grads).zip(&mut a.m).zip(&mut a.v) {
         *m = BETA_1 * *m + (1.0 - BETA_1) * g;
         *v = BETA_2 * *v + (1.0 - BETA_2) * g * g;

@@ -521,7 +521,7 @@ impl Trainer {
     /// Each learner samples its agents' actions in every copy, and stores what it read and did.
     /// Burn's forward passes run in parallel, one rayon task per learner; the fused step's run one
     /// after another on this thread, since one takes a few microseconds and handing it to another
-    /// worker costs as much as it saves (docs/training.md). The sampling then draws from the
+    /// worker cost more than it saved (docs/training.md). The sampling then draws from the
     /// trainer's generator learner by learner, so a run is the same on any number of threads.
     fn act_learners(&mut self, s: &mut StepScratch) {
         let (n, a) = (self.venv.num_envs(), self.spec.num_agents);
