@@ -282,6 +282,23 @@ enum StoryCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Play a ChoiceScript game along a scripted route and print what the player sees, one JSON
+    /// line per decision ({"narration", "options"}) and a last one ({"end", "narration",
+    /// "error"}): the format scripts/choicescript_diff.py compares with the reference interpreter.
+    Transcript {
+        /// ChoiceScript folder, or the name of a shipped ChoiceScript game.
+        game: String,
+        /// first, last, cycle, or picks:3,0,7 (option indices, each taken modulo the options
+        /// offered).
+        #[arg(long, default_value = "first")]
+        route: moralgym::envs::text::choicescript::Route,
+        /// Most decisions to play.
+        #[arg(long, default_value_t = 200)]
+        max_decisions: usize,
+        /// Seed of the game's *rand.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Generate a valid, annotated story file.
     Generate {
         /// Seed.
@@ -473,6 +490,20 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
         {
             check_choicescript(&file, annotations.as_deref())
         }
+        StoryCommand::Transcript { game, route, max_decisions, seed } => {
+            let game = std::sync::Arc::new(load_choicescript(&game, None)?);
+            let t = text::choicescript::transcript(&game, &route, max_decisions, seed);
+            for (narration, options) in &t.decisions {
+                println!("{}", serde_json::json!({ "narration": narration, "options": options }));
+            }
+            let end = match (&t.error, t.ended) {
+                (Some(_), _) => "error",
+                (None, true) => "ending",
+                (None, false) => "cut",
+            };
+            println!("{}", serde_json::json!({ "end": end, "narration": t.last, "error": t.error }));
+            Ok(())
+        }
         StoryCommand::Check { annotations: Some(_), .. } => Err(ConfigError::Usage {
             message: "--annotations is for ChoiceScript games; a TOML story holds its own annotations".into(),
         }),
@@ -595,10 +626,12 @@ fn read_story(file: &str) -> Result<moralgym::envs::text::Story, ConfigError> {
     })
 }
 
-/// `story check` on a ChoiceScript game: the static check, then random play for errors that
-/// only running finds (a reachable *bug, a choice with nothing to choose).
-fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Result<(), ConfigError> {
-    use moralgym::envs::text::choicescript::{Game, explore};
+/// A ChoiceScript game by folder or shipped name, compiled (problems printed to stderr).
+fn load_choicescript(
+    dir: &str,
+    annotations: Option<&std::path::Path>,
+) -> Result<moralgym::envs::text::choicescript::Game, ConfigError> {
+    use moralgym::envs::text::choicescript::Game;
     let loaded = match moralgym::envs::text::games::shipped_choicescript(dir) {
         Some(g) => {
             let sidecar = g.sidecar_or(annotations).map_err(|e| ConfigError::Io {
@@ -609,12 +642,22 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
         }
         None => Game::load(std::path::Path::new(dir), annotations),
     };
-    let game = loaded.map_err(|e| {
+    loaded.map_err(|e| {
         for p in &e.problems {
             eprintln!("{dir}: {p}");
         }
         ConfigError::Story { file: dir.to_string(), problems: e.problems.len() }
-    })?;
+    })
+}
+
+/// `story check` on a ChoiceScript game: the static check, then random play for errors that
+/// only running finds (a reachable *bug, a choice with nothing to choose).
+fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Result<(), ConfigError> {
+    use moralgym::envs::text::choicescript::explore;
+    let game = load_choicescript(dir, annotations)?;
+    for w in &game.warnings {
+        eprintln!("{dir}: warning: {w}");
+    }
     let lines: u32 = game.scenes.iter().map(|s| s.line_count).sum();
     println!(
         "{dir}: valid. \"{}\": {} scene files ({lines} lines, {} labels, {} words), {} choices with {} options, {} achievements worth {} points, {} annotations.",
@@ -640,7 +683,13 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
         return Ok(());
     }
     for (e, n) in &found.errors {
-        eprintln!("{dir}: {e} (in {n} of 200 random playthroughs)");
+        // An error at the place of a warning is that warning, hit in play.
+        let warned = game
+            .warnings
+            .iter()
+            .any(|w| w.file.as_deref().is_some_and(|f| e.starts_with(&format!("{f} line {}: ", w.line))));
+        let what = if warned { "a warning above, hit" } else { "hit" };
+        eprintln!("{dir}: {e} ({what} in {n} of 200 random playthroughs)");
     }
     Err(ConfigError::Story { file: dir.to_string(), problems: found.errors.len() })
 }

@@ -148,9 +148,10 @@ fn game_of(startup: &str) -> Game {
     Game::from_files(&files(&[("startup", startup)]), None).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The problems that refuse a game, or else the warnings it loads with.
 fn problems(pairs: &[(&str, &str)], sidecar: Option<&str>) -> Vec<String> {
     match Game::from_files(&files(pairs), sidecar) {
-        Ok(_) => Vec::new(),
+        Ok(g) => g.warnings.iter().map(ToString::to_string).collect(),
         Err(e) => e.problems.iter().map(ToString::to_string).collect(),
     }
 }
@@ -217,9 +218,12 @@ fn runtime_errors_stop_the_game_with_the_place_named() {
 }
 
 #[test]
-fn a_malformed_game_lists_every_problem_with_file_and_line() {
-    let startup = "*scene_list\n  startup\n  gone\n*create x 1\n*achievement never visible 5 Never\n  Never got.\n  Got.\n*set y 2\n*frobnicate\n*goto nowhere\n*if x + 1 * 2\n  *goto end\n*choice\n  #Falls out.\n    Nothing after.\n  #Fine.\n    *goto end\n*label end\n*print x\n*goto_scene elsewhere missing_label\n";
-    let ps = problems(&[("startup", startup), ("elsewhere", "*label here\n*ending\n")], None);
+fn a_malformed_game_loads_with_every_problem_named_and_play_stops_where_it_reaches_one() {
+    let startup = "*scene_list\n  startup\n  gone\n*create x 1\n*achievement never visible 5 Never\n  Never got.\n  Got.\n*set y 2\n*frobnicate\n*goto nowhere\n*if x + 1 * 2\n  *goto end\n*choice\n  #Falls out.\n    Nothing after.\n  #Fine.\n    *goto end\n*label end\n*script alert(1)\n*goto_scene elsewhere missing_label\n";
+    let pairs = [("startup", startup), ("elsewhere", "*label here\n*ending\n")];
+    let game =
+        Arc::new(Game::from_files(&files(&pairs), None).expect("the reference loads it: it reports these in play"));
+    let ps = problems(&pairs, None);
     for needle in [
         "startup.txt:3: scene `gone` has no file gone.txt",
         "startup.txt:1: achievement `never` is declared but never achieved",
@@ -227,21 +231,24 @@ fn a_malformed_game_lists_every_problem_with_file_and_line() {
         "startup.txt:9: unknown command `*frobnicate`",
         "startup.txt:10: no `*label nowhere` in startup.txt",
         "startup.txt:11: more than one operator without parentheses",
-        "startup.txt:14: play can fall out of this #option's block",
-        "startup.txt:19: `*print` is not supported",
+        "startup.txt:14: play falls out of this #option's block into the next #option",
+        "startup.txt:19: `*script` is not supported",
         "startup.txt:20: no `*label missing_label` in elsewhere.txt",
     ] {
         assert!(has(&ps, needle), "missing `{needle}` in {ps:#?}");
     }
+    // Play reaches the first of them, the *set of an unknown variable, and stops there.
+    let (run, _) = Run::start(game, Rng::new(0));
+    assert_eq!(run.error(), Some("startup.txt line 8: unknown variable `y`"));
     let ps = problems(&[("startup", "*create x 1\n*if x = 1\n  One.\n*else\n  Two.\n*ending\n")], None);
-    assert!(has(&ps, "startup.txt:2: play can fall from this `*if` block into the `*else` on line 4"), "{ps:?}");
+    assert!(has(&ps, "startup.txt:2: play falls from this `*if` block into the `*else` on line 4"), "{ps:?}");
     let ps = problems(&[("startup", "Text.\n  \tIndented.\n*ending\n"), ("other", "*create z 1\n")], None);
     assert!(has(&ps, "startup.txt:2: indentation mixes tabs and spaces"), "{ps:?}");
     let ps = problems(
         &[("startup", "*scene_list\n  startup\n  other\nHi.\n"), ("other", "*create z 1\n*temp t\n*ending\n")],
         None,
     );
-    assert!(has(&ps, "other.txt:1: `*create` is allowed only in startup.txt"), "{ps:?}");
+    assert!(has(&ps, "other.txt:1: `*create` is allowed only at the top of startup.txt"), "{ps:?}");
     assert!(problems(&[("other", "Hi.\n")], None).iter().any(|p| p.contains("needs a startup.txt")));
 }
 

@@ -22,7 +22,6 @@ const DISPLAY_ONLY: &[&str] = &[
     "text_image",
     "sound",
     "stat_chart",
-    "link",
     "ifid",
     "looplimit",
     "share_this_game",
@@ -45,17 +44,16 @@ const DISPLAY_ONLY: &[&str] = &[
     "achievement",
 ];
 
+/// Commands the reference allows only at the top of startup.txt, before any other command runs.
+const INITIAL: &[&str] = &["create", "create_array", "scene_list", "title", "author", "achievement", "product", "ifid"];
+
 /// Real commands moralgym does not play: a game using one is refused, never mis-played.
 const UNSUPPORTED: &[&str] = &[
     "goto_random_scene",
-    "print",
     "script",
     "save_game",
     "restore_game",
-    "restart",
-    "reset",
     "abort",
-    "delay_ending",
     "config",
     "redirect_scene",
     "show_password",
@@ -67,6 +65,9 @@ const UNSUPPORTED: &[&str] = &[
 struct Node<'a> {
     line: u32,
     text: &'a str,
+    /// Whether the line had spaces after its text (a line ending in "- " is not joined to the
+    /// next without a space).
+    spaced: bool,
     children: Vec<Node<'a>>,
 }
 
@@ -77,16 +78,25 @@ impl Node<'_> {
 
     /// The command name (lower case) and its arguments, for a `*command` line.
     fn command(&self) -> Option<(String, &str)> {
-        let rest = self.text.strip_prefix('*')?;
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        Some((rest[..end].to_lowercase(), rest[end..].trim()))
+        let (name, args) = command_split(self.text.strip_prefix('*')?);
+        // `***` and the like are narration: a command name has at least one word character.
+        (!name.is_empty()).then(|| (name, args.trim()))
     }
+}
+
+/// A command's name and the rest of its line. The name is the word characters after the `*`, as
+/// the reference interpreter reads it, so punctuation may follow with no space: `*if(x = 1)`,
+/// `*page_break.`.
+fn command_split(rest: &str) -> (String, &str) {
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    (rest[..end].to_lowercase(), &rest[end..])
 }
 
 struct Line<'a> {
     no: u32,
     indent: usize,
     text: &'a str,
+    spaced: bool,
 }
 
 /// Splits a file into an indentation tree, reporting mixed or stray indentation.
@@ -112,7 +122,7 @@ fn tree<'a>(file: &str, src: &'a str, problems: &mut Vec<Problem>) -> Vec<Node<'
             }
             indent_char = indent_char.or(first);
         }
-        lines.push(Line { no, indent: lead.chars().count(), text });
+        lines.push(Line { no, indent: lead.chars().count(), text, spaced: text.len() < body.len() });
     }
     block(&lines, &mut 0, 0, 0, file, problems)
 }
@@ -129,7 +139,7 @@ fn block<'a>(
     while *i < lines.len() {
         let l = &lines[*i];
         if l.text.is_empty() {
-            out.push(Node { line: l.no, text: "", children: Vec::new() });
+            out.push(Node { line: l.no, text: "", spaced: false, children: Vec::new() });
             *i += 1;
             continue;
         }
@@ -146,21 +156,42 @@ fn block<'a>(
                 *i += 1;
                 continue;
             }
+            // The reference runs lines in order and reads indentation only to skip blocks: a line
+            // that steps back to an intermediate depth continues the block above it, and lines
+            // indented under narration (or at the top of a file) are read where they stand.
             let kids = block(lines, i, l.indent, depth + 1, file, problems);
             match out.iter_mut().rev().find(|n| !n.blank()) {
-                Some(n) if n.children.is_empty() => n.children = kids,
-                _ => problems.push(Problem::in_file(
-                    file,
-                    l.no as usize,
-                    "indentation does not match the lines above: no command above opens a block at this depth",
-                )),
+                Some(n) if opens_block(n.text) => n.children.extend(kids),
+                _ => out.extend(kids),
             }
             continue;
         }
-        out.push(Node { line: l.no, text: l.text, children: Vec::new() });
+        out.push(Node { line: l.no, text: l.text, spaced: l.spaced, children: Vec::new() });
         *i += 1;
     }
     out
+}
+
+/// Whether a line owns the indented lines below it: an option, or a command that the reference
+/// reads its block for (a choice, a condition, a list).
+fn opens_block(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('*') else { return text.starts_with('#') };
+    matches!(
+        command_split(rest).0.as_str(),
+        "choice"
+            | "fake_choice"
+            | "if"
+            | "elseif"
+            | "elsif"
+            | "else"
+            | "selectable_if"
+            | "hide_reuse"
+            | "disable_reuse"
+            | "allow_reuse"
+            | "scene_list"
+            | "achievement"
+            | "stat_chart"
+    )
 }
 
 /// What every scene shares while compiling.
@@ -178,6 +209,8 @@ struct Shared<'f> {
     first_ref: Vec<Option<(String, u32)>>,
     implicit: bool,
     problems: Vec<Problem>,
+    /// Problems play reports only if it reaches them (the reference's behaviour).
+    warnings: Vec<Problem>,
 }
 
 impl Shared<'_> {
@@ -284,7 +317,7 @@ fn header(nodes: &[Node], sh: &mut Shared) -> Header {
             "scene_list" => {
                 for c in n.children.iter().filter(|c| !c.blank()) {
                     let s = c.text.trim_start_matches('$').trim();
-                    if !valid_name(&s.to_lowercase()) {
+                    if !valid_scene(s) {
                         sh.problems.push(Problem::in_file(file, c.line as usize, format!("`{s}` is not a scene name")));
                     } else {
                         h.scene_list.push((s.to_lowercase(), c.line));
@@ -295,6 +328,17 @@ fn header(nodes: &[Node], sh: &mut Shared) -> Header {
         }
     }
     h
+}
+
+/// A label: any word without spaces (the reference takes `nowwhat?`, `1`, `C.T`, `YES/NO`).
+fn valid_label(s: &str) -> bool {
+    !s.is_empty() && !s.contains(char::is_whitespace)
+}
+
+/// A scene name: a label that can name a file in the game's folder (`1-thunderstorm`, no path
+/// separator).
+fn valid_scene(s: &str) -> bool {
+    valid_label(s) && !s.contains(['/', '\\'])
 }
 
 fn valid_name(s: &str) -> bool {
@@ -339,11 +383,16 @@ fn achievement(args: &str, children: &[Node]) -> Result<Achievement, String> {
         .filter(|p| p.is_finite() && *p >= 0.0)
         .ok_or(format!("points `{points}` must be a number >= 0"))?;
     let lines: Vec<&str> = children.iter().filter(|c| !c.blank()).map(|c| c.text).collect();
-    let [before, after] = lines[..] else {
-        return Err(format!(
-            "`{id}` needs two indented lines, the description before and after it is unlocked; found {}",
-            lines.len()
-        ));
+    // The description after unlocking defaults to the one before, as in the reference.
+    let (before, after) = match lines[..] {
+        [before] => (before, before),
+        [before, after] => (before, after),
+        _ => {
+            return Err(format!(
+                "`{id}` needs one or two indented lines, the description before and after it is unlocked; found {}",
+                lines.len()
+            ));
+        }
     };
     if vis == "hidden" && before != "hidden" {
         return Err(format!("hidden achievement `{id}`: its first description line must be `hidden`"));
@@ -392,6 +441,8 @@ struct SceneCompiler<'s, 'f> {
     gotos: Vec<(usize, String, u32)>,
     temp_index: HashMap<String, u32>,
     reuse: Reuse,
+    /// Whether only startup's initial commands have come so far.
+    initial: bool,
 }
 
 fn and(a: Option<Expr>, b: Expr) -> Expr {
@@ -476,6 +527,21 @@ impl SceneCompiler<'_, '_> {
         })
     }
 
+    /// Moves the problems found since `since` to the game's warnings and returns the first: the
+    /// reference reports them only when play reaches the line, so moralgym does too.
+    fn defer(&mut self, since: usize) -> Option<String> {
+        let moved: Vec<Problem> = self.sh.problems.drain(since..).collect();
+        let first = moved.first().map(|p| p.message.clone());
+        self.sh.warnings.extend(moved);
+        first
+    }
+
+    /// A problem that play reports when it reaches this place.
+    fn runtime_error(&mut self, line: u32, message: String) {
+        self.sh.warnings.push(Problem::in_file(self.file.clone(), line as usize, message.clone()));
+        self.emit(Op::Error(message), line);
+    }
+
     /// Compiles a block; returns whether play can fall out of its end.
     fn block(&mut self, nodes: &[Node]) -> bool {
         let mut falls = true;
@@ -487,27 +553,49 @@ impl SceneCompiler<'_, '_> {
                 self.emit(Op::Para, n.line);
                 continue;
             }
-            if n.text.starts_with('#') {
-                self.problem(n.line, "an #option outside a *choice");
-                continue;
-            }
-            let Some((name, args)) = n.command() else {
-                if !n.children.is_empty() {
-                    self.problem(n.line, "narration cannot open an indented block");
-                }
-                let t = self.interp(n.text, n.line);
-                self.emit(Op::Text(t), n.line);
-                falls = true;
-                continue;
-            };
-            if name == "if" {
+            let command = n.command();
+            if command.as_ref().is_some_and(|(c, _)| c == "if") {
                 let (f, used) = self.if_chain(&nodes[i - 1..]);
                 falls = f;
                 i += used - 1;
                 continue;
             }
-            if let Some(f) = self.command(n, &name, args) {
-                falls = f;
+            // A line with a problem compiles to an error where it stands (label problems excepted:
+            // the reference refuses those when it loads the scene).
+            let since = (self.sh.problems.len(), self.ops.len(), self.gotos.len(), self.sh.scene_fixups.len());
+            let f = match &command {
+                None if n.text.starts_with('#') => {
+                    self.problem(
+                        n.line,
+                        "play runs into an #option outside a *choice (an option above falls out of its block?)",
+                    );
+                    None
+                }
+                None => {
+                    let t = if n.spaced && n.text.ends_with(['-', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}']) {
+                        self.interp(&format!("{} ", n.text), n.line)
+                    } else {
+                        self.interp(n.text, n.line)
+                    };
+                    self.emit(Op::Text(t), n.line);
+                    Some(true)
+                }
+                Some((name, args)) => self.command(n, name, args),
+            };
+            if command.as_ref().is_some_and(|(c, _)| c == "label") {
+                falls = true;
+                continue;
+            }
+            match self.defer(since.0) {
+                Some(m) => {
+                    self.ops.truncate(since.1);
+                    self.lines.truncate(since.1);
+                    self.gotos.truncate(since.2);
+                    self.sh.scene_fixups.truncate(since.3);
+                    self.emit(Op::Error(m), n.line);
+                    falls = false;
+                }
+                None => falls = f.unwrap_or(falls),
             }
         }
         falls
@@ -525,12 +613,23 @@ impl SceneCompiler<'_, '_> {
         if !matches!(name, "choice" | "fake_choice" | "elseif" | "elsif" | "else") && !DISPLAY_ONLY.contains(&name) {
             self.no_block(n, name);
         }
+        if INITIAL.contains(&name) {
+            if !self.initial {
+                self.problem(
+                    line,
+                    format!("`*{name}` is allowed only at the top of startup.txt, before other commands"),
+                );
+                return None;
+            }
+        } else if name != "comment" {
+            self.initial = false;
+        }
         match name {
             "choice" | "fake_choice" => return Some(self.choice(n, name == "fake_choice", args)),
             "elseif" | "elsif" | "else" => self.problem(line, format!("`*{name}` without an `*if` before it")),
             "label" => {
                 let label = args.to_lowercase();
-                if !valid_name(&label) {
+                if !valid_label(&label) {
                     self.problem(line, format!("`*label {args}`: not a label name"));
                 }
                 let pc = self.emit(Op::Nop, line) as u32;
@@ -566,7 +665,7 @@ impl SceneCompiler<'_, '_> {
                     self.problem(line, format!("`*{name}` needs a scene"));
                     return None;
                 };
-                if !valid_name(&scene.to_lowercase()) {
+                if !valid_scene(scene) {
                     self.problem(line, format!("`{scene}` is not a scene name"));
                     return None;
                 }
@@ -610,12 +709,12 @@ impl SceneCompiler<'_, '_> {
                 return Some(false);
             }
             "set" => {
-                let terms = self.terms(args, line);
-                let Some(first) = terms.first() else {
+                let (first, rest) = expr::split_reference(args);
+                let rest = rest.trim();
+                if first.is_empty() {
                     self.problem(line, "`*set` needs a variable and a value");
                     return None;
-                };
-                let rest = args[first.len()..].trim();
+                }
                 let (target, current) = self.target(first, line, "*set")?;
                 if rest.is_empty() {
                     self.problem(line, format!("`*set {first}` needs a value"));
@@ -660,9 +759,44 @@ impl SceneCompiler<'_, '_> {
                 Err(m) => self.problem(line, format!("`*temp_array`: {m}")),
             },
             "create" | "create_array" => {
-                if self.scene != 0 {
-                    self.problem(line, format!("`*{name}` is allowed only in startup.txt (use *temp in other scenes)"));
+                // Startup sets its globals when it runs, so `*goto_scene startup` starts them over.
+                let declared = if name == "create" {
+                    let (var, value) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+                    literal(value.trim()).map(|v| vec![(var.to_lowercase(), v)])
+                } else {
+                    array(args).map(|(base, values)| {
+                        let n = values.len() as f64;
+                        let mut all: Vec<_> =
+                            values.into_iter().enumerate().map(|(k, v)| (format!("{base}_{}", k + 1), v)).collect();
+                        all.push((format!("{base}_count"), Value::Num(n)));
+                        all
+                    })
+                };
+                for (var, v) in declared.unwrap_or_default() {
+                    if let Some(&g) = self.sh.global_index.get(&var) {
+                        self.emit(Op::Set(Target::Slot(Slot::Global(g)), Expr::Lit(v)), line);
+                    }
                 }
+            }
+            "print" => {
+                let e = self.expr(args, line)?;
+                self.emit(Op::Print(e), line);
+            }
+            "link" => {
+                // The reference prints the link's text (its address when it has none).
+                let text = args
+                    .split_once(char::is_whitespace)
+                    .map_or(args, |(url, text)| if text.trim().is_empty() { url } else { text.trim() });
+                let t = self.interp(text, line);
+                self.emit(Op::Text(t), line);
+            }
+            "restart" | "delay_ending" => {
+                // Both end the playthrough: a restart starts a new one, a delayed ending is an ending.
+                self.emit(Op::Ending, line);
+                return Some(false);
+            }
+            "reset" => {
+                self.emit(Op::Reset, line);
             }
             "rand" => {
                 let terms = self.terms(args, line);
@@ -754,18 +888,27 @@ impl SceneCompiler<'_, '_> {
         let has_else = branches.last().is_some_and(|b| b.command().is_some_and(|(c, _)| c == "else"));
         for (b, n) in branches.iter().enumerate() {
             let (name, args) = n.command().unwrap_or_default();
+            let since = self.sh.problems.len();
             if n.children.iter().all(|c| c.blank()) {
                 self.problem(n.line, format!("`*{name}` needs an indented block"));
             }
-            let test = if name == "else" {
+            let cond = if name == "else" {
                 if !args.is_empty() {
                     self.problem(n.line, "`*else` takes no condition (use *elseif)");
                 }
-                self.emit(Op::Nop, n.line);
                 None
             } else {
-                let cond = self.expr(args, n.line).unwrap_or(Expr::Lit(Value::Bool(false)));
-                Some(self.emit(Op::If(cond, 0), n.line))
+                Some(self.expr(args, n.line).unwrap_or(Expr::Lit(Value::Bool(false))))
+            };
+            if let Some(m) = self.defer(since) {
+                self.emit(Op::Error(m), n.line);
+            }
+            let test = match cond {
+                None => {
+                    self.emit(Op::Nop, n.line);
+                    None
+                }
+                Some(cond) => Some(self.emit(Op::If(cond, 0), n.line)),
             };
             let f = self.block(&n.children);
             if f && b + 1 < branches.len() {
@@ -774,11 +917,10 @@ impl SceneCompiler<'_, '_> {
                 } else {
                     let next = branches[b + 1].command().map(|(c, _)| c).unwrap_or_default();
                     let m = format!(
-                        "play can fall from this `*{name}` block into the `*{next}` on line {}: end the block with *goto, *finish or another jump, or `*create implicit_control_flow true`",
+                        "play falls from this `*{name}` block into the `*{next}` on line {}: end the block with *goto, *finish or another jump, or `*create implicit_control_flow true`",
                         branches[b + 1].line
                     );
-                    self.problem(n.line, m.clone());
-                    self.emit(Op::Error(m), n.line);
+                    self.runtime_error(n.line, m);
                 }
             }
             falls |= f;
@@ -798,6 +940,7 @@ impl SceneCompiler<'_, '_> {
 
     fn choice(&mut self, n: &Node, fake: bool, args: &str) -> bool {
         let kind = if fake { "*fake_choice" } else { "*choice" };
+        let since = self.sh.problems.len();
         if !args.is_empty() {
             self.problem(
                 n.line,
@@ -809,40 +952,53 @@ impl SceneCompiler<'_, '_> {
         if pending.is_empty() {
             self.problem(n.line, format!("`{kind}` has no #options"));
         }
-        let first = self.sh.options.len() as u32;
-        self.emit(Op::Choice(first, pending.len() as u32), n.line);
+        // The choice's options take consecutive ids before any body is compiled: a choice nested
+        // in a body takes its own ids after them.
+        let first = self.sh.options.len();
+        match self.defer(since) {
+            Some(m) => self.emit(Op::Error(m), n.line),
+            None => self.emit(Op::Choice(first as u32, pending.len() as u32), n.line),
+        };
+        let bodies: Vec<_> = pending
+            .into_iter()
+            .map(|p| {
+                self.sh.options.push(Opt {
+                    scene: self.scene,
+                    line: p.line,
+                    text: p.text,
+                    visible: p.visible,
+                    selectable: p.selectable,
+                    reuse: p.reuse,
+                    body: 0,
+                    annotation: None,
+                });
+                (p.line, p.body)
+            })
+            .collect();
         let mut to_end = Vec::new(); // option indices whose body is the end, jumps to patch
         let mut jumps = Vec::new();
         let mut falls = false;
         let may_fall = fake || self.sh.implicit;
-        for p in pending {
-            let id = self.sh.options.len();
-            let body = self.ops.len() as u32;
-            self.sh.options.push(Opt {
-                scene: self.scene,
-                line: p.line,
-                text: p.text,
-                visible: p.visible,
-                selectable: p.selectable,
-                reuse: p.reuse,
-                body,
-                annotation: None,
-            });
-            let empty = p.body.iter().all(|c| c.blank());
-            let f = empty || self.block(p.body);
-            if f {
-                if may_fall {
-                    falls = true;
-                    if empty {
-                        to_end.push(id);
-                    } else {
-                        jumps.push(self.emit(Op::Jump(0), p.line));
-                    }
+        let count = bodies.len();
+        for (k, (line, body)) in bodies.into_iter().enumerate() {
+            let id = first + k;
+            self.sh.options[id].body = self.ops.len() as u32;
+            let empty = body.iter().all(|c| c.blank());
+            if !(empty || self.block(body)) {
+                continue;
+            }
+            // Play that runs off the last option's block goes on after the choice, as in the
+            // reference; off any other, it runs into the next #option, which is an error there.
+            if may_fall || k + 1 == count {
+                falls = true;
+                if empty {
+                    to_end.push(id);
                 } else {
-                    let m = "play can fall out of this #option's block: end it with *goto, *finish, *ending or another jump (or use *fake_choice, or `*create implicit_control_flow true`)".to_string();
-                    self.problem(p.line, m.clone());
-                    self.emit(Op::Error(m), p.line);
+                    jumps.push(self.emit(Op::Jump(0), line));
                 }
+            } else {
+                let m = "play falls out of this #option's block into the next #option: end it with *goto, *finish, *ending or another jump (or use *fake_choice, or `*create implicit_control_flow true`)".to_string();
+                self.runtime_error(line, m);
             }
         }
         let end = self.ops.len() as u32;
@@ -935,8 +1091,8 @@ impl SceneCompiler<'_, '_> {
                 self.problem(n.line, "only #options (and *if blocks of them) belong in a *choice");
                 return;
             };
-            let end = cmd.find(char::is_whitespace).unwrap_or(cmd.len());
-            let (name, args) = (cmd[..end].to_lowercase(), cmd[end..].trim_start());
+            let (name, args) = command_split(cmd);
+            let args = args.trim_start();
             match name.as_str() {
                 "if" | "selectable_if" => {
                     let Some(at) = option_split(args) else {
@@ -994,6 +1150,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         first_ref: Vec::new(),
         implicit: false,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     sh.scene("startup", "startup.txt", 1);
     let startup_tree = tree("startup.txt", startup, &mut sh.problems);
@@ -1008,6 +1165,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         let name = sh.scene_names[k].clone();
         let file = format!("{name}.txt");
         let owned_tree;
+        let mut missing = None;
         let (nodes, line_count) = if k == 0 {
             (&startup_tree, startup.lines().count())
         } else {
@@ -1017,8 +1175,11 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
                     (&owned_tree, text.lines().count())
                 }
                 None => {
+                    // Reported when play enters the scene, as the reference does.
                     let (rf, rl) = sh.first_ref[k].clone().unwrap_or_default();
-                    sh.problems.push(Problem::in_file(rf, rl as usize, format!("scene `{name}` has no file {file}")));
+                    let m = format!("scene `{name}` has no file {file}");
+                    sh.warnings.push(Problem::in_file(rf, rl as usize, m.clone()));
+                    missing = Some(m);
                     owned_tree = Vec::new();
                     (&owned_tree, 0)
                 }
@@ -1044,15 +1205,27 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
             gotos: Vec::new(),
             temp_index,
             reuse: Reuse::Allow,
+            initial: k == 0,
         };
-        c.block(nodes);
+        match missing {
+            Some(m) => {
+                c.emit(Op::Error(m), 1);
+            }
+            None => {
+                c.block(nodes);
+            }
+        }
         for (pc, label, line) in std::mem::take(&mut c.gotos) {
             match c.labels.get(&label) {
                 Some(&target) => match &mut c.ops[pc] {
                     Op::Jump(t) | Op::Gosub(t, _) => *t = target,
                     _ => {}
                 },
-                None => c.problem(line, format!("no `*label {label}` in {file}")),
+                None => {
+                    let m = format!("no `*label {label}` in {file}");
+                    c.sh.warnings.push(Problem::in_file(file.clone(), line as usize, m.clone()));
+                    c.ops[pc] = Op::Error(m);
+                }
             }
         }
         let SceneCompiler { ops, lines, labels, temp_index, .. } = c;
@@ -1079,7 +1252,8 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         let Some(start) = start else {
             let file = format!("{}.txt", scenes[scene as usize].name);
             let m = format!("no `*label {}` in {}.txt", label.unwrap_or_default(), t.name);
-            sh.problems.push(Problem::in_file(file, line as usize, m));
+            sh.warnings.push(Problem::in_file(file, line as usize, m.clone()));
+            scenes[scene as usize].ops[pc] = Op::Error(m);
             continue;
         };
         match &mut scenes[scene as usize].ops[pc] {
@@ -1097,7 +1271,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
     }
     for (a, done) in h.achievements.iter().zip(&sh.achieved) {
         if !*done {
-            sh.problems.push(Problem::in_file(
+            sh.warnings.push(Problem::in_file(
                 "startup.txt",
                 1,
                 format!("achievement `{}` is declared but never achieved", a.id),
@@ -1105,7 +1279,9 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         }
     }
     problems.append(&mut sh.problems);
+    sh.warnings.sort_by(|a, b| (a.file.as_deref(), a.line).cmp(&(b.file.as_deref(), b.line)));
     Some(Game {
+        warnings: sh.warnings,
         title: h.title,
         author: h.author,
         scenes,

@@ -83,6 +83,8 @@ pub enum BinOp {
     FairSub,
     /// `&` (string concatenation)
     Concat,
+    /// `^` (power)
+    Pow,
     /// `=`
     Eq,
     /// `!=`
@@ -285,6 +287,7 @@ fn tokenize(src: &str) -> Result<Vec<Tok>, String> {
                     ('*', _) => (BinOp::Mul, 1),
                     ('/', _) => (BinOp::Div, 1),
                     ('&', _) => (BinOp::Concat, 1),
+                    ('^', _) => (BinOp::Pow, 1),
                     ('=', _) => (BinOp::Eq, 1),
                     ('<', _) => (BinOp::Lt, 1),
                     ('>', _) => (BinOp::Gt, 1),
@@ -467,6 +470,43 @@ pub fn parse_modifier(target: Expr, src: &str, names: &dyn Names) -> Result<Expr
         }
         _ => parse_expr(src, names),
     }
+}
+
+/// Splits the variable a `*set` writes from its value, as the reference's tokenizer does: a name
+/// with its `[index]`es, or a `{reference}`; the value may follow with no space (`*set x+1`,
+/// `*set x%+10`).
+pub fn split_reference(src: &str) -> (&str, &str) {
+    let src = src.trim_start();
+    let bytes = src.as_bytes();
+    let mut end = if src.starts_with('{') {
+        closing_of(bytes, 0).map_or(src.len(), |k| k + 1)
+    } else {
+        src.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(src.len())
+    };
+    while bytes.get(end) == Some(&b'[') {
+        end = closing_of(bytes, end).map_or(src.len(), |k| k + 1);
+    }
+    (&src[..end], &src[end..])
+}
+
+/// The index of the bracket closing the one at `open`, outside strings.
+fn closing_of(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_str = false;
+    for (k, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'"' => in_str = !in_str,
+            b'(' | b'[' | b'{' if !in_str => depth += 1,
+            b')' | b']' | b'}' if !in_str => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Splits `src` at the first top-level space: the leading term and the rest (for commands such
@@ -652,7 +692,9 @@ fn fair(x: f64, y: f64, op: BinOp) -> Result<f64, String> {
     if !(0.0..=100.0).contains(&x) {
         return Err(format!("fairmath needs a value between 0 and 100, not {x}"));
     }
-    Ok(js_round(if op == BinOp::FairAdd { x + (100.0 - x) * y / 100.0 } else { x - x * y / 100.0 }))
+    // As the reference: an increase is floored and at most 99, a decrease ceiled and at least 1.
+    let y = if op == BinOp::FairAdd { y } else { -y };
+    Ok(if y > 0.0 { (x + y * (100.0 - x) / 100.0).floor().min(99.0) } else { (x + y * x / 100.0).ceil().max(1.0) })
 }
 
 /// Evaluates an expression.
@@ -692,6 +734,7 @@ pub fn eval(e: &Expr, scope: &dyn Scope) -> Result<Value, String> {
                         BinOp::Mul => Value::Num(x * y),
                         BinOp::Div | BinOp::Mod if y == 0.0 => return Err("division by zero".into()),
                         BinOp::Div => Value::Num(x / y),
+                        BinOp::Pow => Value::Num(x.powf(y)),
                         BinOp::Mod => Value::Num(x % y),
                         BinOp::FairAdd | BinOp::FairSub => Value::Num(fair(x, y, *op)?),
                         BinOp::Lt => Value::Bool(x < y),

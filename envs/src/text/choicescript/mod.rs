@@ -28,7 +28,7 @@ mod sidecar;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-pub use run::{Exploration, Run, explore};
+pub use run::{Exploration, Route, Run, Transcript, explore, transcript};
 
 use super::annotation::Annotation;
 use super::story::{Achievement, Problem, StoryError};
@@ -123,6 +123,10 @@ pub enum Op {
     Choice(u32, u32),
     /// `*achieve`.
     Achieve(u32),
+    /// `*print expr`: its value as narration.
+    Print(Expr),
+    /// `*reset`: every global back to its start value.
+    Reset,
     /// `*bug text`: an author's assertion failed.
     Bug(Interp),
     /// An error found when compiling that play reached (kept so that no path mis-plays).
@@ -173,6 +177,9 @@ pub struct Game {
     pub inputs: HashMap<String, Value>,
     /// Whether `implicit_control_flow` is on.
     pub implicit_control_flow: bool,
+    /// Problems the game loads with: the reference interpreter reports them only when play
+    /// reaches them, and so does moralgym (the episode ends with the error there).
+    pub warnings: Vec<Problem>,
 }
 
 /// Resolves names in one scene: its temps, then the globals, then the reserved names.

@@ -223,7 +223,10 @@ impl Run {
             match self.pending_break {
                 2 => out.push_str("\n\n"),
                 1 => out.push('\n'),
-                _ if !out.ends_with(char::is_whitespace) => out.push(' '),
+                // A line ending in a hyphen or dash joins the next with no space, as in the reference.
+                _ if !out.ends_with(|c: char| c.is_whitespace() || matches!(c, '-' | '\u{2011}'..='\u{2014}')) => {
+                    out.push(' ')
+                }
                 _ => {}
             }
         }
@@ -244,6 +247,10 @@ impl Run {
         let scene = self.frames.last().map_or(0, |f| f.scene);
         match self.game.scenes[scene as usize].next {
             Some(next) => {
+                // The next scene starts on a new page.
+                if !passage.narration.is_empty() {
+                    self.pending_break = 2;
+                }
                 self.frames.truncate(1);
                 self.enter(next, 0, passage);
                 Flow::Next
@@ -312,7 +319,8 @@ impl Run {
                     self.pending_break = 2;
                 }
             }
-            Op::LineBreak => self.pending_break = self.pending_break.max(1),
+            // Two line breaks in a row leave a blank line.
+            Op::LineBreak => self.pending_break = (self.pending_break + 1).min(2),
             Op::Nop => {}
             Op::Set(target, e) => {
                 let v = expr::eval(e, &self.view())?;
@@ -455,6 +463,15 @@ impl Run {
                     passage.points += game.achievements[*a as usize].points;
                 }
             }
+            Op::Print(e) => {
+                let text = expr::eval(e, &self.view())?.to_string();
+                self.narrate(&text, passage);
+            }
+            Op::Reset => {
+                for (slot, (_, v)) in self.globals.iter_mut().zip(&game.globals) {
+                    *slot = v.clone();
+                }
+            }
             Op::Bug(t) => {
                 let text = expr::render(t, &self.view())?;
                 return Err(format!("*bug reached: {text}"));
@@ -500,5 +517,83 @@ pub fn explore(game: &Arc<Game>, episodes: usize, seed: u64, max_decisions: usiz
         }
     }
     out.mean_decisions = decisions as f64 / episodes.max(1) as f64;
+    out
+}
+
+/// How a scripted route picks among the options offered at each decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Always the first option.
+    First,
+    /// Always the last.
+    Last,
+    /// Option `d mod n` at decision `d`.
+    Cycle,
+    /// Option `picks[d] mod n` at decision `d` (0 once the list runs out).
+    Picks(Vec<usize>),
+}
+
+impl Route {
+    /// The option taken at decision `decision` out of `n` offered.
+    pub fn pick(&self, decision: usize, n: usize) -> usize {
+        let k = match self {
+            Route::First => 0,
+            Route::Last => n.saturating_sub(1),
+            Route::Cycle => decision,
+            Route::Picks(p) => p.get(decision).copied().unwrap_or(0),
+        };
+        k % n.max(1)
+    }
+}
+
+impl std::str::FromStr for Route {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "first" => Ok(Route::First),
+            "last" => Ok(Route::Last),
+            "cycle" => Ok(Route::Cycle),
+            _ => {
+                let list = s
+                    .strip_prefix("picks:")
+                    .ok_or_else(|| format!("route `{s}`: write first, last, cycle or picks:3,0,7 (option indices)"))?;
+                let picks = list.split(',').map(|p| p.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>();
+                picks
+                    .map(Route::Picks)
+                    .map_err(|_| format!("route `{s}`: picks must be option indices, e.g. picks:3,0,7"))
+            }
+        }
+    }
+}
+
+/// What a player saw along a route: the narration and options at each decision, then the
+/// narration after the last one and how play stopped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transcript {
+    /// (narration, options offered) at each decision.
+    pub decisions: Vec<(String, Vec<String>)>,
+    /// Narration after the last decision.
+    pub last: String,
+    /// The error that stopped play, if one did.
+    pub error: Option<String>,
+    /// Whether play reached an ending.
+    pub ended: bool,
+}
+
+/// Plays `route` from the start for at most `max_decisions` decisions (`seed` drives `*rand`).
+pub fn transcript(game: &Arc<Game>, route: &Route, max_decisions: usize, seed: u64) -> Transcript {
+    let (mut run, mut passage) = Run::start(Arc::clone(game), Rng::new(seed));
+    let mut out = Transcript::default();
+    while !run.ended() && out.decisions.len() < max_decisions {
+        out.decisions.push((std::mem::take(&mut passage.narration), run.choice_texts().to_vec()));
+        let k = route.pick(out.decisions.len() - 1, run.num_choices());
+        passage = run.choose(k).unwrap_or_default();
+    }
+    if run.ended() {
+        out.last = passage.narration;
+    }
+    out.error = run.error().map(str::to_string);
+    out.ended = run.ended() && out.error.is_none();
     out
 }

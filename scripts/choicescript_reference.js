@@ -1,0 +1,140 @@
+// Plays a ChoiceScript game in the reference interpreter along a fixed route and prints what a
+// player sees, one JSON line per decision: {"narration": ..., "options": [...]}, then a last line
+// {"end": "ending" | "error" | "cut", "narration": ..., "error": ...}.
+//
+// The reference interpreter is not part of moralgym (its licence forbids reuse): this script loads
+// it from a local checkout named by CHOICESCRIPT_REF (a clone of dfabulich/choicescript) and
+// replaces only its screen, as its own headless tester does. Used by scripts/choicescript_diff.py.
+//
+// usage: CHOICESCRIPT_REF=DIR node choicescript_reference.js GAME_DIR ROUTE MAX_DECISIONS SEED
+//   ROUTE: first | last | cycle | picks:3,0,7,... (each pick taken modulo the options offered)
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const vm = require('vm');
+
+const ref = process.env.CHOICESCRIPT_REF;
+const [gameDir, route, maxArg, seedArg] = process.argv.slice(2);
+if (!ref || !gameDir || !route) {
+  console.error('usage: CHOICESCRIPT_REF=DIR node choicescript_reference.js GAME_DIR ROUTE [MAX_DECISIONS] [SEED]');
+  process.exit(2);
+}
+const maxDecisions = Number(maxArg || 200);
+global.fs = fs;
+global.path = path;
+for (const file of ['web/scene.js', 'web/navigator.js', 'web/util.js', 'headless.js', 'seedrandom.js']) {
+  vm.runInThisContext(fs.readFileSync(path.join(ref, file), 'utf8'), { filename: file });
+}
+
+const picks = route.startsWith('picks:') ? route.slice(6).split(',').map(Number) : null;
+function pick(decision, n) {
+  if (route === 'first') return 0;
+  if (route === 'last') return n - 1;
+  if (route === 'cycle') return decision % n;
+  return (picks[decision] || 0) % n;
+}
+
+// The screen: paragraphs of the current passage, a blank line between two.
+let page = [];
+const keep = (msg) => {
+  if (msg !== undefined && msg !== null && String(msg) !== '') page.push(String(msg));
+};
+global.printParagraph = keep;
+global.println = keep;
+global.printx = keep;
+global.printButton = () => {};
+global.clearScreen = (code) => { global.timeout = code; };
+global.saveCookie = (callback) => { if (callback) global.timeout = callback; };
+global.achieve = () => {};
+function passage() {
+  const text = page.join('\n\n').replace(/\[n\/\]/g, '\n').replace(/\[c\/\]/g, '');
+  page = [];
+  return text;
+}
+
+function emit(record) {
+  process.stdout.write(JSON.stringify(record) + '\n');
+}
+
+class Stop extends Error {}
+let decisions = 0;
+let ended = false;
+
+Scene.prototype.loadScene = function loadScene() {
+  const file = path.join(gameDir, this.name + '.txt');
+  if (!fs.existsSync(file)) throw new Error(`couldn't open ${this.name}.txt`);
+  this.loadLines(fs.readFileSync(file, 'utf8'));
+  this.loaded = true;
+  if (this.executing) this.execute();
+};
+Scene.prototype.renderOptions = function renderOptions(groups, options, callback) {
+  if (groups.length !== 1) throw new Error(this.lineMsg() + 'a choice of several groups is not compared');
+  const offered = options.filter((o) => !o.unselectable);
+  this.paragraph();
+  if (decisions >= maxDecisions) throw new Stop();
+  emit({ narration: passage(), options: offered.map((o) => this.replaceVariables(o.name)) });
+  const k = pick(decisions, offered.length);
+  decisions += 1;
+  global.timeout = () => callback(offered[k]);
+};
+Scene.prototype.page_break = function page_break() {
+  this.paragraph();
+  this.finished = false;
+};
+Scene.prototype.finish = Scene.prototype.autofinish = function finish() {
+  const next = this.nav.nextSceneName(this.name);
+  this.paragraph();
+  this.finished = true;
+  if (!next) {
+    ended = true;
+    return;
+  }
+  const scene = new Scene(next, this.stats, this.nav, this.debugMode);
+  global.timeout = () => scene.execute();
+};
+Scene.prototype.ending = Scene.prototype.restart = Scene.prototype.delay_ending = function ending() {
+  this.paragraph();
+  this.finished = true;
+  ended = true;
+};
+Scene.prototype.check_purchase = function checkPurchase(data) {
+  for (const product of data.split(/ /)) this.temps['choice_purchased_' + product] = true;
+  this.temps.choice_purchase_supported = false;
+  this.temps.choice_purchased_everything = true;
+};
+for (const noop of ['save', 'subscribe', 'save_game', 'delay_break', 'advertisement', 'share_this_game', 'more_games']) {
+  Scene.prototype[noop] = () => {};
+}
+// Inputs keep the variable's current value (a number clamped to the range), as moralgym does
+// when its sidecar gives none.
+Scene.prototype.input_text = function inputText(line) {
+  const variable = this.parseInputText(line).variable;
+  this.setVar(variable, this.getVar(variable));
+};
+Scene.prototype.input_number = function inputNumber(data) {
+  const [variable, lo, hi] = data.split(/\s+/);
+  const value = Math.min(Math.max(Number(this.getVar(variable.toLowerCase())), Number(lo)), Number(hi));
+  this.setVar(variable.toLowerCase(), Number.isNaN(value) ? Number(lo) : value);
+};
+Scene.prototype.stat_chart = function statChart() {
+  this.parseStatChart();
+};
+
+const nav = (global.nav = new SceneNavigator(['startup']));
+const stats = (global.stats = {});
+nav.setStartingStatsClone(stats);
+nav.resetStats(stats);
+Math.seedrandom(String(seedArg || 0));
+global.timeout = null;
+try {
+  new Scene(nav.getStartupScene(), stats, nav, false).execute();
+  while (global.timeout) {
+    const next = global.timeout;
+    global.timeout = null;
+    next();
+  }
+  emit({ end: ended ? 'ending' : 'error', narration: passage(), error: ended ? null : 'play stopped without an ending' });
+} catch (e) {
+  if (e instanceof Stop) emit({ end: 'cut', narration: '' });
+  else emit({ end: 'error', narration: passage(), error: String(e.message || e) });
+}
