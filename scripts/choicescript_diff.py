@@ -99,9 +99,18 @@ def main():
     ap.add_argument("--max-decisions", type=int, default=200)
     ap.add_argument("--moralgym", default=str(HERE.parent / "target/release/moralgym"))
     ap.add_argument("--verbose", action="store_true", help="print each differing route")
+    ap.add_argument("--record", action="store_true",
+                    help="write the reference's first, last and cycle transcripts of each game as ROUTE.expected.jsonl "
+                         "in its folder (the test games under envs/tests/choicescript/conformance)")
     args = ap.parse_args()
     if not os.environ.get("CHOICESCRIPT_REF"):
         sys.exit("set CHOICESCRIPT_REF to a local clone of the reference interpreter")
+    if args.record:
+        for game in args.games:
+            for route in ["first", "last", "cycle"]:
+                lines = reference(game, route, 20, 0)
+                Path(game, f"{route}.expected.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+        return
     rng = random.Random(0)
     print("| game | lines | loads in moralgym | random-play errors (moralgym / reference) | routes identical |")
     print("|---|---|---|---|---|")

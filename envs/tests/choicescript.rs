@@ -495,3 +495,63 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
     }
     assert!(has(&problems(&[("startup", &deep_blocks)], None), "blocks nest deeper than 64 levels"));
 }
+
+/// Whitespace collapsed and link markup dropped, as scripts/choicescript_diff.py compares.
+fn normalised(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("[url=") {
+        out.push_str(&rest[..at]);
+        rest = rest[at..].split_once(']').map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out.replace("[/url]", "").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The test games under tests/choicescript/conformance each pin a group of constructs (nested
+/// choices in first, middle and last options; the reference's leniencies; its narration rules;
+/// fairmath). Their `ROUTE.expected.jsonl` files are the reference interpreter's transcripts,
+/// recorded with `scripts/choicescript_diff.py --record`: moralgym must print the same narration
+/// and options at every decision and end the same way.
+#[test]
+fn the_conformance_games_play_as_the_reference_interpreter_printed_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/choicescript/conformance");
+    let mut checked = 0;
+    for game_dir in std::fs::read_dir(&root).expect("conformance games").map(|e| e.expect("entry").path()) {
+        let game = Arc::new(Game::load(&game_dir, None).unwrap_or_else(|e| panic!("{}: {e}", game_dir.display())));
+        for route in ["first", "last", "cycle"] {
+            let expected = std::fs::read_to_string(game_dir.join(format!("{route}.expected.jsonl"))).expect("recorded");
+            let expected: Vec<serde_json::Value> =
+                expected.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+            let t = moralgym_envs::text::choicescript::transcript(&game, &route.parse().expect("a route"), 20, 0);
+            let place = format!("{} {route}", game_dir.display());
+            assert_eq!(t.decisions.len() + 1, expected.len(), "{place}: decisions");
+            for (k, ((narration, options), want)) in t.decisions.iter().zip(&expected).enumerate() {
+                assert_eq!(normalised(narration), normalised(want["narration"].as_str().unwrap_or("")), "{place} #{k}");
+                let want_options: Vec<&str> =
+                    want["options"].as_array().expect("options").iter().filter_map(|o| o.as_str()).collect();
+                assert_eq!(options, &want_options, "{place} #{k}");
+            }
+            let last = expected.last().expect("an end record");
+            assert_eq!(last["end"], if t.ended { "ending" } else { "error" }, "{place}: {:?}", t.error);
+            assert_eq!(normalised(&t.last), normalised(last["narration"].as_str().unwrap_or("")), "{place}: end");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12, "four games, three routes each");
+}
+
+#[test]
+fn a_nested_choice_in_a_non_last_option_keeps_the_outer_choice_whole() {
+    // The bug the reference found: options A, B, C with A holding A1/A2 were offered as A, A1, A2.
+    let game = Arc::new(game_of(
+        "*choice\n  #A\n    *choice\n      #A1\n        One.\n        *ending\n      #A2\n        Two.\n        *ending\n  #B\n    Bee.\n    *ending\n  #C\n    Sea.\n    *ending\n",
+    ));
+    let (mut run, _) = Run::start(Arc::clone(&game), Rng::new(0));
+    assert_eq!(run.choice_texts(), ["A", "B", "C"]);
+    assert_eq!(run.choose(1).expect("offered").narration, "Bee.");
+    let (mut run, _) = Run::start(game, Rng::new(0));
+    run.choose(0);
+    assert_eq!(run.choice_texts(), ["A1", "A2"]);
+    assert_eq!(run.choose(1).expect("offered").narration, "Two.");
+}

@@ -1195,6 +1195,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
                 temp_list.push(t);
             }
         }
+        let first_option = sh.options.len() as u32;
         let mut c = SceneCompiler {
             sh: &mut sh,
             scene: k as u32,
@@ -1230,6 +1231,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         }
         let SceneCompiler { ops, lines, labels, temp_index, .. } = c;
         let n_ops = ops.len();
+        let options = (first_option, sh.options.len() as u32);
         scenes.push(Scene {
             name,
             ops,
@@ -1239,6 +1241,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
             temps: temp_list,
             temp_index,
             next: None,
+            options,
             line_count: line_count as u32,
         });
         k += 1;

@@ -151,6 +151,8 @@ pub struct Scene {
     temp_index: HashMap<String, u32>,
     /// The scene that `*finish` leads to.
     pub next: Option<u32>,
+    /// Its options: ids `options.0 .. options.1` of the game's table.
+    pub options: (u32, u32),
     /// Lines in the file.
     pub line_count: u32,
 }

@@ -234,8 +234,16 @@ impl Run {
         out.push_str(text);
     }
 
+    /// Forgets which of a scene's options were taken: the reference keeps that among the scene's
+    /// temps, so it starts over each time play enters the scene.
+    fn forget_taken(&mut self, scene: u32) {
+        let (first, end) = self.game.scenes[scene as usize].options;
+        self.taken[first as usize..end as usize].fill(false);
+    }
+
     fn enter(&mut self, scene: u32, pc: u32, passage: &mut Passage) {
         passage.scenes.push(scene as usize);
+        self.forget_taken(scene);
         let frame = Frame::new(&self.game, scene, pc, Vec::new());
         match self.frames.last_mut() {
             Some(f) => *f = frame,
