@@ -696,8 +696,18 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
 
 fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
     use std::io::{BufRead, Write};
-    let mut env = moralgym::make("TextGame-v0", &moralgym::envs::text::games::config_of(game))?;
+    let config = moralgym::envs::text::games::config_of(game);
+    let mut env = moralgym::make("TextGame-v0", &config)?;
     let names = env.spec().cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // An achievement's notice names its title, as the game shows it to a player.
+    let titles: std::collections::HashMap<String, String> =
+        serde_json::from_value::<moralgym::envs::text::TextGameConfig>(config)
+            .map_err(|e| ConfigError::Usage { message: e.to_string() })?
+            .script("TextGame-v0")?
+            .achievements()
+            .iter()
+            .map(|a| (a.id.clone(), a.title.clone()))
+            .collect();
     env.reset(None);
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
@@ -731,7 +741,12 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
         {
             println!(
                 "\n*** Achievement unlocked: {} (+{} points) ***",
-                achieved.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+                achieved
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|id| titles.get(id).map_or(id, String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 step.rewards[0]
             );
         }

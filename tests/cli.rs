@@ -336,7 +336,7 @@ fn play_reads_choices_from_standard_input_and_scores_the_game() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(text.contains("St. Aldhelm's") && text.contains("Type a number from 1 to 2"), "{text}");
-    assert!(text.contains("Achievement unlocked: handover"), "{text}");
+    assert!(text.contains("Achievement unlocked: Handover (+5 points)"), "the title, not the id: {text}");
     // what each choice meant, in words: the counters fired and the annotated values
     assert!(text.contains("[Counts as ") && text.contains("[No violation counted.]"), "{text}");
     assert!(!text.contains("\"morality\""), "no JSON: {text}");

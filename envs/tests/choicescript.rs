@@ -555,3 +555,56 @@ fn a_nested_choice_in_a_non_last_option_keeps_the_outer_choice_whole() {
     assert_eq!(run.choice_texts(), ["A1", "A2"]);
     assert_eq!(run.choose(1).expect("offered").narration, "Two.");
 }
+
+#[test]
+fn goto_random_scene_picks_each_open_scene_once_from_the_episode_stream() {
+    let startup = "*create rich false\n*label top\n*goto_random_scene\n  a\n  *if (rich) b\n  *allow_reuse c\n";
+    let game = Arc::new(
+        Game::from_files(
+            &files(&[
+                ("startup", startup),
+                ("a", "In a.\n*choice\n  #On.\n    *goto_scene startup top\n"),
+                ("b", "In b.\n*ending\n"),
+                ("c", "In c.\n*choice\n  #On.\n    *goto_scene startup top\n"),
+            ]),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let scenes = |seed: u64| {
+        let (mut run, first) = Run::start(Arc::clone(&game), Rng::new(seed));
+        let mut scenes = vec![first.narration];
+        while !run.ended() && run.decisions() < 10 {
+            scenes.push(run.choose(0).expect("offered").narration);
+        }
+        scenes
+    };
+    let mut firsts = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let seen = scenes(seed);
+        // b is never open; a is picked at most once; c may come again and again.
+        assert!(seen.iter().all(|s| s == "In a." || s == "In c."), "{seen:?}");
+        assert_eq!(seen.iter().filter(|s| *s == "In a.").count(), 1, "a comes once in ten picks: {seen:?}");
+        assert_eq!(seen, scenes(seed), "the same seed picks the same scenes");
+        firsts.insert(seen[0].clone());
+    }
+    assert_eq!(firsts.len(), 2, "either scene can come first");
+    let none =
+        Arc::new(game_of("*goto_random_scene allow_no_selection\n  *if (false) nowhere\nStill here.\n*ending\n"));
+    let (run, p) = Run::start(none, Rng::new(0));
+    assert_eq!(p.narration, "Still here.");
+    assert!(run.ended() && run.error().is_none());
+    let stuck = Arc::new(game_of("*goto_random_scene\n  *if (false) nowhere\n*ending\n"));
+    let (run, _) = Run::start(stuck, Rng::new(0));
+    assert_eq!(run.error(), Some("startup.txt line 1: no scene of this *goto_random_scene can be picked"));
+}
+
+#[test]
+fn a_temp_declared_without_a_value_is_an_error_to_read_until_set() {
+    let read = Arc::new(game_of("*temp x\nValue ${x}.\n*ending\n"));
+    let (run, _) = Run::start(read, Rng::new(0));
+    assert_eq!(run.error(), Some("startup.txt line 2: temp `x` is read before it has a value (its *temp gave none)"));
+    let set = Arc::new(game_of("*temp x\n*set x 4\nValue ${x}.\n*ending\n"));
+    let (run, p) = Run::start(set, Rng::new(0));
+    assert_eq!((p.narration.as_str(), run.error()), ("Value 4.", None));
+}

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::expr::{self, BinOp, Expr, Func, Interp, Names, Slot, Value};
-use super::{Game, Op, Opt, Reuse, Scene, SceneNames, Target};
+use super::{Game, Op, Opt, RandomScene, Reuse, Scene, SceneNames, Target};
 use crate::text::story::{Achievement, Problem};
 
 /// Deepest block nesting accepted (the same bound as brackets in expressions); deeper is refused
@@ -49,7 +49,6 @@ const INITIAL: &[&str] = &["create", "create_array", "scene_list", "title", "aut
 
 /// Real commands moralgym does not play: a game using one is refused, never mis-played.
 const UNSUPPORTED: &[&str] = &[
-    "goto_random_scene",
     "script",
     "save_game",
     "restore_game",
@@ -191,6 +190,7 @@ fn opens_block(text: &str) -> bool {
             | "scene_list"
             | "achievement"
             | "stat_chart"
+            | "goto_random_scene"
     )
 }
 
@@ -610,7 +610,9 @@ impl SceneCompiler<'_, '_> {
     /// One command; `Some(falls)`, or `None` for commands that leave the flow as it was.
     fn command(&mut self, n: &Node, name: &str, args: &str) -> Option<bool> {
         let line = n.line;
-        if !matches!(name, "choice" | "fake_choice" | "elseif" | "elsif" | "else") && !DISPLAY_ONLY.contains(&name) {
+        if !matches!(name, "choice" | "fake_choice" | "elseif" | "elsif" | "else" | "goto_random_scene")
+            && !DISPLAY_ONLY.contains(&name)
+        {
             self.no_block(n, name);
         }
         if INITIAL.contains(&name) {
@@ -743,7 +745,7 @@ impl SceneCompiler<'_, '_> {
                     self.problem(line, format!("`*temp {args}`: `{var}` is not a variable name"));
                     return None;
                 };
-                let value = if value.trim().is_empty() { Expr::Lit(Value::Num(0.0)) } else { self.expr(value, line)? };
+                let value = if value.trim().is_empty() { None } else { Some(self.expr(value, line)?) };
                 self.emit(Op::Temp(slot, value), line);
             }
             "temp_array" => match array(args) {
@@ -751,10 +753,10 @@ impl SceneCompiler<'_, '_> {
                     let n = values.len();
                     for (k, v) in values.into_iter().enumerate() {
                         let slot = self.temp_index[&format!("{base}_{}", k + 1)];
-                        self.emit(Op::Temp(slot, Expr::Lit(v)), line);
+                        self.emit(Op::Temp(slot, Some(Expr::Lit(v))), line);
                     }
                     let slot = self.temp_index[&format!("{base}_count")];
-                    self.emit(Op::Temp(slot, Expr::Lit(Value::Num(n as f64))), line);
+                    self.emit(Op::Temp(slot, Some(Expr::Lit(Value::Num(n as f64)))), line);
                 }
                 Err(m) => self.problem(line, format!("`*temp_array`: {m}")),
             },
@@ -777,6 +779,20 @@ impl SceneCompiler<'_, '_> {
                         self.emit(Op::Set(Target::Slot(Slot::Global(g)), Expr::Lit(v)), line);
                     }
                 }
+            }
+            "goto_random_scene" => {
+                let allow_all = args.split_whitespace().any(|a| a == "allow_reuse");
+                let allow_none = args.split_whitespace().any(|a| a == "allow_no_selection");
+                let mut scenes = Vec::new();
+                for c in n.children.iter().filter(|c| !c.blank()) {
+                    scenes.push(self.random_scene(c, allow_all)?);
+                }
+                if scenes.is_empty() {
+                    self.problem(line, "`*goto_random_scene` needs an indented list of scenes");
+                    return None;
+                }
+                self.emit(Op::GotoRandomScene(scenes, allow_none), line);
+                return Some(allow_none);
             }
             "print" => {
                 let e = self.expr(args, line)?;
@@ -856,6 +872,40 @@ impl SceneCompiler<'_, '_> {
             _ => self.problem(line, format!("unknown command `*{name}`")),
         }
         Some(true)
+    }
+
+    /// One line of a `*goto_random_scene` list: `[*allow_reuse] [*if (cond)] scene`.
+    fn random_scene(&mut self, n: &Node, allow_reuse: bool) -> Option<RandomScene> {
+        let (mut rest, mut pick) = (n.text, RandomScene { scene: 0, condition: None, allow_reuse });
+        while let Some(cmd) = rest.strip_prefix('*') {
+            let (name, args) = command_split(cmd);
+            match name.as_str() {
+                "allow_reuse" => {
+                    pick.allow_reuse = true;
+                    rest = args.trim_start();
+                }
+                "if" => {
+                    let args = args.trim_start();
+                    let end = args.strip_prefix('(').and_then(|_| args.rfind(')'));
+                    let Some(end) = end else {
+                        self.problem(n.line, "write `*if (condition) scene` in a *goto_random_scene list");
+                        return None;
+                    };
+                    pick.condition = Some(self.expr(&args[1..end], n.line)?);
+                    rest = args[end + 1..].trim_start();
+                }
+                _ => {
+                    self.problem(n.line, format!("`*{name}` cannot stand in a *goto_random_scene list"));
+                    return None;
+                }
+            }
+        }
+        if !valid_scene(rest) {
+            self.problem(n.line, format!("`{rest}` is not a scene name"));
+            return None;
+        }
+        pick.scene = self.sh.scene(rest, &self.file, n.line);
+        Some(pick)
     }
 
     /// `*if` with its `*elseif`s and `*else`: (falls, nodes used).

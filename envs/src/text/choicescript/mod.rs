@@ -78,6 +78,17 @@ pub enum Target {
     Dynamic(Expr),
 }
 
+/// A scene `*goto_random_scene` may pick.
+#[derive(Clone, Debug)]
+pub struct RandomScene {
+    /// Scene index.
+    pub scene: u32,
+    /// Picked only if this holds (`*if (...) name`).
+    pub condition: Option<Expr>,
+    /// May be picked again after it was picked once (`*allow_reuse name`).
+    pub allow_reuse: bool,
+}
+
 /// One compiled operation.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -93,8 +104,8 @@ pub enum Op {
     Set(Target, Expr),
     /// `*setref name value`.
     SetRef(Expr, Expr),
-    /// `*temp` (and each element of `*temp_array`).
-    Temp(u32, Expr),
+    /// `*temp` (and each element of `*temp_array`); `None`: declared without a value.
+    Temp(u32, Option<Expr>),
     /// `*rand var min max`.
     Rand(Target, Expr, Expr),
     /// `*input_text var` (no range) or `*input_number var min max`.
@@ -105,6 +116,8 @@ pub enum Op {
     GotoRef(Expr),
     /// `*goto_scene`: scene, first operation.
     GotoScene(u32, u32),
+    /// `*goto_random_scene`: the scenes it may pick, and whether picking none goes on (`allow_no_selection`).
+    GotoRandomScene(Vec<RandomScene>, bool),
     /// `*gosub label args`.
     Gosub(u32, Vec<Expr>),
     /// `*gosub_scene scene [label] args`.

@@ -17,6 +17,8 @@ struct Frame {
     scene: u32,
     pc: u32,
     temps: Vec<Option<Value>>,
+    /// Temps whose `*temp` ran (a `*temp x` without a value declares x but gives it none).
+    declared: Vec<bool>,
     params: Vec<Value>,
     /// `*gosub` return points and the caller's params.
     gosubs: Vec<(u32, Vec<Value>)>,
@@ -24,8 +26,8 @@ struct Frame {
 
 impl Frame {
     fn new(game: &Game, scene: u32, pc: u32, params: Vec<Value>) -> Self {
-        let temps = vec![None; game.scenes[scene as usize].temps.len()];
-        Self { scene, pc, temps, params, gosubs: Vec::new() }
+        let n = game.scenes[scene as usize].temps.len();
+        Self { scene, pc, temps: vec![None; n], declared: vec![false; n], params, gosubs: Vec::new() }
     }
 }
 
@@ -42,7 +44,11 @@ impl Scope for View<'_> {
             Slot::Global(g) => Ok(self.globals[g as usize].clone()),
             Slot::Temp(t) => self.frame.temps[t as usize].clone().ok_or_else(|| {
                 let name = &self.game.scenes[self.frame.scene as usize].temps[t as usize];
-                format!("temp `{name}` is read before its *temp runs")
+                if self.frame.declared[t as usize] {
+                    format!("temp `{name}` is read before it has a value (its *temp gave none)")
+                } else {
+                    format!("temp `{name}` is read before its *temp runs")
+                }
             }),
             Slot::Param(0) => Ok(Value::Num(self.frame.params.len() as f64)),
             Slot::Param(k) => self
@@ -68,6 +74,8 @@ pub struct Run {
     frames: Vec<Frame>,
     taken: Vec<bool>,
     unlocked: Vec<bool>,
+    /// Scenes `*goto_random_scene` has picked (not picked again unless allowed).
+    picked: Vec<bool>,
     offered: Vec<u32>,
     offered_text: Vec<String>,
     ended: bool,
@@ -94,6 +102,7 @@ impl Run {
         let mut run = Self {
             taken: vec![false; game.options.len()],
             unlocked: vec![false; game.achievements.len()],
+            picked: vec![false; game.scenes.len()],
             game,
             globals,
             frames,
@@ -203,7 +212,7 @@ impl Run {
             Slot::Global(g) => self.globals[g as usize] = value,
             Slot::Temp(t) => {
                 let frame = self.frames.last_mut().expect("a frame while running");
-                if frame.temps[t as usize].is_none() {
+                if !frame.declared[t as usize] {
                     let name = &self.game.scenes[frame.scene as usize].temps[t as usize];
                     return Err(format!("temp `{name}` is set before its *temp runs"));
                 }
@@ -340,9 +349,10 @@ impl Run {
                 self.write(&Target::Slot(slot), v)?;
             }
             Op::Temp(t, e) => {
-                let v = expr::eval(e, &self.view())?;
+                let v = e.as_ref().map(|e| expr::eval(e, &self.view())).transpose()?;
                 let frame = self.frames.last_mut().expect("a frame while running");
-                frame.temps[*t as usize] = Some(v);
+                frame.temps[*t as usize] = v;
+                frame.declared[*t as usize] = true;
             }
             Op::Rand(target, lo, hi) => {
                 let (lo, hi) = (expr::eval(lo, &self.view())?.num()?, expr::eval(hi, &self.view())?.num()?);
@@ -384,6 +394,31 @@ impl Run {
                 self.frames.last_mut().expect("a frame").pc = t;
             }
             Op::GotoScene(s, t) => self.enter(*s, *t, passage),
+            Op::GotoRandomScene(scenes, allow_none) => {
+                let mut open = Vec::new();
+                for (k, pick) in scenes.iter().enumerate() {
+                    if !pick.allow_reuse && self.picked[pick.scene as usize] {
+                        continue;
+                    }
+                    if let Some(c) = &pick.condition
+                        && !expr::eval(c, &self.view())?.truth()?
+                    {
+                        continue;
+                    }
+                    open.push(k);
+                }
+                if open.is_empty() {
+                    if *allow_none {
+                        return Ok(Flow::Next);
+                    }
+                    return Err("no scene of this *goto_random_scene can be picked".into());
+                }
+                let pick = &scenes[open[self.rng.below(open.len())]];
+                if !pick.allow_reuse {
+                    self.picked[pick.scene as usize] = true;
+                }
+                self.enter(pick.scene, 0, passage);
+            }
             Op::Gosub(t, args) => {
                 let args = args.iter().map(|a| expr::eval(a, &self.view())).collect::<Result<Vec<_>, _>>()?;
                 let frame = self.frames.last_mut().expect("a frame");
@@ -413,6 +448,7 @@ impl Run {
                 }
                 for (k, &t) in slots.iter().enumerate() {
                     frame.temps[t as usize] = Some(frame.params[k].clone());
+                    frame.declared[t as usize] = true;
                 }
             }
             Op::Return => {
