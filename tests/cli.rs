@@ -449,13 +449,19 @@ fn story_check_convert_and_play_work_on_choicescript_folders() {
     std::fs::create_dir_all(&bad).expect("dir");
     std::fs::write(bad.join("startup.txt"), "*create x 1\n*set x x + 1 + 1\n*goto nowhere\n").expect("write");
     let e = stderr_of_failure(&["story", "check", &bad.display().to_string()]);
-    assert!(e.contains("startup.txt:2: more than one operator without parentheses"), "{e}");
-    assert!(e.contains("startup.txt:3: no `*label nowhere` in startup.txt"), "{e}");
+    assert!(e.contains("warning: startup.txt:2: more than one operator without parentheses"), "{e}");
+    assert!(e.contains("warning: startup.txt:3: no `*label nowhere` in startup.txt"), "{e}");
+    // the game loads (the reference would too) and every playthrough stops at the first warning
+    assert!(
+        e.contains("startup.txt line 2: more than one operator without parentheses")
+            && e.contains("(a warning above, hit in 200 of 200 random playthroughs)"),
+        "{e}"
+    );
     // reachable only in play: a *bug on one of two options
     std::fs::write(bad.join("startup.txt"), "*choice\n  #Fine.\n    *ending\n  #Broken.\n    *bug not written yet\n")
         .expect("write");
     let e = stderr_of_failure(&["story", "check", &bad.display().to_string()]);
-    assert!(e.contains("startup.txt line 5: *bug reached: not written yet (in "), "{e}");
+    assert!(e.contains("startup.txt line 5: *bug reached: not written yet (hit in "), "{e}");
     // convert never overwrites
     let converted = tmp("converted-campaign");
     let _ = std::fs::remove_dir_all(&converted);

@@ -531,3 +531,60 @@ fn campaign_routes_win_and_lose_by_what_the_campaign_did() {
     let honest_win = routes.iter().any(|r| unlocked(r, "mayor") && r.iter().all(|s| s.chosen.is_empty()));
     assert!(honest_loss && honest_win, "the honest campaign's result should depend on its choices");
 }
+
+/// Observations are the hashed featurizer written over the whole narration and each offered
+/// option's text, bit for bit, however they are computed (counts made at load for static text,
+/// text rendered in play counted as it comes): checked on random play of a TOML story, the
+/// shipped ChoiceScript games and a ChoiceScript game whose narration interpolates variables.
+#[test]
+fn observations_are_the_featurizer_over_the_text_shown() {
+    use moralgym_envs::text::featurizer::{HashedNgrams, TextFeaturizer};
+    let narration_game = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/choicescript/conformance/narration");
+    let configs = [
+        serde_json::json!({ "game": "heist" }),
+        serde_json::json!({ "game": "icefall" }),
+        serde_json::json!({ "path": "../games/choicescript/heist" }),
+        serde_json::json!({ "path": narration_game }),
+        serde_json::json!({ "path": concat!(env!("CARGO_MANIFEST_DIR"), "/tests/choicescript/tour") }),
+    ];
+    for config in configs {
+        let mut config: TextGameConfig = serde_json::from_value(config).expect("config");
+        if let Some(p) = &config.path
+            && p.starts_with("..")
+        {
+            config.path = Some(format!("{}/{p}", env!("CARGO_MANIFEST_DIR")));
+        }
+        let mut env = TextGame::new("TextGame-v0", config.clone()).expect("loads");
+        let d = config.feature_dim;
+        let f = HashedNgrams { dim: d };
+        let mut rng = Rng::new(3);
+        let mut obs = env.reset(Some(0));
+        for _ in 0..200 {
+            let view = env.text(0).expect("a view");
+            let mut want = vec![0.0; obs.len()];
+            f.write(&view.narration, &mut want[..d]);
+            for (k, c) in view.choices.iter().enumerate() {
+                f.write(c, &mut want[(k + 1) * d..(k + 2) * d]);
+            }
+            assert_eq!(obs, want, "{config:?}: {:?}", view.narration);
+            if view.choices.is_empty() {
+                obs = env.reset(None);
+                continue;
+            }
+            let s = env.step(&[rng.below(view.choices.len()) as u32]).expect("legal");
+            obs = if s.terminated[0] || s.truncated[0] { env.reset(None) } else { s.obs };
+        }
+    }
+}
+
+#[test]
+fn features_off_leaves_observations_zero_and_the_text_whole() {
+    let config = TextGameConfig { game: "icefall".into(), features: false, ..TextGameConfig::default() };
+    let mut env = TextGame::new("TextGame-v0", config).expect("loads");
+    let obs = env.reset(Some(0));
+    assert!(obs.iter().all(|&x| x == 0.0));
+    let view = env.text(0).expect("a view");
+    assert!(!view.narration.is_empty() && !view.choices.is_empty());
+    let s = env.step(&[0]).expect("legal");
+    assert!(s.obs.iter().all(|&x| x == 0.0));
+}

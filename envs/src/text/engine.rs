@@ -18,6 +18,28 @@ pub struct Passage {
     pub achievements: Vec<usize>,
     /// Points of those achievements.
     pub points: f64,
+    /// What the narration is made of, in order (ChoiceScript games): lines known at load, whose
+    /// features are counted once, and text rendered in play.
+    pub texts: Vec<TextRef>,
+}
+
+/// A piece of a passage's narration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextRef {
+    /// A line of narration with no interpolation: operation `op` of scene `scene`.
+    Line {
+        /// Scene index.
+        scene: u32,
+        /// Operation index.
+        op: u32,
+    },
+    /// Text rendered in play: bytes `start..end` of the narration.
+    Rendered {
+        /// First byte.
+        start: u32,
+        /// One past the last byte.
+        end: u32,
+    },
 }
 
 /// One playthrough of a story.

@@ -86,22 +86,63 @@ impl HashedNgrams {
         }
     }
 
+    /// Starts the features of texts shown one after another in `out` (`dim` floats).
+    pub fn joiner<'o>(&self, out: &'o mut [f32]) -> Joiner<'o> {
+        out.fill(0.0);
+        Joiner { dim: self.dim as u64, out, last: None }
+    }
+
     /// Writes the features of `parts` shown one after another, as [`TextFeaturizer::write`]
     /// writes them for the joined text.
     pub fn write_joined<'a>(&self, parts: impl IntoIterator<Item = &'a NgramCounts>, out: &mut [f32]) {
-        out.fill(0.0);
-        let mut last: Option<u64> = None;
+        let mut j = self.joiner(out);
         for p in parts {
-            for &(b, c) in &p.buckets {
-                out[b as usize] += c;
-            }
-            if let (Some(h), Some(first)) = (last, &p.first) {
-                let joined = fnv_continue(fnv_continue(h, b" "), first.as_bytes());
-                out[(joined % self.dim as u64) as usize] += 1.0;
-            }
-            last = p.last.or(last);
+            j.add_counts(p);
         }
-        normalise(out);
+        j.finish();
+    }
+}
+
+/// The features of texts shown one after another, built a text at a time: parts counted at load
+/// ([`NgramCounts`]) and text met in play mix freely, and the result is the features of the joined
+/// text (one bigram more where two texts meet).
+pub struct Joiner<'o> {
+    dim: u64,
+    out: &'o mut [f32],
+    /// The hash of the last word so far.
+    last: Option<u64>,
+}
+
+impl Joiner<'_> {
+    /// Adds a text counted at load.
+    pub fn add_counts(&mut self, p: &NgramCounts) {
+        for &(b, c) in &p.buckets {
+            self.out[b as usize] += c;
+        }
+        if let (Some(h), Some(first)) = (self.last, &p.first) {
+            let joined = fnv_continue(fnv_continue(h, b" "), first.as_bytes());
+            self.out[(joined % self.dim) as usize] += 1.0;
+        }
+        self.last = p.last.or(self.last);
+    }
+
+    /// Adds a text.
+    pub fn add_text(&mut self, text: &str) {
+        let lower = text.to_lowercase();
+        for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let h = fnv_continue(0xcbf2_9ce4_8422_2325, w.as_bytes());
+            self.out[(h % self.dim) as usize] += 1.0;
+            if let Some(prev) = self.last {
+                let pair = fnv_continue(fnv_continue(prev, b" "), w.as_bytes());
+                self.out[(pair % self.dim) as usize] += 1.0;
+            }
+            self.last = Some(h);
+        }
+    }
+
+    /// Scales the sum to unit length.
+    pub fn finish(self) {
+        normalise(self.out);
     }
 }
 
@@ -111,16 +152,9 @@ impl TextFeaturizer for HashedNgrams {
     }
 
     fn write(&self, text: &str, out: &mut [f32]) {
-        out.fill(0.0);
-        let lower = text.to_lowercase();
-        let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-        for (i, w) in words.iter().enumerate() {
-            out[(fnv1a(&[w]) % self.dim as u64) as usize] += 1.0;
-            if i + 1 < words.len() {
-                out[(fnv1a(&[w, words[i + 1]]) % self.dim as u64) as usize] += 1.0;
-            }
-        }
-        normalise(out);
+        let mut j = self.joiner(out);
+        j.add_text(text);
+        j.finish();
     }
 }
 
@@ -156,6 +190,13 @@ mod tests {
                     let parts = [f.counts(a), f.counts(b), f.counts(c)];
                     f.write_joined(&parts, &mut joined);
                     assert_eq!(whole, joined, "{a:?} {b:?} {c:?}");
+                    let mut mixed = vec![0.0; 16];
+                    let mut j = f.joiner(&mut mixed);
+                    j.add_counts(&parts[0]);
+                    j.add_text(b);
+                    j.add_counts(&parts[2]);
+                    j.finish();
+                    assert_eq!(whole, mixed, "counted and raw parts mixed: {a:?} {b:?} {c:?}");
                 }
             }
         }

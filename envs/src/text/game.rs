@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::annotation::{Annotation, COST_NAMES};
 use super::choicescript;
 use super::engine::Passage;
+use super::engine::TextRef;
 use super::featurizer::{HashedNgrams, NgramCounts, TextFeaturizer};
 use super::games::shipped;
 use super::generator::{GenerateConfig, generate};
@@ -46,6 +47,9 @@ pub struct TextGameConfig {
     pub feature_dim: usize,
     /// Action slots (default: the most choices any scene offers).
     pub max_choices: Option<usize>,
+    /// Whether observations carry text features; `false` leaves them zeros, for agents that read
+    /// the text itself (language models), and saves the time of computing them.
+    pub features: bool,
 }
 
 impl Default for TextGameConfig {
@@ -58,6 +62,7 @@ impl Default for TextGameConfig {
             max_steps: 1000,
             feature_dim: 128,
             max_choices: None,
+            features: true,
         }
     }
 }
@@ -154,10 +159,32 @@ struct Loaded {
     counts: Option<StoryCounts>,
 }
 
-/// Counts of a TOML story's static texts under the default featurizer.
-struct StoryCounts {
-    scenes: Vec<NgramCounts>,
-    choices: Vec<Vec<NgramCounts>>,
+/// Counts of a game's static texts under the default featurizer.
+enum StoryCounts {
+    /// A TOML story: every scene's and every choice's text.
+    Toml { scenes: Vec<NgramCounts>, choices: Vec<Vec<NgramCounts>> },
+    /// A ChoiceScript game: each line of narration without interpolation (by scene and
+    /// operation) and each option text without it (by option id).
+    ChoiceScript { lines: Vec<Vec<Option<NgramCounts>>>, options: Vec<Option<NgramCounts>> },
+}
+
+fn choicescript_counts(game: &super::choicescript::Game, f: &HashedNgrams) -> StoryCounts {
+    use super::choicescript::Op;
+    let lines = game
+        .scenes
+        .iter()
+        .map(|s| {
+            s.ops
+                .iter()
+                .map(|op| match op {
+                    Op::Text(t) => t.literal().map(|l| f.counts(l)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let options = game.options.iter().map(|o| o.text.literal().map(|l| f.counts(l))).collect();
+    StoryCounts::ChoiceScript { lines, options }
 }
 
 /// Games loaded in this process, by fingerprint and feature size.
@@ -174,13 +201,13 @@ fn load_shared(config: &TextGameConfig, id: &str) -> EnvResult<Arc<Loaded>> {
     }
     let script = source.parse(id)?;
     let f = HashedNgrams { dim: config.feature_dim };
-    let counts = match &script {
-        Script::Toml(story) => Some(StoryCounts {
+    let counts = Some(match &script {
+        Script::Toml(story) => StoryCounts::Toml {
             scenes: story.scenes.iter().map(|s| f.counts(&s.text)).collect(),
             choices: story.scenes.iter().map(|s| s.choices.iter().map(|c| f.counts(&c.text)).collect()).collect(),
-        }),
-        Script::ChoiceScript(_) => None,
-    };
+        },
+        Script::ChoiceScript(game) => choicescript_counts(game, &f),
+    });
     let loaded = Arc::new(Loaded { script, counts });
     map.retain(|_, w| w.strong_count() > 0);
     map.insert(key, Arc::downgrade(&loaded));
@@ -203,6 +230,8 @@ pub struct TextGame {
     /// The default featurizer, whose counts of static text `loaded` holds; `None` once another
     /// featurizer replaces it.
     hashed: Option<HashedNgrams>,
+    /// Whether observations carry features (`TextGameConfig::features`).
+    features: bool,
     slots: usize,
     max_steps: usize,
     play: Option<Play>,
@@ -288,6 +317,7 @@ impl TextGame {
             spec,
             featurizer: Box::new(HashedNgrams { dim: config.feature_dim }),
             hashed: Some(HashedNgrams { dim: config.feature_dim }),
+            features: config.features,
             slots,
             max_steps: config.max_steps,
             play: None,
@@ -341,15 +371,48 @@ impl TextGame {
 
     fn write_obs(&self, obs: &mut [f32]) {
         obs.fill(0.0);
-        let d = self.featurizer.dim();
-        if let (Some(f), Some(counts), Some(Play::Toml(p))) = (&self.hashed, &self.loaded.counts, &self.play) {
-            // The same features, from the counts made at load.
-            f.write_joined(self.last.scenes.iter().map(|&s| &counts.scenes[s]), &mut obs[..d]);
-            let choices = &counts.choices[p.scene()];
-            for (k, &c) in p.offered().iter().enumerate().take(self.slots) {
-                f.write_joined([&choices[c]], &mut obs[(k + 1) * d..(k + 2) * d]);
-            }
+        if !self.features {
             return;
+        }
+        let d = self.featurizer.dim();
+        // The same features as the featurizer would write, from the counts made at load for the
+        // text that does not change, so a step featurises only the text it rendered.
+        match (&self.hashed, &self.loaded.counts, &self.play) {
+            (Some(f), Some(StoryCounts::Toml { scenes, choices }), Some(Play::Toml(p))) => {
+                f.write_joined(self.last.scenes.iter().map(|&s| &scenes[s]), &mut obs[..d]);
+                let choices = &choices[p.scene()];
+                for (k, &c) in p.offered().iter().enumerate().take(self.slots) {
+                    f.write_joined([&choices[c]], &mut obs[(k + 1) * d..(k + 2) * d]);
+                }
+                return;
+            }
+            (Some(f), Some(StoryCounts::ChoiceScript { lines, options }), Some(Play::ChoiceScript(r))) => {
+                let mut j = f.joiner(&mut obs[..d]);
+                for t in &self.last.texts {
+                    match *t {
+                        // A line is recorded only for literal text, which has its counts.
+                        TextRef::Line { scene, op } => {
+                            if let Some(c) = &lines[scene as usize][op as usize] {
+                                j.add_counts(c);
+                            }
+                        }
+                        TextRef::Rendered { start, end } => {
+                            j.add_text(&self.last.narration[start as usize..end as usize])
+                        }
+                    }
+                }
+                j.finish();
+                for (k, &id) in r.offered().iter().enumerate().take(self.slots) {
+                    let mut j = f.joiner(&mut obs[(k + 1) * d..(k + 2) * d]);
+                    match &options[id as usize] {
+                        Some(c) => j.add_counts(c),
+                        None => j.add_text(r.choice_text(k)),
+                    }
+                    j.finish();
+                }
+                return;
+            }
+            _ => {}
         }
         self.featurizer.write(&self.last.narration, &mut obs[..d]);
         if let Some(p) = &self.play {

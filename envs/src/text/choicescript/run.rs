@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::expr::{self, Scope, Slot, Value};
 use super::{Game, Op, Reuse, Target};
 use crate::api::Rng;
-use crate::text::engine::Passage;
+use crate::text::engine::{Passage, TextRef};
 
 /// Most operations one step may run before the game counts as stuck in a loop.
 pub const MAX_OPS_PER_STEP: usize = 1_000_000;
@@ -160,6 +160,11 @@ impl Run {
         &self.offered_text
     }
 
+    /// Ids (in the game's option table) of the options offered now.
+    pub fn offered(&self) -> &[u32] {
+        &self.offered
+    }
+
     /// Annotation index of offered option `k`.
     pub fn choice_annotation(&self, k: usize) -> Option<u32> {
         self.game.options[self.offered[k] as usize].annotation
@@ -223,7 +228,8 @@ impl Run {
         Ok(())
     }
 
-    fn narrate(&mut self, text: &str, passage: &mut Passage) {
+    /// Appends a text to the narration; `line` names the literal line it is, if it is one.
+    fn narrate(&mut self, text: &str, line: Option<(u32, u32)>, passage: &mut Passage) {
         if text.is_empty() {
             return;
         }
@@ -240,7 +246,12 @@ impl Run {
             }
         }
         self.pending_break = 0;
+        let start = out.len() as u32;
         out.push_str(text);
+        passage.texts.push(match line {
+            Some((scene, op)) => TextRef::Line { scene, op },
+            None => TextRef::Rendered { start, end: out.len() as u32 },
+        });
     }
 
     /// Forgets which of a scene's options were taken: the reference keeps that among the scene's
@@ -327,10 +338,13 @@ impl Run {
     fn exec(&mut self, game: &Game, scene_id: u32, pc: u32, passage: &mut Passage) -> Result<Flow, String> {
         let scene = &game.scenes[scene_id as usize];
         match &scene.ops[pc as usize] {
-            Op::Text(t) => {
-                let text = expr::render(t, &self.view())?;
-                self.narrate(&text, passage);
-            }
+            Op::Text(t) => match t.literal() {
+                Some(text) => self.narrate(text, Some((scene_id, pc)), passage),
+                None => {
+                    let text = expr::render(t, &self.view())?;
+                    self.narrate(&text, None, passage);
+                }
+            },
             Op::Para => {
                 if !passage.narration.is_empty() {
                     self.pending_break = 2;
@@ -509,7 +523,7 @@ impl Run {
             }
             Op::Print(e) => {
                 let text = expr::eval(e, &self.view())?.to_string();
-                self.narrate(&text, passage);
+                self.narrate(&text, None, passage);
             }
             Op::Reset => {
                 for (slot, (_, v)) in self.globals.iter_mut().zip(&game.globals) {
