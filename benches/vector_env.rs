@@ -23,6 +23,7 @@ fn vector_step(c: &mut Criterion) {
         ("TextGame-v0 heist", "TextGame-v0", json!({"game": "heist"})),
         ("TextGame-v0 generated 10000 scenes", "TextGame-v0", json!({"generate": {"seed": 0, "scenes": 10000}})),
         ("TextGame-v0 ChoiceScript heist", "TextGame-v0", json!({"path": "games/choicescript/heist"})),
+        ("TextGame-v0 ChoiceScript icefall", "TextGame-v0", json!({"game": "icefall"})),
     ];
     for (name, id, config) in games {
         let mut venv = VecEnv::make(id, &config, NUM_ENVS, 1).expect("registered env");

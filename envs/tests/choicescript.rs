@@ -608,3 +608,22 @@ fn a_temp_declared_without_a_value_is_an_error_to_read_until_set() {
     let (run, p) = Run::start(set, Rng::new(0));
     assert_eq!((p.narration.as_str(), run.error()), ("Value 4.", None));
 }
+
+#[test]
+fn indentation_is_read_as_the_reference_reads_it_line_by_line() {
+    // Stepping back to a depth between two blocks continues the block above.
+    let game = Arc::new(game_of("*create x 1\n*if x = 1\n    Deep.\n  Between.\nAfter.\n*ending\n"));
+    let (run, p) = Run::start(game, Rng::new(0));
+    assert_eq!((p.narration.as_str(), run.error()), ("Deep. Between. After.", None));
+    // Deeper than a line that opens no block: an error where play reaches it (a warning at load);
+    // an indented *comment is let through, and the first lines of a file may be indented.
+    let startup = "  Indented start.\nText.\n    *comment fine\n    Too deep.\n*ending\n";
+    assert!(has(&problems(&[("startup", startup)], None), "startup.txt:4: increasing indent not allowed"));
+    let (run, p) = Run::start(Arc::new(game_of(startup)), Rng::new(0));
+    assert_eq!(p.narration, "Indented start. Text.");
+    assert!(
+        run.error().is_some_and(|e| e.starts_with("startup.txt line 4: increasing indent not allowed")),
+        "{:?}",
+        run.error()
+    );
+}

@@ -67,6 +67,9 @@ struct Node<'a> {
     /// Whether the line had spaces after its text (a line ending in "- " is not joined to the
     /// next without a space).
     spaced: bool,
+    /// Whether the line is indented deeper than the line before it, which opens no block (the
+    /// reference stops there: "increasing indent not allowed").
+    stray: bool,
     children: Vec<Node<'a>>,
 }
 
@@ -138,7 +141,7 @@ fn block<'a>(
     while *i < lines.len() {
         let l = &lines[*i];
         if l.text.is_empty() {
-            out.push(Node { line: l.no, text: "", spaced: false, children: Vec::new() });
+            out.push(Node { line: l.no, text: "", spaced: false, stray: false, children: Vec::new() });
             *i += 1;
             continue;
         }
@@ -155,20 +158,32 @@ fn block<'a>(
                 *i += 1;
                 continue;
             }
-            // The reference runs lines in order and reads indentation only to skip blocks: a line
-            // that steps back to an intermediate depth continues the block above it, and lines
-            // indented under narration (or at the top of a file) are read where they stand.
-            let kids = block(lines, i, l.indent, depth + 1, file, problems);
+            // The reference runs lines in order and reads indentation as it goes: a line that
+            // steps back to an intermediate depth continues the block above it; a line indented
+            // deeper than a line that opens no block is an error where play reaches it (indented
+            // `*comment`s excepted); the first lines of a file may be indented.
+            let mut kids = block(lines, i, l.indent, depth + 1, file, problems);
             match out.iter_mut().rev().find(|n| !n.blank()) {
                 Some(n) if opens_block(n.text) => n.children.extend(kids),
-                _ => out.extend(kids),
+                above => {
+                    if above.is_some()
+                        && let Some(k) = kids.iter_mut().find(|k| !k.blank() && !is_comment(k.text))
+                    {
+                        k.stray = true;
+                    }
+                    out.extend(kids);
+                }
             }
             continue;
         }
-        out.push(Node { line: l.no, text: l.text, spaced: l.spaced, children: Vec::new() });
+        out.push(Node { line: l.no, text: l.text, spaced: l.spaced, stray: false, children: Vec::new() });
         *i += 1;
     }
     out
+}
+
+fn is_comment(text: &str) -> bool {
+    text.strip_prefix('*').is_some_and(|rest| command_split(rest).0 == "comment")
 }
 
 /// Whether a line owns the indented lines below it: an option, or a command that the reference
@@ -552,6 +567,10 @@ impl SceneCompiler<'_, '_> {
             if n.blank() {
                 self.emit(Op::Para, n.line);
                 continue;
+            }
+            if n.stray {
+                let m = "increasing indent not allowed: this line is indented deeper than the line before it, which opens no block".to_string();
+                self.runtime_error(n.line, m);
             }
             let command = n.command();
             if command.as_ref().is_some_and(|(c, _)| c == "if") {
