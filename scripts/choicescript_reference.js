@@ -63,7 +63,8 @@ let ended = false;
 Scene.prototype.loadScene = function loadScene() {
   const file = path.join(gameDir, this.name + '.txt');
   if (!fs.existsSync(file)) throw new Error(`couldn't open ${this.name}.txt`);
-  this.loadLines(fs.readFileSync(file, 'utf8'));
+  // Without the byte-order mark, as the reference's own file loaders read a scene.
+  this.loadLines(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   this.loaded = true;
   if (this.executing) this.execute();
 };

@@ -510,7 +510,7 @@ fn normalised(text: &str) -> String {
 
 /// The test games under tests/choicescript/conformance each pin a group of constructs (nested
 /// choices in first, middle and last options; the reference's leniencies; its narration rules;
-/// fairmath). Their `ROUTE.expected.jsonl` files are the reference interpreter's transcripts,
+/// fairmath; `*goto_scene startup` from another scene and from startup itself). Their `ROUTE.expected.jsonl` files are the reference interpreter's transcripts,
 /// recorded with `scripts/choicescript_diff.py --record`: moralgym must print the same narration
 /// and options at every decision and end the same way.
 #[test]
@@ -533,12 +533,17 @@ fn the_conformance_games_play_as_the_reference_interpreter_printed_them() {
                 assert_eq!(options, &want_options, "{place} #{k}");
             }
             let last = expected.last().expect("an end record");
-            assert_eq!(last["end"], if t.ended { "ending" } else { "error" }, "{place}: {:?}", t.error);
+            let end = match (&t.error, t.ended) {
+                (Some(_), _) => "error",
+                (None, true) => "ending",
+                (None, false) => "cut",
+            };
+            assert_eq!(last["end"], end, "{place}: {:?}", t.error);
             assert_eq!(normalised(&t.last), normalised(last["narration"].as_str().unwrap_or("")), "{place}: end");
             checked += 1;
         }
     }
-    assert_eq!(checked, 12, "four games, three routes each");
+    assert_eq!(checked, 15, "five games, three routes each");
 }
 
 #[test]

@@ -780,7 +780,8 @@ impl SceneCompiler<'_, '_> {
                 Err(m) => self.problem(line, format!("`*temp_array`: {m}")),
             },
             "create" | "create_array" => {
-                // Startup sets its globals when it runs, so `*goto_scene startup` starts them over.
+                // Startup sets its globals when it runs, so `*goto_scene startup` from another
+                // scene starts them over (from startup itself it is an error, as in the reference).
                 let declared = if name == "create" {
                     let (var, value) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
                     literal(value.trim()).map(|v| vec![(var.to_lowercase(), v)])
@@ -795,7 +796,7 @@ impl SceneCompiler<'_, '_> {
                 };
                 for (var, v) in declared.unwrap_or_default() {
                     if let Some(&g) = self.sh.global_index.get(&var) {
-                        self.emit(Op::Set(Target::Slot(Slot::Global(g)), Expr::Lit(v)), line);
+                        self.emit(Op::Create(g, v), line);
                     }
                 }
             }

@@ -76,6 +76,8 @@ pub struct Run {
     unlocked: Vec<bool>,
     /// Scenes `*goto_random_scene` has picked (not picked again unless allowed).
     picked: Vec<bool>,
+    /// Globals whose `*create` ran since play last entered startup from another scene.
+    created: Vec<bool>,
     offered: Vec<u32>,
     offered_text: Vec<String>,
     ended: bool,
@@ -103,6 +105,7 @@ impl Run {
             taken: vec![false; game.options.len()],
             unlocked: vec![false; game.achievements.len()],
             picked: vec![false; game.scenes.len()],
+            created: vec![false; game.globals.len()],
             game,
             globals,
             frames,
@@ -264,6 +267,11 @@ impl Run {
     fn enter(&mut self, scene: u32, pc: u32, passage: &mut Passage) {
         passage.scenes.push(scene as usize);
         self.forget_taken(scene);
+        // The reference starts a scene afresh unless play jumps to the scene it is in: startup
+        // entered from elsewhere may run its *create lines again.
+        if scene == 0 && self.frames.last().is_some_and(|f| f.scene != 0) {
+            self.created.fill(false);
+        }
         let frame = Frame::new(&self.game, scene, pc, Vec::new());
         match self.frames.last_mut() {
             Some(f) => *f = frame,
@@ -353,6 +361,16 @@ impl Run {
             // Two line breaks in a row leave a blank line.
             Op::LineBreak => self.pending_break = (self.pending_break + 1).min(2),
             Op::Nop => {}
+            Op::Create(g, v) => {
+                let g = *g as usize;
+                if std::mem::replace(&mut self.created[g], true) {
+                    return Err(format!(
+                        "`{}` is created again: startup reached its *create from startup itself",
+                        game.globals[g].0
+                    ));
+                }
+                self.globals[g] = v.clone();
+            }
             Op::Set(target, e) => {
                 let v = expr::eval(e, &self.view())?;
                 self.write(target, v)?;
