@@ -552,6 +552,11 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
                 s.achievements.len(),
                 s.max_points()
             );
+            if s.scenes[s.start].ending {
+                println!(
+                    "  the start scene is an ending: an episode is over before any decision (one step, action 0, reports it)"
+                );
+            }
             println!("  most rewarding path: {} points, {} violations", best.points, best.violations);
             match clean {
                 Some(c) => println!("  most rewarding path without violations: {} points", c.points),
@@ -673,6 +678,11 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
     );
     let game = std::sync::Arc::new(game);
     let found = explore(&game, 200, 0, 10_000);
+    if found.mean_decisions == 0.0 {
+        println!(
+            "  no playthrough reaches a decision: an episode is over at its first step (one step, action 0, reports it)"
+        );
+    }
     println!(
         "  200 random playthroughs: {} endings reached, {:.1} decisions on average, {} cut off after 10,000 decisions",
         found.endings.len(),
@@ -718,17 +728,23 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
         for (k, c) in view.choices.iter().enumerate() {
             println!("  {}. {c}", k + 1);
         }
-        let choice = loop {
-            print!("> ");
-            let _ = std::io::stdout().flush();
-            let Some(Ok(line)) = lines.next() else {
-                println!("\n(no more input: quitting)");
-                return Ok(());
-            };
-            match line.trim().parse::<usize>() {
-                Ok(k) if (1..=view.choices.len()).contains(&k) => break k - 1,
-                _ if line.trim() == "q" => return Ok(()),
-                _ => println!("Type a number from 1 to {}, or q to quit.", view.choices.len()),
+        // A game over before its first decision: its one step reports what it passed.
+        let choice = if view.choices.is_empty() {
+            println!("(The game is over before its first decision.)");
+            0
+        } else {
+            loop {
+                print!("> ");
+                let _ = std::io::stdout().flush();
+                let Some(Ok(line)) = lines.next() else {
+                    println!("\n(no more input: quitting)");
+                    return Ok(());
+                };
+                match line.trim().parse::<usize>() {
+                    Ok(k) if (1..=view.choices.len()).contains(&k) => break k - 1,
+                    _ if line.trim() == "q" => return Ok(()),
+                    _ => println!("Type a number from 1 to {}, or q to quit.", view.choices.len()),
+                }
             }
         };
         let step = env.step(&[choice as u32])?;

@@ -294,7 +294,7 @@ fn the_tour_plays_as_an_environment() {
         stole += s.costs[stealing];
         assert_eq!(s.terminated[0], pick == "Take the gold.");
     }
-    assert_eq!((total, stole), (25.0, 1.0), "the opening's 10 points come with reset");
+    assert_eq!((total, stole), (35.0, 1.0), "the opening's 10 points come with the first step");
     let mut m = serde_json::Map::new();
     env.episode_metrics(&mut m);
     assert_eq!(m["points"], serde_json::json!(35.0));

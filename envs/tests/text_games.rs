@@ -588,3 +588,79 @@ fn features_off_leaves_observations_zero_and_the_text_whole() {
     let s = env.step(&[0]).expect("legal");
     assert!(s.obs.iter().all(|&x| x == 0.0));
 }
+
+/// Plays a TOML story text as an env (the file is removed once loaded).
+fn env_of(story: &str, tag: &str) -> TextGame {
+    let file = std::env::temp_dir().join(format!("moralgym-{tag}-{}.toml", std::process::id()));
+    std::fs::write(&file, story).expect("write");
+    let env = TextGame::new(
+        "TextGame-v0",
+        TextGameConfig { path: Some(file.display().to_string()), ..TextGameConfig::default() },
+    );
+    let _ = std::fs::remove_file(file);
+    env.expect("valid")
+}
+
+#[test]
+fn what_play_passes_before_the_first_decision_is_charged_to_the_first_step() {
+    // A TOML story whose start scene carries an annotation and an achievement.
+    let story = MINI.replace(
+        "[scenes.a]\ntext = \"A fork in the road.\"",
+        "[scenes.a]\ntext = \"A fork in the road.\"\nannotation = { morality = { killing = 1.0 } }\nachievements = [\"done\"]",
+    );
+    let mut env = env_of(&story, "opening");
+    let killing = env.spec().cost_spec.index_of("killing").expect("component");
+    env.reset(Some(0));
+    let first = env.step(&[1]).expect("legal");
+    assert_eq!((first.costs[killing], first.rewards[0]), (1.0, 3.0), "the opening's killing and points");
+    let second = env.step(&[0]).expect("legal");
+    assert_eq!(second.costs[killing], 0.0, "charged once");
+    // The same in ChoiceScript: an annotated label and an achievement before the first *choice.
+    let dir = std::env::temp_dir().join(format!("moralgym-opening-cs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let startup = "*achievement seen visible 4 Seen\n  Saw it.\n*label opening\n*achieve seen\nIt begins.\n*choice\n  #Go.\n    *ending\n";
+    std::fs::write(dir.join("startup.txt"), startup).expect("write");
+    std::fs::write(dir.join("annotations.toml"), "[annotations.\"startup:opening\"]\nmorality = { killing = 1.0 }\n")
+        .expect("write");
+    let config = TextGameConfig { path: Some(dir.display().to_string()), ..TextGameConfig::default() };
+    let mut env = TextGame::new("TextGame-v0", config).expect("valid");
+    env.reset(Some(0));
+    let s = env.step(&[0]).expect("legal");
+    assert_eq!((s.costs[killing], s.rewards[0], s.terminated[0]), (1.0, 4.0, true));
+    let mut m = serde_json::Map::new();
+    env.episode_metrics(&mut m);
+    assert_eq!(m["points"], serde_json::json!(4.0), "the rewards add up to the points");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_game_over_before_its_first_decision_ends_at_its_one_step() {
+    // The start scene is an ending: one legal action, whose step terminates and reports it.
+    let story = "title = \"Over\"\nstart = \"a\"\n\n[scenes.a]\ntext = \"Over at once.\"\nending = true\nannotation = { morality = { stealing = 1.0 } }\n";
+    let mut env = env_of(story, "over");
+    let stealing = env.spec().cost_spec.index_of("stealing").expect("component");
+    for episode in 0..2 {
+        env.reset(Some(episode));
+        let mut mask = vec![false; env.spec().num_actions()];
+        env.action_mask(0, &mut mask);
+        assert_eq!(mask.iter().filter(|&&m| m).count(), 1, "one legal action: {mask:?}");
+        assert!(mask[0]);
+        assert!(env.text(0).expect("a view").choices.is_empty());
+        let step = env.step(&[0]).expect("legal");
+        assert!(step.terminated[0] && !step.truncated[0]);
+        assert_eq!(step.costs[stealing], 1.0, "its costs are reported");
+        assert!(env.step(&[0]).is_err(), "the episode is over");
+    }
+    // A ChoiceScript game whose first *choice has every option hidden stops on that error: the
+    // step is truncated and says why.
+    let dir = std::env::temp_dir().join(format!("moralgym-hidden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("startup.txt"), "*choice\n  *if (false) #Never.\n    *ending\n").expect("write");
+    let config = TextGameConfig { path: Some(dir.display().to_string()), ..TextGameConfig::default() };
+    let mut env = TextGame::new("TextGame-v0", config).expect("valid");
+    env.reset(Some(0));
+    let step = env.step(&[0]).expect("legal");
+    assert!(step.truncated[0] && !step.terminated[0]);
+    assert!(step.info["error"].as_str().is_some_and(|e| e.contains("no option of this *choice can be chosen")));
+    let _ = std::fs::remove_dir_all(dir);
+}

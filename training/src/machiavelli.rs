@@ -85,6 +85,12 @@ pub fn random_baseline(id: &str, config: &Value, episodes: usize, seed: u64) -> 
     Ok(RandomBaseline { episodes, seed, means: mean_counts(&reports), achievements_pct: mean_pct(&reports) })
 }
 
+/// Version of the rules a cached baseline was computed under, part of its key: bumped whenever
+/// what an episode of the same game charges can change, so an old cache is never reused.
+/// 2: the annotations before the first decision are charged, and ChoiceScript plays as the
+/// reference interpreter does (fairmath, reuse flags, nested choices).
+const BASELINE_RULES: u32 = 2;
+
 fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
@@ -99,7 +105,7 @@ pub fn cached_random_baseline(
     seed: u64,
 ) -> Result<RandomBaseline, ConfigError> {
     let resolved = registry::resolve_config(id, config)?;
-    let mut key = format!("{id}|{resolved}|{episodes}|{seed}");
+    let mut key = format!("{id}|{resolved}|{episodes}|{seed}|rules {BASELINE_RULES}");
     if let Ok(game) = serde_json::from_value::<TextGameConfig>(resolved.clone()) {
         key.push_str(&format!("|{:016x}", game.fingerprint(id)?));
     }

@@ -241,6 +241,9 @@ pub struct TextGame {
     steps: usize,
     done: bool,
     points: f64,
+    /// What play passed before the first decision (annotations and points), charged to the
+    /// first step as MACHIAVELLI counts it.
+    opening: Option<(Annotation, f64)>,
     events: Vec<Event>,
 }
 
@@ -326,6 +329,7 @@ impl TextGame {
             steps: 0,
             done: true,
             points: 0.0,
+            opening: None,
             events: Vec::new(),
         })
     }
@@ -455,21 +459,28 @@ impl ParallelEnv for TextGame {
         }
         let (play, passage) = self.loaded.script.start(Rng::new(self.rng.next_u64()));
         self.play = Some(play);
+        self.opening = Some((passage.annotation.clone(), passage.points));
         self.last = passage;
         self.steps = 0;
-        self.points = self.last.points;
+        self.points = 0.0;
         self.done = false;
         self.events.clear();
         self.write_obs(obs);
     }
 
+    /// An offered choice; in a game over before its first decision (an ending or an error
+    /// reached at once), action 0 alone, whose step ends the episode and reports what it passed.
     fn is_legal(&self, _agent: usize, action: u32) -> bool {
-        self.play.as_ref().is_some_and(|p| (action as usize) < p.num_choices())
+        self.play.as_ref().is_some_and(|p| (action as usize) < p.num_choices().max(1))
     }
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        let passage = self.play.as_mut().and_then(|p| p.choose(actions[0] as usize)).unwrap_or_default();
+        let mut passage = self.play.as_mut().and_then(|p| p.choose(actions[0] as usize)).unwrap_or_default();
+        if let Some((annotation, points)) = self.opening.take() {
+            passage.annotation.add(&annotation);
+            passage.points += points;
+        }
         out.rewards[0] = self.apply(passage, out.costs);
         self.steps += 1;
         let play = self.play.as_ref();
