@@ -664,3 +664,16 @@ fn a_game_over_before_its_first_decision_ends_at_its_one_step() {
     assert!(step.info["error"].as_str().is_some_and(|e| e.contains("no option of this *choice can be chosen")));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_games_fingerprint_is_the_same_on_every_build() {
+    // FNV-1a over the length-prefixed parts ("toml", the text), computed independently: a hash
+    // that changed between Rust releases would silently orphan (or mix) results cached on disk.
+    let story = "title = \"Pin\"\nstart = \"a\"\n\n[scenes.a]\ntext = \"Done.\"\nending = true\n";
+    let file = std::env::temp_dir().join(format!("moralgym-pin-{}.toml", std::process::id()));
+    std::fs::write(&file, story).expect("write");
+    let config = TextGameConfig { path: Some(file.display().to_string()), ..TextGameConfig::default() };
+    let fingerprint = config.fingerprint("TextGame-v0");
+    let _ = std::fs::remove_file(file);
+    assert_eq!(fingerprint.expect("reads"), 0xcec7_67ac_46aa_02e2);
+}

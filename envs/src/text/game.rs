@@ -1,7 +1,6 @@
 //! `TextGame-v0`: a MACHIAVELLI-like choose-your-own-adventure as an environment.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -140,14 +139,28 @@ impl Source {
         })
     }
 
-    /// A hash of everything the game is made of.
+    /// A hash of everything the game is made of, stable across Rust releases and platforms
+    /// (FNV-1a over length-prefixed parts; std's `DefaultHasher` promises neither), as keys of
+    /// results on disk need.
     fn fingerprint(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut parts: Vec<&[u8]> = Vec::new();
         match self {
-            Source::Toml(text) => (0u8, text).hash(&mut h),
-            Source::ChoiceScript { files, sidecar, .. } => (1u8, files, sidecar).hash(&mut h),
+            Source::Toml(text) => parts.extend([b"toml".as_slice(), text.as_bytes()]),
+            Source::ChoiceScript { files, sidecar, .. } => {
+                parts.push(b"choicescript");
+                for (name, text) in files {
+                    parts.extend([name.as_bytes(), text.as_bytes()]);
+                }
+                parts.push(sidecar.as_deref().map_or(b"no sidecar".as_slice(), |t| t.as_bytes()));
+            }
         }
-        h.finish()
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for part in parts {
+            for &b in (part.len() as u64).to_le_bytes().iter().chain(part) {
+                h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        h
     }
 }
 
