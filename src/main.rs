@@ -620,7 +620,7 @@ fn read_story(file: &str) -> Result<moralgym::envs::text::Story, ConfigError> {
     }
     let text = match games::shipped(file) {
         Some(t) => t.to_string(),
-        None => std::fs::read_to_string(file)
+        None => moralgym::envs::text::files::read(std::path::Path::new(file), None)
             .map_err(|e| ConfigError::Io { path: file.to_string(), message: e.to_string() })?,
     };
     Story::parse(&text).map_err(|e| {

@@ -632,3 +632,39 @@ fn indentation_is_read_as_the_reference_reads_it_line_by_line() {
         run.error()
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn special_files_and_links_out_of_the_folder_are_refused_by_name_before_reading() {
+    let root = std::env::temp_dir().join(format!("moralgym-special-{}", std::process::id()));
+    let game = root.join("game");
+    std::fs::create_dir_all(&game).expect("dir");
+    let outside = root.join("secret.txt");
+    std::fs::write(&outside, "*choice\n  #Read me.\n    *ending\n").expect("write");
+    let refused = |why: &str| {
+        let e = Game::load(&game, None).expect_err("refused").to_string();
+        assert!(e.contains(why), "{e}");
+    };
+    // A startup.txt that links outside the folder.
+    std::os::unix::fs::symlink(&outside, game.join("startup.txt")).expect("link");
+    refused("startup.txt:1: cannot read: is a link to");
+    std::fs::remove_file(game.join("startup.txt")).expect("rm");
+    std::fs::write(game.join("startup.txt"), "Hello.\n*ending\n").expect("write");
+    // A link inside the folder is fine.
+    std::os::unix::fs::symlink(game.join("startup.txt"), game.join("alias.txt")).expect("link");
+    assert!(Game::load(&game, None).is_ok());
+    // A FIFO would block a read forever: refused before it is opened.
+    assert!(std::process::Command::new("mkfifo").arg(game.join("pipe.txt")).status().expect("mkfifo").success());
+    refused("pipe.txt:1: cannot read: is not a regular file");
+    std::fs::remove_file(game.join("pipe.txt")).expect("rm");
+    // A file over the limit (sparse: nothing is written) is refused without being read.
+    let big = std::fs::File::create(game.join("big.txt")).expect("create");
+    big.set_len(moralgym_envs::text::files::MAX_FILE_BYTES + 1).expect("sparse");
+    refused("big.txt:1: cannot read: is 16777217 bytes long");
+    std::fs::remove_file(game.join("big.txt")).expect("rm");
+    // A TOML story path that is a device.
+    let config = TextGameConfig { path: Some("/dev/zero".into()), ..TextGameConfig::default() };
+    let e = TextGame::new("TextGame-v0", config).err().expect("refused").to_string();
+    assert!(e.contains("/dev/zero: is not a regular file"), "{e}");
+    let _ = std::fs::remove_dir_all(root);
+}

@@ -94,7 +94,9 @@ impl TextGameConfig {
             });
         }
         let text = match (&self.path, &self.generate) {
-            (Some(p), _) => std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read story file {p}: {e}")))?,
+            (Some(p), _) => {
+                super::files::read(Path::new(p), None).map_err(|e| bad(format!("cannot read story file {p}: {e}")))?
+            }
             (None, Some(g)) => {
                 generate(g).map_err(|m| EnvError::OutOfRange { env: id.into(), key: "generate".into(), message: m })?
             }

@@ -31,7 +31,7 @@ impl ShippedChoiceScript {
 
     /// The text of the sidecar at `path` if one is given, else the game's own.
     pub fn sidecar_or(&self, path: Option<&std::path::Path>) -> std::io::Result<String> {
-        path.map_or_else(|| Ok(self.sidecar.to_string()), std::fs::read_to_string)
+        path.map_or_else(|| Ok(self.sidecar.to_string()), |p| super::files::read(p, None))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod choicescript;
 pub mod convert;
 pub mod engine;
 pub mod featurizer;
+pub mod files;
 pub mod game;
 pub mod games;
 pub mod generator;

@@ -242,14 +242,17 @@ pub fn read_files(
         if p.extension().is_some_and(|x| x == "txt")
             && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
         {
-            let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+            let text = crate::text::files::read(&p, Some(&dir)).map_err(|e| io(&p, e))?;
             files.insert(stem.to_lowercase(), text);
         }
     }
+    // A sidecar named by the user may live anywhere; the default one is a file of the folder.
     let default_sidecar = dir.join(SIDECAR);
-    let sidecar_path = sidecar.map(Path::to_path_buf).or_else(|| default_sidecar.exists().then_some(default_sidecar));
-    let sidecar_text = match &sidecar_path {
-        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| io(p, e))?),
+    let sidecar_text = match sidecar {
+        Some(p) => Some(crate::text::files::read(p, None).map_err(|e| io(p, e))?),
+        None if default_sidecar.symlink_metadata().is_ok() => {
+            Some(crate::text::files::read(&default_sidecar, Some(&dir)).map_err(|e| io(&default_sidecar, e))?)
+        }
         None => None,
     };
     Ok((files, sidecar_text))
