@@ -142,6 +142,9 @@ impl PpoConfig {
                 return fail(key, "must be at least 1");
             }
         }
+        if self.update_epochs > MAX_UPDATE_EPOCHS {
+            return fail("update_epochs", &format!("must be 1 to {MAX_UPDATE_EPOCHS} (CleanRL's is 4)"));
+        }
         if !(finite(self.learning_rate) && self.learning_rate > 0.0) {
             return fail("learning_rate", "must be a finite number > 0");
         }
@@ -171,6 +174,42 @@ impl PpoConfig {
         }
         if self.hidden.contains(&0) || self.hidden.iter().any(|&h| h > 65_536) || self.hidden.len() > 64 {
             return fail("hidden", "must list at most 64 layer sizes of 1 to 65536");
+        }
+        Ok(())
+    }
+}
+
+/// Most epochs over one rollout: past it an update runs for hours and says nothing.
+pub const MAX_UPDATE_EPOCHS: usize = 1000;
+
+/// Most parameters of one PPO learner's networks (actor and critic together): 64 million, which
+/// with their gradients and Adam's two moments are 1 GiB of f32.
+pub const MAX_PARAMETERS: u128 = 64 << 20;
+
+impl PpoConfig {
+    /// Refuses networks over [`MAX_PARAMETERS`] for `inputs` observation floats, `actions` and
+    /// `costs` value heads, naming `ppo.hidden` (and `ppo.lstm_size`).
+    pub fn check_size(&self, inputs: usize, actions: usize, costs: usize) -> Result<(), AgentError> {
+        let network = |outputs: usize| {
+            let (mut n, mut prev) = (0u128, inputs as u128);
+            for &h in &self.hidden {
+                n += (prev + 1) * h as u128;
+                prev = h as u128;
+            }
+            if let Some(l) = self.lstm_size {
+                n += 4 * (prev + l as u128 + 1) * l as u128;
+                prev = l as u128;
+            }
+            n + (prev + 1) * outputs as u128
+        };
+        let total = network(actions) + network(1 + costs);
+        if total > MAX_PARAMETERS {
+            return Err(setting(
+                "ppo.hidden",
+                format!(
+                    "(with ppo.lstm_size) gives {total} parameters for {inputs} inputs, over the budget of {MAX_PARAMETERS} (1 GiB with gradients and Adam's moments)"
+                ),
+            ));
         }
         Ok(())
     }
@@ -1028,5 +1067,22 @@ mod tests {
             assert!(masks[i * 4 + x as usize], "row {i} took masked action {x}");
             assert!(lp[i] <= 0.0 && lp[i] > -10.0);
         }
+    }
+
+    #[test]
+    fn epochs_and_network_size_have_budgets_named_by_key() {
+        let epochs = PpoConfig { update_epochs: 1_000_000, ..PpoConfig::default() };
+        assert!(epochs.validate().is_err_and(|e| e.to_string().contains("ppo.update_epochs")));
+        assert!(PpoConfig { update_epochs: MAX_UPDATE_EPOCHS, ..PpoConfig::default() }.validate().is_ok());
+        let huge = PpoConfig { hidden: vec![65_536, 65_536], ..PpoConfig::default() };
+        assert!(huge.validate().is_ok(), "each layer is allowed alone");
+        let e = huge.check_size(10, 4, 0).expect_err("two 65,536-unit layers are 8.6 billion weights");
+        assert!(e.to_string().contains("ppo.hidden"), "{e}");
+        // The same layers fit for a small input only when small: 64-64 fits any text game.
+        assert!(PpoConfig::default().check_size(129 * 128, 64, 18).is_ok());
+        let wide_input = PpoConfig { hidden: vec![4096], ..PpoConfig::default() };
+        assert!(wide_input.check_size(1 << 22, 8, 0).is_err(), "4 million inputs into 4096 units");
+        let lstm = PpoConfig { lstm_size: Some(4096), hidden: vec![4096], ..PpoConfig::default() };
+        assert!(lstm.check_size(64, 4, 0).is_err(), "two 4096 LSTMs are 268 million weights");
     }
 }

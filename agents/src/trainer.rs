@@ -276,6 +276,8 @@ impl Trainer {
         let (a, copies) = (spec.num_agents, venv.num_envs());
         config.validate()?;
         check_rollout(&config.ppo, &spec, copies)?;
+        let shared_inputs = if config.shared_policy { a } else { 0 };
+        config.ppo.check_size(spec.obs_dim() + shared_inputs, spec.num_actions(), spec.num_costs())?;
         check_policy_head(&config, &spec)?;
         let costs = CostRule::new(&config.cost, &spec)?;
         let learning = learning_agents(&config, a)?;

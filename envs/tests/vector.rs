@@ -154,3 +154,13 @@ fn single_agent_wrapper_is_gymnasium_shaped() {
     assert_eq!(last.costs.len(), 2);
     assert_eq!(env.step(4).err(), Some(EnvError::NeedsReset));
 }
+
+#[test]
+fn thread_counts_are_bounded_with_the_key_named() {
+    for threads in [0, moralgym_envs::vector::MAX_THREADS + 1, 100_000] {
+        let e =
+            moralgym_envs::VecEnv::make("CoinGame-v1", &serde_json::Value::Null, 2, threads).err().expect("refused");
+        assert!(e.to_string().contains("`threads` must be 1 to 1024"), "{e}");
+    }
+    assert!(moralgym_envs::VecEnv::make("CoinGame-v1", &serde_json::Value::Null, 2, 2).is_ok());
+}

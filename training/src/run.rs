@@ -163,8 +163,9 @@ impl RunConfig {
         if !(1..=max).contains(&self.num_envs) {
             return fail("num_envs", format!("must be 1 to {max}"));
         }
-        if !(1..=1024).contains(&self.threads) {
-            return fail("threads", "must be 1 to 1024".into());
+        let most = moralgym_envs::vector::MAX_THREADS;
+        if !(1..=most).contains(&self.threads) {
+            return fail("threads", format!("must be 1 to {most}"));
         }
         match self.trainer.validate().and_then(|()| self.trainer.ppo.check_batch(self.num_envs)) {
             Err(AgentError::Setting { key, message }) => fail(&key, message),

@@ -160,9 +160,25 @@ pub struct VecEnv {
     done: Vec<bool>,
 }
 
+/// Most threads a vector env steps on (as a training run allows): more would only start threads
+/// that wait, and 100,000 of them exhaust the machine.
+pub const MAX_THREADS: usize = 1024;
+
+fn check_threads(id: &str, threads: usize) -> EnvResult<()> {
+    if (1..=MAX_THREADS).contains(&threads) {
+        return Ok(());
+    }
+    Err(EnvError::OutOfRange {
+        env: id.into(),
+        key: "threads".into(),
+        message: format!("must be 1 to {MAX_THREADS}, got {threads}"),
+    })
+}
+
 impl VecEnv {
     /// `num_envs` copies of registry env `id` with config `overrides`, stepped on `threads` threads.
     pub fn make(id: &str, overrides: &Value, num_envs: usize, threads: usize) -> EnvResult<Self> {
+        check_threads(id, threads)?;
         let bad = |message: String| EnvError::OutOfRange { env: id.into(), key: "num_envs".into(), message };
         if !(1..=MAX_COPIES).contains(&num_envs) {
             return Err(bad(format!("must be 1 to {MAX_COPIES}, got {num_envs}")));
@@ -202,9 +218,7 @@ impl VecEnv {
                 }),
             });
         }
-        if threads == 0 {
-            return Err(EnvError::Length { what: "threads (need at least one)", expected: 1, got: 0 });
-        }
+        check_threads(&spec.id, threads)?;
         let pool = if threads > 1 {
             let p = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| EnvError::Config {
                 env: spec.id.clone(),
