@@ -497,3 +497,27 @@ fn the_routes_page_is_what_story_routes_prints() {
         assert!(printed.contains(&format!("## `{g}`")), "{g}");
     }
 }
+
+#[test]
+fn a_run_that_diverges_stops_with_a_typed_error_and_writes_no_nan_checkpoint() {
+    let out = tmp("diverge");
+    let _ = std::fs::remove_dir_all(&out);
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/ppo_coin_game_none.toml");
+    let e = stderr_of_failure(&[
+        "train",
+        config,
+        "--set",
+        "ppo.learning_rate=1e30",
+        "--set",
+        "total_steps=8192",
+        "--set",
+        "checkpoint_every=1",
+        "--out",
+        &out.display().to_string(),
+        "--quiet",
+    ]);
+    assert!(e.contains("training diverged at update") && e.contains("is not a finite number"), "{e}");
+    let checkpoints = std::fs::read_dir(out.join("checkpoints")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(checkpoints, 0, "nothing is saved from the diverged update on");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -16,6 +16,16 @@ pub enum AgentError {
     /// A policy could not be built, or failed to choose an action.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// An update's losses or gradients stopped being finite numbers: training diverged.
+    #[error(
+        "training diverged at update {update}: {what} is not a finite number (a smaller ppo.learning_rate or ppo.max_grad_norm may help); the checkpoints written before it are kept"
+    )]
+    Diverged {
+        /// The update that diverged (1-based).
+        update: u64,
+        /// Which quantity of which learner.
+        what: String,
+    },
     /// A network's or optimizer's file could not be written or read.
     #[error("checkpoint file {path}: {message}")]
     Checkpoint {

@@ -231,6 +231,23 @@ fn check_rollout(p: &PpoConfig, spec: &EnvSpec, copies: usize) -> Result<(), Age
     p.check_batch(copies)
 }
 
+/// Stops a run whose update produced a loss or gradient that is not a finite number (weights that
+/// blew up): going on would only write NaN weights over good checkpoints.
+fn check_finite(losses: &[UpdateStats], update: u64) -> Result<(), AgentError> {
+    for (g, l) in losses.iter().enumerate() {
+        let named = [
+            ("value_loss", l.value_loss),
+            ("policy_loss", l.policy_loss),
+            ("entropy", l.entropy),
+            ("grad_norm", l.grad_norm),
+        ];
+        if let Some((name, _)) = named.iter().find(|(_, x)| !x.is_finite()) {
+            return Err(AgentError::Diverged { update, what: format!("learner {g}'s {name}") });
+        }
+    }
+    Ok(())
+}
+
 /// Refuses the choice scorer where observations are not one row per choice.
 fn check_policy_head(config: &TrainerConfig, spec: &EnvSpec) -> Result<(), AgentError> {
     if config.ppo.policy != crate::model::PolicyHead::ChoiceScorer {
@@ -514,6 +531,7 @@ impl Trainer {
             self.end_episodes(&mut s.finished);
         }
         let (losses, lagrange) = self.update_learners(lr, &s.finished);
+        check_finite(&losses, self.update as u64 + 1)?;
         let (lase, gifts) = self.update_lase(lr, &s.gifts, steps);
         self.update += 1;
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);

@@ -668,3 +668,15 @@ fn special_files_and_links_out_of_the_folder_are_refused_by_name_before_reading(
     assert!(e.contains("/dev/zero: is not a regular file"), "{e}");
     let _ = std::fs::remove_dir_all(root);
 }
+
+#[test]
+fn a_string_doubled_in_a_loop_stops_with_an_error_not_the_machines_memory() {
+    let doubling = "*create s \"ab\"\n*label again\n*set s s & s\n*goto again\n";
+    let (run, _) = Run::start(Arc::new(game_of(doubling)), Rng::new(0));
+    let e = run.error().expect("stops");
+    assert!(e.starts_with("startup.txt line 3: a string value grows to 2097152 bytes"), "{e}");
+    let printing = "*create s \"ab\"\n*label grow\n*set s s & s\n*if length(s) < 1000000\n  *goto grow\n*label again\n${s}\n*goto again\n";
+    let (run, _) = Run::start(Arc::new(game_of(printing)), Rng::new(0));
+    let e = run.error().expect("stops");
+    assert!(e.contains("a step's narration passes 67108864 bytes"), "{e}");
+}

@@ -697,11 +697,26 @@ fn fair(x: f64, y: f64, op: BinOp) -> Result<f64, String> {
     Ok(if y > 0.0 { (x + y * (100.0 - x) / 100.0).floor().min(99.0) } else { (x + y * x / 100.0).ceil().max(1.0) })
 }
 
+/// Longest string a script may build (1 MiB): a string doubled in a loop stops here with an
+/// error instead of taking the machine's memory.
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+
+fn check_len(s: &str) -> Result<(), String> {
+    if s.len() > MAX_STRING_BYTES {
+        return Err(format!("a string value grows to {} bytes, over the limit of {MAX_STRING_BYTES}", s.len()));
+    }
+    Ok(())
+}
+
 /// Evaluates an expression.
 pub fn eval(e: &Expr, scope: &dyn Scope) -> Result<Value, String> {
     match e {
         Expr::Lit(v) => Ok(v.clone()),
-        Expr::Text(t) => Ok(Value::Str(render(t, scope)?)),
+        Expr::Text(t) => {
+            let text = render(t, scope)?;
+            check_len(&text)?;
+            Ok(Value::Str(text))
+        }
         Expr::Var(slot) => scope.get(*slot),
         Expr::Index(..) | Expr::Ref(_) => scope.get(dynamic_slot(e, scope)?),
         Expr::Call(f, arg) => {
@@ -723,7 +738,11 @@ pub fn eval(e: &Expr, scope: &dyn Scope) -> Result<Value, String> {
             }
             let b = eval(r, scope)?;
             Ok(match op {
-                BinOp::Concat => Value::Str(format!("{a}{b}")),
+                BinOp::Concat => {
+                    let joined = format!("{a}{b}");
+                    check_len(&joined)?;
+                    Value::Str(joined)
+                }
                 BinOp::Eq => Value::Bool(equal(&a, &b)),
                 BinOp::Ne => Value::Bool(!equal(&a, &b)),
                 _ => {

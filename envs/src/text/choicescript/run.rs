@@ -9,6 +9,8 @@ use crate::text::engine::{Passage, TextRef};
 
 /// Most operations one step may run before the game counts as stuck in a loop.
 pub const MAX_OPS_PER_STEP: usize = 1_000_000;
+/// Most narration one step may print (64 MiB): a loop printing text stops here with an error.
+pub const MAX_NARRATION_BYTES: usize = 64 << 20;
 /// Deepest `*gosub` / `*gosub_scene` nesting.
 pub const MAX_CALL_DEPTH: usize = 256;
 
@@ -232,9 +234,12 @@ impl Run {
     }
 
     /// Appends a text to the narration; `line` names the literal line it is, if it is one.
-    fn narrate(&mut self, text: &str, line: Option<(u32, u32)>, passage: &mut Passage) {
+    fn narrate(&mut self, text: &str, line: Option<(u32, u32)>, passage: &mut Passage) -> Result<(), String> {
         if text.is_empty() {
-            return;
+            return Ok(());
+        }
+        if passage.narration.len() + text.len() > MAX_NARRATION_BYTES {
+            return Err(format!("a step's narration passes {MAX_NARRATION_BYTES} bytes (a loop that prints?)"));
         }
         let out = &mut passage.narration;
         if !out.is_empty() {
@@ -255,6 +260,7 @@ impl Run {
             Some((scene, op)) => TextRef::Line { scene, op },
             None => TextRef::Rendered { start, end: out.len() as u32 },
         });
+        Ok(())
     }
 
     /// Forgets which of a scene's options were taken: the reference keeps that among the scene's
@@ -347,10 +353,10 @@ impl Run {
         let scene = &game.scenes[scene_id as usize];
         match &scene.ops[pc as usize] {
             Op::Text(t) => match t.literal() {
-                Some(text) => self.narrate(text, Some((scene_id, pc)), passage),
+                Some(text) => self.narrate(text, Some((scene_id, pc)), passage)?,
                 None => {
                     let text = expr::render(t, &self.view())?;
-                    self.narrate(&text, None, passage);
+                    self.narrate(&text, None, passage)?;
                 }
             },
             Op::Para => {
@@ -541,7 +547,7 @@ impl Run {
             }
             Op::Print(e) => {
                 let text = expr::eval(e, &self.view())?.to_string();
-                self.narrate(&text, None, passage);
+                self.narrate(&text, None, passage)?;
             }
             Op::Reset => {
                 for (slot, (_, v)) in self.globals.iter_mut().zip(&game.globals) {
