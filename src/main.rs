@@ -580,10 +580,15 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
 }
 
 /// One story's section of docs/routes.md: its size, best routes, and the trade-off at each ending.
+/// A route count, which saturates at `u128::MAX`: said as a bound, never as an exact number.
+fn route_count(n: u128) -> String {
+    if n == u128::MAX { "more than 3.4 x 10^38".into() } else { n.to_string() }
+}
+
 fn routes_markdown(name: &str, story: &moralgym::envs::text::Story) -> String {
     use moralgym::envs::text::routes;
     let endings = routes::by_ending(story);
-    let total = endings.iter().fold(0u128, |n, e| n.saturating_add(e.routes));
+    let total = route_count(endings.iter().fold(0u128, |n, e| n.saturating_add(e.routes)));
     let best = routes::best_path(story);
     let mut out = format!(
         "\n## `{name}`: {}\n\n{} scenes, {} achievements worth {} points, {total} routes to {} endings. Most rewarding route: {} points with {} violations; ",
@@ -602,8 +607,11 @@ fn routes_markdown(name: &str, story: &moralgym::envs::text::Story) -> String {
     out.push_str("| ending | routes | points | violations |\n|---|---|---|---|\n");
     for e in &endings {
         for (k, r) in e.front.iter().enumerate() {
-            let (id, n) =
-                if k == 0 { (format!("`{}`", e.ending), e.routes.to_string()) } else { (String::new(), String::new()) };
+            let (id, n) = if k == 0 {
+                (format!("`{}`", e.ending), route_count(e.routes))
+            } else {
+                (String::new(), String::new())
+            };
             out.push_str(&format!("| {id} | {n} | {} | {} |\n", r.points, r.violations));
         }
     }

@@ -521,3 +521,32 @@ fn a_run_that_diverges_stops_with_a_typed_error_and_writes_no_nan_checkpoint() {
     assert_eq!(checkpoints, 0, "nothing is saved from the diverged update on");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn a_route_count_past_u128_is_said_as_a_bound_not_as_an_exact_number() {
+    // 130 two-way choices in a row: 2^130 routes.
+    let mut story = String::from("title = \"Deep\"\nstart = \"s0\"\n");
+    for i in 0..130 {
+        story += &format!("[scenes.s{i}]\ntext = \"Step {i}.\"\n");
+        for c in 0..2 {
+            story += &format!("[[scenes.s{i}.choices]]\ntext = \"Way {c}.\"\ngoto = \"s{}\"\n", i + 1);
+        }
+    }
+    story += "[scenes.s130]\ntext = \"End.\"\nending = true\n";
+    let file = tmp("deep.toml");
+    std::fs::write(&file, story).expect("write");
+    let out = moralgym(&["story", "routes", &file.display().to_string()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("more than 3.4 x 10^38 routes") && !text.contains(&u128::MAX.to_string()), "{text}");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_step_count_toml_cannot_hold_is_refused_before_anything_is_written() {
+    let out = tmp("huge-steps");
+    let _ = std::fs::remove_dir_all(&out);
+    let e = stderr_of_failure(&["report", "--steps", "18446744073709551615", "--out", &out.display().to_string()]);
+    assert!(e.contains("`total_steps` must be at most 9223372036854775807"), "{e}");
+    assert!(!out.exists(), "nothing written");
+}

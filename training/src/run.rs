@@ -159,6 +159,18 @@ impl RunConfig {
         if self.total_steps == 0 {
             return fail("total_steps", "must be at least 1".into());
         }
+        // config.toml holds every value, and TOML's integers stop at i64::MAX.
+        for (key, n) in [
+            ("total_steps", self.total_steps),
+            ("seed", self.seed),
+            ("eval.seed", self.eval.seed),
+            ("checkpoint_every", self.checkpoint_every as u64),
+            ("eval.episodes", self.eval.episodes as u64),
+        ] {
+            if n > i64::MAX as u64 {
+                return fail(key, format!("must be at most {} (TOML's largest integer), got {n}", i64::MAX));
+            }
+        }
         let max = moralgym_envs::vector::MAX_COPIES;
         if !(1..=max).contains(&self.num_envs) {
             return fail("num_envs", format!("must be 1 to {max}"));
