@@ -207,7 +207,7 @@ struct LlmArgs {
     #[arg(long = "llm-cache", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Language models: neither read nor write the cache.
-    #[arg(long = "llm-no-cache")]
+    #[arg(long = "llm-no-cache", conflicts_with = "cache_dir")]
     no_cache: bool,
 }
 
@@ -222,6 +222,31 @@ impl LlmArgs {
         c.cache_dir.clone_from(&self.cache_dir);
         c.cache = !self.no_cache;
         c
+    }
+
+    /// Whether any `--llm-*` flag was given.
+    fn any(&self) -> bool {
+        let LlmArgs { base_url, model, prompts, temperature, max_tokens, concurrency, timeout, cache_dir, no_cache } =
+            self;
+        base_url.is_some()
+            || model.is_some()
+            || prompts.is_some()
+            || temperature.is_some()
+            || max_tokens.is_some()
+            || concurrency.is_some()
+            || timeout.is_some()
+            || cache_dir.is_some()
+            || *no_cache
+    }
+
+    /// Refuses `--llm-*` flags that no language-model policy among `policies` would use.
+    fn check_used<'a>(&self, mut policies: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
+        if self.any() && !policies.any(is_llm) {
+            return Err(ConfigError::Usage {
+                message: "--llm-* flags configure language-model agents (llm, llm_ethical, llm_cot, llm_ethical_cot), and none is played here".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Options with the model connected when any of `policies` is a language model.
@@ -372,6 +397,25 @@ fn run(command: Command) -> Result<(), ConfigError> {
             at_least_one("--baseline-episodes", *baseline_episodes)?;
         }
         Command::Bench { steps, .. } => at_least_one("--steps", *steps)?,
+        _ => {}
+    }
+    // Flags that would be silently ignored in a combination are refused.
+    match &command {
+        Command::Eval { policy, llm, greedy, .. } => {
+            if *greedy && policy.is_some() {
+                return Err(ConfigError::Usage {
+                    message: "--greedy takes the trained policy's most likely action; a --policy plays its own way: give one of them".into(),
+                });
+            }
+            llm.check_used(policy.iter().map(String::as_str))?;
+        }
+        Command::Rollout { policy, llm, .. } => llm.check_used(std::iter::once(policy.as_str()))?,
+        Command::Report { games, llm_agents, llm, .. } => {
+            if let Some(twice) = games.iter().enumerate().find_map(|(k, g)| games[..k].contains(g).then_some(g)) {
+                return Err(ConfigError::Usage { message: format!("--games names `{twice}` twice") });
+            }
+            llm.check_used(llm_agents.iter().map(String::as_str))?;
+        }
         _ => {}
     }
     match command {

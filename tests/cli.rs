@@ -550,3 +550,19 @@ fn a_step_count_toml_cannot_hold_is_refused_before_anything_is_written() {
     assert!(e.contains("`total_steps` must be at most 9223372036854775807"), "{e}");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn flags_a_combination_would_ignore_are_refused() {
+    for (args, said) in [
+        (&["eval", "--run", "nowhere", "--greedy", "--policy", "random"][..], "--greedy takes the trained policy"),
+        (&["rollout", "--env", "CoinGame-v1", "--policy", "random", "--llm-model", "m"][..], "none is played here"),
+        (&["report", "--games", "heist,heist"][..], "--games names `heist` twice"),
+        (
+            &["rollout", "--env", "CoinGame-v1", "--policy", "llm", "--llm-no-cache", "--llm-cache", "c"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let e = stderr_of_failure(args);
+        assert!(e.contains(said), "{args:?}: {e}");
+    }
+}
