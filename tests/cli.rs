@@ -566,3 +566,25 @@ fn flags_a_combination_would_ignore_are_refused() {
         assert!(e.contains(said), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn training_on_a_game_that_breaks_on_every_path_fails_loudly() {
+    let root = tmp("broken-game");
+    let _ = std::fs::remove_dir_all(&root);
+    let game = root.join("game");
+    std::fs::create_dir_all(&game).expect("dir");
+    std::fs::write(game.join("startup.txt"), "*choice\n  #Go.\n    *bug broken\n  #Also.\n    *bug broken too\n")
+        .expect("write");
+    let config = root.join("run.toml");
+    let run = format!(
+        "env = \"TextGame-v0\"\nnum_envs = 2\ntotal_steps = 256\nout_dir = \"{}\"\n\n[env_config]\npath = \"{}\"\n\n[ppo]\nnum_steps = 64\n\n[eval]\nepisodes = 3\n",
+        root.join("out").display(),
+        game.display()
+    );
+    std::fs::write(&config, run).expect("write");
+    let e = stderr_of_failure(&["train", &config.display().to_string(), "--quiet"]);
+    assert!(e.contains("every one of the 3 evaluation episodes stopped on an error in the game's script"), "{e}");
+    assert!(e.contains("*bug reached: broken"), "{e}");
+    assert!(!root.join("out/eval.json").exists(), "no evaluation written");
+    let _ = std::fs::remove_dir_all(root);
+}

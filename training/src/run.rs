@@ -438,6 +438,7 @@ fn run_loop(
         let summary;
         (summary, reports) =
             evaluate_trained(&trainer, config, config.eval.episodes, config.eval.seed, config.eval.greedy)?;
+        refuse_all_errors(&reports, out)?;
         let file = EvalFile { summary, episodes: reports };
         file.write(&out.join("eval.json"))?;
         reports = file.episodes;
@@ -446,6 +447,22 @@ fn run_loop(
         None
     };
     Ok(RunResult { out_dir: out.clone(), updates: trainer.updates_done(), global_step, eval, reports })
+}
+
+/// Fails a run every one of whose evaluation episodes stopped on an error in the game's script (a
+/// ChoiceScript game that breaks on every path): its numbers would measure the error, not play.
+fn refuse_all_errors(reports: &[EpisodeReport], out: &Path) -> Result<(), ConfigError> {
+    let error = |r: &EpisodeReport| r.env_metrics.get("error").and_then(Value::as_str).map(str::to_string);
+    match reports.first().and_then(error) {
+        Some(first) if reports.iter().all(|r| error(r).is_some()) => Err(ConfigError::Run {
+            message: format!(
+                "every one of the {} evaluation episodes stopped on an error in the game's script (the first: {first}); the checkpoints in {} are kept, but no evaluation is written",
+                reports.len(),
+                out.display()
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Evaluates `trainer`'s policies on seeded episodes: the `eval.json` summary and the episodes.
