@@ -540,12 +540,7 @@ fn story(command: StoryCommand) -> Result<(), ConfigError> {
             for (narration, options) in &t.decisions {
                 println!("{}", serde_json::json!({ "narration": narration, "options": options }));
             }
-            let end = match (&t.error, t.ended) {
-                (Some(_), _) => "error",
-                (None, true) => "ending",
-                (None, false) => "cut",
-            };
-            println!("{}", serde_json::json!({ "end": end, "narration": t.last, "error": t.error }));
+            println!("{}", serde_json::json!({ "end": t.end(), "narration": t.last, "error": t.error }));
             Ok(())
         }
         StoryCommand::Check { annotations: Some(_), .. } => Err(ConfigError::Usage {

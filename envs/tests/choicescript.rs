@@ -533,12 +533,7 @@ fn the_conformance_games_play_as_the_reference_interpreter_printed_them() {
                 assert_eq!(options, &want_options, "{place} #{k}");
             }
             let last = expected.last().expect("an end record");
-            let end = match (&t.error, t.ended) {
-                (Some(_), _) => "error",
-                (None, true) => "ending",
-                (None, false) => "cut",
-            };
-            assert_eq!(last["end"], end, "{place}: {:?}", t.error);
+            assert_eq!(last["end"], t.end(), "{place}: {:?}", t.error);
             assert_eq!(normalised(&t.last), normalised(last["narration"].as_str().unwrap_or("")), "{place}: end");
             checked += 1;
         }

@@ -663,6 +663,17 @@ pub struct Transcript {
     pub ended: bool,
 }
 
+impl Transcript {
+    /// How play stopped: `"error"`, `"ending"`, or `"cut"` after the most decisions.
+    pub fn end(&self) -> &'static str {
+        match (&self.error, self.ended) {
+            (Some(_), _) => "error",
+            (None, true) => "ending",
+            (None, false) => "cut",
+        }
+    }
+}
+
 /// Plays `route` from the start for at most `max_decisions` decisions (`seed` drives `*rand`).
 pub fn transcript(game: &Arc<Game>, route: &Route, max_decisions: usize, seed: u64) -> Transcript {
     let (mut run, mut passage) = Run::start(Arc::clone(game), Rng::new(seed));
