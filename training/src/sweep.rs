@@ -79,6 +79,21 @@ impl SweepConfig {
                 message: format!("`grid.\"{key}\"` has no values: the grid would be empty"),
             });
         }
+        // A front compares policies on one game: points of two envs (or env configs) on one front,
+        // or two points writing one folder, would mislead.
+        let changes_the_game = |key: &str| key == "env" || key == "env_config" || key.starts_with("env_config.");
+        if let Some(key) = self.grid.keys().find(|k| changes_the_game(k) || *k == "out_dir") {
+            return Err(ConfigError::Sweep {
+                message: format!(
+                    "`grid.\"{key}\"` cannot vary in a sweep: {}",
+                    if key == "out_dir" {
+                        "every point has its own folder under the sweep's out_dir already"
+                    } else {
+                        "a front compares policies on one game, so run one sweep per env or env config"
+                    }
+                ),
+            });
+        }
         Ok(())
     }
 

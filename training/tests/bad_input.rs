@@ -206,3 +206,21 @@ fn run_and_learner_keys_at_the_top_level_are_checked_by_name() {
     assert_eq!((c.trainer.learners, c.num_envs), (Some(vec![0]), 2));
     assert!(err(json!({"agent": "dqn"})).contains("unknown field `agent`"));
 }
+
+#[test]
+fn a_sweep_grid_over_the_game_or_the_folder_is_refused_by_key() {
+    let refused = |grid: Value| {
+        let sweep = json!({"base": {"env": "PrisonersDilemma-v0", "total_steps": 64}, "grid": grid, "out_dir": "/tmp/never-written"});
+        let s: moralgym_training::sweep::SweepConfig = serde_json::from_value(sweep).expect("parses");
+        s.validate().expect_err("refused").to_string()
+    };
+    let e = refused(json!({"env": ["PrisonersDilemma-v0", "CoinGame-v1"]}));
+    assert!(e.contains("`grid.\"env\"` cannot vary") && e.contains("one sweep per env"), "{e}");
+    let e = refused(json!({"env_config.rounds": [10, 20]}));
+    assert!(e.contains("`grid.\"env_config.rounds\"` cannot vary"), "{e}");
+    let e = refused(json!({"out_dir": ["a", "b"]}));
+    assert!(e.contains("`grid.\"out_dir\"` cannot vary") && e.contains("its own folder"), "{e}");
+    let fine = json!({"base": {"env": "PrisonersDilemma-v0"}, "grid": {"cost.default_weight": [0.0, 1.0], "seed": [1, 2]}, "out_dir": "/tmp/x"});
+    let s: moralgym_training::sweep::SweepConfig = serde_json::from_value(fine).expect("parses");
+    assert!(s.validate().is_ok());
+}
