@@ -48,7 +48,15 @@ def make(env_id: str, *, illegal_action: str = "raise", render_mode: str | None 
         from .gym_env import MoralGymEnv
 
         return MoralGymEnv(env_id, illegal_action=illegal_action, render_mode=render_mode, **config)
-    from .parallel_env import MoralGymParallelEnv
+    try:
+        from .parallel_env import MoralGymParallelEnv
+    except ModuleNotFoundError as e:
+        if e.name != "pettingzoo":
+            raise
+        raise ImportError(
+            f"{env_id} has {spec.num_agents} agents: its PettingZoo ParallelEnv needs PettingZoo, "
+            "an optional extra: pip install 'moralgym[pettingzoo]' (or pettingzoo)"
+        ) from e
 
     return MoralGymParallelEnv(env_id, illegal_action=illegal_action, render_mode=render_mode, **config)
 

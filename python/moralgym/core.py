@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._moralgym import MoralgymError, RawEnv, env_family
+from .checks import config_json
 from .spec import parse_spec
 
 ILLEGAL_ACTION_MODES = ("raise", "noop")
@@ -20,7 +21,7 @@ class Core:
             raise MoralgymError(f"illegal_action must be one of {ILLEGAL_ACTION_MODES}, got {illegal_action!r}")
         self.env_id = env_id
         self.config = dict(config)
-        self.raw = RawEnv(env_id, json.dumps(config))
+        self.raw = RawEnv(env_id, config_json(config))
         self.spec = parse_spec(self.raw.spec_json())
         self.illegal_action = illegal_action
         self.shape = self.spec.observation_shape

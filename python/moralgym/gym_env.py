@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ._moralgym import MoralgymError
+from .checks import action as checked_action
 from .core import Core, CoreEnvMixin
 
 
@@ -81,7 +82,7 @@ class MoralGymEnv(CoreEnvMixin, gymnasium.Env):
         return self._observe(obs), info
 
     def step(self, action):
-        obs, rewards, terminated, truncated, infos = self._core.step([int(action)])
+        obs, rewards, terminated, truncated, infos = self._core.step([checked_action(action)])
         return self._observe(obs[0]), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), infos[0]
 
     def action_masks(self) -> np.ndarray:

@@ -10,6 +10,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from ._moralgym import MoralgymError
+from .checks import action as checked_action
 from .core import Core, CoreEnvMixin
 
 
@@ -75,7 +76,7 @@ class MoralGymParallelEnv(CoreEnvMixin, ParallelEnv):
         joint = []
         for i, a in enumerate(self.possible_agents):
             if a in self.agents:
-                joint.append(int(actions[a]))
+                joint.append(checked_action(actions[a]))
             else:  # a finished agent: the env ignores it, so send its first legal action
                 legal = np.flatnonzero(self._core.raw.action_mask(i))
                 joint.append(int(legal[0]) if len(legal) else 0)

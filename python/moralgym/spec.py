@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ._moralgym import RawEnv
+from .checks import config_json
 
 
 @dataclass(frozen=True)
@@ -78,4 +79,4 @@ def parse_spec(spec_json: str) -> EnvSpec:
 
 def spec_of(env_id: str, **config: Any) -> EnvSpec:
     """The spec of ``env_id`` with these config keys."""
-    return parse_spec(RawEnv(env_id, json.dumps(config)).spec_json())
+    return parse_spec(RawEnv(env_id, config_json(config)).spec_json())

@@ -3,7 +3,6 @@ copied once per buffer into numpy arrays, finished copies reset in the same step
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ._moralgym import MoralgymError, RawVecEnv
+from .checks import action_array, config_json
 from .spec import parse_spec
 
 
@@ -20,7 +20,7 @@ def _seed(seed: int | None) -> int:
 
 class _Batched:
     def __init__(self, env_id: str, num_envs: int, threads: int, config: dict[str, Any]):
-        self._raw = RawVecEnv(env_id, json.dumps(config), num_envs, threads)
+        self._raw = RawVecEnv(env_id, config_json(config), num_envs, threads)
         self.moralgym_spec = parse_spec(self._raw.spec_json())
         self.cost_names = self.moralgym_spec.cost_names
         self.num_envs = num_envs
@@ -29,7 +29,7 @@ class _Batched:
         self._k = len(spec.costs)
 
     def _arrays(self, actions):
-        acts = np.ascontiguousarray(np.asarray(actions).reshape(-1), dtype=np.int64)
+        acts = action_array(actions)
         obs, rew, costs, term, trunc, done, final = self._raw.step(acts)
         n, a = self.num_envs, self.moralgym_spec.num_agents
         return (

@@ -41,3 +41,36 @@ def test_constructors_and_steps_refuse_bad_input_with_typed_errors():
                 pass
             except BaseException as e:  # a Rust panic arrives as pyo3's PanicException
                 pytest.fail(f"{env_id} {config} {raw}: {type(e).__name__}: {e}")
+
+
+def test_nan_config_values_and_actions_are_named_before_they_reach_rust():
+    with pytest.raises(moralgym.MoralgymError, match=r"config key `max_steps` is not a finite number"):
+        moralgym.make("PrisonersDilemma-v0", max_steps=float("nan"))
+    with pytest.raises(moralgym.MoralgymError, match=r"config key `zap.reward` is not a finite number"):
+        moralgym.make_vec("PrisonersDilemma-v0", 2, zap={"reward": float("inf")})
+    env = moralgym.make("TextGame-v0")
+    env.reset(seed=0)
+    with pytest.raises(moralgym.MoralgymError, match=r"actions must be whole numbers .* got nan"):
+        env.step(float("nan"))
+    venv = moralgym.make_vec("TextGame-v0", 2)
+    venv.reset(seed=0)
+    with pytest.raises(moralgym.MoralgymError, match=r"actions must be whole numbers .* got 0.5"):
+        venv.step([0.5, 0])
+
+
+def test_a_multi_agent_env_without_pettingzoo_says_which_extra_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pettingzoo(name, *args, **kwargs):
+        if name == "pettingzoo" or name.startswith("pettingzoo."):
+            raise ModuleNotFoundError("No module named 'pettingzoo'", name="pettingzoo")
+        return real_import(name, *args, **kwargs)
+
+    import sys
+
+    monkeypatch.delitem(sys.modules, "moralgym.parallel_env", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_pettingzoo)
+    with pytest.raises(ImportError, match=r"CoinGame-v1 has 2 agents: .*pip install 'moralgym\[pettingzoo\]'"):
+        moralgym.make("CoinGame-v1")
