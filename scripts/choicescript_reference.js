@@ -68,15 +68,25 @@ Scene.prototype.loadScene = function loadScene() {
   this.loaded = true;
   if (this.executing) this.execute();
 };
+// A choice of several groups is offered as moralgym offers it: one option per path through the
+// groups (every option on it selectable), the names joined by " / ", leading to the last option's body.
 Scene.prototype.renderOptions = function renderOptions(groups, options, callback) {
-  if (groups.length !== 1) throw new Error(this.lineMsg() + 'a choice of several groups is not compared');
-  const offered = options.filter((o) => !o.unselectable);
+  const paths = [];
+  const walk = (opts, names) => {
+    for (const o of opts) {
+      if (o.unselectable) continue;
+      const here = names.concat(this.replaceVariables(o.name));
+      if (o.suboptions) walk(o.suboptions, here);
+      else paths.push({ name: here.join(' / '), option: o });
+    }
+  };
+  walk(options, []);
   this.paragraph();
   if (decisions >= maxDecisions) throw new Stop();
-  emit({ narration: passage(), options: offered.map((o) => this.replaceVariables(o.name)) });
-  const k = pick(decisions, offered.length);
+  emit({ narration: passage(), options: paths.map((p) => p.name) });
+  const k = pick(decisions, paths.length);
   decisions += 1;
-  global.timeout = () => callback(offered[k]);
+  global.timeout = () => callback(paths[k].option);
 };
 Scene.prototype.page_break = function page_break() {
   this.paragraph();

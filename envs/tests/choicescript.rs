@@ -510,7 +510,8 @@ fn normalised(text: &str) -> String {
 
 /// The test games under tests/choicescript/conformance each pin a group of constructs (nested
 /// choices in first, middle and last options; the reference's leniencies; its narration rules;
-/// fairmath; `*goto_scene startup` from another scene and from startup itself). Their `ROUTE.expected.jsonl` files are the reference interpreter's transcripts,
+/// fairmath; `*goto_scene startup` from another scene and from startup itself; a choice of
+/// several groups and one of a named group). Their `ROUTE.expected.jsonl` files are the reference interpreter's transcripts,
 /// recorded with `scripts/choicescript_diff.py --record`: moralgym must print the same narration
 /// and options at every decision and end the same way.
 #[test]
@@ -538,7 +539,7 @@ fn the_conformance_games_play_as_the_reference_interpreter_printed_them() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 15, "five games, three routes each");
+    assert_eq!(checked, 18, "six games, three routes each");
 }
 
 #[test]

@@ -467,6 +467,25 @@ fn and(a: Option<Expr>, b: Expr) -> Expr {
     }
 }
 
+fn both(a: Option<Expr>, b: Option<Expr>) -> Option<Expr> {
+    match b {
+        None => a,
+        Some(b) => Some(and(a, b)),
+    }
+}
+
+/// `a / b`, adjacent literal text merged (so a path of literal options stays literal).
+fn joined(a: &Interp, b: &Interp) -> Interp {
+    let mut pieces = a.0.clone();
+    for piece in std::iter::once(expr::Piece::Lit(" / ".into())).chain(b.0.iter().cloned()) {
+        match (pieces.last_mut(), piece) {
+            (Some(expr::Piece::Lit(last)), expr::Piece::Lit(more)) => last.push_str(&more),
+            (_, piece) => pieces.push(piece),
+        }
+    }
+    Interp(pieces)
+}
+
 fn not(e: Expr) -> Expr {
     Expr::Call(Func::Not, Box::new(e))
 }
@@ -1011,14 +1030,33 @@ impl SceneCompiler<'_, '_> {
     fn choice(&mut self, n: &Node, fake: bool, args: &str) -> bool {
         let kind = if fake { "*fake_choice" } else { "*choice" };
         let since = self.sh.problems.len();
-        if !args.is_empty() {
-            self.problem(
-                n.line,
-                format!("`{kind} {args}`: choices with variable names (multiple choice) are not supported"),
-            );
-        }
         let mut pending = Vec::new();
         self.gather(&n.children, None, &mut pending, 0);
+        // A choice of several groups (`*choice hair eyes`): every option of a group holds the
+        // options of the next, and the last group's options hold the bodies. An agent picks one
+        // path through the groups at once: one option each, texts joined by " / ".
+        for group in args.split_whitespace().skip(1) {
+            let mut paths = Vec::new();
+            for p in pending {
+                let mut next = Vec::new();
+                self.gather(p.body, None, &mut next, 0);
+                if next.is_empty() {
+                    self.problem(
+                        p.line,
+                        format!("this option of `{kind} {args}` needs the options of group `{group}` under it"),
+                    );
+                }
+                paths.extend(next.into_iter().map(|q| Pending {
+                    line: q.line,
+                    text: joined(&p.text, &q.text),
+                    visible: both(p.visible.clone(), q.visible),
+                    selectable: both(p.selectable.clone(), q.selectable),
+                    reuse: q.reuse,
+                    body: q.body,
+                }));
+            }
+            pending = paths;
+        }
         if pending.is_empty() {
             self.problem(n.line, format!("`{kind}` has no #options"));
         }
