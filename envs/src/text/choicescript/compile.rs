@@ -226,6 +226,8 @@ struct Shared<'f> {
     problems: Vec<Problem>,
     /// Problems play reports only if it reaches them (the reference's behaviour).
     warnings: Vec<Problem>,
+    /// The globals each `*create` / `*create_array` line of startup declares, by line.
+    created_by_line: HashMap<u32, Vec<u32>>,
 }
 
 impl Shared<'_> {
@@ -286,7 +288,9 @@ fn header(nodes: &[Node], sh: &mut Shared) -> Header {
             if sh.global_index.contains_key(&name) {
                 problem(format!("`{name}` is created twice"));
             } else {
-                sh.global_index.insert(name.clone(), h.globals.len() as u32);
+                let g = h.globals.len() as u32;
+                sh.global_index.insert(name.clone(), g);
+                sh.created_by_line.entry(n.line).or_default().push(g);
                 h.globals.push((name, value));
             }
         };
@@ -801,22 +805,9 @@ impl SceneCompiler<'_, '_> {
             "create" | "create_array" => {
                 // Startup sets its globals when it runs, so `*goto_scene startup` from another
                 // scene starts them over (from startup itself it is an error, as in the reference).
-                let declared = if name == "create" {
-                    let (var, value) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
-                    literal(value.trim()).map(|v| vec![(var.to_lowercase(), v)])
-                } else {
-                    array(args).map(|(base, values)| {
-                        let n = values.len() as f64;
-                        let mut all: Vec<_> =
-                            values.into_iter().enumerate().map(|(k, v)| (format!("{base}_{}", k + 1), v)).collect();
-                        all.push((format!("{base}_count"), Value::Num(n)));
-                        all
-                    })
-                };
-                for (var, v) in declared.unwrap_or_default() {
-                    if let Some(&g) = self.sh.global_index.get(&var) {
-                        self.emit(Op::Create(g, v), line);
-                    }
+                // The values are those the header read from this line.
+                for g in self.sh.created_by_line.remove(&line).unwrap_or_default() {
+                    self.emit(Op::Create(g), line);
                 }
             }
             "goto_random_scene" => {
@@ -1259,6 +1250,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         implicit: false,
         problems: Vec::new(),
         warnings: Vec::new(),
+        created_by_line: HashMap::new(),
     };
     sh.scene("startup", "startup.txt", 1);
     let startup_tree = tree("startup.txt", startup, &mut sh.problems);

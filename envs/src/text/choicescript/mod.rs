@@ -100,8 +100,8 @@ pub enum Op {
     LineBreak,
     /// Does nothing (`*label`, `*else`): a place annotations can attach to.
     Nop,
-    /// `*create` (and each element of `*create_array`): a global's start value.
-    Create(u32, Value),
+    /// `*create` (and each element of `*create_array`): a global set to its start value.
+    Create(u32),
     /// `*set`.
     Set(Target, Expr),
     /// `*setref name value`.

@@ -367,7 +367,7 @@ impl Run {
             // Two line breaks in a row leave a blank line.
             Op::LineBreak => self.pending_break = (self.pending_break + 1).min(2),
             Op::Nop => {}
-            Op::Create(g, v) => {
+            Op::Create(g) => {
                 let g = *g as usize;
                 if std::mem::replace(&mut self.created[g], true) {
                     return Err(format!(
@@ -375,7 +375,7 @@ impl Run {
                         game.globals[g].0
                     ));
                 }
-                self.globals[g] = v.clone();
+                self.globals[g] = game.globals[g].1.clone();
             }
             Op::Set(target, e) => {
                 let v = expr::eval(e, &self.view())?;
