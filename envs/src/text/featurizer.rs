@@ -17,27 +17,15 @@ pub struct HashedNgrams {
     pub dim: usize,
 }
 
-fn fnv1a(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            h ^= b' ' as u64;
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        for b in p.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    h
-}
+/// FNV-1a's starting state.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// The word and bigram counts of one text, kept so that the features of several texts shown one
 /// after another (the scenes a step passes) are computed without reading the texts again: the
 /// counts add, plus one bigram where two texts meet.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NgramCounts {
-    /// (bucket, count), in the order first met.
+    /// (bucket, count) of every bucket the text fills, by bucket.
     buckets: Vec<(u32, f32)>,
     /// The first word, lower-cased.
     first: Option<Box<str>>,
@@ -53,6 +41,11 @@ fn fnv_continue(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// The words of a lower-cased text: its runs of letters and digits.
+fn words(lower: &str) -> impl Iterator<Item = &str> {
+    lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
 fn normalise(out: &mut [f32]) {
     let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -61,28 +54,17 @@ fn normalise(out: &mut [f32]) {
 }
 
 impl HashedNgrams {
-    /// The counts of `text`.
+    /// The counts of `text`: the joiner's sums before scaling, kept by bucket.
     pub fn counts(&self, text: &str) -> NgramCounts {
-        let lower = text.to_lowercase();
-        let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
         let mut dense = vec![0.0f32; self.dim];
-        let mut order = Vec::new();
-        let mut bump = |bucket: usize| {
-            if dense[bucket] == 0.0 {
-                order.push(bucket);
-            }
-            dense[bucket] += 1.0;
-        };
-        for (i, w) in words.iter().enumerate() {
-            bump((fnv1a(&[w]) % self.dim as u64) as usize);
-            if i + 1 < words.len() {
-                bump((fnv1a(&[w, words[i + 1]]) % self.dim as u64) as usize);
-            }
-        }
+        let mut j = self.joiner(&mut dense);
+        j.add_text(text);
+        let last = j.last;
+        let lower = text.to_lowercase();
         NgramCounts {
-            buckets: order.into_iter().map(|b| (b as u32, dense[b])).collect(),
-            first: words.first().map(|w| Box::from(*w)),
-            last: words.last().map(|w| fnv1a(&[w])),
+            buckets: dense.iter().enumerate().filter(|(_, c)| **c > 0.0).map(|(b, &c)| (b as u32, c)).collect(),
+            first: words(&lower).next().map(Box::from),
+            last,
         }
     }
 
@@ -128,9 +110,8 @@ impl Joiner<'_> {
 
     /// Adds a text.
     pub fn add_text(&mut self, text: &str) {
-        let lower = text.to_lowercase();
-        for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            let h = fnv_continue(0xcbf2_9ce4_8422_2325, w.as_bytes());
+        for w in words(&text.to_lowercase()) {
+            let h = fnv_continue(FNV_OFFSET, w.as_bytes());
             self.out[(h % self.dim) as usize] += 1.0;
             if let Some(prev) = self.last {
                 let pair = fnv_continue(fnv_continue(prev, b" "), w.as_bytes());
