@@ -614,7 +614,7 @@ impl SceneCompiler<'_, '_> {
                     None
                 }
                 None => {
-                    let t = if n.spaced && n.text.ends_with(['-', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}']) {
+                    let t = if n.spaced && super::run::ends_in_dash(n.text) {
                         self.interp(&format!("{} ", n.text), n.line)
                     } else {
                         self.interp(n.text, n.line)
@@ -1382,7 +1382,6 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
         }
     }
     problems.append(&mut sh.problems);
-    sh.warnings.sort_by(|a, b| (a.file.as_deref(), a.line).cmp(&(b.file.as_deref(), b.line)));
     Some(Game {
         warnings: sh.warnings,
         title: h.title,

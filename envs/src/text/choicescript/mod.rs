@@ -274,7 +274,11 @@ impl Game {
         if let (Some(g), Some(text)) = (game.as_mut(), sidecar) {
             sidecar::attach(g, text, &mut problems);
         }
-        problems.sort_by(|a, b| (a.file.as_deref(), a.line).cmp(&(b.file.as_deref(), b.line)));
+        let by_place = |a: &Problem, b: &Problem| (a.file.as_deref(), a.line).cmp(&(b.file.as_deref(), b.line));
+        problems.sort_by(by_place);
+        if let Some(g) = game.as_mut() {
+            g.warnings.sort_by(by_place);
+        }
         match game {
             Some(g) if problems.is_empty() => Ok(g),
             _ => Err(StoryError { problems }),

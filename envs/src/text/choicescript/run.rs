@@ -9,6 +9,12 @@ use crate::text::engine::{Passage, TextRef};
 
 /// Most operations one step may run before the game counts as stuck in a loop.
 pub const MAX_OPS_PER_STEP: usize = 1_000_000;
+/// Whether a line of narration ends in a hyphen or dash (`-`, U+2011 to U+2014): the reference
+/// joins the next line to it with no space.
+pub(super) fn ends_in_dash(text: &str) -> bool {
+    text.ends_with(|c: char| matches!(c, '-' | '\u{2011}'..='\u{2014}'))
+}
+
 /// Most narration one step may print (64 MiB): a loop printing text stops here with an error.
 pub const MAX_NARRATION_BYTES: usize = 64 << 20;
 /// Deepest `*gosub` / `*gosub_scene` nesting.
@@ -246,10 +252,7 @@ impl Run {
             match self.pending_break {
                 2 => out.push_str("\n\n"),
                 1 => out.push('\n'),
-                // A line ending in a hyphen or dash joins the next with no space, as in the reference.
-                _ if !out.ends_with(|c: char| c.is_whitespace() || matches!(c, '-' | '\u{2011}'..='\u{2014}')) => {
-                    out.push(' ')
-                }
+                _ if !(out.ends_with(char::is_whitespace) || ends_in_dash(out)) => out.push(' '),
                 _ => {}
             }
         }
