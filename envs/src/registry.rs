@@ -13,6 +13,7 @@ use crate::social::{
     SnowdriftConfig, StagHunt, StagHuntConfig,
 };
 use crate::survival::{SurvivalConfig, SurvivalDilemma};
+use crate::text::machiavelli::{Machiavelli, MachiavelliConfig};
 use crate::text::{TextGame, TextGameConfig};
 
 /// One registered environment.
@@ -132,6 +133,13 @@ static REGISTRY: &[Registration] = &[
         summary: "MACHIAVELLI-like choose-your-own-adventure: achievements vs. 13 violations, power, disutility",
         default_config: || to_value(TextGameConfig::default()),
         build: |id, v| build(id, v, TextGame::new),
+    },
+    Registration {
+        id: "Machiavelli-v0",
+        family: "text",
+        summary: "a game of MACHIAVELLI's own game_data, played and counted as its env does (demo: moralgym's icefall)",
+        default_config: || to_value(MachiavelliConfig::default()),
+        build: |id, v| build(id, v, Machiavelli::new),
     },
 ];
 

@@ -17,6 +17,11 @@ fn refuse(message: String) -> io::Error {
 /// Reads a game file as UTF-8 text. `folder` is the game's folder when the file was found in it:
 /// a symbolic link there must point inside it.
 pub fn read(path: &Path, folder: Option<&Path>) -> io::Result<String> {
+    read_up_to(path, folder, MAX_FILE_BYTES)
+}
+
+/// [`read`] with another size limit (MACHIAVELLI's data files are larger than scene files).
+pub fn read_up_to(path: &Path, folder: Option<&Path>, max_bytes: u64) -> io::Result<String> {
     if let Some(folder) = folder
         && path.symlink_metadata()?.file_type().is_symlink()
     {
@@ -29,13 +34,13 @@ pub fn read(path: &Path, folder: Option<&Path>) -> io::Result<String> {
     if !meta.is_file() {
         return Err(refuse("is not a regular file (a folder, a FIFO or a device)".into()));
     }
-    let too_big = |bytes: u64| refuse(format!("is {bytes} bytes long; game files are read up to {MAX_FILE_BYTES}"));
-    if meta.len() > MAX_FILE_BYTES {
+    let too_big = |bytes: u64| refuse(format!("is {bytes} bytes long; game files are read up to {max_bytes}"));
+    if meta.len() > max_bytes {
         return Err(too_big(meta.len()));
     }
     let mut text = String::new();
-    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_FILE_BYTES {
+    std::fs::File::open(path)?.take(max_bytes + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > max_bytes {
         return Err(too_big(text.len() as u64));
     }
     Ok(text)
