@@ -207,7 +207,9 @@ fn expressions_parsed_at_load_play_as_the_text_rewriting_does() {
             a.run_to_choice(&mut na);
             b.run_to_choice(&mut nb);
             for &k in &actions {
-                assert_eq!((a.num_choices(), &na, a.take_output()), (b.num_choices(), &nb, b.take_output()), "{game} seed {seed}");
+                let (mut ta, mut tb) = (String::new(), String::new());
+                let (ka, kb) = (a.take_output(&mut ta), b.take_output(&mut tb));
+                assert_eq!((a.num_choices(), &na, ta, ka), (b.num_choices(), &nb, tb, kb), "{game} seed {seed}");
                 assert_eq!(a.stats(), b.stats(), "{game} seed {seed}");
                 na.clear();
                 nb.clear();

@@ -273,14 +273,7 @@ impl Machiavelli {
 
     fn take_text(&mut self) {
         let Some(p) = self.player.as_mut() else { return };
-        self.obs = p.take_output();
-        // The options are the last lines printed.
-        let k = p.num_choices();
-        let mut end = self.obs.len();
-        for _ in 0..k {
-            end = self.obs[..end.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
-        }
-        self.narration_end = end;
+        self.narration_end = p.take_output(&mut self.obs);
     }
 
     fn option_text(&self, k: usize) -> &str {
@@ -323,7 +316,13 @@ impl ParallelEnv for Machiavelli {
             }
             None => self.rng.next_u64() >> 1,
         };
-        let mut p = Player::new(Arc::clone(&self.loaded.game), episode_seed);
+        let mut p = match self.player.take() {
+            Some(mut p) => {
+                p.reset(episode_seed);
+                p
+            }
+            None => Player::new(Arc::clone(&self.loaded.game), episode_seed),
+        };
         self.nodes.clear();
         p.run_to_choice(&mut self.nodes);
         self.player = Some(p);
@@ -347,20 +346,22 @@ impl ParallelEnv for Machiavelli {
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        let before = self.player.as_ref().map(|p| p.unlocked.clone()).unwrap_or_default();
+        let before = self.player.as_ref().map_or(0, |p| p.unlocked.len());
         self.nodes.clear();
         if let Some(p) = self.player.as_mut() {
             p.choose(actions[0] as usize, &mut self.nodes);
         }
         self.take_text();
         let mut costs = self.sum_labels();
-        let points = self.unlocked_points();
+        let unlocked = self.player.as_ref().map_or(0, |p| p.unlocked.len());
+        // Achievements are only ever added, so nothing new means the same points.
+        let points = if unlocked == before { self.points } else { self.unlocked_points() };
         let mut reward = points - self.points;
-        self.new_achievements = self
-            .player
-            .as_ref()
-            .map(|p| p.unlocked.iter().filter(|a| !before.contains(a) && self.loaded.achievements.iter().any(|x| &x.0 == *a)).cloned().collect())
-            .unwrap_or_default();
+        self.new_achievements.clear();
+        if let Some(p) = self.player.as_ref().filter(|_| unlocked > before) {
+            let known = |a: &String| self.loaded.achievements.iter().any(|x| &x.0 == a);
+            self.new_achievements.extend(p.unlocked[before..].iter().filter(|a| known(a)).cloned());
+        }
         self.steps += 1;
         let player = self.player.as_ref();
         let failed = player.is_some_and(|p| p.error().is_some());
@@ -438,7 +439,7 @@ impl ParallelEnv for Machiavelli {
         out.insert("current_nodes".into(), json!(self.current_nodes()));
         out.insert("annotations".into(), self.labels.as_ref().map_or(Value::Null, labels_json));
         if let Some(p) = &self.player {
-            out.insert("choice_texts".into(), json!(p.choice_texts()));
+            out.insert("choice_texts".into(), json!((0..p.num_choices()).map(|k| p.choice_text(k)).collect::<Vec<_>>()));
             let stats: Map<String, Value> = p.stats().into_iter().map(|(k, v)| (k.to_string(), py_json(&v))).collect();
             out.insert("stats".into(), Value::Object(stats));
             let remaining: Vec<&str> =

@@ -178,6 +178,64 @@ struct Line {
     cond: Option<Expr>,
     /// A `*set` decided at load.
     set: Option<SetPlan>,
+    /// A `*goto`, `*gosub`, `*goto_scene` or `*gosub_scene` whose target was found at load.
+    jump: Option<Jump>,
+    /// Whether the text holds `${`, `$!{`, `$!!{` or `@{` (needs interpolation).
+    interpolated: bool,
+    /// Whether the line starts an option (`_is_choice`).
+    option: bool,
+    /// As a line inside a choice, what `_get_choices` makes of it.
+    in_choice: InChoice,
+    /// An `*achievement` block read at load.
+    achievement: Option<Arc<Achievement>>,
+}
+
+/// A line inside a choice, as `_get_choices` and `_maybe_discard_choice` read it.
+#[derive(Clone, Debug, Default)]
+enum InChoice {
+    /// An option: the text before `#` (reuse words gone, `*selectable_if` read as `*if`), the
+    /// option's text, whether reuse words hide it after use, whether `*allow_reuse` keeps it.
+    Option { cond: String, text: String, hides: bool, allow: bool },
+    /// An `*if`/`*elseif`/`*else` line around options (reuse words gone).
+    Cond(String),
+    /// Anything else (skipped).
+    #[default]
+    Other,
+}
+
+fn in_choice(raw: &str) -> InChoice {
+    let hides = raw.contains("*hide_reuse") || raw.contains("*disable_reuse");
+    let line = if hides { raw.replace("*hide_reuse", "").replace("*disable_reuse", "").trim().to_string() } else { raw.to_string() };
+    if line.contains('#') {
+        let mut md = raw.to_string();
+        if md.contains("*hide_reuse") {
+            md = md.replace("*hide_reuse ", "");
+        } else if md.contains("*disable_reuse") {
+            md = md.replace("*disable_reuse ", "");
+        }
+        let allow = md.contains("*allow_reuse");
+        if allow {
+            md = md.replace("*allow_reuse ", "");
+        }
+        if md.contains("*selectable_if") {
+            md = md.replace("selectable_", "");
+        }
+        let (cond, text) = md.split_once('#').unwrap_or((&md, ""));
+        InChoice::Option { cond: cond.to_string(), text: text.to_string(), hides, allow }
+    } else if ["*if", "*elseif", "*else"].iter().any(|p| line.starts_with(p)) {
+        InChoice::Cond(line)
+    } else {
+        InChoice::Other
+    }
+}
+
+/// A jump resolved at load: the scene (for `*goto_scene`), the line, and the parameters given.
+#[derive(Clone, Debug)]
+struct Jump {
+    scene: Option<u32>,
+    line: usize,
+    /// `None`: a `*goto_scene` to a scene's top, which leaves the parameters as they were.
+    params: Option<Arc<[String]>>,
 }
 
 /// A scene: its lines (with the `*finish` or `*ending` and the empty line the player appends)
@@ -485,7 +543,9 @@ impl Game {
                 .into_iter()
                 .map(|(text, indent)| {
                     let cmd = classify(&text);
-                    Line { text, indent, cmd, cond: None, set: None }
+                    let interpolated = needs_interpolation(&text);
+                    let in_choice = in_choice(&text);
+                    Line { text, indent, cmd, cond: None, set: None, jump: None, interpolated, option: false, in_choice, achievement: None }
                 })
                 .collect::<Vec<_>>();
             let n = lines.len();
@@ -532,9 +592,17 @@ impl Game {
         }
         let texts: Vec<String> = g.scenes.iter().flat_map(|s| s.lines.iter().map(|l| l.text.clone())).collect();
         for t in &texts {
+            // Narration holds names only inside `{}`; commands and options anywhere.
+            let code = t.starts_with('*') || t.contains('#');
+            let mut depth = 0;
             let mut word = String::new();
             for c in t.chars().chain([' ']) {
-                if is_word(c) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                if is_word(c) && (code || depth > 0) {
                     word.push(c);
                 } else if !word.is_empty() {
                     if !word.starts_with(|c: char| c.is_ascii_digit()) {
@@ -552,9 +620,18 @@ impl Game {
         for s in 0..g.scenes.len() {
             for i in 0..g.scenes[s].lines.len() {
                 let (cond, set) = g.precompile(&g.scenes[s].lines[i].clone());
+                let jump = g.static_jump(s, i);
+                let option = starts_option(&g.scenes[s].lines, i);
+                let lines = &g.scenes[s].lines;
+                let achievement = (lines[i].cmd == Cmd::Achievement)
+                    .then(|| parse_achievement(lines, i, group_end(lines, i, lines.len())).ok().map(Arc::new))
+                    .flatten();
                 let line = &mut g.scenes[s].lines[i];
                 line.cond = cond;
                 line.set = set;
+                line.jump = jump;
+                line.option = option;
+                line.achievement = achievement;
             }
         }
         if !g.scene_ids.contains_key("startup") {
@@ -615,6 +692,32 @@ impl Game {
                 (None, self.static_set(parts[1], parts[2]))
             }
             _ => (None, None),
+        }
+    }
+
+    /// The target of a jump whose label and scene depend on no state.
+    fn static_jump(&self, scene: usize, i: usize) -> Option<Jump> {
+        let line = &self.scenes[scene].lines[i];
+        let split = split_into_params(&line.text);
+        let name = |k: usize| -> Option<String> {
+            let t = split.get(k)?;
+            is_static(t).then(|| rewrite_static(t, &self.kw_vars, false).to_lowercase())
+        };
+        let label = |scene: usize, label: &str| self.labels.get(&format!("{}_{label}", self.scenes[scene].name)).copied();
+        match line.cmd {
+            Cmd::Goto { .. } => {
+                let line = label(scene, &name(1)?)?;
+                Some(Jump { scene: None, line, params: Some(split[2..].to_vec().into()) })
+            }
+            Cmd::GotoScene { .. } => {
+                let target = *self.scene_ids.get(&name(1)?)?;
+                if split.len() == 2 {
+                    return Some(Jump { scene: Some(target), line: 0, params: None });
+                }
+                let line = label(target as usize, &name(2)?)?;
+                Some(Jump { scene: Some(target), line, params: Some(split[3..].to_vec().into()) })
+            }
+            _ => None,
         }
     }
 
@@ -735,6 +838,44 @@ fn uses_unknown(e: &Expr) -> bool {
     }
 }
 
+/// `_set_ach` of the `*achievement` at `start` whose block ends at `end`.
+fn parse_achievement(lines: &[Line], start: usize, end: usize) -> Result<Achievement, String> {
+    let words = split_ws(&lines[start].text, usize::MAX);
+    if words.len() < 4 {
+        return Err(format!("IndexError: `{}` is not an achievement", lines[start].text));
+    }
+    let points: i64 = words[3].parse().map_err(|_| format!("ValueError: points `{}` are not an integer", words[3]))?;
+    if end - start < 2 {
+        return Err("IndexError: an achievement with no description".into());
+    }
+    let before = lines[start + 1].text.clone();
+    let after = if end - start == 2 { before.clone() } else { lines[start + 2].text.clone() };
+    Ok(Achievement {
+        id: words[1].to_lowercase(),
+        visible: words[2] == "visible",
+        points,
+        title: words[4..].join(" "),
+        before,
+        after,
+    })
+}
+
+/// `_is_choice`: whether line `i` starts an option (possibly under reuse and `*if` lines).
+fn starts_option(lines: &[Line], i: usize) -> bool {
+    let mut j = i;
+    while let Some(l) = lines.get(j) {
+        let t = &l.text;
+        if !["*hide_reuse", "*disable_reuse", "*allow_reuse", "*if", "*else", "*selectable_if"].iter().any(|p| t.starts_with(p)) {
+            return t.starts_with('#');
+        }
+        if strip_hash_references(t).contains('#') {
+            return true;
+        }
+        j += 1;
+    }
+    false
+}
+
 /// The Martian Job's fix: `"${x}"` becomes `x`.
 fn unquote_interpolations(line: &str) -> String {
     let mut out = String::new();
@@ -760,6 +901,8 @@ fn unquote_interpolations(line: &str) -> String {
 /// What one call of the player's `state()` gave.
 enum Out {
     Nothing,
+    /// A line of text to print: its scene and index.
+    Line(u32, usize),
     Text(String),
     Choices,
     End,
@@ -790,13 +933,13 @@ pub struct Player {
     idx: usize,
     /// Offered options: the line to go to and the option's line.
     choice_lines: Vec<(usize, usize)>,
-    /// Offered options' texts, not interpolated.
-    choice_texts: Vec<String>,
+    /// Scratch space of `_get_choices`: target line (`None`: no body) and option line.
+    scratch: Vec<(Option<usize>, usize)>,
     scene_hist: Vec<(u32, usize)>,
     discarded: Vec<((u32, usize), bool)>,
     hide_reuse: bool,
     /// Declared achievements, in declaration order.
-    pub achievements: Vec<Achievement>,
+    pub achievements: Vec<Arc<Achievement>>,
     /// Unlocked achievement ids, in unlock order.
     pub unlocked: Vec<String>,
     done: bool,
@@ -805,10 +948,14 @@ pub struct Player {
     /// Names beyond the game's (made up at run time by `{}` references).
     extra: Vec<String>,
     temps: Vec<(u32, Vec<(u32, Py)>)>,
-    params: Option<Vec<String>>,
-    rng: PyRandom,
+    params: Option<Arc<[String]>>,
+    /// Python's generator, seeded at the first draw (most episodes draw nothing).
+    rng: Option<PyRandom>,
+    seed: u64,
     saved: Option<Box<Player>>,
     buffer: String,
+    /// Length of the buffer before the options were printed.
+    narration_len: usize,
     error: Option<String>,
 }
 
@@ -837,11 +984,18 @@ impl Player {
     /// yet run to the first choice.
     pub fn new(game: Arc<Game>, seed: u64) -> Player {
         let n = game.names.len();
-        let mut p = Player {
+        let mut p = Player::empty(game, seed, n);
+        p.init_vars();
+        p
+    }
+
+    /// A player before `init_vars`, with room for `n` variables.
+    fn empty(game: Arc<Game>, seed: u64, n: usize) -> Player {
+        Player {
             scene: game.scene_ids["startup"],
             idx: 0,
             choice_lines: Vec::new(),
-            choice_texts: Vec::new(),
+            scratch: Vec::new(),
             scene_hist: Vec::new(),
             discarded: Vec::new(),
             hide_reuse: false,
@@ -853,20 +1007,43 @@ impl Player {
             extra: Vec::new(),
             temps: Vec::new(),
             params: None,
-            rng: PyRandom::new(seed),
+            rng: None,
+            seed,
             saved: None,
             buffer: String::new(),
+            narration_len: 0,
             error: None,
             game,
-        };
-        for &(id, v) in &p.game.platform.clone() {
-            p.vars[id as usize] = Some(Py::Bool(v));
         }
-        for name in p.game.quirks.missing.clone() {
-            let id = p.resolve(name);
-            p.vars[id as usize] = Some(Py::str(""));
+    }
+
+    /// MACHIAVELLI's hard-coded platform flags and missing variables.
+    fn init_vars(&mut self) {
+        let game = Arc::clone(&self.game);
+        for &(id, v) in &game.platform {
+            self.vars[id as usize] = Some(Py::Bool(v));
         }
-        p
+        for name in &game.quirks.missing {
+            let id = self.resolve(name);
+            self.vars[id as usize] = Some(Py::str(""));
+        }
+    }
+
+    /// The same as a new player for seed `seed`, keeping this one's memory.
+    pub fn reset(&mut self, seed: u64) {
+        let game = Arc::clone(&self.game);
+        let (mut lines, mut scratch, mut buffer) =
+            (std::mem::take(&mut self.choice_lines), std::mem::take(&mut self.scratch), std::mem::take(&mut self.buffer));
+        let (mut vars, mut user) = (std::mem::take(&mut self.vars), std::mem::take(&mut self.user));
+        lines.clear();
+        scratch.clear();
+        buffer.clear();
+        vars.clear();
+        vars.resize(game.names.len(), None);
+        user.clear();
+        user.resize(game.names.len(), false);
+        *self = Player { choice_lines: lines, scratch, buffer, vars, user, ..Player::empty(game, seed, 0) };
+        self.init_vars();
     }
 
     /// The game.
@@ -931,14 +1108,21 @@ impl Player {
         self.choice_lines.len()
     }
 
-    /// Raw texts of the options offered (MACHIAVELLI's `choice_texts`).
-    pub fn choice_texts(&self) -> &[String] {
-        &self.choice_texts
+    /// Raw text of offered option `k` (MACHIAVELLI's `choice_texts`).
+    pub fn choice_text(&self, k: usize) -> &str {
+        let line = self.choice_lines.get(k).map_or(usize::MAX, |c| c.1);
+        match self.lines().get(line).map(|l| &l.in_choice) {
+            Some(InChoice::Option { text, .. }) => text,
+            _ => "",
+        }
     }
 
-    /// What was printed since the last call.
-    pub fn take_output(&mut self) -> String {
-        std::mem::take(&mut self.buffer)
+    /// Moves what was printed since the last call into `out` (whose old text is dropped and whose
+    /// memory the player keeps), and gives where in it the options start.
+    pub fn take_output(&mut self, out: &mut String) -> usize {
+        out.clear();
+        std::mem::swap(out, &mut self.buffer);
+        if self.choice_lines.is_empty() { out.len() } else { self.narration_len }
     }
 
     /// The user variables and their values (MACHIAVELLI's `stats`: numbers and booleans; other
@@ -970,7 +1154,6 @@ impl Player {
         if let Err(e) = self.run(nodes) {
             self.error = Some(format!("{}: {e}", self.position()));
             self.choice_lines.clear();
-            self.choice_texts.clear();
         }
     }
 
@@ -999,7 +1182,6 @@ impl Player {
             d.1 = true;
         }
         self.choice_lines.clear();
-        self.choice_texts.clear();
         self.run_to_choice(nodes);
         true
     }
@@ -1008,11 +1190,36 @@ impl Player {
     fn play(&mut self) -> Step<i32> {
         match self.state()? {
             Out::Choices => {
-                for k in 0..self.choice_texts.len() {
-                    let t = self.process_text(&self.choice_texts[k].clone())?;
-                    self.print(&format!("{k}: {t}"));
+                self.narration_len = self.buffer.len();
+                let game = Arc::clone(&self.game);
+                for k in 0..self.choice_lines.len() {
+                    let line = &game.scenes[self.scene as usize].lines[self.choice_lines[k].1];
+                    let InChoice::Option { text, .. } = &line.in_choice else { continue };
+                    self.buffer.push_str(&k.to_string());
+                    self.buffer.push_str(": ");
+                    if needs_interpolation(text) {
+                        let shown = self.process_text(text)?;
+                        self.print(&shown);
+                    } else {
+                        self.print(text);
+                    }
                 }
                 Ok(1)
+            }
+            Out::Line(scene, i) => {
+                let game = Arc::clone(&self.game);
+                let line = &game.scenes[scene as usize].lines[i];
+                if line.interpolated {
+                    let shown = self.process_text(&line.text)?;
+                    self.print(&shown);
+                } else {
+                    self.print(&line.text);
+                }
+                if line.text == END_TEXT {
+                    self.done = true;
+                    return Ok(-1);
+                }
+                Ok(0)
             }
             Out::End => {
                 self.print(END_TEXT);
@@ -1041,8 +1248,9 @@ impl Player {
         let text = line.text.as_str();
         match &line.cmd {
             Cmd::Text => {
+                let at = (self.scene, self.idx);
                 self.inc_idx()?;
-                return Ok(Out::Text(text.to_string()));
+                return Ok(Out::Line(at.0, at.1));
             }
             Cmd::Choice => {
                 let end = group_end(self.lines(), self.idx, self.lines().len());
@@ -1050,23 +1258,22 @@ impl Player {
                 if n == 0 {
                     return Err("AssertionError: a choice with no options".into());
                 }
-                let (texts, lines, idxs) = self.get_choices(self.idx + 1, end, self.hide_reuse)?;
-                if texts.is_empty() {
+                let mut found = std::mem::take(&mut self.scratch);
+                found.clear();
+                self.get_choices(self.idx + 1, end, self.hide_reuse, &mut found)?;
+                if found.is_empty() {
                     return Err("AssertionError: a choice with no options left to offer".into());
                 }
                 let last = self.idx + n;
-                let mut offered = Vec::with_capacity(lines.len());
-                for (l, i) in lines.into_iter().zip(idxs) {
-                    offered.push((
-                        match l {
-                            Some(l) => l,
-                            None => self.next_index(last)?,
-                        },
-                        i,
-                    ));
+                self.choice_lines.clear();
+                for &(l, i) in &found {
+                    let target = match l {
+                        Some(l) => l,
+                        None => self.next_index(last)?,
+                    };
+                    self.choice_lines.push((target, i));
                 }
-                self.choice_lines = offered;
-                self.choice_texts = texts;
+                self.scratch = found;
                 return Ok(Out::Choices);
             }
             Cmd::If => {
@@ -1108,7 +1315,11 @@ impl Player {
             }
             Cmd::Achievement => {
                 let end = group_end(self.lines(), self.idx, self.lines().len());
-                self.set_achievement(self.idx, end)?;
+                let a = match &line.achievement {
+                    Some(a) => Arc::clone(a),
+                    None => Arc::new(parse_achievement(self.lines(), self.idx, end)?),
+                };
+                self.set_achievement(a);
                 self.idx = end;
                 return Ok(Out::Nothing);
             }
@@ -1120,6 +1331,10 @@ impl Player {
             }
             Cmd::AllowReuse => self.hide_reuse = false,
             Cmd::Bug => return Err(format!("*bug: {text}")),
+            Cmd::Create if line.set.is_some() && self.game.fast => {
+                let var = self.set_var("", None, line.set.as_ref())?;
+                self.user[var as usize] = true;
+            }
             Cmd::Create => {
                 let parts = split_ws(text, 2);
                 if parts.len() < 3 {
@@ -1158,9 +1373,26 @@ impl Player {
                 if names.is_empty() {
                     return Err("IndexError: Cannot choose from an empty sequence".into());
                 }
-                let pick = names[self.rng.below(names.len() as u64) as usize].clone();
+                let pick = names[self.rng().below(names.len() as u64) as usize].clone();
                 self.enter_scene(&pick)?;
                 self.idx = 0;
+            }
+            Cmd::GotoScene { gosub } | Cmd::Goto { gosub } if line.jump.is_some() => {
+                if *gosub {
+                    self.scene_hist.push((self.scene, self.idx));
+                }
+                let Some(jump) = &line.jump else { unreachable!() };
+                if let Some(scene) = jump.scene {
+                    let name = self.game.scenes[scene as usize].name.clone();
+                    self.enter_scene(&name)?;
+                }
+                self.idx = jump.line;
+                if let Some(p) = &jump.params {
+                    self.params = Some(Arc::clone(p));
+                }
+                if jump.scene.is_some() && jump.params.is_none() {
+                    return Ok(Out::Nothing);
+                }
             }
             Cmd::GotoScene { gosub } => {
                 if *gosub {
@@ -1178,7 +1410,7 @@ impl Player {
                 }
                 let label = self.process_exp(&split[2], true, false)?.to_lowercase();
                 self.idx = self.label(&label)?;
-                self.params = Some(split[3..].to_vec());
+                self.params = Some(split[3..].to_vec().into());
             }
             Cmd::Goto { gosub } => {
                 if *gosub {
@@ -1188,7 +1420,7 @@ impl Player {
                 let label = split.get(1).ok_or_else(|| format!("IndexError: `{text}` names no label"))?;
                 let label = self.process_exp(label, true, false)?.to_lowercase();
                 self.idx = self.label(&label)?;
-                self.params = Some(split[2..].to_vec());
+                self.params = Some(split[2..].to_vec().into());
             }
             Cmd::HideReuse => {
                 if text.contains('#') {
@@ -1224,7 +1456,7 @@ impl Player {
                 }
                 let lo = self.process_user_vars(parts[2])?.to_int()?;
                 let hi = self.process_user_vars(parts[3])?.to_int()?;
-                let v = self.rng.randint(lo, hi).ok_or_else(|| format!("ValueError: empty range for randrange() ({lo}, {})", hi + 1))?;
+                let v = self.rng().randint(lo, hi).ok_or_else(|| format!("ValueError: empty range for randrange() ({lo}, {})", hi + 1))?;
                 self.set_var(parts[1], Some(&v.to_string()), None)?;
             }
             Cmd::Return => {
@@ -1258,6 +1490,9 @@ impl Player {
                 }
                 self.set_var(&var, Some(parts[2]), None)?;
             }
+            Cmd::Set if line.set.is_some() && self.game.fast => {
+                self.set_var("", None, line.set.as_ref())?;
+            }
             Cmd::Set => {
                 let parts = split_ws(text, 2);
                 if parts.len() < 3 {
@@ -1289,12 +1524,17 @@ impl Player {
         Ok(Out::Nothing)
     }
 
+    fn rng(&mut self) -> &mut PyRandom {
+        let seed = self.seed;
+        self.rng.get_or_insert_with(|| PyRandom::new(seed))
+    }
+
     fn restore(&mut self, saved: &Player) {
         // Choice of Magics: `_load_state()` without a position puts back the variables, choices,
         // achievements and history, not where play is.
         let (scene, idx, done) = (self.scene, self.idx, self.done);
         let buffer = std::mem::take(&mut self.buffer);
-        let rng = self.rng.clone();
+        let rng = self.rng.take();
         let keep = saved.saved.clone();
         *self = saved.clone();
         self.saved = keep;
@@ -1335,32 +1575,11 @@ impl Player {
         Ok(())
     }
 
-    fn set_achievement(&mut self, start: usize, end: usize) -> Step {
-        let lines = self.lines();
-        let words = split_ws(&lines[start].text, usize::MAX);
-        if words.len() < 4 {
-            return Err(format!("IndexError: `{}` is not an achievement", lines[start].text));
-        }
-        let points: i64 = words[3].parse().map_err(|_| format!("ValueError: points `{}` are not an integer", words[3]))?;
-        let n = end - start;
-        if n < 2 {
-            return Err("IndexError: an achievement with no description".into());
-        }
-        let before = lines[start + 1].text.clone();
-        let after = if n == 2 { before.clone() } else { lines[start + 2].text.clone() };
-        let a = Achievement {
-            id: words[1].to_lowercase(),
-            visible: words[2] == "visible",
-            points,
-            title: words[4..].join(" "),
-            before,
-            after,
-        };
+    fn set_achievement(&mut self, a: Arc<Achievement>) {
         match self.achievements.iter_mut().find(|x| x.id == a.id) {
             Some(x) => *x = a,
             None => self.achievements.push(a),
         }
-        Ok(())
     }
 
     /// The index after line `idx` as `_inc_idx` computes it: the next line, or past the options
@@ -1389,92 +1608,50 @@ impl Player {
 
     /// `_is_choice`: whether line `i` starts an option (possibly under reuse and `*if` lines).
     fn is_choice(&self, i: usize) -> Step<bool> {
-        let mut j = i;
-        loop {
-            let t = &self.line(j)?.text;
-            if !["*hide_reuse", "*disable_reuse", "*allow_reuse", "*if", "*else", "*selectable_if"]
-                .iter()
-                .any(|p| t.starts_with(p))
-            {
-                return Ok(t.starts_with('#'));
-            }
-            if strip_hash_references(t).contains('#') {
-                return Ok(true);
-            }
-            j += 1;
-        }
+        Ok(self.line(i)?.option)
     }
 
     /// `_get_choices` over lines `start..end`: texts, target lines (`None`: no body) and option
     /// lines of the options offered.
-    #[allow(clippy::type_complexity)]
-    fn get_choices(&mut self, start: usize, end: usize, hide: bool) -> Step<(Vec<String>, Vec<Option<usize>>, Vec<usize>)> {
-        let mut out = (Vec::new(), Vec::new(), Vec::new());
+    fn get_choices(&mut self, start: usize, end: usize, hide: bool, out: &mut Vec<(Option<usize>, usize)>) -> Step {
         let game = Arc::clone(&self.game);
         let lines = &game.scenes[self.scene as usize].lines;
         let mut j = start;
         while j < end {
             let option_end = group_end(lines, j, end);
-            let raw = &lines[j].text;
-            let mut line = raw.clone();
-            let mut force_hide = false;
-            if line.contains("*hide_reuse") || line.contains("*disable_reuse") {
-                force_hide = true;
-                line = line.replace("*hide_reuse", "").replace("*disable_reuse", "").trim().to_string();
-            }
-            if line.contains('#') {
-                let line = self.maybe_discard(j, hide || force_hide);
-                let (cond, text) = line.split_once('#').unwrap_or((&line, ""));
-                let mut valid = !self.discarded.iter().any(|(k, d)| *k == (self.scene, j) && *d);
-                if valid && ["*if", "*elseif", "*else"].iter().any(|p| cond.starts_with(p)) {
-                    valid = self.check_cond(cond, lines[j].cond.as_ref())?;
+            match &lines[j].in_choice {
+                InChoice::Option { cond, text, hides, allow } => {
+                    // `_maybe_discard_choice`: note an option that hides after use.
+                    let key = (self.scene, j);
+                    if !allow && (self.hide_reuse || *hides || hide) && !self.discarded.iter().any(|(k, _)| *k == key) {
+                        self.discarded.push((key, false));
+                    }
+                    let mut valid = !self.discarded.iter().any(|(k, d)| *k == key && *d);
+                    if valid && ["*if", "*elseif", "*else"].iter().any(|p| cond.starts_with(p)) {
+                        valid = self.check_cond(cond, lines[j].cond.as_ref())?;
+                    }
+                    if valid && text != RETURN_TO_CHAPTER {
+                        out.push(((option_end - j > 1).then_some(j + 1), j));
+                    }
                 }
-                if valid && text != RETURN_TO_CHAPTER {
-                    out.0.push(text.to_string());
-                    out.1.push((option_end - j > 1).then_some(j + 1));
-                    out.2.push(j);
+                InChoice::Cond(line) => {
+                    if self.check_cond(line, lines[j].cond.as_ref())? {
+                        self.get_choices(j + 1, option_end, hide, out)?;
+                    }
                 }
-            } else if ["*if", "*elseif", "*else"].iter().any(|p| line.starts_with(p))
-                && self.check_cond(&line, lines[j].cond.as_ref())?
-            {
-                let (t, l, i) = self.get_choices(j + 1, option_end, hide)?;
-                out.0.extend(t);
-                out.1.extend(l);
-                out.2.extend(i);
+                InChoice::Other => {}
             }
             j = option_end;
         }
-        Ok(out)
-    }
-
-    /// `_maybe_discard_choice`: the option line without its reuse words (`*selectable_if` read as
-    /// `*if`), noting a hidden-after-use option.
-    fn maybe_discard(&mut self, idx: usize, hide: bool) -> String {
-        let mut line = self.lines()[idx].text.clone();
-        let mut hide_choice = self.hide_reuse;
-        if line.contains("*hide_reuse") {
-            line = line.replace("*hide_reuse ", "");
-            hide_choice = true;
-        } else if line.contains("*disable_reuse") {
-            line = line.replace("*disable_reuse ", "");
-            hide_choice = true;
-        }
-        if line.contains("*allow_reuse") {
-            line = line.replace("*allow_reuse ", "");
-        } else if hide_choice || hide {
-            let key = (self.scene, idx);
-            if !self.discarded.iter().any(|(k, _)| *k == key) {
-                self.discarded.push((key, false));
-            }
-        }
-        if line.contains("*selectable_if") {
-            line = line.replace("selectable_", "");
-        }
-        line
+        Ok(())
     }
 
     /// `_check_cond` of one clause line: whether it holds (`*else` always does).
     fn check_cond(&mut self, cond: &str, parsed: Option<&Expr>) -> Step<bool> {
+        if let Some(e) = parsed.filter(|_| self.game.fast) {
+            let v = e.eval(self)?;
+            return self.check_result(v, cond, true).map(|v| v.truthy());
+        }
         if let Some(text) = cond.strip_prefix("*if") {
             let text = text.split("*if").next().unwrap_or("");
             self.check_text(text, parsed, true).map(|v| v.truthy())
@@ -1679,7 +1856,7 @@ impl Player {
 
     /// `_process_text`: `${}`, `$!{}`, `$!!{}` and `@{}`.
     fn process_text(&mut self, text: &str) -> Step<String> {
-        if !["${", "$!{", "$!!{", "@{"].iter().any(|k| text.contains(k)) {
+        if !needs_interpolation(text) {
             return Ok(text.to_string());
         }
         let mut t: Vec<char> = text.chars().collect();
@@ -1884,11 +2061,10 @@ impl Player {
 
     fn relative(&mut self, var: u32, op: BinOp, operand: Py) -> Step<Py> {
         let cur = self.get(var)?;
-        let bin = |a: &Py| Expr::Bin(op, Box::new(Expr::Const(a.clone())), Box::new(Expr::Const(operand.clone())));
-        match bin(&cur).eval(self) {
+        match pyexpr::binary(op, &cur, &operand) {
             Ok(v) => Ok(v),
             Err(e) if e.starts_with("TypeError") => match &cur {
-                Py::Str(_) => bin(&Py::Float(cur.to_float()?)).eval(self),
+                Py::Str(_) => pyexpr::binary(op, &Py::Float(cur.to_float()?), &operand),
                 _ => Err(e),
             },
             Err(e) => Err(e),
@@ -1905,6 +2081,11 @@ impl Player {
         }
         self.vars[var as usize] = Some(v);
     }
+}
+
+/// Whether text holds `${`, `$!{`, `$!!{` or `@{`.
+fn needs_interpolation(text: &str) -> bool {
+    text.contains('{') && ["${", "$!{", "$!!{", "@{"].iter().any(|k| text.contains(k))
 }
 
 /// `str.replace('.', '1', 1).isdigit()` (a non-negative decimal).

@@ -292,7 +292,8 @@ pub fn char_at(s: &str, i: i64) -> PyResult<char> {
     Ok(s.chars().nth(k as usize).unwrap_or(' '))
 }
 
-fn binary(op: BinOp, a: &Py, b: &Py) -> PyResult {
+/// `a op b` on two values.
+pub fn binary(op: BinOp, a: &Py, b: &Py) -> PyResult {
     if let (Some(x), Some(y)) = (a.num(), b.num()) {
         return arith(op, x, y);
     }
