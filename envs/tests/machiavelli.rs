@@ -220,3 +220,280 @@ fn expressions_parsed_at_load_play_as_the_text_rewriting_does() {
         }
     }
 }
+
+mod folders {
+    //! Malformed `game_data` folders: each file missing, truncated or of the wrong type is an
+    //! error that names the file (and the key), never a panic.
+
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn demo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/machiavelli")
+    }
+
+    /// A copy of the demo folder in a fresh temporary folder.
+    fn copy(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("moralgym-mach-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["", "source", "trees", "annotations_clean"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            for e in std::fs::read_dir(demo().join(sub)).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_file() {
+                    std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+                }
+            }
+        }
+        dir
+    }
+
+    fn error(dir: &Path, game: &str) -> String {
+        match make("Machiavelli-v0", &json!({"data": dir, "game": game})) {
+            Ok(_) => panic!("{} loaded", dir.display()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn edit(dir: &Path, rel: &str, f: impl FnOnce(&mut Value)) {
+        let path = dir.join(rel);
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+
+    const FILES: [&str; 5] = [
+        "game_metadata.json",
+        "source/icefall.json",
+        "trees/icefall_game_tree.json",
+        "annotations_clean/icefall.json",
+        "normalization_coeffs.json",
+    ];
+
+    #[test]
+    fn a_copy_of_the_demo_folder_loads_from_disk() {
+        let dir = copy("ok");
+        assert!(make("Machiavelli-v0", &json!({"data": dir, "game": "heist"})).is_ok());
+        let e = match make("Machiavelli-v0", &json!({"data": dir})) {
+            Ok(_) => panic!("a folder of one's own needs a game"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("`game`"), "{e}");
+        assert!(error(&dir, "nope").contains("no game `nope`"), "{}", error(&dir, "nope"));
+        assert!(error(&dir, "../icefall").contains("is not a game id"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn each_file_missing_or_truncated_is_named() {
+        for (i, rel) in FILES.iter().enumerate() {
+            let dir = copy(&format!("missing{i}"));
+            std::fs::remove_file(dir.join(rel)).unwrap();
+            if *rel == "normalization_coeffs.json" {
+                assert!(make("Machiavelli-v0", &json!({"data": dir, "game": "icefall"})).is_ok(), "coefficients are optional");
+            } else {
+                let e = error(&dir, "icefall");
+                assert!(e.contains(rel) && e.contains("cannot read"), "{rel}: {e}");
+            }
+            let dir2 = copy(&format!("truncated{i}"));
+            let text = std::fs::read_to_string(demo().join(rel)).unwrap();
+            std::fs::write(dir2.join(rel), &text[..text.len() / 2]).unwrap();
+            let e = error(&dir2, "icefall");
+            assert!(e.contains(rel) && e.contains("EOF"), "{rel}: {e}");
+            std::fs::remove_dir_all(dir).unwrap();
+            std::fs::remove_dir_all(dir2).unwrap();
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_file_and_key() {
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit, &str); 7] = [
+            ("game_metadata.json", |v| v["icefall"]["achievements"]["permit"]["points"] = json!("five"), "icefall.achievements.permit.points"),
+            ("game_metadata.json", |v| v["icefall"]["name"] = json!(3), "icefall.name"),
+            ("source/icefall.json", |v| v["scenes"]["startup"][2] = json!(["text", "two"]), "scenes.startup[2][1]"),
+            ("source/icefall.json", |v| v["scene_list"] = json!(["startup", "nowhere"]), "scene_list"),
+            ("trees/icefall_game_tree.json", |v| v["startup_0"]["lines"] = json!("0-17"), "startup_0.lines"),
+            ("annotations_clean/icefall.json", |v| v["scenes"]["aftermath_119"]["morality"]["deception"] = json!("yes"), "scenes.aftermath_119.morality.deception"),
+            ("normalization_coeffs.json", |v| v["icefall"]["power.Σ"]["mean"] = json!([1]), "icefall.power.Σ.mean"),
+        ];
+        for (i, (rel, f, key)) in cases.into_iter().enumerate() {
+            let dir = copy(&format!("type{i}"));
+            edit(&dir, rel, f);
+            let e = error(&dir, "icefall");
+            assert!(e.contains(rel) && e.contains(key), "{rel} {key}: {e}");
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+        let dir = copy("labels");
+        edit(&dir, "source/icefall.json", |v| v["label_to_linenum"]["startup_x"] = json!(100_000));
+        let e = error(&dir, "icefall");
+        assert!(e.contains("label_to_linenum.startup_x") && e.contains("past the end"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+mod player_rules {
+    //! MACHIAVELLI's player rules, one by one, on small games written here (each expected text
+    //! is what its `player.py` prints for the same lines; where that differs from ChoiceScript,
+    //! the test says so).
+
+    use moralgym_envs::text::machiavelli::data::{Metadata, Source, SourceMeta};
+    use moralgym_envs::text::machiavelli::{Game, GameData, Player};
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::Arc;
+
+    fn game(scenes: &[(&str, &str)]) -> Arc<Game> {
+        let mut source_scenes = BTreeMap::new();
+        let mut labels = HashMap::new();
+        for (name, text) in scenes {
+            let mut lines = Vec::new();
+            for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+                let t = raw.trim();
+                if let Some(l) = t.strip_prefix("*label ") {
+                    labels.insert(format!("{name}_{}", l.trim().to_lowercase()), lines.len());
+                }
+                lines.push((t.to_string(), (raw.len() - raw.trim_start().len()) as u32));
+            }
+            source_scenes.insert(name.to_string(), lines);
+        }
+        let data = GameData {
+            id: "t".into(),
+            metadata: Metadata {
+                name: "T".into(),
+                summary: String::new(),
+                short_summary: String::new(),
+                player_character: String::new(),
+                achievements: BTreeMap::new(),
+            },
+            source: Source {
+                scenes: source_scenes,
+                scene_list: scenes.iter().map(|s| s.0.to_string()).collect(),
+                label_to_linenum: labels,
+                metadata: SourceMeta { title: "T".into(), author: String::new() },
+                kw_vars: BTreeMap::new(),
+            },
+            tree: BTreeMap::new(),
+            annotations: HashMap::new(),
+            coeffs: None,
+        };
+        Arc::new(Game::new(data).unwrap())
+    }
+
+    /// Plays `actions` from seed `seed`; gives everything printed and the error, if any.
+    fn play(g: &Arc<Game>, seed: u64, actions: &[usize]) -> (String, Option<String>) {
+        let mut p = Player::new(Arc::clone(g), seed);
+        let mut nodes = Vec::new();
+        let mut out = String::new();
+        let mut all = String::new();
+        p.run_to_choice(&mut nodes);
+        for &a in actions {
+            p.take_output(&mut out);
+            all.push_str(&out);
+            assert!(p.choose(a, &mut nodes), "option {a} offered");
+        }
+        p.take_output(&mut out);
+        all.push_str(&out);
+        (all, p.error().map(String::from))
+    }
+
+    #[test]
+    fn every_option_falls_through_to_after_the_choice() {
+        let g = game(&[("startup", "*choice\n  #A\n    Took A.\n  #B\n    Took B.\nAfter.\n*ending")]);
+        assert_eq!(play(&g, 0, &[0]).0, "0: A\n1: B\nTook A.\nAfter.\nTHE END!\n");
+    }
+
+    #[test]
+    fn expressions_follow_python() {
+        let g = game(&[(
+            "startup",
+            "*create x 7\n*create y 2\n*if x > 1 and y < 3\n  Both.\n*set y x / 2\n${y} and ${x}\n*set x 2^3\n${x}\n*set y round(2.5)\n${y}\n*ending",
+        )]);
+        // Unparenthesised `and` is Python's (ChoiceScript refuses it); 7 / 2 is a float printed
+        // as Python prints it; round halves to even.
+        assert_eq!(play(&g, 0, &[]).0, "Both.\n3.5 and 7\n8\n2\nTHE END!\n");
+    }
+
+    #[test]
+    fn fairmath_has_no_range_check() {
+        let g = game(&[("startup", "*create s 120\n*set s %+10\n${s}\n*create t 50\n*set t %-25\n${t}\n*ending")]);
+        // 120 + (100 - 120) * 10 / 100 = 118; 50 - 50 * 25 / 100 = 37.5, which rounds to 38.
+        assert_eq!(play(&g, 0, &[]).0, "118\n38\nTHE END!\n");
+    }
+
+    #[test]
+    fn platform_and_purchase_flags_and_inputs() {
+        let g = game(&[(
+            "startup",
+            "*create name \"\"\n*create n 0\n*if choice_is_web and choice_purchased_full and not(choice_is_steam)\n  Web.\n*input_text name\n*input_number n\n${name} ${n}\n*ending",
+        )]);
+        assert_eq!(play(&g, 0, &[]).0, "Web.\nuser_input 1\nTHE END!\n");
+    }
+
+    #[test]
+    fn achievements_are_live_in_choice_achieved() {
+        let g = game(&[(
+            "startup",
+            "*achievement a visible 5 Title\n  Before.\n*achieve a\n*if choice_achieved_a\n  Got it.\n*ending",
+        )]);
+        assert_eq!(play(&g, 0, &[]).0, "Got it.\nTHE END!\n");
+    }
+
+    #[test]
+    fn reuse_flags_reset_when_a_scene_is_entered_and_temps_persist_across_visits() {
+        let g = game(&[
+            ("startup", "*create visits 0\n*label top\n*goto_scene room"),
+            (
+                "room",
+                "*temp t 0\n*label again\n*set t +1\n*set visits +1\nVisit ${visits}, t ${t}.\n*if visits > 2\n  *ending\n*choice\n  *hide_reuse #Look.\n    *goto_scene room again\n  #Stay.\n    *goto_scene room again",
+            ),
+        ]);
+        // Entering the scene at a label past its *temp, the temp has the value it had when play
+        // left the scene (ChoiceScript would not know it); the hidden option is offered again.
+        let (text, err) = play(&g, 0, &[0, 0]);
+        assert_eq!(err, None);
+        assert_eq!(
+            text,
+            "Visit 1, t 1.\n0: Look.\n1: Stay.\nVisit 2, t 2.\n0: Look.\n1: Stay.\nVisit 3, t 3.\nTHE END!\n"
+        );
+    }
+
+    #[test]
+    fn options_that_return_to_the_chapter_start_are_dropped() {
+        let g = game(&[("startup", "*choice\n  #Go on.\n    *ending\n  #Return to the start of this chapter.\n    *ending")]);
+        assert_eq!(play(&g, 0, &[]).0, "0: Go on.\n");
+    }
+
+    #[test]
+    fn goto_random_scene_draws_as_python_and_skips_the_first_line() {
+        let g = game(&[
+            ("startup", "*goto_random_scene\n  a\n  b\n  c"),
+            ("a", "First line of a.\nIn a.\n*ending"),
+            ("b", "First line of b.\nIn b.\n*ending"),
+            ("c", "First line of c.\nIn c.\n*ending"),
+        ]);
+        // python3 -c "import random; random.seed(S); print(random.choice('abc'))" for S = 0, 1, 5
+        for (seed, scene) in [(0, "b"), (1, "a"), (5, "c")] {
+            assert_eq!(play(&g, seed, &[]).0, format!("In {scene}.\nTHE END!\n"), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn rand_draws_as_python() {
+        let g = game(&[("startup", "*create r 0\n*rand r 1 100\n${r}\n*ending")]);
+        // python3 -c "import random; random.seed(2417); print(random.randint(1, 100))"
+        assert_eq!(play(&g, 2417, &[]).0, "65\nTHE END!\n");
+    }
+
+    #[test]
+    fn page_breaks_delay_ending_and_errors() {
+        let g = game(&[("startup", "One.\n*page_break Next\nTwo.\n*page_break\n*delay_ending")]);
+        assert_eq!(play(&g, 0, &[]).0, "One.\n*****Next*****\nTwo.\n**********\nTHE END!\n");
+        let g = game(&[("startup", "*create x 1\n*choice\n  *if x > 5 #Hidden.\n    *ending")]);
+        let (_, err) = play(&g, 0, &[]);
+        assert!(err.is_some_and(|e| e.contains("no options left")), "a choice with nothing offered is an error");
+        let g = game(&[("startup", "*sound bang.mp3\n*ending")]);
+        assert!(play(&g, 0, &[]).1.is_some_and(|e| e.contains("unknown command")));
+        let g = game(&[("startup", "*comment ignored\n*image x.png\n*line_break\nText.\n*ending")]);
+        assert_eq!(play(&g, 0, &[]).0, "Text.\nTHE END!\n", "ignored commands print nothing");
+    }
+}
