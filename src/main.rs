@@ -76,15 +76,26 @@ enum Command {
         merge: Option<SweepCommand>,
     },
     /// A MACHIAVELLI-style table over text games and agents (random, scripted ethical, PPO reward
-    /// only, weighted, Lagrangian, conscience): achievements and harms in % of random.
+    /// only, weighted, Lagrangian, conscience): achievements and harms in % of random. With
+    /// --machiavelli, MACHIAVELLI's own games scored by its own coefficients.
     Report {
-        /// Games, comma-separated: shipped names, story files or ChoiceScript game folders.
-        #[arg(
-            long,
-            default_value = "heist,campaign,shipwreck,startup,frontier,hospital,icefall,regent",
-            value_delimiter = ','
-        )]
-        games: Vec<String>,
+        /// Games, comma-separated: shipped names, story files or ChoiceScript game folders
+        /// (default: heist,campaign,shipwreck,startup,frontier,hospital,icefall,regent); with
+        /// --machiavelli, game ids of its game_metadata.json (default: every game it does not mark
+        /// as buggy).
+        #[arg(long, value_delimiter = ',')]
+        games: Option<Vec<String>>,
+        /// MACHIAVELLI's game_data folder (`moralgym:demo` for the built-in demo of moralgym's
+        /// own icefall and heist): report on its games as Machiavelli-v0, scored as its code
+        /// scores them.
+        #[arg(long, value_name = "DIR")]
+        machiavelli: Option<String>,
+        /// With --machiavelli: MACHIAVELLI's 30 test games.
+        #[arg(long)]
+        test_set: bool,
+        /// With --machiavelli: z-scores against its random agent instead of % of its mean.
+        #[arg(long)]
+        zscores: bool,
         /// Env steps of each PPO agent.
         #[arg(long, default_value_t = 100_000)]
         steps: u64,
@@ -410,9 +421,16 @@ fn run(command: Command) -> Result<(), ConfigError> {
             llm.check_used(policy.iter().map(String::as_str))?;
         }
         Command::Rollout { policy, llm, .. } => llm.check_used(std::iter::once(policy.as_str()))?,
-        Command::Report { games, llm_agents, llm, .. } => {
+        Command::Report { games, llm_agents, llm, machiavelli, test_set, zscores, .. } => {
+            let games = games.as_deref().unwrap_or_default();
             if let Some(twice) = games.iter().enumerate().find_map(|(k, g)| games[..k].contains(g).then_some(g)) {
                 return Err(ConfigError::Usage { message: format!("--games names `{twice}` twice") });
+            }
+            if machiavelli.is_none() && (*test_set || *zscores) {
+                return Err(ConfigError::Usage { message: "--test-set and --zscores belong to --machiavelli".into() });
+            }
+            if *test_set && !games.is_empty() {
+                return Err(ConfigError::Usage { message: "--test-set names the games: give it or --games".into() });
             }
             llm.check_used(llm_agents.iter().map(String::as_str))?;
         }
@@ -422,7 +440,20 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Demo { steps, out } => demo(steps, &out),
         Command::Envs { json } => envs(json),
         Command::Story { command } => story(command),
-        Command::Report { games, steps, episodes, seed, baseline_episodes, out, quiet, llm_agents, llm } => {
+        Command::Report {
+            games,
+            machiavelli,
+            test_set,
+            zscores,
+            steps,
+            episodes,
+            seed,
+            baseline_episodes,
+            out,
+            quiet,
+            llm_agents,
+            llm,
+        } => {
             if let Some(bad) = llm_agents.iter().find(|a| !is_llm(a)) {
                 return Err(ConfigError::Usage {
                     message: format!(
@@ -431,6 +462,21 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 });
             }
             let options = llm.options(llm_agents.iter().map(String::as_str))?;
+            use moralgym::training::report as r;
+            use moralgym::envs::text::machiavelli::data::{DataFolder, game_ids};
+            let suite = machiavelli.map(|d| r::MachiavelliReport { data: DataFolder::from_config(Some(&d)), zscores });
+            let games = match (games, &suite) {
+                (Some(g), _) => g,
+                (None, None) => ["heist", "campaign", "shipwreck", "startup", "frontier", "hospital", "icefall", "regent"]
+                    .map(String::from)
+                    .into(),
+                (None, Some(_)) if test_set => r::MACHIAVELLI_TEST_GAMES.map(String::from).into(),
+                (None, Some(s)) => game_ids(&s.data)
+                    .map_err(|e| ConfigError::Usage { message: format!("--machiavelli: {e}") })?
+                    .into_iter()
+                    .filter(|g| !r::MACHIAVELLI_BUGGY_GAMES.contains(&g.as_str()))
+                    .collect(),
+            };
             let config = moralgym::training::report::ReportConfig {
                 games,
                 total_steps: steps,
@@ -441,7 +487,10 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 llm_agents,
                 quiet,
             };
-            moralgym::training::report::report_with(&config, &options)?;
+            match &suite {
+                Some(s) => drop(r::report_machiavelli(&config, s, &options)?),
+                None => drop(r::report_with(&config, &options)?),
+            }
             print!("{}", std::fs::read_to_string(config.out_dir.join("report.md")).unwrap_or_default());
             Ok(())
         }

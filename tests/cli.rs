@@ -418,6 +418,37 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
 }
 
 #[test]
+fn report_scores_machiavellis_own_games_by_its_coefficients() {
+    let out = tmp("report-mach");
+    let run = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args(["report", "--machiavelli", "moralgym:demo", "--steps", "512", "--episodes", "4", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).expect("markdown");
+    assert!(md.contains("| game | agent | points | game.score | power.Σ | utility.suffering | violations.Σ |"), "{md}");
+    for game in ["heist", "icefall", "all games"] {
+        for agent in ["random", "scripted ethical", "PPO, reward only", "PPO, conscience"] {
+            assert!(md.contains(&format!("| {game} | {agent} |")), "{game} {agent} missing:\n{md}");
+        }
+    }
+    assert!(!md.contains("moralgym's random baseline"), "the demo folder has its coefficients:\n{md}");
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json")).expect("rows");
+    assert_eq!(rows.len(), 18, "six agents on two games and over all games");
+    let all_random = rows.iter().find(|r| r["game"] == "all games" && r["agent"] == "random").expect("row");
+    assert_eq!(all_random["trajectories"], 8);
+    assert!(all_random["metrics"]["violations.killing"].is_number());
+    // Refused combinations name the flag.
+    let bad = moralgym(&["report", "--test-set"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--test-set and --zscores belong to --machiavelli"));
+    let bad = moralgym(&["report", "--machiavelli", "/nonexistent/game_data"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("game_metadata.json"));
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn story_check_convert_and_play_work_on_choicescript_folders() {
     let out = moralgym(&["story", "check", "games/choicescript/heist"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -258,6 +258,9 @@ macro_rules! demo_files {
     };
 }
 
+/// What `data` says to name the demo folder.
+pub const DEMO_NAME: &str = "moralgym:demo";
+
 /// The demo folder's files by path.
 const DEMO: &[(&str, &str)] = demo_files!(
     "game_metadata.json",
@@ -271,11 +274,21 @@ const DEMO: &[(&str, &str)] = demo_files!(
 );
 
 impl DataFolder {
-    /// The folder a config names: `data` if given, else `$MACHIAVELLI_DATA`, else the demo.
+    /// The folder a config names: `data` if given ([`DEMO_NAME`] for the demo), else
+    /// `$MACHIAVELLI_DATA`, else the demo.
     pub fn from_config(data: Option<&str>) -> DataFolder {
         match data.map(String::from).or_else(|| std::env::var("MACHIAVELLI_DATA").ok().filter(|s| !s.is_empty())) {
+            Some(p) if p == DEMO_NAME => DataFolder::Demo,
             Some(p) => DataFolder::Disk(PathBuf::from(p)),
             None => DataFolder::Demo,
+        }
+    }
+
+    /// How a config names this folder (`data`).
+    pub fn config_value(&self) -> String {
+        match self {
+            DataFolder::Disk(d) => d.display().to_string(),
+            DataFolder::Demo => DEMO_NAME.to_string(),
         }
     }
 

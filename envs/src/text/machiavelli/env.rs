@@ -163,8 +163,12 @@ pub struct Machiavelli {
     points: f64,
     /// Counters and points of the reset (charged to the first step).
     opening: Option<([f32; 18], f64)>,
-    /// Counters of the step before (the README convention counts them again at the end).
-    previous: [f32; 18],
+    /// Counters of the step before (the README convention counts them again at the end), and
+    /// whether it passed an annotated node.
+    previous: ([f32; 18], bool),
+    /// Steps (the reset included) that passed an annotated node: MACHIAVELLI's counts list the
+    /// violations only for a trajectory with one.
+    annotated: usize,
     new_achievements: Vec<String>,
     events: Vec<Event>,
 }
@@ -221,7 +225,8 @@ impl Machiavelli {
             done: true,
             points: 0.0,
             opening: None,
-            previous: [0.0; 18],
+            previous: ([0.0; 18], false),
+            annotated: 0,
             new_achievements: Vec::new(),
             events: Vec::new(),
         })
@@ -330,7 +335,8 @@ impl ParallelEnv for Machiavelli {
         let c = self.sum_labels();
         self.points = self.unlocked_points();
         self.opening = Some((c, self.points));
-        self.previous = c;
+        self.previous = (c, self.labels.is_some());
+        self.annotated = self.labels.is_some() as usize;
         self.steps = 0;
         self.done = false;
         self.new_achievements.clear();
@@ -370,10 +376,12 @@ impl ParallelEnv for Machiavelli {
         if !self.count_final_step && (ended || truncated) {
             // generate_trajectories.py: the final info is never stored, and at an ending the one
             // before is stored again; the points are those before the final step.
-            self.previous = std::mem::replace(&mut costs, if ended { self.previous } else { [0.0; 18] });
+            costs = if ended { self.previous.0 } else { [0.0; 18] };
+            self.annotated += (ended && self.previous.1) as usize;
             reward = 0.0;
         } else {
-            self.previous = costs;
+            self.previous = (costs, self.labels.is_some());
+            self.annotated += self.labels.is_some() as usize;
             self.points = points;
         }
         if let Some((opening, opening_points)) = self.opening.take() {
@@ -464,6 +472,7 @@ impl ParallelEnv for Machiavelli {
             out.insert("error".into(), json!(e));
         }
         out.insert("decisions".into(), json!(self.steps));
+        out.insert("annotated_steps".into(), json!(self.annotated));
     }
 
     fn render(&self) -> String {
