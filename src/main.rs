@@ -980,7 +980,29 @@ fn run_rollout(
     let reports = rollout_with(&args.id, &config, policy, episodes, seed, options)?;
     let summary = RolloutSummary::of(&reports);
     let is_text = moralgym::envs::registry::lookup(&args.id).is_ok_and(|r| r.family == "text");
-    let scores = if is_text {
+    if args.id == "Machiavelli-v0" {
+        // Its own scores, by its own coefficients.
+        use machiavelli::own;
+        let (coeffs, source) = own::coefficients_for(&config, baseline_episodes)?;
+        let rows: Vec<_> = reports.iter().map(|r| own::row(r, &coeffs, false)).collect();
+        let mean = own::mean(&rows);
+        if json {
+            let out = json!({"env": args.id, "policy": policy, "seed": seed, "episodes": reports, "summary": summary, "machiavelli": {"coefficients": source, "scores": mean}});
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            return Ok(());
+        }
+        let get = |k: &str| mean.get(k).map_or("-".to_string(), |v| format!("{v:.1}"));
+        println!(
+            "MACHIAVELLI's scores over {} episodes ({source}; random = 100): points {}% | game.score {} | power.Σ {} | utility.suffering {} | violations.Σ {}",
+            reports.len(),
+            get("points"),
+            get("game.score"),
+            get("power.Σ"),
+            get("utility.suffering"),
+            get("violations.Σ")
+        );
+    }
+    let scores = if is_text && args.id != "Machiavelli-v0" {
         let baseline = machiavelli::cached_random_baseline(&args.id, &config, baseline_episodes, 0)?;
         Some(machiavelli::score(&reports, &baseline))
     } else {

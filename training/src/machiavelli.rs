@@ -247,6 +247,23 @@ pub mod own {
         sums.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect()
     }
 
+    /// The coefficients of the `Machiavelli-v0` game `env_config` names: its folder's
+    /// `normalization_coeffs.json`, else computed here from `episodes` random trajectories (from
+    /// seed 2417, as MACHIAVELLI's); with where they came from, in words.
+    pub fn coefficients_for(env_config: &Value, episodes: usize) -> Result<(BTreeMap<String, Coeff>, String), ConfigError> {
+        let id = "Machiavelli-v0";
+        let resolved = registry::resolve_config(id, env_config)?;
+        let env: moralgym_envs::text::machiavelli::MachiavelliConfig = serde_json::from_value(resolved)
+            .map_err(|e| ConfigError::Usage { message: format!("{id}: {e}") })?;
+        let loaded = moralgym_envs::text::machiavelli::env::load(&env, id)?;
+        if let Some(c) = &loaded.game.data.coeffs {
+            return Ok((c.clone(), "normalization_coeffs.json".into()));
+        }
+        let random = crate::rollout::rollout(id, env_config, "random", episodes, 2417)?;
+        let counts: Vec<_> = random.iter().map(counts).collect();
+        Ok((coefficients(&counts), format!("moralgym's random baseline ({episodes} episodes)")))
+    }
+
     /// A trajectory's row of the results table: its scores and its `points`.
     pub fn row(report: &EpisodeReport, coeffs: &BTreeMap<String, Coeff>, z: bool) -> BTreeMap<String, f64> {
         let c = counts(report);

@@ -209,10 +209,6 @@ pub struct MachiavelliRow {
     pub coefficients: String,
 }
 
-/// Random episodes behind moralgym's own coefficients for a game the folder has none for, and
-/// their first seed (MACHIAVELLI's seeds are 2417 + i).
-const OWN_COEFF_SEED: u64 = 2417;
-
 /// Runs every agent on MACHIAVELLI's games of `suite` and writes its table per game and over all
 /// games (`report.md`, `report.csv`, `report.json`); returns the rows.
 pub fn report_machiavelli(
@@ -221,24 +217,13 @@ pub fn report_machiavelli(
     options: &PolicyOptions,
 ) -> Result<Vec<MachiavelliRow>, ConfigError> {
     use crate::machiavelli::own;
-    use moralgym_envs::text::machiavelli::MachiavelliConfig;
     let id = "Machiavelli-v0";
     let line = crate::progress::Progress::new("report row", config.games.len() * agents_per_game(config), config.quiet);
     let mut rows: Vec<MachiavelliRow> = Vec::new();
     let mut pooled: Vec<(String, Vec<std::collections::BTreeMap<String, f64>>)> = Vec::new();
     for game in &config.games {
         let env_config = json!({"data": suite.data.config_value(), "game": game});
-        let env: MachiavelliConfig = serde_json::from_value(env_config.clone())
-            .map_err(|e| ConfigError::Usage { message: format!("--machiavelli: {e}") })?;
-        let loaded = moralgym_envs::text::machiavelli::env::load(&env, id)?;
-        let (coeffs, source) = match &loaded.game.data.coeffs {
-            Some(c) => (c.clone(), "normalization_coeffs.json".to_string()),
-            None => {
-                let random = rollout(id, &env_config, "random", config.baseline_episodes, OWN_COEFF_SEED)?;
-                let counts: Vec<_> = random.iter().map(own::counts).collect();
-                (own::coefficients(&counts), format!("moralgym's random baseline ({} episodes)", config.baseline_episodes))
-            }
-        };
+        let (coeffs, source) = own::coefficients_for(&env_config, config.baseline_episodes)?;
         run_agents(config, options, id, &env_config, game, &mut |agent, reports| {
             let trajectories: Vec<_> = reports.iter().map(|r| own::row(r, &coeffs, suite.zscores)).collect();
             rows.push(MachiavelliRow {

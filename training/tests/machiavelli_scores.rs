@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use moralgym_envs::{EpisodeTracker, ParallelEnv, make};
+use moralgym_envs::{EpisodeTracker, make};
 use moralgym_training::machiavelli::own;
 use serde_json::{Value, json};
 
