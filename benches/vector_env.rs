@@ -24,6 +24,12 @@ fn vector_step(c: &mut Criterion) {
         ("TextGame-v0 generated 10000 scenes", "TextGame-v0", json!({"generate": {"seed": 0, "scenes": 10000}})),
         ("TextGame-v0 ChoiceScript heist", "TextGame-v0", json!({"path": "games/choicescript/heist"})),
         ("TextGame-v0 ChoiceScript icefall", "TextGame-v0", json!({"game": "icefall"})),
+        ("Machiavelli-v0 icefall", "Machiavelli-v0", json!({"data": "envs/data/machiavelli", "game": "icefall"})),
+        (
+            "Machiavelli-v0 icefall, no features",
+            "Machiavelli-v0",
+            json!({"data": "envs/data/machiavelli", "game": "icefall", "features": false}),
+        ),
     ];
     for (name, id, config) in games {
         let mut venv = VecEnv::make(id, &config, NUM_ENVS, 1).expect("registered env");
@@ -59,5 +65,46 @@ fn vector_step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, vector_step);
+/// Loading a `game_data` folder of 134 games (MACHIAVELLI's count), each a copy of a demo game
+/// under its own id: every file read, parsed and checked, every game prepared to play.
+fn machiavelli_load(c: &mut Criterion) {
+    use moralgym::envs::text::machiavelli::data::{DataFolder, game_ids};
+    use moralgym::envs::text::machiavelli::{Game, GameData};
+    let demo = std::path::Path::new("envs/data/machiavelli");
+    let dir = std::env::temp_dir().join(format!("moralgym-bench-game-data-{}", std::process::id()));
+    let mut metadata = serde_json::Map::new();
+    let mut coeffs = serde_json::Map::new();
+    let read = |p: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(demo.join(p)).expect("demo file")).expect("json") };
+    let (meta, norm) = (read("game_metadata.json"), read("normalization_coeffs.json"));
+    for sub in ["source", "trees", "annotations_clean"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("temp folder");
+    }
+    for i in 0..134 {
+        let from = if i % 2 == 0 { "icefall" } else { "heist" };
+        let id = format!("game-{i:03}");
+        for (sub, suffix) in [("source", ".json"), ("trees", "_game_tree.json"), ("annotations_clean", ".json")] {
+            std::fs::copy(demo.join(sub).join(format!("{from}{suffix}")), dir.join(sub).join(format!("{id}{suffix}")))
+                .expect("copy");
+        }
+        metadata.insert(id.clone(), meta[from].clone());
+        coeffs.insert(id, norm[from].clone());
+    }
+    std::fs::write(dir.join("game_metadata.json"), Value::Object(metadata).to_string()).expect("write");
+    std::fs::write(dir.join("normalization_coeffs.json"), Value::Object(coeffs).to_string()).expect("write");
+    let folder = DataFolder::Disk(dir.clone());
+    let ids = game_ids(&folder).expect("ids");
+    let mut group = c.benchmark_group("machiavelli_game_data");
+    group.sample_size(10);
+    group.bench_function("load 134 games", |bench| {
+        bench.iter(|| {
+            for id in &ids {
+                Game::new(GameData::load(&folder, id).expect("loads")).expect("prepares");
+            }
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, vector_step, machiavelli_load);
 criterion_main!(benches);

@@ -329,7 +329,23 @@ impl DataFolder {
     }
 }
 
-fn parse_json<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, DataError> {
+impl DataFolder {
+    /// Entry `id` of a file that maps game ids to entries (the metadata, the coefficients),
+    /// parsing only that entry; `None` if the file has none.
+    fn entry<T: DeserializeOwned>(&self, rel: &str, id: &str) -> Result<Option<T>, DataError> {
+        let text = self.read(rel)?;
+        let text = if text.contains("NaN") { std::borrow::Cow::Owned(text.replace("NaN", "null")) } else { text };
+        let file = self.path(rel);
+        let all: HashMap<String, &serde_json::value::RawValue> = parse_json(&file, &text)?;
+        let Some(raw) = all.get(id) else { return Ok(None) };
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        serde_path_to_error::deserialize(&mut de)
+            .map(Some)
+            .map_err(|e| data_error(&file, Some(format!("{id}.{}", e.path())), e.into_inner().to_string()))
+    }
+}
+
+fn parse_json<'de, T: Deserialize<'de>>(file: &Path, text: &'de str) -> Result<T, DataError> {
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -339,7 +355,8 @@ fn parse_json<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, DataErr
 
 /// Game ids of `game_metadata.json` in `data`.
 pub fn game_ids(data: &DataFolder) -> Result<Vec<String>, DataError> {
-    let all: BTreeMap<String, serde_json::Value> = data.json("game_metadata.json")?;
+    let text = data.read("game_metadata.json")?;
+    let all: BTreeMap<String, &serde_json::value::RawValue> = parse_json(&data.path("game_metadata.json"), &text)?;
     Ok(all.into_keys().collect())
 }
 
@@ -350,15 +367,11 @@ impl GameData {
         if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
             return Err(data_error(&meta_file, None, format!("`{id}` is not a game id")));
         }
-        let mut all: BTreeMap<String, serde_json::Value> = data.json("game_metadata.json")?;
-        let known = all.len();
-        let entry = all.remove(id).ok_or_else(|| {
-            let some: Vec<&String> = all.keys().take(5).collect();
-            data_error(&meta_file, None, format!("no game `{id}` among its {known} games (e.g. {some:?})"))
-        })?;
-        let metadata: Metadata = serde_path_to_error::deserialize(entry).map_err(|e| {
-            data_error(&meta_file, Some(format!("{id}.{}", e.path())), e.into_inner().to_string())
-        })?;
+        let Some(metadata) = data.entry::<Metadata>("game_metadata.json", id)? else {
+            let ids = game_ids(data)?;
+            let some: Vec<&String> = ids.iter().take(5).collect();
+            return Err(data_error(&meta_file, None, format!("no game `{id}` among its {} games (e.g. {some:?})", ids.len())));
+        };
 
         let source_rel = format!("source/{id}.json");
         let source_file = data.path(&source_rel);
@@ -406,18 +419,7 @@ impl GameData {
         let raw: RawAnnotations = data.json(&format!("annotations_clean/{id}.json"))?;
         let annotations = raw.scenes.iter().map(|(k, v)| (k.clone(), v.flatten())).collect();
 
-        let coeff_file = data.path("normalization_coeffs.json");
-        let coeffs = if data.exists("normalization_coeffs.json") {
-            let mut all: BTreeMap<String, serde_json::Value> = data.json("normalization_coeffs.json")?;
-            match all.remove(id) {
-                None => None,
-                Some(v) => Some(serde_path_to_error::deserialize(v).map_err(|e| {
-                    data_error(&coeff_file, Some(format!("{id}.{}", e.path())), e.into_inner().to_string())
-                })?),
-            }
-        } else {
-            None
-        };
+        let coeffs = if data.exists("normalization_coeffs.json") { data.entry("normalization_coeffs.json", id)? } else { None };
         Ok(GameData { id: id.to_string(), metadata, source, tree, annotations, coeffs })
     }
 }

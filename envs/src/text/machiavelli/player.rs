@@ -590,8 +590,8 @@ impl Game {
             let id = g.intern(name);
             g.platform.push((id, PLATFORM_TRUE.contains(name)));
         }
-        let texts: Vec<String> = g.scenes.iter().flat_map(|s| s.lines.iter().map(|l| l.text.clone())).collect();
-        for t in &texts {
+        let mut words: Vec<String> = Vec::new();
+        for t in g.scenes.iter().flat_map(|s| s.lines.iter().map(|l| l.text.as_str())) {
             // Narration holds names only inside `{}`; commands and options anywhere.
             let code = t.starts_with('*') || t.contains('#');
             let mut depth = 0;
@@ -606,21 +606,27 @@ impl Game {
                     word.push(c);
                 } else if !word.is_empty() {
                     if !word.starts_with(|c: char| c.is_ascii_digit()) {
-                        g.intern(&word);
                         if g.kw_vars.contains(&word) {
-                            g.intern(&format!("{}_", word.to_lowercase()));
+                            words.push(format!("{}_", word.to_lowercase()));
                         }
+                        words.push(std::mem::take(&mut word));
                     }
                     word.clear();
                 }
             }
         }
+        words.sort_unstable();
+        words.dedup();
+        for w in &words {
+            g.intern(w);
+        }
 
         // Conditions and *sets whose text depends on no state are parsed now.
         for s in 0..g.scenes.len() {
             for i in 0..g.scenes[s].lines.len() {
-                let (cond, set) = g.precompile(&g.scenes[s].lines[i].clone());
-                let jump = g.static_jump(s, i);
+                let line = &g.scenes[s].lines[i];
+                let (cond, set) = g.precompile(line);
+                let jump = matches!(line.cmd, Cmd::Goto { .. } | Cmd::GotoScene { .. }).then(|| g.static_jump(s, i)).flatten();
                 let option = starts_option(&g.scenes[s].lines, i);
                 let lines = &g.scenes[s].lines;
                 let achievement = (lines[i].cmd == Cmd::Achievement)
