@@ -160,11 +160,16 @@ enum Command {
     /// Play a text game in the terminal.
     Play {
         /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital, and the long
-        /// ChoiceScript games icefall and regent), a story file, or a ChoiceScript game folder.
+        /// ChoiceScript games icefall and regent), a story file, or a ChoiceScript game folder;
+        /// with --machiavelli, a game id of MACHIAVELLI's data.
         game: String,
         /// Show the annotation of each choice after it is made.
         #[arg(long)]
         annotations: bool,
+        /// MACHIAVELLI's game_data folder (`moralgym:demo` for the built-in demo): play its game
+        /// GAME as Machiavelli-v0.
+        #[arg(long, value_name = "DIR")]
+        machiavelli: Option<String>,
     },
     /// Measure env-steps/s of the vector layer with random actions.
     Bench {
@@ -536,7 +541,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
             let options = llm.options(std::iter::once(policy.as_str()))?;
             run_rollout(&env, &policy, &options, episodes, seed, json, baseline_episodes)
         }
-        Command::Play { game, annotations } => play(&game, annotations),
+        Command::Play { game, annotations, machiavelli } => play(&game, annotations, machiavelli.as_deref()),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
             run_bench(&env, num_envs, threads, steps, seed, json)
         }
@@ -800,20 +805,37 @@ fn check_choicescript(dir: &str, annotations: Option<&std::path::Path>) -> Resul
     Err(ConfigError::Story { file: dir.to_string(), problems: found.errors.len() })
 }
 
-fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
+fn play(game: &str, annotations: bool, machiavelli: Option<&str>) -> Result<(), ConfigError> {
     use std::io::{BufRead, Write};
-    let config = moralgym::envs::text::games::config_of(game);
-    let mut env = moralgym::make("TextGame-v0", &config)?;
-    let names = env.spec().cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let usage = |e: serde_json::Error| ConfigError::Usage { message: e.to_string() };
     // An achievement's notice names its title, as the game shows it to a player.
-    let titles: std::collections::HashMap<String, String> =
-        serde_json::from_value::<moralgym::envs::text::TextGameConfig>(config)
-            .map_err(|e| ConfigError::Usage { message: e.to_string() })?
-            .script("TextGame-v0")?
-            .achievements()
-            .iter()
-            .map(|a| (a.id.clone(), a.title.clone()))
-            .collect();
+    let (mut env, titles): (_, std::collections::HashMap<String, String>) = match machiavelli {
+        Some(data) => {
+            let config = json!({"data": data, "game": game, "features": false});
+            let env = moralgym::make("Machiavelli-v0", &config)?;
+            let c: moralgym::envs::text::machiavelli::MachiavelliConfig = serde_json::from_value(config).map_err(usage)?;
+            let loaded = moralgym::envs::text::machiavelli::env::load(&c, "Machiavelli-v0")?;
+            let titles = loaded
+                .achievements
+                .iter()
+                .map(|(id, _, desc)| (id.clone(), desc.split(": ").next().unwrap_or(desc).to_string()))
+                .collect();
+            (env, titles)
+        }
+        None => {
+            let config = moralgym::envs::text::games::config_of(game);
+            let env = moralgym::make("TextGame-v0", &config)?;
+            let titles = serde_json::from_value::<moralgym::envs::text::TextGameConfig>(config)
+                .map_err(usage)?
+                .script("TextGame-v0")?
+                .achievements()
+                .iter()
+                .map(|a| (a.id.clone(), a.title.clone()))
+                .collect();
+            (env, titles)
+        }
+    };
+    let names = env.spec().cost_spec.names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
     env.reset(None);
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
@@ -848,7 +870,8 @@ fn play(game: &str, annotations: bool) -> Result<(), ConfigError> {
         for (t, c) in totals.iter_mut().zip(&step.costs) {
             *t += c;
         }
-        if let Some(achieved) = step.info.get("achievements").and_then(Value::as_array)
+        if let Some(achieved) =
+            step.info.get("achievements").or_else(|| step.info.get("new_achievements")).and_then(Value::as_array)
             && !achieved.is_empty()
         {
             println!(

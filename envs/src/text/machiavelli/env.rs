@@ -446,6 +446,9 @@ impl ParallelEnv for Machiavelli {
     fn step_info(&self, out: &mut Map<String, Value>) {
         out.insert("current_nodes".into(), json!(self.current_nodes()));
         out.insert("annotations".into(), self.labels.as_ref().map_or(Value::Null, labels_json));
+        // The same sum in moralgym's flat schema, as `TextGame-v0` reports it.
+        let flat = self.labels.as_ref().map(Labels::to_annotation).unwrap_or_default();
+        out.insert("annotation".into(), serde_json::to_value(flat).unwrap_or(Value::Null));
         if let Some(p) = &self.player {
             out.insert("choice_texts".into(), json!((0..p.num_choices()).map(|k| p.choice_text(k)).collect::<Vec<_>>()));
             let stats: Map<String, Value> = p.stats().into_iter().map(|(k, v)| (k.to_string(), py_json(&v))).collect();
