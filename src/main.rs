@@ -207,6 +207,10 @@ struct LlmArgs {
     /// Language models: a folder of prompt files (<style>.toml) replacing the shipped ones.
     #[arg(long = "llm-prompts", value_name = "DIR")]
     prompts: Option<PathBuf>,
+    /// Language models: a shipped prompt set, `default` or `machiavelli` (MACHIAVELLI's agents'
+    /// layouts and sampling; the default with `report --machiavelli`).
+    #[arg(long = "llm-prompt-set", value_name = "NAME")]
+    prompt_set: Option<String>,
     /// Language models: sampling temperature (default 0).
     #[arg(long = "llm-temperature")]
     temperature: Option<f64>,
@@ -231,6 +235,9 @@ impl LlmArgs {
     fn config(&self) -> LlmConfig {
         let mut c = LlmConfig { base_url: self.base_url.clone(), model: self.model.clone(), ..LlmConfig::default() };
         c.prompts.clone_from(&self.prompts);
+        if let Some(set) = &self.prompt_set {
+            c.prompt_set.clone_from(set);
+        }
         c.temperature = self.temperature.unwrap_or(c.temperature);
         c.max_tokens = self.max_tokens.or(c.max_tokens);
         c.concurrency = self.concurrency.unwrap_or(c.concurrency);
@@ -242,11 +249,22 @@ impl LlmArgs {
 
     /// Whether any `--llm-*` flag was given.
     fn any(&self) -> bool {
-        let LlmArgs { base_url, model, prompts, temperature, max_tokens, concurrency, timeout, cache_dir, no_cache } =
-            self;
+        let LlmArgs {
+            base_url,
+            model,
+            prompts,
+            prompt_set,
+            temperature,
+            max_tokens,
+            concurrency,
+            timeout,
+            cache_dir,
+            no_cache,
+        } = self;
         base_url.is_some()
             || model.is_some()
             || prompts.is_some()
+            || prompt_set.is_some()
             || temperature.is_some()
             || max_tokens.is_some()
             || concurrency.is_some()
@@ -457,8 +475,12 @@ fn run(command: Command) -> Result<(), ConfigError> {
             out,
             quiet,
             llm_agents,
-            llm,
+            mut llm,
         } => {
+            // MACHIAVELLI's games are asked as its agents ask, unless prompts are chosen.
+            if machiavelli.is_some() && llm.prompts.is_none() && llm.prompt_set.is_none() {
+                llm.prompt_set = Some("machiavelli".into());
+            }
             if let Some(bad) = llm_agents.iter().find(|a| !is_llm(a)) {
                 return Err(ConfigError::Usage {
                     message: format!(

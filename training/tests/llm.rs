@@ -321,3 +321,37 @@ fn sweeps_and_reports_put_language_models_beside_the_other_agents() {
         std::fs::read_to_string(out.join("report.md")).unwrap().contains("| heist | llm_ethical_cot (fake-model) |")
     );
 }
+
+#[test]
+fn machiavellis_agents_are_asked_as_it_asks_them() {
+    // Every answer wraps the number in words, the first request of each decision is refused once
+    // (MACHIAVELLI's agents send the same request again), and the model always picks option 0.
+    let server = FakeLlm::start(Duration::ZERO, |request: &Value, count| {
+        if count % 7 == 3 {
+            return Reply::Text("I would rather not say.".into());
+        }
+        let _ = request;
+        Reply::Text("Option 0, because it is first.".into())
+    });
+    let c = LlmConfig { concurrency: 1, prompt_set: "machiavelli".into(), ..config(&server, "machiavelli") };
+    let reports = run("Machiavelli-v0", json!({"game": "icefall", "features": false}), "llm", 1, &c).expect("plays");
+    let r = &reports[0];
+    let sent = server.requests();
+    let first = &sent[0];
+    assert_eq!((first["temperature"].as_f64(), first["max_tokens"].as_u64()), (Some(0.2), Some(8)));
+    let system = first["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("Game: Above the Icefall") && system.contains("Your character: the owner and lead guide"), "{system}");
+    assert!(system.contains("TARGET ACHIEVEMENTS\n- Papers in Order: Get the climbing permit."), "{system}");
+    let user = first["messages"][1]["content"].as_str().unwrap();
+    assert!(user.contains("0: Pay Mr. Adhikari") || user.contains("0: For the summit"), "{user}");
+    // An unusable answer is followed by the same request, not by a complaint.
+    let refused = sent.iter().position(|q| q["messages"].as_array().unwrap().len() != 2);
+    assert_eq!(refused, None, "no conversation grows");
+    assert!(stat(r, "unparseable") > 0 && stat(r, "answer_retries") == stat(r, "unparseable"));
+    assert_eq!(stat(r, "fallbacks"), 0, "five tries are enough here");
+    // Achievements already unlocked are no longer targets.
+    let later = sent.last().unwrap()["messages"][0]["content"].as_str().unwrap();
+    assert!(!later.contains("Papers in Order") || r.env_metrics["points"].as_f64() == Some(0.0), "{later}");
+    assert!(r.policy_stats.contains_key("loop_overrides"));
+    assert!(r.length > 10 && r.env_metrics["ending"].is_string(), "{:?}", r.env_metrics);
+}

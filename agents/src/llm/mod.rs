@@ -38,6 +38,9 @@ pub struct LlmConfig {
     pub model: Option<String>,
     /// A folder of prompt files (`<style>.toml`) replacing the shipped ones.
     pub prompts: Option<PathBuf>,
+    /// The shipped prompt set used when `prompts` names no folder: `default`, or `machiavelli`
+    /// (MACHIAVELLI's agents' layouts and sampling).
+    pub prompt_set: String,
     /// Sampling temperature.
     pub temperature: f64,
     /// Most tokens per answer (default: the server's).
@@ -66,6 +69,7 @@ impl Default for LlmConfig {
             base_url: None,
             model: None,
             prompts: None,
+            prompt_set: "default".into(),
             temperature: 0.0,
             max_tokens: None,
             send_seed: true,
@@ -121,6 +125,9 @@ impl LlmConfig {
         }
         if self.max_tokens == Some(0) {
             return bad("max_tokens", "must be at least 1");
+        }
+        if !prompt::PROMPT_SETS.contains(&self.prompt_set.as_str()) {
+            return bad("prompt_set", &format!("must be one of {}", prompt::PROMPT_SETS.join(", ")));
         }
         Ok(())
     }
@@ -197,6 +204,8 @@ pub struct LlmStats {
     pub answer_retries: u64,
     /// Decisions taken by the fallback rule after every try failed.
     pub fallbacks: u64,
+    /// Decisions replaced by a random action because the prompt's loop detection fired.
+    pub loop_overrides: u64,
     /// Prompt tokens, as the server counted them (cached answers included).
     pub prompt_tokens: u64,
     /// Answer tokens.
@@ -227,6 +236,7 @@ impl LlmStats {
         self.illegal += o.illegal;
         self.answer_retries += o.answer_retries;
         self.fallbacks += o.fallbacks;
+        self.loop_overrides += o.loop_overrides;
         self.prompt_tokens += o.prompt_tokens;
         self.completion_tokens += o.completion_tokens;
         self.seconds += o.seconds;
@@ -239,15 +249,26 @@ fn decide(
     prompt: &Prompt,
     rules: &str,
     view: &TextObservation,
+    info: &Map<String, Value>,
     seed: Option<u64>,
     stats: &mut LlmStats,
 ) -> Result<Option<u32>, LlmError> {
-    let mut messages =
-        vec![("system", prompt.system.clone()), ("user", prompt.user_message(rules, &view.situation, &view.actions))];
+    let mut messages = vec![
+        ("system", prompt.system_message(rules, info)),
+        ("user", prompt.user_message(rules, &view.situation, &view.actions, info)),
+    ];
     stats.decisions += 1;
-    for attempt in 0..=llm.config().answer_retries {
+    let retries = prompt.answer_retries.unwrap_or(llm.config().answer_retries);
+    for attempt in 0..=retries {
         let seed = seed.map(|s| derive_seed(s, attempt as u64) & 0x7fff_ffff);
-        let answer = llm.client.complete(&client::request(llm.config(), &llm.model, &messages, seed))?;
+        let mut request = client::request(llm.config(), &llm.model, &messages, seed);
+        if let Some(t) = prompt.temperature {
+            request["temperature"] = json!(t);
+        }
+        if let Some(m) = prompt.max_tokens {
+            request["max_tokens"] = json!(m);
+        }
+        let answer = llm.client.complete(&request)?;
         stats.add(&answer);
         let problem = match parse_answer(prompt.answer, &answer.text) {
             Ok(a) if view.actions.iter().any(|(k, _)| *k == a) => return Ok(Some(a)),
@@ -261,10 +282,13 @@ fn decide(
                 p.to_string()
             }
         };
-        if attempt < llm.config().answer_retries {
+        if attempt < retries {
             stats.answer_retries += 1;
-            messages.push(("assistant", answer.text));
-            messages.push(("user", prompt.retry_message(&problem)));
+            // An empty retry message sends the same request again (a new seed draws anew).
+            if !prompt.retry.is_empty() {
+                messages.push(("assistant", answer.text));
+                messages.push(("user", prompt.retry_message(&problem)));
+            }
         }
     }
     Ok(None)
@@ -279,12 +303,26 @@ pub struct LlmPolicy {
     step: u64,
     rng: Rng,
     stats: LlmStats,
+    /// Node ids passed this episode, for the prompt's loop detection (the last 1,000, as
+    /// MACHIAVELLI keeps them).
+    nodes: std::collections::VecDeque<String>,
+}
+
+/// MACHIAVELLI's loop test: the last `n` node ids, joined, appear in the ids before them, joined.
+fn loop_detected(nodes: &std::collections::VecDeque<String>, n: usize) -> bool {
+    if nodes.len() <= n {
+        return false;
+    }
+    let split = nodes.len() - n;
+    let last: String = nodes.iter().skip(split).map(String::as_str).collect();
+    let before: String = nodes.iter().take(split).map(String::as_str).collect();
+    before.contains(&last)
 }
 
 impl LlmPolicy {
     /// The agent of `style` (a name in [`STYLES`]) asking `llm`.
     pub fn new(llm: Arc<Llm>, style: &str) -> Result<Self, LlmError> {
-        let prompt = Prompt::load(style, llm.config().prompts.as_deref())?;
+        let prompt = Prompt::load(style, llm.config().prompts.as_deref(), &llm.config().prompt_set)?;
         Ok(Self {
             llm,
             style: style.into(),
@@ -293,6 +331,7 @@ impl LlmPolicy {
             step: 0,
             rng: Rng::new(0),
             stats: LlmStats::default(),
+            nodes: Default::default(),
         })
     }
 }
@@ -302,18 +341,23 @@ impl Policy for LlmPolicy {
         self.episode_seed = seed;
         self.step = 0;
         self.rng = Rng::new(derive_seed(seed, 0xFA11_BAC5));
+        self.nodes.clear();
     }
 
     fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let n = env.spec().num_agents;
         let views: Vec<(String, TextObservation)> =
             (0..n).map(|i| (env.text_rules(i), env.text_observation(i))).collect();
+        let mut info = Map::new();
+        if self.prompt.reads_info() || self.prompt.loop_detection.is_some() {
+            env.step_info(&mut info);
+        }
         let send_seed = self.llm.config().send_seed;
         let base = derive_seed(self.episode_seed, self.step);
         self.step += 1;
         // Agents decide in parallel (the client bounds the requests in flight); the results are
         // applied in agent order, so the outcome does not depend on which answer came first.
-        let (llm, prompt) = (&*self.llm, &self.prompt);
+        let (llm, prompt, info) = (&*self.llm, &self.prompt, &info);
         let outcomes: Vec<(Result<Option<u32>, LlmError>, LlmStats)> = std::thread::scope(|s| {
             let handles: Vec<_> = views
                 .iter()
@@ -322,7 +366,7 @@ impl Policy for LlmPolicy {
                     s.spawn(move || {
                         let mut stats = LlmStats::default();
                         let seed = send_seed.then(|| derive_seed(base, i as u64));
-                        (decide(llm, prompt, rules, view, seed, &mut stats), stats)
+                        (decide(llm, prompt, rules, view, info, seed, &mut stats), stats)
                     })
                 })
                 .collect();
@@ -338,14 +382,29 @@ impl Policy for LlmPolicy {
         for (i, (outcome, stats)) in outcomes.into_iter().enumerate() {
             self.stats.merge(&stats);
             let failed = |e: LlmError| PolicyError::Failed { name: self.style.clone(), message: e.to_string() };
+            let legal = &views[i].1.actions;
             actions[i] = match outcome.map_err(failed)? {
                 Some(a) => a,
                 None => {
                     self.stats.fallbacks += 1;
-                    let legal = &views[i].1.actions;
                     legal.get(self.rng.below(legal.len().max(1))).map_or(0, |a| a.0)
                 }
             };
+        }
+        // MACHIAVELLI's loop detection: the nodes the last step passed are remembered, and a
+        // repeat of the last few in order replaces the model's action with a random one.
+        if let Some(n) = self.prompt.loop_detection {
+            for node in info.get("current_nodes").and_then(Value::as_array).into_iter().flatten() {
+                self.nodes.push_back(node.as_str().unwrap_or_default().to_string());
+                if self.nodes.len() > 1000 {
+                    self.nodes.pop_front();
+                }
+            }
+            if loop_detected(&self.nodes, n) {
+                self.stats.loop_overrides += 1;
+                let legal = &views[0].1.actions;
+                actions[0] = legal.get(self.rng.below(legal.len().max(1))).map_or(0, |a| a.0);
+            }
         }
         Ok(())
     }
@@ -359,5 +418,20 @@ impl Policy for LlmPolicy {
         out.insert("model".into(), json!(self.llm.model));
         out.insert("style".into(), json!(self.style));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loop_detected;
+
+    #[test]
+    fn a_loop_is_the_last_nodes_repeated_in_order() {
+        let nodes = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect();
+        assert!(!loop_detected(&nodes(&["a", "b", "c"]), 5), "too few nodes");
+        assert!(loop_detected(&nodes(&["a", "b", "c", "a", "b"]), 2));
+        assert!(!loop_detected(&nodes(&["a", "b", "c", "b", "a"]), 2), "the same nodes in another order");
+        // As MACHIAVELLI joins ids without a separator, `s_1` `s_12` reads as a repeat of `s_1s_12`.
+        assert!(loop_detected(&nodes(&["s_1s_12", "x", "s_1", "s_12"]), 2));
     }
 }

@@ -3,9 +3,19 @@
 //! A prompt file (TOML, one per agent style, shipped in `prompts/` and replaceable with
 //! `llm.prompts = "DIR"`) has a `system` message, a `user` message with the placeholders
 //! `{rules}`, `{situation}` and `{actions}`, a `retry` message sent after an answer that could not
-//! be used (`{problem}` says why), and the `answer` format: `number` (the answer is the action's
-//! number and nothing else) or `json` (free reasoning, then a JSON object `{"action": N}` at the
-//! end).
+//! be used (`{problem}` says why; empty: the same request is sent again, as MACHIAVELLI's agents
+//! do), and the `answer` format: `number` (the answer is the action's number and nothing else),
+//! `first_integer` (the first integer anywhere in the answer, MACHIAVELLI's reading) or `json`
+//! (free reasoning, then a JSON object `{"action": N}` at the end). Both messages may name any
+//! key of the env's step info as `{info.KEY}` (MACHIAVELLI's games give `title`, `short_summary`,
+//! `player_character` and `target_achievements`). Optional keys set the sampling of the style:
+//! `temperature`, `max_tokens`, `answer_retries`, and `loop_detection` (MACHIAVELLI's: when the
+//! last N node ids passed already appeared in that order, a random legal action replaces the
+//! model's).
+//!
+//! A prompt set is a folder of such files: the shipped default (`prompts/`), the shipped
+//! `machiavelli` set (`prompts/machiavelli/`: its agents' layouts, in moralgym's words), or any
+//! folder of one's own.
 
 use std::path::Path;
 
@@ -21,6 +31,18 @@ pub const STYLES: &[(&str, &str)] = &[
     ("llm_ethical_cot", include_str!("../../../prompts/llm_ethical_cot.toml")),
 ];
 
+/// The shipped `machiavelli` prompt set: MACHIAVELLI's agents (`LMAgent`, `GoodAgent`,
+/// `CoTAgent`, `GoodCoTAgent`) by style.
+pub const MACHIAVELLI_STYLES: &[(&str, &str)] = &[
+    ("llm", include_str!("../../../prompts/machiavelli/llm.toml")),
+    ("llm_ethical", include_str!("../../../prompts/machiavelli/llm_ethical.toml")),
+    ("llm_cot", include_str!("../../../prompts/machiavelli/llm_cot.toml")),
+    ("llm_ethical_cot", include_str!("../../../prompts/machiavelli/llm_ethical_cot.toml")),
+];
+
+/// Names of the shipped prompt sets.
+pub const PROMPT_SETS: [&str; 2] = ["default", "machiavelli"];
+
 /// How an answer names its action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +51,8 @@ pub enum AnswerFormat {
     Number,
     /// Any text, ending with the JSON object `{"action": N}`.
     Json,
+    /// The first integer anywhere in the answer.
+    FirstInteger,
 }
 
 /// One style's prompt file.
@@ -43,12 +67,30 @@ pub struct Prompt {
     pub retry: String,
     /// How the answer names its action.
     pub answer: AnswerFormat,
+    /// Sampling temperature of this style (default: `llm.temperature`).
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// Most tokens per answer of this style (default: `llm.max_tokens`).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Times an unusable answer is tried again (default: `llm.answer_retries`).
+    #[serde(default)]
+    pub answer_retries: Option<usize>,
+    /// Node ids remembered by MACHIAVELLI's loop detection (none: off).
+    #[serde(default)]
+    pub loop_detection: Option<usize>,
 }
 
 impl Prompt {
-    /// The prompt of `style`: `<dir>/<style>.toml` when a folder is given, else the shipped one.
-    pub fn load(style: &str, dir: Option<&Path>) -> Result<Self, LlmError> {
-        let shipped = STYLES.iter().find(|s| s.0 == style).map(|s| s.1);
+    /// The prompt of `style`: `<dir>/<style>.toml` when a folder is given, else the shipped one
+    /// of `set` (`default` or `machiavelli`).
+    pub fn load(style: &str, dir: Option<&Path>, set: &str) -> Result<Self, LlmError> {
+        let styles = match set {
+            "default" => STYLES,
+            "machiavelli" => MACHIAVELLI_STYLES,
+            _ => return Err(LlmError::Config(format!("no prompt set `{set}` (shipped: {})", PROMPT_SETS.join(", ")))),
+        };
+        let shipped = styles.iter().find(|s| s.0 == style).map(|s| s.1);
         let (text, name) = match dir {
             Some(d) => {
                 let path = d.join(format!("{style}.toml"));
@@ -58,7 +100,8 @@ impl Prompt {
             }
             None => {
                 let text = shipped.ok_or_else(|| LlmError::Config(format!("no agent style `{style}`")))?;
-                (text.to_string(), format!("prompts/{style}.toml"))
+                let folder = if set == "default" { String::new() } else { format!("{set}/") };
+                (text.to_string(), format!("prompts/{folder}{style}.toml"))
             }
         };
         let prompt: Prompt =
@@ -68,13 +111,41 @@ impl Prompt {
                 return Err(LlmError::Config(format!("prompt file {name}: `user` must contain {key}")));
             }
         }
+        if let Some(t) = prompt.temperature
+            && !(t.is_finite() && (0.0..=2.0).contains(&t))
+        {
+            return Err(LlmError::Config(format!("prompt file {name}: `temperature` must be in [0, 2]")));
+        }
+        if prompt.answer_retries.is_some_and(|r| r > 20) || prompt.loop_detection.is_some_and(|n| n == 0 || n > 1000) {
+            return Err(LlmError::Config(format!(
+                "prompt file {name}: `answer_retries` must be at most 20 and `loop_detection` 1 to 1000"
+            )));
+        }
         Ok(prompt)
     }
 
+    /// The system message for one decision.
+    pub fn system_message(&self, rules: &str, info: &serde_json::Map<String, serde_json::Value>) -> String {
+        fill_info(&self.system.replace("{rules}", rules), info)
+    }
+
     /// The user message for one decision.
-    pub fn user_message(&self, rules: &str, situation: &str, actions: &[(u32, String)]) -> String {
+    pub fn user_message(
+        &self,
+        rules: &str,
+        situation: &str,
+        actions: &[(u32, String)],
+        info: &serde_json::Map<String, serde_json::Value>,
+    ) -> String {
         let listed: Vec<String> = actions.iter().map(|(a, name)| format!("{a}: {name}")).collect();
-        self.user.replace("{rules}", rules).replace("{situation}", situation).replace("{actions}", &listed.join("\n"))
+        let text = self.user.replace("{rules}", rules).replace("{actions}", &listed.join("\n"));
+        // The situation last, so text of the game is never read as a placeholder.
+        fill_info(&text, info).replace("{situation}", situation)
+    }
+
+    /// Whether the prompt names step info, which the policy then reads every decision.
+    pub fn reads_info(&self) -> bool {
+        self.system.contains("{info.") || self.user.contains("{info.")
     }
 
     /// The message sent after an unusable answer.
@@ -96,6 +167,13 @@ pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, LlmError> {
                 Err(LlmError::Answer(format!("`{}` is not just an action number", short(t))))
             }
         }
+        AnswerFormat::FirstInteger => {
+            let digits: String = t.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+            if digits.is_empty() {
+                return Err(LlmError::Answer(format!("`{}` holds no number", short(t))));
+            }
+            digits.parse::<u32>().map_err(|_| LlmError::Answer(format!("`{digits}` is too large to be an action number")))
+        }
         AnswerFormat::Json => {
             let body = t.strip_suffix("```").unwrap_or(t).trim_end();
             // the last `{` from which the rest of the answer is one JSON object
@@ -111,6 +189,32 @@ pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, LlmError> {
             })
         }
     }
+}
+
+/// Each `{info.KEY}` replaced by that key of the step info (a string as it is, a list one item a
+/// line, anything else as JSON; a missing key: empty).
+fn fill_info(text: &str, info: &serde_json::Map<String, serde_json::Value>) -> String {
+    use serde_json::Value;
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("{info.") {
+        let Some(end) = rest[i..].find('}') else { break };
+        let key = &rest[i + 6..i + end];
+        out.push_str(&rest[..i]);
+        match info.get(key) {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(Value::Array(items)) => {
+                let lines: Vec<String> =
+                    items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).collect();
+                out.push_str(&lines.join("\n"));
+            }
+            Some(Value::Null) | None => {}
+            Some(v) => out.push_str(&v.to_string()),
+        }
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn short(t: &str) -> String {
@@ -144,13 +248,39 @@ mod tests {
     #[test]
     fn every_shipped_prompt_loads_and_fills_its_placeholders() {
         for (style, _) in STYLES {
-            let p = Prompt::load(style, None).expect("shipped prompt");
-            let m = p.user_message("RULES", "SITUATION", &[(0, "wait".into()), (4, "tap".into())]);
+            let p = Prompt::load(style, None, "default").expect("shipped prompt");
+            let m = p.user_message("RULES", "SITUATION", &[(0, "wait".into()), (4, "tap".into())], &Default::default());
             assert!(m.contains("RULES") && m.contains("SITUATION") && m.contains("4: tap"), "{style}: {m}");
             assert!(!m.contains("{situation}") && !m.contains("{actions}"));
             assert!(p.retry_message("PROBLEM").contains("PROBLEM"), "{style}");
         }
-        let e = Prompt::load("llm", Some(Path::new("/nonexistent"))).unwrap_err();
+        let e = Prompt::load("llm", Some(Path::new("/nonexistent")), "default").unwrap_err();
         assert!(e.to_string().contains("/nonexistent/llm.toml"), "{e}");
+        assert!(Prompt::load("llm", None, "nope").unwrap_err().to_string().contains("no prompt set `nope`"));
+    }
+
+    #[test]
+    fn the_machiavelli_set_asks_as_its_agents_ask() {
+        let info: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "title": "T", "short_summary": "S", "player_character": "P",
+            "target_achievements": ["- A: a (5 points)", "- B: b (10 points)"],
+        }))
+        .unwrap();
+        for (style, _) in MACHIAVELLI_STYLES {
+            let p = Prompt::load(style, None, "machiavelli").expect("shipped prompt");
+            let sys = p.system_message("RULES", &info);
+            let user = p.user_message("RULES", "SCENE {info.title}", &[(0, "go".into())], &info);
+            assert!(sys.contains("T") && sys.contains("S") && sys.contains("P"), "{style}: {sys}");
+            let ethical = style.contains("ethical");
+            let achievements = style == &"llm" || style == &"llm_cot" || style == &"llm_ethical_cot";
+            assert_eq!(format!("{sys}{user}").contains("- B: b (10 points)"), achievements, "{style}");
+            assert_eq!(format!("{sys}{user}").contains("altruistic"), ethical, "{style}");
+            assert!(user.contains("SCENE {info.title}"), "the game's own text is not filled: {user}");
+            assert_eq!(p.temperature, Some(0.2), "{style}");
+            assert_eq!(p.loop_detection, Some(5), "{style}");
+            assert!(p.retry.is_empty(), "{style}: its agents send the same request again");
+        }
+        assert_eq!(parse_answer(AnswerFormat::FirstInteger, "I pick 2, then 3"), Ok(2));
+        assert!(parse_answer(AnswerFormat::FirstInteger, "none").is_err());
     }
 }

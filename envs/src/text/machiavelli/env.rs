@@ -456,6 +456,19 @@ impl ParallelEnv for Machiavelli {
             let remaining: Vec<&str> =
                 self.loaded.achievements.iter().filter(|a| !p.unlocked.contains(&a.0)).map(|a| a.0.as_str()).collect();
             out.insert("remaining_achievements".into(), json!(remaining));
+            // What MACHIAVELLI's language-model agents are shown each step.
+            let meta = &self.loaded.game.data.metadata;
+            out.insert("title".into(), json!(meta.name));
+            out.insert("short_summary".into(), json!(meta.short_summary));
+            out.insert("player_character".into(), json!(meta.player_character));
+            let targets: Vec<String> = self
+                .loaded
+                .achievements
+                .iter()
+                .filter(|a| !p.unlocked.contains(&a.0))
+                .map(|(_, points, desc)| format!("- {desc} ({points} points)"))
+                .collect();
+            out.insert("target_achievements".into(), json!(targets));
             if let Some(e) = p.error() {
                 out.insert("error".into(), json!(e));
             }
