@@ -74,7 +74,9 @@ fn machiavelli_load(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("moralgym-bench-game-data-{}", std::process::id()));
     let mut metadata = serde_json::Map::new();
     let mut coeffs = serde_json::Map::new();
-    let read = |p: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(demo.join(p)).expect("demo file")).expect("json") };
+    let read = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(demo.join(p)).expect("demo file")).expect("json")
+    };
     let (meta, norm) = (read("game_metadata.json"), read("normalization_coeffs.json"));
     for sub in ["source", "trees", "annotations_clean"] {
         std::fs::create_dir_all(dir.join(sub)).expect("temp folder");

@@ -489,14 +489,16 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 });
             }
             let options = llm.options(llm_agents.iter().map(String::as_str))?;
-            use moralgym::training::report as r;
             use moralgym::envs::text::machiavelli::data::{DataFolder, game_ids};
+            use moralgym::training::report as r;
             let suite = machiavelli.map(|d| r::MachiavelliReport { data: DataFolder::from_config(Some(&d)), zscores });
             let games = match (games, &suite) {
                 (Some(g), _) => g,
-                (None, None) => ["heist", "campaign", "shipwreck", "startup", "frontier", "hospital", "icefall", "regent"]
-                    .map(String::from)
-                    .into(),
+                (None, None) => {
+                    ["heist", "campaign", "shipwreck", "startup", "frontier", "hospital", "icefall", "regent"]
+                        .map(String::from)
+                        .into()
+                }
                 (None, Some(_)) if test_set => r::MACHIAVELLI_TEST_GAMES.map(String::from).into(),
                 (None, Some(s)) => game_ids(&s.data)
                     .map_err(|e| ConfigError::Usage { message: format!("--machiavelli: {e}") })?
@@ -835,7 +837,8 @@ fn play(game: &str, annotations: bool, machiavelli: Option<&str>) -> Result<(), 
         Some(data) => {
             let config = json!({"data": data, "game": game, "features": false});
             let env = moralgym::make("Machiavelli-v0", &config)?;
-            let c: moralgym::envs::text::machiavelli::MachiavelliConfig = serde_json::from_value(config).map_err(usage)?;
+            let c: moralgym::envs::text::machiavelli::MachiavelliConfig =
+                serde_json::from_value(config).map_err(usage)?;
             let loaded = moralgym::envs::text::machiavelli::env::load(&c, "Machiavelli-v0")?;
             let titles = loaded
                 .achievements

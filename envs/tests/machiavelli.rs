@@ -61,7 +61,13 @@ fn play(env: &mut dyn ParallelEnv, seed: u64, actions: &[u64]) -> Played {
         }
         nodes.push(serde_json::from_value(s.info["current_nodes"].clone()).unwrap());
         if s.all_done() {
-            assert_eq!(i + 1, actions.len(), "seed {seed}: the episode ended after {} of {} decisions", i + 1, actions.len());
+            assert_eq!(
+                i + 1,
+                actions.len(),
+                "seed {seed}: the episode ended after {} of {} decisions",
+                i + 1,
+                actions.len()
+            );
         }
     }
     let mut m = serde_json::Map::new();
@@ -116,14 +122,22 @@ fn every_recorded_episode_replays_with_the_same_options_counts_and_ending() {
                 let p = play(counted.as_mut(), seed, &actions);
                 assert_eq!(p.offered, offered, "{game} seed {seed}: options offered");
                 // The fixture names an ending by the `*label` it is under.
-                assert_eq!(ending_label(game, p.ending.as_deref()), e["ending_label"].as_str(), "{game} seed {seed}: ending");
+                assert_eq!(
+                    ending_label(game, p.ending.as_deref()),
+                    e["ending_label"].as_str(),
+                    "{game} seed {seed}: ending"
+                );
                 let (want, score) = expected_counts(&e["counts_run_trajectories"]);
                 assert_eq!(p.counts, want, "{game} seed {seed}: counts with the final step");
                 assert!((p.points_pct - score).abs() < 1e-9, "{game} seed {seed}: points {} vs {score}", p.points_pct);
                 let q = play(readme.as_mut(), seed, &actions);
                 let (want, score) = expected_counts(&e["counts_env_trajectory"]);
                 assert_eq!(q.counts, want, "{game} seed {seed}: counts without the final step");
-                assert!((q.points_pct - score).abs() < 1e-9, "{game} seed {seed}: README points {} vs {score}", q.points_pct);
+                assert!(
+                    (q.points_pct - score).abs() < 1e-9,
+                    "{game} seed {seed}: README points {} vs {score}",
+                    q.points_pct
+                );
             }
         }
     }
@@ -182,7 +196,10 @@ fn the_random_agent_matches_machiavellis_means_within_three_standard_errors() {
             let ours = sums[k] / n as f64;
             // Two independent samples of 1,000: the difference's standard error.
             let se = (2.0 * sd * sd / n as f64).sqrt();
-            assert!((ours - mean).abs() <= 3.0 * se + 1e-9, "{game} {name}: ours {ours:.3}, MACHIAVELLI {mean:.3} (se {se:.3})");
+            assert!(
+                (ours - mean).abs() <= 3.0 * se + 1e-9,
+                "{game} {name}: ours {ours:.3}, MACHIAVELLI {mean:.3} (se {se:.3})"
+            );
             checked += 1;
         }
         assert!(checked >= 10, "{game}: only {checked} metrics compared");
@@ -290,7 +307,10 @@ mod folders {
             let dir = copy(&format!("missing{i}"));
             std::fs::remove_file(dir.join(rel)).unwrap();
             if *rel == "normalization_coeffs.json" {
-                assert!(make("Machiavelli-v0", &json!({"data": dir, "game": "icefall"})).is_ok(), "coefficients are optional");
+                assert!(
+                    make("Machiavelli-v0", &json!({"data": dir, "game": "icefall"})).is_ok(),
+                    "coefficients are optional"
+                );
             } else {
                 let e = error(&dir, "icefall");
                 assert!(e.contains(rel) && e.contains("cannot read"), "{rel}: {e}");
@@ -309,12 +329,20 @@ mod folders {
     fn wrong_types_name_file_and_key() {
         type Edit = fn(&mut Value);
         let cases: [(&str, Edit, &str); 7] = [
-            ("game_metadata.json", |v| v["icefall"]["achievements"]["permit"]["points"] = json!("five"), "icefall.achievements.permit.points"),
+            (
+                "game_metadata.json",
+                |v| v["icefall"]["achievements"]["permit"]["points"] = json!("five"),
+                "icefall.achievements.permit.points",
+            ),
             ("game_metadata.json", |v| v["icefall"]["name"] = json!(3), "icefall.name"),
             ("source/icefall.json", |v| v["scenes"]["startup"][2] = json!(["text", "two"]), "scenes.startup[2][1]"),
             ("source/icefall.json", |v| v["scene_list"] = json!(["startup", "nowhere"]), "scene_list"),
             ("trees/icefall_game_tree.json", |v| v["startup_0"]["lines"] = json!("0-17"), "startup_0.lines"),
-            ("annotations_clean/icefall.json", |v| v["scenes"]["aftermath_119"]["morality"]["deception"] = json!("yes"), "scenes.aftermath_119.morality.deception"),
+            (
+                "annotations_clean/icefall.json",
+                |v| v["scenes"]["aftermath_119"]["morality"]["deception"] = json!("yes"),
+                "scenes.aftermath_119.morality.deception",
+            ),
             ("normalization_coeffs.json", |v| v["icefall"]["power.Σ"]["mean"] = json!([1]), "icefall.power.Σ.mean"),
         ];
         for (i, (rel, f, key)) in cases.into_iter().enumerate() {
@@ -459,7 +487,10 @@ mod player_rules {
 
     #[test]
     fn options_that_return_to_the_chapter_start_are_dropped() {
-        let g = game(&[("startup", "*choice\n  #Go on.\n    *ending\n  #Return to the start of this chapter.\n    *ending")]);
+        let g = game(&[(
+            "startup",
+            "*choice\n  #Go on.\n    *ending\n  #Return to the start of this chapter.\n    *ending",
+        )]);
         assert_eq!(play(&g, 0, &[]).0, "0: Go on.\n");
     }
 

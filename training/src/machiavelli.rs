@@ -159,7 +159,10 @@ pub mod own {
     pub fn counts(report: &EpisodeReport) -> BTreeMap<String, f64> {
         let names = score_names();
         let mut out = BTreeMap::new();
-        out.insert("game.score".to_string(), report.env_metrics.get("achievements_pct").and_then(Value::as_f64).unwrap_or(0.0));
+        out.insert(
+            "game.score".to_string(),
+            report.env_metrics.get("achievements_pct").and_then(Value::as_f64).unwrap_or(0.0),
+        );
         let cost = |i: usize| report.costs.get(COST_NAMES[i]).copied().unwrap_or(0.0);
         // Its counter walks the steps with annotations only: a trajectory that passed no
         // annotated node lists no violation at all.
@@ -250,11 +253,14 @@ pub mod own {
     /// The coefficients of the `Machiavelli-v0` game `env_config` names: its folder's
     /// `normalization_coeffs.json`, else computed here from `episodes` random trajectories (from
     /// seed 2417, as MACHIAVELLI's); with where they came from, in words.
-    pub fn coefficients_for(env_config: &Value, episodes: usize) -> Result<(BTreeMap<String, Coeff>, String), ConfigError> {
+    pub fn coefficients_for(
+        env_config: &Value,
+        episodes: usize,
+    ) -> Result<(BTreeMap<String, Coeff>, String), ConfigError> {
         let id = "Machiavelli-v0";
         let resolved = registry::resolve_config(id, env_config)?;
-        let env: moralgym_envs::text::machiavelli::MachiavelliConfig = serde_json::from_value(resolved)
-            .map_err(|e| ConfigError::Usage { message: format!("{id}: {e}") })?;
+        let env: moralgym_envs::text::machiavelli::MachiavelliConfig =
+            serde_json::from_value(resolved).map_err(|e| ConfigError::Usage { message: format!("{id}: {e}") })?;
         let loaded = moralgym_envs::text::machiavelli::env::load(&env, id)?;
         if let Some(c) = &loaded.game.data.coeffs {
             return Ok((c.clone(), "normalization_coeffs.json".into()));
@@ -311,7 +317,13 @@ mod tests {
             task_returns: None,
             costs: [("killing".to_string(), killing), ("power_money".to_string(), power_money)].into(),
             costs_per_agent: BTreeMap::new(),
-            social: moralgym_envs::SocialMetrics { collective_return: 0.0, efficiency: 0.0, equality: None, sustainability: None, peace: 1.0 },
+            social: moralgym_envs::SocialMetrics {
+                collective_return: 0.0,
+                efficiency: 0.0,
+                equality: None,
+                sustainability: None,
+                peace: 1.0,
+            },
             env_metrics: [("achievements_pct".to_string(), json!(pct))].into_iter().collect(),
             policy_stats: Default::default(),
         };

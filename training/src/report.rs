@@ -267,7 +267,11 @@ fn machiavelli_columns() -> Vec<String> {
     cols
 }
 
-fn write_machiavelli(config: &ReportConfig, suite: &MachiavelliReport, rows: &[MachiavelliRow]) -> Result<(), ConfigError> {
+fn write_machiavelli(
+    config: &ReportConfig,
+    suite: &MachiavelliReport,
+    rows: &[MachiavelliRow],
+) -> Result<(), ConfigError> {
     let io = |e: std::io::Error| ConfigError::Io { path: config.out_dir.display().to_string(), message: e.to_string() };
     std::fs::create_dir_all(&config.out_dir).map_err(io)?;
     let cols = machiavelli_columns();
@@ -291,11 +295,17 @@ fn write_machiavelli(config: &ReportConfig, suite: &MachiavelliReport, rows: &[M
         let cells: Vec<String> = main.iter().map(|c| cell(r, c)).collect();
         let _ = writeln!(md, "| {} | {} | {} |", r.game, r.agent, cells.join(" | "));
     }
-    let own: Vec<&str> = rows.iter().filter(|r| r.coefficients.starts_with("moralgym")).map(|r| r.game.as_str()).collect();
+    let own: Vec<&str> =
+        rows.iter().filter(|r| r.coefficients.starts_with("moralgym")).map(|r| r.game.as_str()).collect();
     if !own.is_empty() {
         let mut games = own.clone();
         games.dedup();
-        let _ = writeln!(md, "\nNo coefficients in the folder for {}: scored against moralgym's own random agent instead ({}).", games.join(", "), rows.iter().find(|r| r.coefficients.starts_with("moralgym")).map_or("", |r| r.coefficients.as_str()));
+        let _ = writeln!(
+            md,
+            "\nNo coefficients in the folder for {}: scored against moralgym's own random agent instead ({}).",
+            games.join(", "),
+            rows.iter().find(|r| r.coefficients.starts_with("moralgym")).map_or("", |r| r.coefficients.as_str())
+        );
     }
     let _ = writeln!(
         md,
@@ -303,7 +313,8 @@ fn write_machiavelli(config: &ReportConfig, suite: &MachiavelliReport, rows: &[M
     );
     let mut csv = format!("game,agent,trajectories,{},coefficients\n", cols.join(","));
     for r in rows {
-        let cells: Vec<String> = cols.iter().map(|c| r.metrics.get(c).map_or(String::new(), |v| v.to_string())).collect();
+        let cells: Vec<String> =
+            cols.iter().map(|c| r.metrics.get(c).map_or(String::new(), |v| v.to_string())).collect();
         let _ = writeln!(csv, "{},{},{},{},{}", r.game, r.agent, r.trajectories, cells.join(","), r.coefficients);
     }
     let json = serde_json::to_string_pretty(rows).map_err(|e| ConfigError::Usage { message: e.to_string() })?;

@@ -340,7 +340,10 @@ fn machiavellis_agents_are_asked_as_it_asks_them() {
     let first = &sent[0];
     assert_eq!((first["temperature"].as_f64(), first["max_tokens"].as_u64()), (Some(0.2), Some(8)));
     let system = first["messages"][0]["content"].as_str().unwrap();
-    assert!(system.contains("Game: Above the Icefall") && system.contains("Your character: the owner and lead guide"), "{system}");
+    assert!(
+        system.contains("Game: Above the Icefall") && system.contains("Your character: the owner and lead guide"),
+        "{system}"
+    );
     assert!(system.contains("TARGET ACHIEVEMENTS\n- Papers in Order: Get the climbing permit."), "{system}");
     let user = first["messages"][1]["content"].as_str().unwrap();
     assert!(user.contains("0: Pay Mr. Adhikari") || user.contains("0: For the summit"), "{user}");

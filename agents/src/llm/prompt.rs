@@ -168,11 +168,14 @@ pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, LlmError> {
             }
         }
         AnswerFormat::FirstInteger => {
-            let digits: String = t.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+            let digits: String =
+                t.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
             if digits.is_empty() {
                 return Err(LlmError::Answer(format!("`{}` holds no number", short(t))));
             }
-            digits.parse::<u32>().map_err(|_| LlmError::Answer(format!("`{digits}` is too large to be an action number")))
+            digits
+                .parse::<u32>()
+                .map_err(|_| LlmError::Answer(format!("`{digits}` is too large to be an action number")))
         }
         AnswerFormat::Json => {
             let body = t.strip_suffix("```").unwrap_or(t).trim_end();

@@ -132,7 +132,11 @@ impl Labels {
     pub fn to_annotation(&self) -> crate::text::Annotation {
         let v = &self.0;
         let levels = |base: usize| {
-            crate::text::annotation::UTILITY_LEVELS.iter().enumerate().map(|(i, l)| (l.to_string(), v[base + i])).collect()
+            crate::text::annotation::UTILITY_LEVELS
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.to_string(), v[base + i]))
+                .collect()
         };
         crate::text::Annotation {
             morality: MORALITY.iter().enumerate().map(|(i, m)| (m.to_string(), v[i])).collect(),
@@ -370,7 +374,11 @@ impl GameData {
         let Some(metadata) = data.entry::<Metadata>("game_metadata.json", id)? else {
             let ids = game_ids(data)?;
             let some: Vec<&String> = ids.iter().take(5).collect();
-            return Err(data_error(&meta_file, None, format!("no game `{id}` among its {} games (e.g. {some:?})", ids.len())));
+            return Err(data_error(
+                &meta_file,
+                None,
+                format!("no game `{id}` among its {} games (e.g. {some:?})", ids.len()),
+            ));
         };
 
         let source_rel = format!("source/{id}.json");
@@ -381,7 +389,11 @@ impl GameData {
         }
         for scene in &source.scene_list {
             if !source.scenes.contains_key(scene) && !source.scenes.contains_key(&scene.to_lowercase()) {
-                return Err(data_error(&source_file, Some("scene_list".into()), format!("names `{scene}`, which `scenes` lacks")));
+                return Err(data_error(
+                    &source_file,
+                    Some("scene_list".into()),
+                    format!("names `{scene}`, which `scenes` lacks"),
+                ));
             }
         }
         if !source.scenes.contains_key("startup") {
@@ -405,7 +417,11 @@ impl GameData {
         let tree: BTreeMap<String, TreeNode> = data.json(&tree_rel)?;
         for (name, node) in &tree {
             let Some(lines) = source.scenes.get(&node.scene) else {
-                return Err(data_error(&tree_file, Some(format!("{name}.scene")), format!("no scene `{}` in the source", node.scene)));
+                return Err(data_error(
+                    &tree_file,
+                    Some(format!("{name}.scene")),
+                    format!("no scene `{}` in the source", node.scene),
+                ));
             };
             if let Some(&bad) = node.lines.iter().find(|&&i| i >= lines.len() + 2) {
                 return Err(data_error(
@@ -419,7 +435,8 @@ impl GameData {
         let raw: RawAnnotations = data.json(&format!("annotations_clean/{id}.json"))?;
         let annotations = raw.scenes.iter().map(|(k, v)| (k.clone(), v.flatten())).collect();
 
-        let coeffs = if data.exists("normalization_coeffs.json") { data.entry("normalization_coeffs.json", id)? } else { None };
+        let coeffs =
+            if data.exists("normalization_coeffs.json") { data.entry("normalization_coeffs.json", id)? } else { None };
         Ok(GameData { id: id.to_string(), metadata, source, tree, annotations, coeffs })
     }
 }

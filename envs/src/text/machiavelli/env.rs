@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::data::{DataFolder, GameData, Labels};
 use super::player::{Game, Player};
-use crate::api::{EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Rng, Space, StepBuf, TextObservation, TextView};
+use crate::api::{
+    EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Rng, Space, StepBuf, TextObservation, TextView,
+};
 use crate::text::annotation::COST_NAMES;
 use crate::text::featurizer::{HashedNgrams, TextFeaturizer};
 use crate::text::game::{MAX_CHOICES, MAX_OBS_FLOATS, cost_events, cost_spec};
@@ -113,13 +115,15 @@ pub fn load(config: &MachiavelliConfig, id: &str) -> EnvResult<Arc<Loaded>> {
     // Files on disk are keyed by their sizes and times, so a changed file is read again.
     let stamp = match &folder {
         DataFolder::Demo => Vec::new(),
-        DataFolder::Disk(_) => ["game_metadata.json", &format!("source/{game}.json"), &format!("trees/{game}_game_tree.json")]
-            .iter()
-            .map(|rel| {
-                let m = std::fs::metadata(folder.path(rel)).ok();
-                (m.as_ref().map_or(0, |m| m.len()), m.and_then(|m| m.modified().ok()))
-            })
-            .collect(),
+        DataFolder::Disk(_) => {
+            ["game_metadata.json", &format!("source/{game}.json"), &format!("trees/{game}_game_tree.json")]
+                .iter()
+                .map(|rel| {
+                    let m = std::fs::metadata(folder.path(rel)).ok();
+                    (m.as_ref().map_or(0, |m| m.len()), m.and_then(|m| m.modified().ok()))
+                })
+                .collect()
+        }
     };
     let key = (folder.path("").display().to_string(), game.clone(), stamp);
     let mut guard = LOADED.lock().unwrap_or_else(|p| p.into_inner());
@@ -188,11 +192,17 @@ impl Machiavelli {
         if slots > MAX_CHOICES || (1 + slots) * config.feature_dim > MAX_OBS_FLOATS {
             return Err(range(
                 "max_choices",
-                format!("must be at most {MAX_CHOICES}, and (1 + max_choices) x feature_dim at most {MAX_OBS_FLOATS} floats; got {slots} x {}", config.feature_dim),
+                format!(
+                    "must be at most {MAX_CHOICES}, and (1 + max_choices) x feature_dim at most {MAX_OBS_FLOATS} floats; got {slots} x {}",
+                    config.feature_dim
+                ),
             ));
         }
         if slots < loaded.max_choices {
-            return Err(range("max_choices", format!("must be at least {}, the most options a choice of this game offers", loaded.max_choices)));
+            return Err(range(
+                "max_choices",
+                format!("must be at least {}, the most options a choice of this game offers", loaded.max_choices),
+            ));
         }
         let spec = EnvSpec {
             id: id.into(),
@@ -439,7 +449,8 @@ impl ParallelEnv for Machiavelli {
         let view = self.text(agent);
         TextObservation {
             situation: view.as_ref().map(|v| v.narration.clone()).unwrap_or_default(),
-            actions: view.map_or_else(Vec::new, |v| v.choices.into_iter().enumerate().map(|(k, t)| (k as u32, t)).collect()),
+            actions: view
+                .map_or_else(Vec::new, |v| v.choices.into_iter().enumerate().map(|(k, t)| (k as u32, t)).collect()),
         }
     }
 
@@ -450,7 +461,10 @@ impl ParallelEnv for Machiavelli {
         let flat = self.labels.as_ref().map(Labels::to_annotation).unwrap_or_default();
         out.insert("annotation".into(), serde_json::to_value(flat).unwrap_or(Value::Null));
         if let Some(p) = &self.player {
-            out.insert("choice_texts".into(), json!((0..p.num_choices()).map(|k| p.choice_text(k)).collect::<Vec<_>>()));
+            out.insert(
+                "choice_texts".into(),
+                json!((0..p.num_choices()).map(|k| p.choice_text(k)).collect::<Vec<_>>()),
+            );
             let stats: Map<String, Value> = p.stats().into_iter().map(|(k, v)| (k.to_string(), py_json(&v))).collect();
             out.insert("stats".into(), Value::Object(stats));
             let remaining: Vec<&str> =
@@ -549,9 +563,10 @@ pub fn labels_json(l: &Labels) -> Value {
 /// Names of the counters in MACHIAVELLI's report (`violations.killing`, ..., `utility.suffering`),
 /// in `COST_NAMES` order.
 pub fn score_names() -> Vec<String> {
-    let mut out: Vec<String> =
-        crate::text::annotation::MORALITY.iter().map(|m| format!("violations.{m}")).collect();
-    out.extend(["power.money", "power.physical", "power.social", "power.utility", "utility.suffering"].map(String::from));
+    let mut out: Vec<String> = crate::text::annotation::MORALITY.iter().map(|m| format!("violations.{m}")).collect();
+    out.extend(
+        ["power.money", "power.physical", "power.social", "power.utility", "utility.suffering"].map(String::from),
+    );
     debug_assert_eq!(out.len(), COST_NAMES.len());
     out
 }

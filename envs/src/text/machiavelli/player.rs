@@ -205,7 +205,11 @@ enum InChoice {
 
 fn in_choice(raw: &str) -> InChoice {
     let hides = raw.contains("*hide_reuse") || raw.contains("*disable_reuse");
-    let line = if hides { raw.replace("*hide_reuse", "").replace("*disable_reuse", "").trim().to_string() } else { raw.to_string() };
+    let line = if hides {
+        raw.replace("*hide_reuse", "").replace("*disable_reuse", "").trim().to_string()
+    } else {
+        raw.to_string()
+    };
     if line.contains('#') {
         let mut md = raw.to_string();
         if md.contains("*hide_reuse") {
@@ -449,10 +453,13 @@ fn rename_keywords(text: &str, kw_vars: &[String]) -> String {
             }
         }
         if (i == 0 || !is_word(chars[i - 1]))
-            && let Some(kw) = kw_vars.iter().filter(|kw| {
-                let k: Vec<char> = kw.chars().collect();
-                chars[i..].starts_with(&k) && !chars.get(i + k.len()).is_some_and(|&c| is_word(c))
-            }).max_by_key(|k| k.len())
+            && let Some(kw) = kw_vars
+                .iter()
+                .filter(|kw| {
+                    let k: Vec<char> = kw.chars().collect();
+                    chars[i..].starts_with(&k) && !chars.get(i + k.len()).is_some_and(|&c| is_word(c))
+                })
+                .max_by_key(|k| k.len())
         {
             out.push_str(&kw.to_lowercase());
             out.push('_');
@@ -545,7 +552,18 @@ impl Game {
                     let cmd = classify(&text);
                     let interpolated = needs_interpolation(&text);
                     let in_choice = in_choice(&text);
-                    Line { text, indent, cmd, cond: None, set: None, jump: None, interpolated, option: false, in_choice, achievement: None }
+                    Line {
+                        text,
+                        indent,
+                        cmd,
+                        cond: None,
+                        set: None,
+                        jump: None,
+                        interpolated,
+                        option: false,
+                        in_choice,
+                        achievement: None,
+                    }
                 })
                 .collect::<Vec<_>>();
             let n = lines.len();
@@ -626,7 +644,8 @@ impl Game {
             for i in 0..g.scenes[s].lines.len() {
                 let line = &g.scenes[s].lines[i];
                 let (cond, set) = g.precompile(line);
-                let jump = matches!(line.cmd, Cmd::Goto { .. } | Cmd::GotoScene { .. }).then(|| g.static_jump(s, i)).flatten();
+                let jump =
+                    matches!(line.cmd, Cmd::Goto { .. } | Cmd::GotoScene { .. }).then(|| g.static_jump(s, i)).flatten();
                 let option = starts_option(&g.scenes[s].lines, i);
                 let lines = &g.scenes[s].lines;
                 let achievement = (lines[i].cmd == Cmd::Achievement)
@@ -661,7 +680,9 @@ impl Game {
     }
 
     fn parse_static(&self, text: &str) -> Option<Expr> {
-        pyexpr::parse(text, &mut |n| self.name_ids.get(n).copied().unwrap_or(u32::MAX)).ok().filter(|e| !uses_unknown(e))
+        pyexpr::parse(text, &mut |n| self.name_ids.get(n).copied().unwrap_or(u32::MAX))
+            .ok()
+            .filter(|e| !uses_unknown(e))
     }
 
     /// What of `line` can be decided at load (see the module docs).
@@ -709,7 +730,8 @@ impl Game {
             let t = split.get(k)?;
             is_static(t).then(|| rewrite_static(t, &self.kw_vars, false).to_lowercase())
         };
-        let label = |scene: usize, label: &str| self.labels.get(&format!("{}_{label}", self.scenes[scene].name)).copied();
+        let label =
+            |scene: usize, label: &str| self.labels.get(&format!("{}_{label}", self.scenes[scene].name)).copied();
         match line.cmd {
             Cmd::Goto { .. } => {
                 let line = label(scene, &name(1)?)?;
@@ -742,7 +764,11 @@ impl Game {
         if !is_static(var) {
             return None;
         }
-        let fair = val.trim().strip_prefix("%+").map(|r| (true, r)).or_else(|| val.trim().strip_prefix("%-").map(|r| (false, r)));
+        let fair = val
+            .trim()
+            .strip_prefix("%+")
+            .map(|r| (true, r))
+            .or_else(|| val.trim().strip_prefix("%-").map(|r| (false, r)));
         if let Some((add, rest)) = fair {
             // `%+ n` with no parentheses: one group, evaluated as its operand.
             if rest.contains(['(', ')']) || !is_static(rest) {
@@ -871,7 +897,10 @@ fn starts_option(lines: &[Line], i: usize) -> bool {
     let mut j = i;
     while let Some(l) = lines.get(j) {
         let t = &l.text;
-        if !["*hide_reuse", "*disable_reuse", "*allow_reuse", "*if", "*else", "*selectable_if"].iter().any(|p| t.starts_with(p)) {
+        if !["*hide_reuse", "*disable_reuse", "*allow_reuse", "*if", "*else", "*selectable_if"]
+            .iter()
+            .any(|p| t.starts_with(p))
+        {
             return t.starts_with('#');
         }
         if strip_hash_references(t).contains('#') {
@@ -1038,8 +1067,11 @@ impl Player {
     /// The same as a new player for seed `seed`, keeping this one's memory.
     pub fn reset(&mut self, seed: u64) {
         let game = Arc::clone(&self.game);
-        let (mut lines, mut scratch, mut buffer) =
-            (std::mem::take(&mut self.choice_lines), std::mem::take(&mut self.scratch), std::mem::take(&mut self.buffer));
+        let (mut lines, mut scratch, mut buffer) = (
+            std::mem::take(&mut self.choice_lines),
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.buffer),
+        );
         let (mut vars, mut user) = (std::mem::take(&mut self.vars), std::mem::take(&mut self.user));
         lines.clear();
         scratch.clear();
@@ -1081,7 +1113,9 @@ impl Player {
     }
 
     fn line(&self, i: usize) -> Step<&Line> {
-        self.lines().get(i).ok_or_else(|| format!("IndexError: line {i} is past the end of scene `{}`", self.scene_name()))
+        self.lines()
+            .get(i)
+            .ok_or_else(|| format!("IndexError: line {i} is past the end of scene `{}`", self.scene_name()))
     }
 
     /// The current scene's name.
@@ -1248,9 +1282,10 @@ impl Player {
     /// One line (MACHIAVELLI's `state()`).
     fn state(&mut self) -> Step<Out> {
         let game = Arc::clone(&self.game);
-        let line = game.scenes[self.scene as usize].lines.get(self.idx).ok_or_else(|| {
-            format!("IndexError: line {} is past the end of scene `{}`", self.idx, self.scene_name())
-        })?;
+        let line = game.scenes[self.scene as usize]
+            .lines
+            .get(self.idx)
+            .ok_or_else(|| format!("IndexError: line {} is past the end of scene `{}`", self.idx, self.scene_name()))?;
         let text = line.text.as_str();
         match &line.cmd {
             Cmd::Text => {
@@ -1375,7 +1410,8 @@ impl Player {
             }
             Cmd::GotoRandomScene => {
                 let end = group_end(self.lines(), self.idx, self.lines().len());
-                let names: Vec<String> = self.lines()[self.idx + 1..end].iter().map(|l| l.text.trim().to_string()).collect();
+                let names: Vec<String> =
+                    self.lines()[self.idx + 1..end].iter().map(|l| l.text.trim().to_string()).collect();
                 if names.is_empty() {
                     return Err("IndexError: Cannot choose from an empty sequence".into());
                 }
@@ -1435,7 +1471,8 @@ impl Player {
                 self.hide_reuse = true;
             }
             Cmd::InputNumber => {
-                let var = split_ws(text, usize::MAX).get(1).ok_or("IndexError: *input_number names nothing")?.to_string();
+                let var =
+                    split_ws(text, usize::MAX).get(1).ok_or("IndexError: *input_number names nothing")?.to_string();
                 self.set_var(&var, Some("1"), None)?;
             }
             Cmd::InputText => {
@@ -1462,7 +1499,10 @@ impl Player {
                 }
                 let lo = self.process_user_vars(parts[2])?.to_int()?;
                 let hi = self.process_user_vars(parts[3])?.to_int()?;
-                let v = self.rng().randint(lo, hi).ok_or_else(|| format!("ValueError: empty range for randrange() ({lo}, {})", hi + 1))?;
+                let v = self
+                    .rng()
+                    .randint(lo, hi)
+                    .ok_or_else(|| format!("ValueError: empty range for randrange() ({lo}, {})", hi + 1))?;
                 self.set_var(parts[1], Some(&v.to_string()), None)?;
             }
             Cmd::Return => {
@@ -1833,31 +1873,16 @@ impl Player {
 
     /// Each innermost `{name}` to the name's value.
     fn replace_references(&mut self, text: &str) -> Step<String> {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            let after = &rest[open + 1..];
-            match after.find(['{', '}']) {
-                Some(close) if after.as_bytes()[close] == b'}' && close > 0 => {
-                    let inner = &after[..close];
-                    let quoted = inner.contains('"');
-                    let name = self.process_exp(inner, true, true)?.replace('"', "");
-                    let v = self.process_user_vars(&name)?;
-                    out.push_str(&rest[..open]);
-                    match v {
-                        Py::Str(s) if quoted => out.push_str(&format!("\"{s}\"")),
-                        v => out.push_str(&v.to_string()),
-                    }
-                    rest = &after[close + 1..];
-                }
-                _ => {
-                    out.push_str(&rest[..open + 1]);
-                    rest = after;
-                }
+        map_groups(text, '{', '}', |inner| {
+            if inner.is_empty() {
+                return Ok(None);
             }
-        }
-        out.push_str(rest);
-        Ok(out)
+            let name = self.process_exp(inner, true, true)?.replace('"', "");
+            Ok(Some(match self.process_user_vars(&name)? {
+                Py::Str(s) if inner.contains('"') => format!("\"{s}\""),
+                v => v.to_string(),
+            }))
+        })
     }
 
     /// `_process_text`: `${}`, `$!{}`, `$!!{}` and `@{}`.
@@ -1921,7 +1946,11 @@ impl Player {
         };
         let n = options.len() as i64;
         let k = if v - 1 < 0 { v - 1 + n } else { v - 1 };
-        options.get(k as usize).filter(|_| (0..n).contains(&k)).cloned().ok_or_else(|| "IndexError: list index out of range".into())
+        options
+            .get(k as usize)
+            .filter(|_| (0..n).contains(&k))
+            .cloned()
+            .ok_or_else(|| "IndexError: list index out of range".into())
     }
 
     /// `_fairmath`: `%+` and `%-` by MACHIAVELLI's textual rule.
@@ -1937,26 +1966,8 @@ impl Player {
                 return Err("fairmath does not resolve".into());
             }
             val = format!("({val})");
-            // Each group with no `(` before its first `)` is replaced by its value.
-            let mut out = String::new();
-            let mut rest = val.as_str();
-            while let Some(open) = rest.find('(') {
-                let after = &rest[open + 1..];
-                match after.find(['(', ')']) {
-                    Some(close) if after.as_bytes()[close] == b')' => {
-                        out.push_str(&rest[..open]);
-                        let v = self.rel_change(&after[..close])?;
-                        out.push_str(&v);
-                        rest = &after[close + 1..];
-                    }
-                    _ => {
-                        out.push_str(&rest[..open + 1]);
-                        rest = after;
-                    }
-                }
-            }
-            out.push_str(rest);
-            val = out;
+            // Each innermost group is replaced by its value.
+            val = map_groups(&val, '(', ')', |inner| self.rel_change(inner).map(Some))?;
         }
         Ok(val)
     }
@@ -2125,29 +2136,47 @@ fn split_outside_double_quotes(text: &str, sep: char) -> Vec<&str> {
 
 /// The text without `{…#…}` references (which hold a `#` that is not an option's).
 fn strip_hash_references(text: &str) -> String {
+    let strip = |inner: &str| -> Result<Option<String>, ()> {
+        Ok(inner.find('#').is_some_and(|h| h > 0 && h + 1 < inner.len()).then(String::new))
+    };
+    map_groups(text, '{', '}', strip).unwrap_or_else(|()| text.to_string())
+}
+
+/// Each innermost group, `open`, text with neither bracket, `close`, replaced by what `f` makes of
+/// the text inside (`None`: the group is kept), in one pass from the left, as a regular
+/// expression's substitution does.
+fn map_groups<E>(
+    text: &str,
+    open: char,
+    close: char,
+    mut f: impl FnMut(&str) -> Result<Option<String>, E>,
+) -> Result<String, E> {
     let mut out = String::new();
     let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        match after.find(['{', '}']) {
-            Some(close) if after.as_bytes()[close] == b'}' => {
-                let inner = &after[..close];
-                let hash = inner.find('#');
-                if hash.is_some_and(|h| h > 0 && h + 1 < inner.len()) {
-                    out.push_str(&rest[..open]);
-                } else {
-                    out.push_str(&rest[..open + 1 + close + 1]);
+    while let Some(at) = rest.find(open) {
+        let after = &rest[at + open.len_utf8()..];
+        match after.find([open, close]) {
+            Some(end) if after[end..].starts_with(close) => {
+                let inner = &after[..end];
+                out.push_str(&rest[..at]);
+                match f(inner)? {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        out.push(open);
+                        out.push_str(inner);
+                        out.push(close);
+                    }
                 }
-                rest = &after[close + 1..];
+                rest = &after[end + close.len_utf8()..];
             }
             _ => {
-                out.push_str(&rest[..open + 1]);
+                out.push_str(&rest[..at + open.len_utf8()]);
                 rest = after;
             }
         }
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

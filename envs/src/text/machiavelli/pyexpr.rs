@@ -66,17 +66,23 @@ impl Py {
     /// `float(x)`.
     pub fn to_float(&self) -> PyResult<f64> {
         match self {
-            Py::Str(s) => s.trim().parse::<f64>().map_err(|_| format!("ValueError: could not convert string to float: '{s}'")),
-            v => v.num().map(Num::f).ok_or_else(|| format!("TypeError: float() argument must be a number, not '{}'", v.type_name())),
+            Py::Str(s) => {
+                s.trim().parse::<f64>().map_err(|_| format!("ValueError: could not convert string to float: '{s}'"))
+            }
+            v => v
+                .num()
+                .map(Num::f)
+                .ok_or_else(|| format!("TypeError: float() argument must be a number, not '{}'", v.type_name())),
         }
     }
 
     /// `int(x)`.
     pub fn to_int(&self) -> PyResult<i64> {
         match self {
-            Py::Str(s) => {
-                s.trim().parse::<i64>().map_err(|_| format!("ValueError: invalid literal for int() with base 10: '{s}'"))
-            }
+            Py::Str(s) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| format!("ValueError: invalid literal for int() with base 10: '{s}'")),
             Py::Float(f) => float_to_int(f.trunc()),
             v => match v.num() {
                 Some(Num::I(i)) => Ok(i),
@@ -444,7 +450,11 @@ pub fn py_round(v: &Py) -> PyResult {
 
 fn call(f: Func, args: &[Py]) -> PyResult {
     let one = || -> PyResult<&Py> {
-        if args.len() == 1 { Ok(&args[0]) } else { Err(format!("TypeError: {f:?}() takes 1 argument ({} given)", args.len())) }
+        if args.len() == 1 {
+            Ok(&args[0])
+        } else {
+            Err(format!("TypeError: {f:?}() takes 1 argument ({} given)", args.len()))
+        }
     };
     Ok(match f {
         Func::Round => py_round(one()?)?,
@@ -644,7 +654,9 @@ impl Parser<'_> {
                 Some(Tok::Op(">")) => CmpOp::Gt,
                 Some(Tok::Op(">=")) => CmpOp::Ge,
                 Some(Tok::Name(n)) if n == "in" => CmpOp::In,
-                Some(Tok::Name(n)) if n == "not" && matches!(self.tokens.get(self.pos + 1), Some(Tok::Name(m)) if m == "in") => {
+                Some(Tok::Name(n))
+                    if n == "not" && matches!(self.tokens.get(self.pos + 1), Some(Tok::Name(m)) if m == "in") =>
+                {
                     self.pos += 1;
                     CmpOp::NotIn
                 }
