@@ -193,3 +193,87 @@ fn bad_settings_are_refused_naming_the_key() {
         }
     }
 }
+
+#[test]
+fn damaged_checkpoints_are_found_by_their_manifest_and_resume_cleans_up() {
+    let dir = tmp("integrity");
+    let out = dir.display().to_string();
+    let short = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "configs/ppo_prisoners_dilemma_none.toml",
+            "--set",
+            "total_steps=2560",
+            "--set",
+            "ppo.num_steps=32",
+            "--set",
+            "checkpoint_every=2",
+            "--set",
+            "eval.episodes=2",
+            "--out",
+            &out,
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let first = short(&[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoints/final/manifest.json")).unwrap()).unwrap();
+    assert!(
+        manifest["files"]["agent_0.bpk"]["fnv1a64"].is_string() && manifest["files"]["trainer.json"]["bytes"].is_u64()
+    );
+
+    // One flipped byte, the size unchanged: the manifest finds it and the run falls back.
+    let weights = dir.join("checkpoints/final/agent_0.bpk");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&weights, &bytes).unwrap();
+    let eval = run(&["eval", "--run", &out, "--episodes", "2"]);
+    let said = String::from_utf8_lossy(&eval.stderr);
+    assert!(eval.status.success() && said.contains("agent_0.bpk differs from what manifest.json says"), "{said}");
+
+    // Counters edited after the fact: a numbered checkpoint whose trainer.json says another
+    // update is skipped, and one whose update and env steps disagree cannot be loaded.
+    let state = dir.join("checkpoints/update_000010/trainer.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    std::fs::write(&state, text.replacen("\"update\": 10", "\"update\": 99999", 1)).unwrap();
+    let partial = dir.join("checkpoints/.update_000012.partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    let resumed = run(&["train", &out, "--resume", "--set", "total_steps=3584", "--quiet"]);
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{said}");
+    assert!(said.contains("says it holds update 99999; skipped"), "{said}");
+    assert!(!partial.exists(), "a half-written checkpoint is removed on resume");
+    assert_eq!(updates(&dir), (1..=14).collect::<Vec<u64>>(), "each update once");
+    let final_state = dir.join("checkpoints/final/trainer.json");
+    let text = std::fs::read_to_string(&final_state).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["update"] = serde_json::json!(99999);
+    std::fs::write(&final_state, v.to_string()).unwrap();
+    // Without its manifest (as a checkpoint from before manifests), the counters are still checked.
+    std::fs::remove_file(dir.join("checkpoints/final/manifest.json")).unwrap();
+    let again = run(&["train", &out, "--resume", "--set", "total_steps=4096", "--quiet"]);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && said.contains("claims 99999 updates"), "{said}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_run_whose_log_is_deleted_under_it_fails() {
+    let dir = tmp("vanish");
+    let mut child = start(&dir.display().to_string());
+    let t0 = Instant::now();
+    while updates(&dir).len() < 5 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "the run never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_file(dir.join("metrics.jsonl")).unwrap();
+    let status = child.wait().expect("ends");
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!status.success() && stderr.contains("metrics.jsonl disappeared during the run"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

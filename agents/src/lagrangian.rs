@@ -124,6 +124,15 @@ impl Multiplier {
         Self { value: init.max(0.0), limit, lr, m: 0.0, v: 0.0, t: 0 }
     }
 
+    /// Whether every number of the multiplier is one it can hold: finite, the value and Adam's
+    /// second moment not negative, the step count not negative (what a checkpoint is checked for).
+    pub fn is_valid(&self) -> bool {
+        [self.value, self.limit, self.lr, self.m, self.v].iter().all(|x| x.is_finite())
+            && self.value >= 0.0
+            && self.v >= 0.0
+            && self.t >= 0
+    }
+
     /// One Adam step on the loss `-lambda * (episode_cost - limit)`, then projection to `>= 0`.
     pub fn update(&mut self, episode_cost: f64) {
         const B1: f64 = 0.9;

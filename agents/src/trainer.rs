@@ -476,6 +476,23 @@ impl Trainer {
         {
             return Err(setting("checkpoint", "its multipliers do not match this run's policies and cost mode"));
         }
+        if state.multipliers.iter().flatten().any(|m| !m.is_valid()) {
+            return Err(setting("checkpoint", "a multiplier is negative or not a finite number"));
+        }
+        if state.lr_fraction.is_some_and(|f| !(f.is_finite() && (0.0..=1.0).contains(&f))) {
+            return Err(setting("checkpoint", "its learning-rate fraction is not a number from 0 to 1"));
+        }
+        // Every update takes the same env steps, so the two counters must agree.
+        let per_update = (self.config.ppo.num_steps * self.venv.num_envs()) as u64;
+        if Some(state.global_step) != (state.update as u64).checked_mul(per_update) {
+            return Err(setting(
+                "checkpoint",
+                format!(
+                    "it claims {} updates and {} env steps, but this run takes {per_update} env steps an update",
+                    state.update, state.global_step
+                ),
+            ));
+        }
         for (g, m) in self.groups.iter_mut().zip(state.multipliers) {
             g.multipliers = m;
         }

@@ -9,4 +9,5 @@ SINGLE_AGENT = {
     "SequentialSnowdrift-v1": {"num_agents": 1},
     "SurvivalDilemma-v1": {"num_agents": 1},
     "TextGame-v0": {"game": "heist"},
+    "Machiavelli-v0": {"game": "heist"},
 }

@@ -118,6 +118,22 @@ def test_text_games_observe_text_choices_features_and_mask():
     assert "annotation" in info and info["scenes"] == ["handover", "junior"]
 
 
+def test_machiavellis_own_games_play_and_count_as_its_env():
+    env = moralgym.make("Machiavelli-v0", game="heist", features=False)
+    obs, info = env.reset(seed=2417)
+    assert "Saint-Malo" in obs["text"] and len(obs["choices"]) == int(obs["action_mask"].sum())
+    assert not obs["features"].any(), "features are off"
+    total = 0.0
+    done = False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(0)
+        total += reward
+        done = terminated or truncated
+    assert terminated and info["current_nodes"] and total == info["points"] > 0
+    with pytest.raises(Exception, match="no game `nope`"):
+        moralgym.make("Machiavelli-v0", game="nope")
+
+
 def test_a_choicescript_game_folder_plays_like_the_toml_game_it_was_converted_from():
     root = Path(__file__).resolve().parents[2]
     ported = moralgym.make("TextGame-v0", path=str(root / "games" / "choicescript" / "heist"))

@@ -91,10 +91,6 @@ pub fn random_baseline(id: &str, config: &Value, episodes: usize, seed: u64) -> 
 /// reference interpreter does (fairmath, reuse flags, nested choices).
 const BASELINE_RULES: u32 = 2;
 
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
-}
-
 /// The random baseline, computed once per game config, size and seed and then read from the cache
 /// (`$MORALGYM_CACHE`, else `~/.cache/moralgym`). The game's content (shipped, generated or read
 /// from files) is part of the key, so a changed game is computed again.
@@ -109,7 +105,7 @@ pub fn cached_random_baseline(
     if let Ok(game) = serde_json::from_value::<TextGameConfig>(resolved.clone()) {
         key.push_str(&format!("|{:016x}", game.fingerprint(id)?));
     }
-    let file = cache_root().join(format!("baseline-{:016x}.json", fnv(&key)));
+    let file = cache_root().join(format!("baseline-{:016x}.json", crate::checksum::fnv1a64(key.as_bytes())));
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {
         return Ok(b);
     }

@@ -359,6 +359,12 @@ pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult
     config.out_dir = dir.to_path_buf();
     let mut trainer = trainer_for(&config, config.num_envs)?;
     let state = load_latest(&mut trainer, dir, true)?;
+    // A checkpoint a crash left half written is never read; it goes.
+    for entry in fs::read_dir(dir.join("checkpoints")).map_err(|e| io(dir, e))?.flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".partial") {
+            fs::remove_dir_all(entry.path()).map_err(|e| written(&entry.path(), e))?;
+        }
+    }
     if !overrides.is_empty() {
         write_resolved_config(&config)?; // what the resumed run trains with is what config.toml says
     }
@@ -420,6 +426,13 @@ fn run_loop(
     let shown = crate::progress::Progress::new("update", total, quiet);
     let mut global_step = trainer.state().global_step;
     while trainer.updates_done() < total {
+        // A run whose folder or log was removed under it fails instead of writing on into
+        // nothing (a deleted file stays writable through its handle).
+        if !metrics_path.is_file() {
+            return Err(ConfigError::Run {
+                message: format!("{} disappeared during the run; stopping", metrics_path.display()),
+            });
+        }
         let it = trainer.iterate()?;
         global_step = it.global_step;
         let line = serde_json::to_string(&it).map_err(|e| written(&metrics_path, e))?;
@@ -520,14 +533,53 @@ pub fn save(trainer: &Trainer, dir: &Path) -> Result<(), ConfigError> {
     }
     let state = serde_json::to_string_pretty(&trainer.state()).map_err(|e| cannot(dir, e.to_string()))?;
     write_file(&tmp.join("trainer.json"), state)?;
+    write_manifest(&tmp)?;
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(|e| cannot(dir, e.to_string()))?;
     }
     fs::rename(&tmp, dir).map_err(|e| cannot(dir, e.to_string()))
 }
 
+/// A checkpoint's manifest: each file's size and FNV-1a hash, so a damaged file is found before
+/// it is loaded.
+const MANIFEST: &str = "manifest.json";
+
+fn write_manifest(dir: &Path) -> Result<(), ConfigError> {
+    let mut files = serde_json::Map::new();
+    let mut entries: Vec<_> = fs::read_dir(dir).map_err(|e| io(dir, e))?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let bytes = fs::read(entry.path()).map_err(|e| io(&entry.path(), e))?;
+        let hash = format!("{:016x}", crate::checksum::fnv1a64(&bytes));
+        files.insert(entry.file_name().to_string_lossy().into_owned(), json!({"bytes": bytes.len(), "fnv1a64": hash}));
+    }
+    let text = serde_json::to_string_pretty(&json!({"files": files})).map_err(|e| io(dir, e))?;
+    write_file(&dir.join(MANIFEST), text)
+}
+
+/// Checks the files of the checkpoint `dir` against its manifest (a checkpoint written before
+/// manifests has none and is not checked).
+fn check_manifest(dir: &Path) -> Result<(), ConfigError> {
+    let path = dir.join(MANIFEST);
+    let bad = |message: String| ConfigError::Checkpoint { path: dir.display().to_string(), message };
+    let Ok(text) = fs::read_to_string(&path) else {
+        return if path.exists() { Err(bad(format!("{MANIFEST} cannot be read"))) } else { Ok(()) };
+    };
+    let manifest: Value = serde_json::from_str(&text).map_err(|e| bad(format!("{MANIFEST}: {e}")))?;
+    let files = manifest["files"].as_object().ok_or_else(|| bad(format!("{MANIFEST} lists no files")))?;
+    for (name, want) in files {
+        let bytes = fs::read(dir.join(name)).map_err(|e| bad(format!("{name}: {e}")))?;
+        let hash = format!("{:016x}", crate::checksum::fnv1a64(&bytes));
+        if want["bytes"].as_u64() != Some(bytes.len() as u64) || want["fnv1a64"].as_str() != Some(hash.as_str()) {
+            return Err(bad(format!("{name} differs from what {MANIFEST} says was written (damaged)")));
+        }
+    }
+    Ok(())
+}
+
 /// Loads networks (and, with `full`, optimizer states, counters and multipliers) from `dir`.
 pub fn load(trainer: &mut Trainer, dir: &Path, full: bool) -> Result<(), ConfigError> {
+    check_manifest(dir)?;
     let names = network_names(trainer);
     for (learner, name) in trainer.learners_mut().into_iter().zip(names) {
         learner.load(&dir.join(format!("{name}.bpk")))?;
@@ -560,6 +612,14 @@ pub fn checkpoints(dir: &Path) -> Result<Vec<(TrainerState, PathBuf)>, ConfigErr
         }
         let Ok(text) = fs::read_to_string(path.join("trainer.json")) else { continue };
         let Ok(state) = serde_json::from_str::<TrainerState>(&text) else { continue };
+        // `update_N` holds update N: a counter that says otherwise was changed after the fact.
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(n) = name.strip_prefix("update_").and_then(|n| n.parse::<usize>().ok())
+            && n != state.update
+        {
+            eprintln!("note: checkpoint {} says it holds update {}; skipped", path.display(), state.update);
+            continue;
+        }
         found.push((state, path));
     }
     found.sort_by_key(|(s, _)| std::cmp::Reverse(s.update));

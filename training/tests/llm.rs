@@ -159,6 +159,11 @@ fn rate_limits_and_server_errors_are_retried_and_other_errors_stop_the_run() {
     let e = run("PrisonersDilemma-v0", json!({}), "llm", 1, &c).expect_err("keeps failing");
     assert!(e.to_string().contains("HTTP 500"), "{e}");
 
+    // An answer of 12 MB is refused by its size, not misread as broken JSON.
+    let server = FakeLlm::start(Duration::ZERO, |_, _| Reply::Text("7".repeat(12 << 20)));
+    let e = run("PrisonersDilemma-v0", json!({}), "llm", 1, &config(&server, "huge")).expect_err("refused");
+    assert!(e.to_string().contains("the answer is longer than"), "{e}");
+
     let nobody = LlmConfig {
         base_url: Some("http://127.0.0.1:9/v1".into()),
         model: Some("m".into()),

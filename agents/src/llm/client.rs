@@ -127,7 +127,25 @@ impl LlmClient {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<f64>().ok());
-                    let text = response.body_mut().read_to_string().unwrap_or_default();
+                    let text = match response.body_mut().read_to_string() {
+                        Ok(text) => text,
+                        // An answer over ureq's 10 MB is no answer a prompt asked for.
+                        Err(ureq::Error::BodyExceedsLimit(limit)) => {
+                            return Err(LlmError::Response(format!(
+                                "the answer is longer than {limit} bytes; refused unread"
+                            )));
+                        }
+                        // Cut off (a timeout, a broken connection): retried like a failed request.
+                        Err(e) => {
+                            if retries >= self.config.http_retries as u64 {
+                                return Err(LlmError::Transport(format!("{}: the answer was cut off ({e})", self.url)));
+                            }
+                            retries += 1;
+                            let backoff = self.config.backoff_ms as f64 / 1000.0 * 2f64.powi(retries as i32 - 1);
+                            std::thread::sleep(Duration::from_secs_f64(backoff.clamp(0.0, 60.0)));
+                            continue;
+                        }
+                    };
                     if (200..300).contains(&status) {
                         let value = serde_json::from_str(&text).map_err(|e| {
                             LlmError::Response(format!("the answer is not JSON ({e}): {}", clip(&text)))
