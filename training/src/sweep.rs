@@ -295,6 +295,15 @@ pub fn collect(config: &SweepConfig) -> Result<Vec<PointResult>, ConfigError> {
 /// outputs, as if one machine had run them all. Refused when a shard ran another sweep (its
 /// `sweep.json` has another base or grid) or when points of the grid are missing (they are named).
 pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>, ConfigError> {
+    // Merging into a shard would overwrite the shard's own outputs with the merged ones.
+    if let Ok(out) = config.out_dir.canonicalize()
+        && let Some(shard) = dirs.iter().find(|d| d.canonicalize().is_ok_and(|d| d == out))
+    {
+        return Err(ConfigError::Sweep {
+            message: format!("--out names the shard {}: merge into a folder of its own", shard.display()),
+        });
+    }
+    let agents = config.agents()?;
     let mut by_index: BTreeMap<usize, PointResult> = BTreeMap::new();
     for dir in dirs {
         let shard = config_of(dir)?;
@@ -313,6 +322,21 @@ pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>,
         let points: Vec<PointResult> = serde_json::from_str(&text)
             .map_err(|e| ConfigError::Sweep { message: format!("{}: {e}", path.display()) })?;
         for p in points {
+            // Each point is read again from its run's evaluation, so a point whose run folder
+            // was moved, removed or garbled is found here, not in the merged front.
+            let again = point_from_eval(p.index, p.overrides.clone(), p.run_dir.clone(), &agents).map_err(|e| {
+                ConfigError::Sweep { message: format!("{}: point {}: {e}", path.display(), p.index) }
+            })?;
+            if again != p {
+                return Err(ConfigError::Sweep {
+                    message: format!(
+                        "{}: point {} does not match the evaluation in {} (the run was changed after the sweep)",
+                        path.display(),
+                        p.index,
+                        p.run_dir.join("eval.json").display()
+                    ),
+                });
+            }
             by_index.entry(p.index).or_insert(p);
         }
     }

@@ -66,6 +66,19 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
     run_sweep(&other, 1, 2, true).expect("other sweep's shard");
     let e = merge(&config(&lone), &[d0.clone(), other_dir.clone()]).expect_err("mixed sweeps");
     assert!(e.to_string().contains("shard of another sweep"), "{e}");
+    // merging into a shard is refused; a point whose run was changed or removed is found
+    let e = merge(&config(&d0), &[d0.clone(), d1.clone()]).expect_err("onto a shard");
+    assert!(e.to_string().contains("--out names the shard"), "{e}");
+    let eval = s1[0].run_dir.join("eval.json");
+    let kept = std::fs::read_to_string(&eval).expect("eval.json");
+    std::fs::write(&eval, kept.replacen("\"length\"", "\"lenght\"", 1)).expect("garble");
+    let e = merge(&config(&lone), &[d0.clone(), d1.clone()]).expect_err("garbled run");
+    assert!(e.to_string().contains(&format!("point {}", s1[0].index)) && e.to_string().contains("eval.json"), "{e}");
+    std::fs::remove_file(&eval).expect("remove");
+    let e = merge(&config(&lone), &[d0.clone(), d1.clone()]).expect_err("missing run");
+    assert!(e.to_string().contains("eval.json"), "{e}");
+    std::fs::write(&eval, &kept).expect("restore");
+    assert!(!lone.join("front.json").exists(), "nothing written by a refused merge");
 
     // a re-run finds every point finished and trains nothing
     let stamp = |i: usize| {
