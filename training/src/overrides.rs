@@ -138,12 +138,25 @@ pub fn apply_sets(table: &mut Value, sets: &[String]) -> Result<(), ConfigError>
 }
 
 /// Applies one `key=value` override to `table`. The value is read as TOML (`3`, `true`,
-/// `"text"`, `[1, 2]`, `{ a = 1 }`); a bare word that is not TOML is taken as a string.
+/// `"text"`, `[1, 2]`, `{ a = 1 }`); a bare word that is not TOML is taken as a string. An empty
+/// value (`key=`) removes the key, so its default applies again; removing a key that is not
+/// there is an error (it is most likely misspelt).
 pub fn apply_set(table: &mut Value, entry: &str) -> Result<(), ConfigError> {
     let err = |message: &str| ConfigError::Set { entry: entry.into(), message: message.into() };
-    let (key, raw) = entry.split_once('=').ok_or_else(|| err("expected key=value"))?;
+    let (key, raw) = entry.split_once('=').ok_or_else(|| err("expected key=value (or key= to remove the key)"))?;
     let parts = key_parts(key.trim()).ok_or_else(|| err("the key has an empty part or an unclosed quote"))?;
     let raw = raw.trim();
+    if raw.is_empty() {
+        let (last, path) = parts.split_last().ok_or_else(|| err("no key"))?;
+        let mut node = &mut *table;
+        for part in path {
+            node = node.get_mut(part.as_str()).ok_or_else(|| err(&format!("`{}` is not set: nothing to remove", key.trim())))?;
+        }
+        return match node.as_object_mut().and_then(|m| m.remove(last.as_str())) {
+            Some(_) => Ok(()),
+            None => Err(err(&format!("`{}` is not set: nothing to remove", key.trim()))),
+        };
+    }
     let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
         Ok(mut t) => {
             let v = t.remove("v").unwrap_or(toml::Value::Boolean(false));
@@ -222,6 +235,17 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_value_removes_the_key() {
+        let mut t = json!({"size": 3, "zap": {"timeout": 5, "enabled": true}});
+        apply_set(&mut t, "zap.timeout=").unwrap();
+        apply_set(&mut t, "size =").unwrap();
+        assert_eq!(t, json!({"zap": {"enabled": true}}));
+        let e = apply_set(&mut t, "zap.timeout=").unwrap_err();
+        assert!(e.to_string().contains("`zap.timeout` is not set: nothing to remove"), "{e}");
+        assert!(apply_set(&mut t, "missing.key=").is_err());
+    }
+
+    #[test]
     fn quoted_key_parts_may_hold_dots() {
         let mut t = json!({"grid": {"seed": [1]}});
         apply_set(&mut t, "grid.\"cost.default_weight\"=[0.0, 1.0]").unwrap();
@@ -231,7 +255,7 @@ mod tests {
     #[test]
     fn malformed_sets_are_errors_naming_the_entry() {
         let mut t = Value::Null;
-        for bad in ["size", "=3", "a..b=1", "x=[1,", "size=3 4", "grid.\"open=1", "a.\"b\"c=1"] {
+        for bad in ["size", "=3", "a..b=1", "x=[1,", "size=3 4", "grid.\"open=1", "a.\"b\"c=1", "nope="] {
             let e = apply_set(&mut t, bad).expect_err(bad);
             assert!(e.to_string().contains(bad), "{e}");
         }
