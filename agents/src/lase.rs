@@ -111,7 +111,45 @@ impl Default for LaseConfig {
     }
 }
 
+/// Most bytes one LASE agent's replay memory may take (4 GiB).
+pub const MAX_REPLAY_BYTES: u128 = 4 << 30;
+
 impl LaseConfig {
+    /// Refuses networks over [`crate::ppo::MAX_PARAMETERS`] (the Q network and the perspective
+    /// taker together, for `obs_dim` observation floats, `agents` agents and `actions` actions)
+    /// and a replay memory over [`MAX_REPLAY_BYTES`], before anything is allocated.
+    pub fn check_size(&self, obs_dim: usize, agents: usize, actions: usize) -> Result<(), AgentError> {
+        let net = |inputs: u128, outputs: u128| {
+            let (mut n, mut prev) = (0u128, inputs);
+            for &h in &self.hidden {
+                n += (prev + 1) * h as u128;
+                prev = h as u128;
+            }
+            n + (prev + 1) * outputs
+        };
+        let (d, a, k) = (obs_dim as u128, agents as u128, actions as u128);
+        let params = net(d + a * k, 1) + net(d + a, d);
+        if params > crate::ppo::MAX_PARAMETERS {
+            return Err(setting(
+                "social.lase.hidden",
+                format!("gives {params} parameters for {obs_dim} inputs, over the budget of {}", crate::ppo::MAX_PARAMETERS),
+            ));
+        }
+        // Each replay entry holds two steps: an observation and a joint action each.
+        let entry = 2 * (4 * d + 4 * a + 64);
+        let bytes = self.replay_size as u128 * entry;
+        if bytes > MAX_REPLAY_BYTES {
+            return Err(setting(
+                "social.lase.replay_size",
+                format!(
+                    "{} entries of {entry} bytes for these observations are {bytes} bytes, over the budget of {MAX_REPLAY_BYTES} (4 GiB)",
+                    self.replay_size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> Result<(), AgentError> {
         let fail = |what: &str| Err(setting("social.lase", what));
@@ -537,6 +575,11 @@ mod tests {
     #[test]
     fn relationships_cover_every_co_player_by_default() {
         assert_eq!(LaseConfig::default().relate_to, RelateTo::Every);
+        assert!(LaseConfig::default().check_size(1000, 4, 8).is_ok(), "the defaults on a large grid view");
+        let wide = LaseConfig { hidden: vec![65_536, 65_536], ..Default::default() };
+        assert!(wide.check_size(10, 2, 4).unwrap_err().to_string().contains("social.lase.hidden"));
+        let long = LaseConfig { replay_size: 10_000_000, ..Default::default() };
+        assert!(long.check_size(1000, 4, 8).unwrap_err().to_string().contains("social.lase.replay_size"));
         assert_eq!(LaseConfig::default().epsilon, 0.0, "no epsilon, as the authors");
         for (rule, part, seen, want) in [
             (RelateTo::Every, true, false, true),

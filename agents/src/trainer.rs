@@ -378,6 +378,7 @@ impl Trainer {
     ) -> Result<Vec<Option<Lase>>, AgentError> {
         if modes.contains(&SocialMode::Lase) {
             config.social.lase.validate()?;
+            config.social.lase.check_size(spec.obs_dim(), spec.num_agents, spec.num_actions())?;
             if config.shared_policy {
                 return Err(setting("social", "LASE agents learn on their own: set shared_policy = false"));
             }
