@@ -132,7 +132,10 @@ impl LaseConfig {
         if params > crate::ppo::MAX_PARAMETERS {
             return Err(setting(
                 "social.lase.hidden",
-                format!("gives {params} parameters for {obs_dim} inputs, over the budget of {}", crate::ppo::MAX_PARAMETERS),
+                format!(
+                    "gives {params} parameters for {obs_dim} inputs, over the budget of {}",
+                    crate::ppo::MAX_PARAMETERS
+                ),
             ));
         }
         // Each replay entry holds two steps: an observation and a joint action each.

@@ -150,7 +150,9 @@ pub fn apply_set(table: &mut Value, entry: &str) -> Result<(), ConfigError> {
         let (last, path) = parts.split_last().ok_or_else(|| err("no key"))?;
         let mut node = &mut *table;
         for part in path {
-            node = node.get_mut(part.as_str()).ok_or_else(|| err(&format!("`{}` is not set: nothing to remove", key.trim())))?;
+            node = node
+                .get_mut(part.as_str())
+                .ok_or_else(|| err(&format!("`{}` is not set: nothing to remove", key.trim())))?;
         }
         return match node.as_object_mut().and_then(|m| m.remove(last.as_str())) {
             Some(_) => Ok(()),

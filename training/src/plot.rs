@@ -14,9 +14,11 @@ pub struct Dot {
     pub kind: u8,
 }
 
-const W: f64 = 640.0;
+const W: f64 = 780.0;
 const H: f64 = 420.0;
 const M: f64 = 60.0;
+/// The right margin, where the legend sits, outside the plotted area.
+const R: f64 = 200.0;
 
 fn bounds(dots: &[Dot]) -> (f64, f64, f64, f64) {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -37,7 +39,24 @@ fn bounds(dots: &[Dot]) -> (f64, f64, f64, f64) {
 
 fn to_px(d: &Dot, b: (f64, f64, f64, f64)) -> (f64, f64) {
     let (x0, x1, y0, y1) = b;
-    (M + (d.x - x0) / (x1 - x0) * (W - 2.0 * M), H - M - (d.y - y0) / (y1 - y0) * (H - 2.0 * M))
+    (M + (d.x - x0) / (x1 - x0) * (W - M - R), H - M - (d.y - y0) / (y1 - y0) * (H - 2.0 * M))
+}
+
+/// Ticks at round numbers (1, 2 or 5 times a power of ten apart, about six of them) inside
+/// `lo..=hi`, with the decimals their step needs.
+fn ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
+    let raw = (hi - lo) / 5.0;
+    if !(raw.is_finite() && raw > 0.0) {
+        return (vec![lo], 0);
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|s| *s >= raw).unwrap_or(10.0 * p);
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    let first = (lo / step).ceil();
+    // `+ 0.0` turns a -0 into 0, which would print as "-0".
+    let values =
+        (0..).map(|i| (first + i as f64) * step + 0.0).take_while(|v| *v <= hi + step * 1e-9).take(20).collect();
+    (values, decimals)
 }
 
 fn front_line(dots: &[Dot], b: (f64, f64, f64, f64)) -> Vec<(f64, f64)> {
@@ -56,18 +75,28 @@ pub fn svg(title: &str, x_label: &str, dots: &[Dot], names: &[&str]) -> String {
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(s, r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#, W / 2.0, escape(title));
-    let _ = writeln!(s, r#"<line x1="{M}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, H - M, W - M, H - M);
+    let _ = writeln!(s, r#"<line x1="{M}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, H - M, W - R, H - M);
     let _ = writeln!(s, r#"<line x1="{M}" y1="{M}" x2="{M}" y2="{}" stroke="black"/>"#, H - M);
     let (x0, x1, y0, y1) = b;
-    for i in 0..=4 {
-        let f = i as f64 / 4.0;
-        let (px, py) = (M + f * (W - 2.0 * M), H - M - f * (H - 2.0 * M));
-        let _ =
-            writeln!(s, r#"<text x="{px}" y="{}" text-anchor="middle">{:.3}</text>"#, H - M + 16.0, x0 + f * (x1 - x0));
-        let _ =
-            writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{:.3}</text>"#, M - 6.0, py + 4.0, y0 + f * (y1 - y0));
+    let (xs, xd) = ticks(x0, x1);
+    for x in xs {
+        let (px, _) = to_px(&Dot { x, y: y0, kind: 0 }, b);
+        let _ = writeln!(s, r#"<line x1="{px:.1}" y1="{}" x2="{px:.1}" y2="{}" stroke="black"/>"#, H - M, H - M + 4.0);
+        let _ = writeln!(s, r#"<text x="{px:.1}" y="{}" text-anchor="middle">{x:.xd$}</text>"#, H - M + 18.0);
     }
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, W / 2.0, H - 14.0, escape(x_label));
+    let (ys, yd) = ticks(y0, y1);
+    for y in ys {
+        let (_, py) = to_px(&Dot { x: x0, y, kind: 0 }, b);
+        let _ = writeln!(s, r#"<line x1="{}" y1="{py:.1}" x2="{M}" y2="{py:.1}" stroke="black"/>"#, M - 4.0);
+        let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{y:.yd$}</text>"#, M - 6.0, py + 4.0);
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        M + (W - M - R) / 2.0,
+        H - 14.0,
+        escape(x_label)
+    );
     let _ = writeln!(
         s,
         r#"<text x="16" y="{}" text-anchor="middle" transform="rotate(-90 16 {})">return per episode</text>"#,
@@ -101,7 +130,7 @@ pub fn svg(title: &str, x_label: &str, dots: &[Dot], names: &[&str]) -> String {
     let _ = writeln!(
         s,
         r##"<g transform="translate({}, 44)"><circle cx="0" cy="0" r="5" fill="#d62728"/><text x="10" y="4">non-dominated</text><circle cx="0" cy="18" r="4" fill="none" stroke="#7f7f7f"/><text x="10" y="22">dominated</text><rect x="-5" y="31" width="10" height="10" fill="#1f77b4"/><text x="10" y="40">baseline</text></g>"##,
-        W - 150.0
+        W - R + 30.0
     );
     s.push_str("</svg>\n");
     s
@@ -138,6 +167,27 @@ pub fn png(svg: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_round_numbers_inside_the_range() {
+        assert_eq!(ticks(-0.37, 23.1), (vec![0.0, 5.0, 10.0, 15.0, 20.0], 0));
+        assert_eq!(ticks(0.0, 1.0).1, 1);
+        assert_eq!(ticks(0.0, 1.0).0.len(), 6, "0, 0.2, ..., 1");
+        assert_eq!(ticks(-201.0, 23.3), (vec![-200.0, -150.0, -100.0, -50.0, 0.0], 0));
+        let (t, d) = ticks(0.012, 0.047);
+        assert_eq!(d, 2);
+        assert!(t.iter().all(|v| (0.012..=0.047).contains(v)) && t.len() >= 3, "{t:?}");
+    }
+
+    #[test]
+    fn the_legend_is_outside_the_plotted_area() {
+        let dots = [Dot { x: 10.0, y: 5.0, kind: 1 }, Dot { x: 0.0, y: 0.0, kind: 2 }];
+        let svg = svg("t", "cost", &dots, &["random"]);
+        let (x, _) = to_px(&dots[0], bounds(&dots));
+        assert!(x <= W - R, "the rightmost point at {x} is left of the legend at {}", W - R + 30.0);
+        assert!(svg.contains(&format!("translate({}, 44)", W - R + 30.0)));
+        assert!(!svg.contains(".000<"), "no unrounded tick labels:\n{svg}");
+    }
 
     #[test]
     fn the_png_draws_what_the_svg_has_text_included() {

@@ -324,9 +324,8 @@ pub fn merge(config: &SweepConfig, dirs: &[PathBuf]) -> Result<Vec<PointResult>,
         for p in points {
             // Each point is read again from its run's evaluation, so a point whose run folder
             // was moved, removed or garbled is found here, not in the merged front.
-            let again = point_from_eval(p.index, p.overrides.clone(), p.run_dir.clone(), &agents).map_err(|e| {
-                ConfigError::Sweep { message: format!("{}: point {}: {e}", path.display(), p.index) }
-            })?;
+            let again = point_from_eval(p.index, p.overrides.clone(), p.run_dir.clone(), &agents)
+                .map_err(|e| ConfigError::Sweep { message: format!("{}: point {}: {e}", path.display(), p.index) })?;
             if again != p {
                 return Err(ConfigError::Sweep {
                     message: format!(
@@ -534,7 +533,7 @@ fn write_plots(
         dots.push(Dot { x: b.costs.values().sum(), y: b.ret, kind: 2 });
     }
     let title =
-        format!("{}: reward-ethics front ({} policies, hypervolume {:.4})", front.env, pts.len(), front.hypervolume);
+        format!("{}: reward-ethics front ({} policies, hypervolume {:.1})", front.env, pts.len(), front.hypervolume);
     let x_label = format!("cost per agent per episode ({})", names.join(" + "));
     let names: Vec<&str> = config.baselines.iter().map(String::as_str).collect();
     let picture = svg(&title, &x_label, &dots, &names);
