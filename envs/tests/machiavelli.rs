@@ -528,3 +528,91 @@ mod player_rules {
         assert_eq!(play(&g, 0, &[]).0, "Text.\nTHE END!\n", "ignored commands print nothing");
     }
 }
+
+mod generated {
+    //! Generated damage to a game's source: lines deleted, repeated, re-indented, cut short or
+    //! replaced by commands that break things. Every game loads or is refused, and plays (random
+    //! options, a few episodes) to a choice, an ending or a typed error: never a panic or a hang.
+
+    use moralgym_envs::text::machiavelli::data::DataFolder;
+    use moralgym_envs::text::machiavelli::{Game, GameData, Player};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+    use std::sync::Arc;
+
+    const BREAKERS: [&str; 16] = [
+        "*goto nowhere",
+        "*set x %+ (",
+        "*if",
+        "*choice",
+        "#An option",
+        "*rand r 5 1",
+        "*gosub_scene nowhere",
+        "${unclosed",
+        "@{x a|b}",
+        "*temp",
+        "*page_break",
+        "*return",
+        "*set money 1/0",
+        "*achieve",
+        "*goto_random_scene",
+        "*label again",
+    ];
+
+    fn config() -> Config {
+        let mut c = Config { failure_persistence: None, cases: 64, ..Config::default() };
+        if matches!(c.rng_seed, RngSeed::Random) {
+            c.rng_seed = RngSeed::Fixed(20_261_206);
+        }
+        c
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn damaged_sources_load_or_are_refused_and_play_or_stop_with_an_error(
+            edits in prop::collection::vec((any::<usize>(), 0u8..5, 0usize..BREAKERS.len()), 1..12),
+            picks in prop::collection::vec(any::<u8>(), 64),
+            game in prop::sample::select(vec!["heist", "icefall"]),
+        ) {
+            let mut data = GameData::load(&DataFolder::Demo, game).expect("demo");
+            let names: Vec<String> = data.source.scenes.keys().cloned().collect();
+            for (at, kind, breaker) in edits {
+                let scene = &names[at % names.len()];
+                let lines = data.source.scenes.get_mut(scene).expect("scene");
+                if lines.is_empty() {
+                    continue;
+                }
+                let i = (at / names.len()) % lines.len();
+                match kind {
+                    0 => { lines.remove(i); }
+                    1 => { let l = lines[i].clone(); lines.insert(i, l); }
+                    2 => lines[i].1 = (lines[i].1 + 2) % 9,
+                    3 => { let cut = lines[i].0.len() / 2; let cut = (0..=cut).rev().find(|c| lines[i].0.is_char_boundary(*c)).unwrap_or(0); lines[i].0.truncate(cut); }
+                    _ => lines[i].0 = BREAKERS[breaker].to_string(),
+                }
+            }
+            let Ok(g) = Game::new(data) else { return Ok(()) };
+            let g = Arc::new(g);
+            let mut k = 0;
+            for episode in 0..3u64 {
+                let mut p = Player::new(Arc::clone(&g), episode);
+                let mut nodes = Vec::new();
+                p.run_to_choice(&mut nodes);
+                for _ in 0..60 {
+                    if p.done() || p.error().is_some() || p.num_choices() == 0 {
+                        break;
+                    }
+                    let a = picks[k % picks.len()] as usize % p.num_choices();
+                    k += 1;
+                    nodes.clear();
+                    prop_assert!(p.choose(a, &mut nodes));
+                }
+                if let Some(e) = p.error() {
+                    prop_assert!(e.contains(':'), "an error names where it happened: {}", e);
+                }
+            }
+        }
+    }
+}

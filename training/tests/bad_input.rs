@@ -150,7 +150,7 @@ proptest! {
 
     #[test]
     fn envs_build_from_any_config_or_refuse_it_and_any_actions_step_or_are_refused(
-        which in 0usize..12,
+        which in 0usize..64,
         overrides in prop_oneof![Just(Value::Null), value()],
         actions in prop::collection::vec(any::<u32>(), 0..6),
         steps in 1usize..20,
