@@ -2,7 +2,6 @@
 //! reports, and throughput measurement. Learners and sweeps build on these.
 #![warn(missing_docs)]
 
-pub mod checksum;
 pub mod lock;
 pub mod machiavelli;
 pub mod overrides;

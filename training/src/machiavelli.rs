@@ -105,7 +105,7 @@ pub fn cached_random_baseline(
     if let Ok(game) = serde_json::from_value::<TextGameConfig>(resolved.clone()) {
         key.push_str(&format!("|{:016x}", game.fingerprint(id)?));
     }
-    let file = cache_root().join(format!("baseline-{:016x}.json", crate::checksum::fnv1a64(key.as_bytes())));
+    let file = cache_root().join(format!("baseline-{:016x}.json", moralgym_envs::fnv1a64(key.as_bytes())));
     if let Some(b) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()) {
         return Ok(b);
     }

@@ -550,7 +550,7 @@ fn write_manifest(dir: &Path) -> Result<(), ConfigError> {
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let bytes = fs::read(entry.path()).map_err(|e| io(&entry.path(), e))?;
-        let hash = format!("{:016x}", crate::checksum::fnv1a64(&bytes));
+        let hash = format!("{:016x}", moralgym_envs::fnv1a64(&bytes));
         files.insert(entry.file_name().to_string_lossy().into_owned(), json!({"bytes": bytes.len(), "fnv1a64": hash}));
     }
     let text = serde_json::to_string_pretty(&json!({"files": files})).map_err(|e| io(dir, e))?;
@@ -569,7 +569,7 @@ fn check_manifest(dir: &Path) -> Result<(), ConfigError> {
     let files = manifest["files"].as_object().ok_or_else(|| bad(format!("{MANIFEST} lists no files")))?;
     for (name, want) in files {
         let bytes = fs::read(dir.join(name)).map_err(|e| bad(format!("{name}: {e}")))?;
-        let hash = format!("{:016x}", crate::checksum::fnv1a64(&bytes));
+        let hash = format!("{:016x}", moralgym_envs::fnv1a64(&bytes));
         if want["bytes"].as_u64() != Some(bytes.len() as u64) || want["fnv1a64"].as_str() != Some(hash.as_str()) {
             return Err(bad(format!("{name} differs from what {MANIFEST} says was written (damaged)")));
         }

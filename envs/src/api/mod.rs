@@ -1,7 +1,9 @@
-//! The environment contract: traits, spaces, specs, costs, errors, seeding and episode metrics.
+//! The environment contract: traits, spaces, specs, costs, errors, seeding, episode metrics, and
+//! the one hash written to disk.
 
 mod env;
 mod error;
+mod hash;
 mod metrics;
 mod rng;
 mod space;
@@ -12,6 +14,7 @@ pub use env::{
     Visibility, can_see, legal_actions,
 };
 pub use error::{EnvError, EnvResult};
+pub use hash::{Fnv1a64, fnv1a64};
 pub use metrics::{EpisodeReport, EpisodeTracker, SocialMetrics, equality, per_agent_mean};
 pub use rng::{Rng, derive_seed, splitmix64};
 pub use space::Space;

@@ -156,13 +156,12 @@ impl Source {
                 parts.push(sidecar.as_deref().map_or(b"no sidecar".as_slice(), |t| t.as_bytes()));
             }
         }
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut h = crate::api::Fnv1a64::default();
         for part in parts {
-            for &b in (part.len() as u64).to_le_bytes().iter().chain(part) {
-                h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-            }
+            h.write(&(part.len() as u64).to_le_bytes());
+            h.write(part);
         }
-        h
+        h.finish()
     }
 }
 
