@@ -277,3 +277,95 @@ fn a_run_whose_log_is_deleted_under_it_fails() {
     assert!(!status.success() && stderr.contains("metrics.jsonl disappeared during the run"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Copies a run directory (files and folders, no links).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+fn files_of(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            files_of(&e.path(), out);
+        } else {
+            out.push(e.path());
+        }
+    }
+}
+
+#[test]
+fn faults_injected_into_a_finished_run_end_in_success_or_a_typed_error() {
+    let base = tmp("faults-base");
+    let out = base.display().to_string();
+    let trained = run(&[
+        "train",
+        "configs/ppo_prisoners_dilemma_none.toml",
+        "--set",
+        "total_steps=2560",
+        "--set",
+        "ppo.num_steps=32",
+        "--set",
+        "checkpoint_every=3",
+        "--set",
+        "eval.episodes=2",
+        "--out",
+        &out,
+        "--quiet",
+    ]);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let mut rng = moralgym::envs::Rng::new(20_261_206);
+    let (mut ok, mut refused) = (0, 0);
+    for case in 0..24 {
+        let dir = tmp(&format!("faults-{case}"));
+        copy_dir(&base, &dir);
+        let _ = std::fs::remove_file(dir.join(".lock"));
+        let mut files = Vec::new();
+        files_of(&dir, &mut files);
+        files.sort();
+        // one to three faults: a file deleted, truncated, garbled or emptied
+        let mut done = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            let f = &files[rng.below(files.len())];
+            let bytes = std::fs::read(f).unwrap_or_default();
+            let what = rng.below(4);
+            match what {
+                0 => drop(std::fs::remove_file(f)),
+                1 => drop(std::fs::write(f, &bytes[..bytes.len() / 2])),
+                2 if !bytes.is_empty() => {
+                    let mut b = bytes.clone();
+                    let at = rng.below(b.len());
+                    b[at] ^= 0x5a;
+                    drop(std::fs::write(f, b));
+                }
+                _ => drop(std::fs::write(f, b"")),
+            }
+            done.push(format!("{} #{what}", f.strip_prefix(&dir).unwrap().display()));
+        }
+        let d = dir.display().to_string();
+        for args in [
+            vec!["eval", "--run", &d, "--episodes", "2"],
+            vec!["train", &d, "--resume", "--set", "total_steps=3584", "--quiet"],
+        ] {
+            let r = bin().args(&args).output().expect("runs");
+            let err = String::from_utf8_lossy(&r.stderr);
+            let code = r.status.code();
+            assert!(
+                (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
+                "case {case} {done:?}, {args:?}: exit {code:?}\n{err}"
+            );
+            if code == Some(0) { ok += 1 } else { refused += 1 }
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    // Both outcomes occur: damage the runs survive (an older checkpoint) and damage they refuse.
+    assert!(ok > 0 && refused > 0, "{ok} successes, {refused} typed errors");
+    let _ = std::fs::remove_dir_all(base);
+}
