@@ -369,3 +369,87 @@ fn faults_injected_into_a_finished_run_end_in_success_or_a_typed_error() {
     assert!(ok > 0 && refused > 0, "{ok} successes, {refused} typed errors");
     let _ = std::fs::remove_dir_all(base);
 }
+
+/// A command line drawn from the commands that finish quickly, their flags and values that break
+/// code (huge, negative, fractional, empty, unknown, paths that are not there).
+fn random_command(rng: &mut moralgym::envs::Rng) -> Vec<String> {
+    const VALUES: [&str; 16] = [
+        "0",
+        "-1",
+        "3",
+        "18446744073709551615",
+        "1e30",
+        "nan",
+        "",
+        "heist",
+        "Machiavelli-v0",
+        "CoinGame-v1",
+        "moralgym:demo",
+        "/nonexistent",
+        "games/choicescript/heist",
+        "x=1",
+        "features=false",
+        "--",
+    ];
+    let pick = |rng: &mut moralgym::envs::Rng, xs: &[&str]| xs[rng.below(xs.len())].to_string();
+    let (head, flags): (Vec<&str>, &[&str]) = match rng.below(7) {
+        0 => (vec!["envs"], &["--json"]),
+        1 => (vec!["story", "check"], &["--random"]),
+        2 => (vec!["story", "routes"], &[]),
+        3 => (vec!["story", "transcript"], &["--route"]),
+        4 => {
+            (vec!["rollout"], &["--env", "--set", "--episodes", "--seed", "--policy", "--json", "--baseline-episodes"])
+        }
+        5 => (vec!["bench"], &["--env", "--set", "--steps", "--num-envs", "--threads", "--json"]),
+        _ => (vec!["eval"], &["--run", "--episodes", "--seed", "--policy", "--greedy"]),
+    };
+    let mut args: Vec<String> = head.iter().map(|s| s.to_string()).collect();
+    for _ in 0..rng.below(6) {
+        if !flags.is_empty() && rng.below(3) > 0 {
+            args.push(pick(rng, flags));
+        }
+        args.push(pick(rng, &VALUES));
+    }
+    args
+}
+
+#[test]
+fn generated_command_lines_finish_with_success_or_a_usage_or_typed_error() {
+    let mut rng = moralgym::envs::Rng::new(20_261_207);
+    let cache = tmp("args-cache");
+    let cases: usize = std::env::var("MORALGYM_ARG_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    let mut ran = 0;
+    for case in 0..cases {
+        let args = random_command(&mut rng);
+        let mut child = bin()
+            .args(&args)
+            .env("MORALGYM_CACHE", &cache)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("waits") {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("case {case}: {args:?} ran for a minute");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let code = status.code();
+        // 0: it ran; 2: a usage error (clap) or a typed error, said on stderr.
+        assert!(
+            (code == Some(0) || (code == Some(2) && !err.trim().is_empty())) && !err.contains("panicked"),
+            "case {case}: {args:?}: exit {code:?}\n{err}"
+        );
+        ran += (code == Some(0)) as usize;
+    }
+    assert!(ran > 0, "some generated command lines run");
+    let _ = std::fs::remove_dir_all(cache);
+}
