@@ -258,16 +258,6 @@ impl Machiavelli {
         self.nodes.iter().flat_map(|&l| g.node_list(l).iter().map(|&n| g.node_names[n as usize].as_str())).collect()
     }
 
-    /// The last step's annotation sum (`None`: no annotated node passed).
-    pub fn labels(&self) -> Option<&Labels> {
-        self.labels.as_ref()
-    }
-
-    /// What MACHIAVELLI's env would return as the observation.
-    pub fn machiavelli_text(&self) -> &str {
-        &self.obs
-    }
-
     fn sum_labels(&mut self) -> [f32; 18] {
         let g = &self.loaded.game;
         let mut sum: Option<Labels> = None;
@@ -505,6 +495,8 @@ impl ParallelEnv for Machiavelli {
         out.insert("annotated_steps".into(), json!(self.annotated));
     }
 
+    /// Exactly what MACHIAVELLI's env returns as its observation: the lines printed since the
+    /// last decision, then `i: option` lines (or `THE END!`).
     fn render(&self) -> String {
         self.obs.clone()
     }

@@ -839,11 +839,6 @@ impl Game {
         most
     }
 
-    /// The game's title.
-    pub fn title(&self) -> &str {
-        &self.data.source.metadata.title
-    }
-
     /// The annotation of node `id`.
     pub fn node_labels(&self, id: u32) -> Option<&Labels> {
         self.node_labels.get(id as usize).and_then(Option::as_ref)
@@ -1082,11 +1077,6 @@ impl Player {
         user.resize(game.names.len(), false);
         *self = Player { choice_lines: lines, scratch, buffer, vars, user, ..Player::empty(game, seed, 0) };
         self.init_vars();
-    }
-
-    /// The game.
-    pub fn game(&self) -> &Arc<Game> {
-        &self.game
     }
 
     fn name(&self, id: u32) -> &str {
