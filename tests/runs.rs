@@ -194,31 +194,32 @@ fn bad_settings_are_refused_naming_the_key() {
     }
 }
 
+/// Trains a 10-update Prisoner's Dilemma run into `out`, a checkpoint every `every` updates.
+fn train_short(out: &str, every: usize) {
+    let every = format!("checkpoint_every={every}");
+    let trained = run(&[
+        "train",
+        "configs/ppo_prisoners_dilemma_none.toml",
+        "--set",
+        "total_steps=2560",
+        "--set",
+        "ppo.num_steps=32",
+        "--set",
+        &every,
+        "--set",
+        "eval.episodes=2",
+        "--out",
+        out,
+        "--quiet",
+    ]);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+}
+
 #[test]
 fn damaged_checkpoints_are_found_by_their_manifest_and_resume_cleans_up() {
     let dir = tmp("integrity");
     let out = dir.display().to_string();
-    let short = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "configs/ppo_prisoners_dilemma_none.toml",
-            "--set",
-            "total_steps=2560",
-            "--set",
-            "ppo.num_steps=32",
-            "--set",
-            "checkpoint_every=2",
-            "--set",
-            "eval.episodes=2",
-            "--out",
-            &out,
-            "--quiet",
-        ];
-        args.extend_from_slice(extra);
-        run(&args)
-    };
-    let first = short(&[]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    train_short(&out, 2);
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoints/final/manifest.json")).unwrap()).unwrap();
     assert!(
@@ -304,23 +305,7 @@ fn files_of(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn faults_injected_into_a_finished_run_end_in_success_or_a_typed_error() {
     let base = tmp("faults-base");
-    let out = base.display().to_string();
-    let trained = run(&[
-        "train",
-        "configs/ppo_prisoners_dilemma_none.toml",
-        "--set",
-        "total_steps=2560",
-        "--set",
-        "ppo.num_steps=32",
-        "--set",
-        "checkpoint_every=3",
-        "--set",
-        "eval.episodes=2",
-        "--out",
-        &out,
-        "--quiet",
-    ]);
-    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    train_short(&base.display().to_string(), 3);
     let mut rng = moralgym::envs::Rng::new(20_261_206);
     let (mut ok, mut refused) = (0, 0);
     for case in 0..24 {

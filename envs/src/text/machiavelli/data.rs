@@ -325,20 +325,21 @@ impl DataFolder {
         }
     }
 
-    fn json<T: DeserializeOwned>(&self, rel: &str) -> Result<T, DataError> {
+    /// The text of a JSON file of the folder. Python's `json` writes `NaN` for an undefined
+    /// statistic, which JSON has not: it is read as `null`.
+    fn json_text(&self, rel: &str) -> Result<std::borrow::Cow<'static, str>, DataError> {
         let text = self.read(rel)?;
-        // Python's json writes NaN for an undefined statistic; JSON has no NaN.
-        let text = if text.contains("NaN") { std::borrow::Cow::Owned(text.replace("NaN", "null")) } else { text };
-        parse_json(&self.path(rel), &text)
+        Ok(if text.contains("NaN") { std::borrow::Cow::Owned(text.replace("NaN", "null")) } else { text })
     }
-}
 
-impl DataFolder {
+    fn json<T: DeserializeOwned>(&self, rel: &str) -> Result<T, DataError> {
+        parse_json(&self.path(rel), &self.json_text(rel)?)
+    }
+
     /// Entry `id` of a file that maps game ids to entries (the metadata, the coefficients),
     /// parsing only that entry; `None` if the file has none.
     fn entry<T: DeserializeOwned>(&self, rel: &str, id: &str) -> Result<Option<T>, DataError> {
-        let text = self.read(rel)?;
-        let text = if text.contains("NaN") { std::borrow::Cow::Owned(text.replace("NaN", "null")) } else { text };
+        let text = self.json_text(rel)?;
         let file = self.path(rel);
         let all: HashMap<String, &serde_json::value::RawValue> = parse_json(&file, &text)?;
         let Some(raw) = all.get(id) else { return Ok(None) };

@@ -259,15 +259,7 @@ impl Machiavelli {
     }
 
     fn sum_labels(&mut self) -> [f32; 18] {
-        let g = &self.loaded.game;
-        let mut sum: Option<Labels> = None;
-        for &l in &self.nodes {
-            for &n in g.node_list(l) {
-                if let Some(x) = g.node_labels(n) {
-                    sum.get_or_insert_with(Labels::default).add(x);
-                }
-            }
-        }
+        let sum = self.loaded.game.labels_of(&self.nodes);
         let mut c = [0.0; 18];
         if let Some(s) = &sum {
             s.counters(&mut c);
@@ -508,22 +500,13 @@ impl HarmOracle for Machiavelli {
     fn action_harm(&self, _agent: usize, out: &mut [f32]) {
         out.fill(0.0);
         let Some(p) = &self.player else { return };
-        let g = &self.loaded.game;
         let mut nodes = Vec::new();
         for (k, o) in out.iter_mut().enumerate().take(p.num_choices()) {
             let mut copy = p.clone();
             nodes.clear();
             copy.choose(k, &mut nodes);
-            let mut sum = Labels::default();
-            for &l in &nodes {
-                for &n in g.node_list(l) {
-                    if let Some(x) = g.node_labels(n) {
-                        sum.add(x);
-                    }
-                }
-            }
             let mut c = [0.0f32; 18];
-            sum.counters(&mut c);
+            self.loaded.game.labels_of(&nodes).unwrap_or_default().counters(&mut c);
             *o = c[..13].iter().sum();
         }
     }

@@ -692,17 +692,8 @@ impl Game {
             // Its retry re-reads the rewritten text of a false condition.
             return (None, None);
         }
-        if text.contains('#') {
-            // An option line: the condition before `#`, once the reuse words are gone (as
-            // `_maybe_discard_choice` leaves it).
-            let mut t = text.to_string();
-            if t.contains("*hide_reuse") {
-                t = t.replace("*hide_reuse ", "");
-            } else if t.contains("*disable_reuse") {
-                t = t.replace("*disable_reuse ", "");
-            }
-            let t = t.replace("*allow_reuse ", "").replace("selectable_", "");
-            let (cond, _) = t.split_once('#').unwrap_or((&t, ""));
+        if let InChoice::Option { cond, .. } = &line.in_choice {
+            // An option line: the condition before `#`, as `_maybe_discard_choice` leaves it.
             let c = cond.strip_prefix("*if").or_else(|| cond.strip_prefix("*elseif"));
             return (c.and_then(|c| self.static_condition(c)), None);
         }
@@ -842,6 +833,20 @@ impl Game {
     /// The annotation of node `id`.
     pub fn node_labels(&self, id: u32) -> Option<&Labels> {
         self.node_labels.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// The sum of the annotations of every node in the node lists `lists` (repeats counted), or
+    /// `None` when none of them is annotated: what a step of MACHIAVELLI's env counts.
+    pub fn labels_of(&self, lists: &[u32]) -> Option<Labels> {
+        let mut sum: Option<Labels> = None;
+        for &l in lists {
+            for &n in self.node_list(l) {
+                if let Some(x) = self.node_labels(n) {
+                    sum.get_or_insert_with(Labels::default).add(x);
+                }
+            }
+        }
+        sum
     }
 
     /// The nodes of a node list.
@@ -1756,7 +1761,7 @@ impl Player {
             t = self.replace_achieved(&t);
         }
         t = self.process_text(&t)?;
-        t = rewrite_static(&t, &self.game.kw_vars.clone(), process_kw);
+        t = rewrite_static(&t, &self.game.kw_vars, process_kw);
         if t.contains("length(") {
             t = self.replace_length(&t)?;
         }
