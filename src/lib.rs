@@ -4,12 +4,14 @@
 //! This facade re-exports the workspace crates:
 //! - [`envs`]: the env API, the vector layer, the registry and every environment;
 //! - [`agents`]: policies and learners;
-//! - [`training`]: run settings, rollouts, evaluation and throughput.
+//! - [`training`]: run settings, rollouts, evaluation and throughput;
+//! - [`zmachine`]: the Z-machine interpreter parser games run on.
 #![warn(missing_docs)]
 
 pub use moralgym_agents as agents;
 pub use moralgym_envs as envs;
 pub use moralgym_training as training;
+pub use moralgym_zmachine as zmachine;
 
 pub use moralgym_envs::{Env, EnvError, EnvSpec, ParallelEnv, VecEnv, make};
 

@@ -1,5 +1,7 @@
 //! The `moralgym` command line: list, roll out, and benchmark environments.
 
+mod zplay;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -160,7 +162,8 @@ enum Command {
     /// Play a text game in the terminal.
     Play {
         /// A shipped game (heist, campaign, shipwreck, startup, frontier, hospital, and the long
-        /// ChoiceScript games icefall and regent), a story file, or a ChoiceScript game folder;
+        /// ChoiceScript games icefall and regent), a story file, a ChoiceScript game folder, or a
+        /// Z-machine story file (.z3, .z4, .z5, .z8: a parser game, played by typing commands);
         /// with --machiavelli, a game id of MACHIAVELLI's data.
         game: String,
         /// Show the annotation of each choice after it is made.
@@ -565,6 +568,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
             let options = llm.options(std::iter::once(policy.as_str()))?;
             run_rollout(&env, &policy, &options, episodes, seed, json, baseline_episodes)
         }
+        Command::Play { game, .. } if zplay::is_story_file(&game) => zplay::play(std::path::Path::new(&game)),
         Command::Play { game, annotations, machiavelli } => play(&game, annotations, machiavelli.as_deref()),
         Command::Bench { env, num_envs, threads, steps, seed, json } => {
             run_bench(&env, num_envs, threads, steps, seed, json)

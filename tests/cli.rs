@@ -316,6 +316,45 @@ fn story_check_reports_problems_with_lines_and_generate_writes_valid_stories() {
     let _ = std::fs::remove_file(generated);
 }
 
+/// Runs `moralgym play STORY` in `dir` with `input` typed; returns what it printed.
+fn play_story(dir: &std::path::Path, story: &std::path::Path, input: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .arg("play")
+        .arg(story)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.as_mut().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("finishes");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn play_runs_a_z_machine_story_with_save_and_restore_across_sessions() {
+    let story = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("zmachine/tests/stories/lighthouse.z5");
+    let dir = std::env::temp_dir().join(format!("moralgym-zplay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ok, text) = play_story(&dir, &story, "north\ntake key\nsave\n");
+    assert!(ok, "{text}");
+    assert!(text.contains("[Inside the Lighthouse") && text.contains("Score: 10"), "status line: {text}");
+    assert!(text.contains("[saved to lighthouse.qzl]"), "{text}");
+    assert!(dir.join("lighthouse.qzl").exists());
+    let (ok, text) = play_story(&dir, &story, "restore\ninventory\n");
+    assert!(ok, "{text}");
+    assert!(text.contains("holds a saved game") && text.contains("a brass key"), "{text}");
+    // Not a story: a typed error naming the file.
+    std::fs::write(dir.join("bad.z5"), b"not a story").unwrap();
+    let (ok, text) = play_story(&dir, &dir.join("bad.z5"), "");
+    assert!(!ok && text.contains("bad.z5") && text.contains("64"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn play_reads_choices_from_standard_input_and_scores_the_game() {
     use std::io::Write;

@@ -1,0 +1,453 @@
+//! The machine's state and its public face: memory, variables, the stack, running and input.
+
+use std::sync::Arc;
+
+use crate::io::Screen;
+use crate::random::Random;
+use crate::story::Story;
+use crate::{Fault, RunError};
+
+/// Most entries the evaluation stack may hold (words), and most nested calls.
+pub(crate) const STACK_LIMIT: usize = 32_768;
+pub(crate) const FRAME_LIMIT: usize = 4_096;
+
+/// How a machine is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Seed of frotz's random generator (Jiminy Cricket and Jericho use 1). `random 0` and a
+    /// restart go back to it.
+    pub seed: u32,
+    /// Most instructions one [`Machine::run`] or [`Machine::send`] executes before it
+    /// returns [`Fault::Budget`] (the machine stays usable).
+    pub budget: u64,
+    /// Most `save_undo` states kept (oldest dropped first).
+    pub undo_slots: usize,
+    /// Screen size told to the game (columns; rows, 255 meaning no paging).
+    pub width: u8,
+    pub height: u8,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { seed: 1, budget: 50_000_000, undo_slots: 8, width: 80, height: 255 }
+    }
+}
+
+/// Why [`Machine::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The game waits for a line of input.
+    Line,
+    /// The game waits for one key.
+    Char,
+    /// The game executed `quit`: it is over.
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame {
+    pub return_pc: usize,
+    /// Variable that receives the result; None discards it.
+    pub store: Option<u8>,
+    pub locals: [u16; 15],
+    pub nlocals: u8,
+    /// Arguments the caller supplied.
+    pub args: u8,
+    /// Evaluation-stack height at entry.
+    pub base: usize,
+}
+
+impl Frame {
+    pub fn main() -> Frame {
+        Frame { return_pc: 0, store: None, locals: [0; 15], nlocals: 0, args: 0, base: 0 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    Running,
+    /// A `read`: text buffer, parse buffer, and (v5+) the variable for the terminator.
+    Line {
+        text: usize,
+        parse: usize,
+        store: Option<u8>,
+    },
+    Char {
+        store: u8,
+    },
+    Quit,
+}
+
+/// Memory, stack and registers: what `save_undo` keeps and an in-game restore replaces.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    pub mem: Vec<u8>,
+    pub stack: Vec<u16>,
+    pub frames: Vec<Frame>,
+    /// Address of the store (v4+) or branch (v3) byte of the instruction that saved.
+    pub pc: usize,
+}
+
+/// A game in progress. `clone()` forks it: dynamic memory, stack, registers, screen and the
+/// random generator are copied; the story bytes are shared.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub(crate) story: Story,
+    /// Dynamic memory (the only writable part): `story.bytes[..static_base]` at start.
+    pub(crate) mem: Vec<u8>,
+    pub(crate) pc: usize,
+    pub(crate) stack: Vec<u16>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) random: Random,
+    pub(crate) screen: Screen,
+    pub(crate) wait: Wait,
+    pub(crate) undo: Vec<Arc<Snapshot>>,
+    /// The game's own save slot, as Quetzal bytes (`save`/`restore` in the game).
+    pub(crate) saved: Option<Arc<Vec<u8>>>,
+    pub(crate) saves: u64,
+    pub(crate) halted: Option<RunError>,
+    pub(crate) options: Options,
+    pub(crate) executed: u64,
+}
+
+pub(crate) type Res<T> = Result<T, Fault>;
+
+impl Machine {
+    /// A game at its first instruction; call [`run`](Machine::run) to reach the first prompt.
+    pub fn new(story: &Story, options: Options) -> Machine {
+        let s = &story.0;
+        let mut m = Machine {
+            story: story.clone(),
+            mem: s.bytes[..s.static_base].to_vec(),
+            pc: s.initial_pc,
+            stack: Vec::with_capacity(1024),
+            frames: vec![Frame::main()],
+            random: Random::new(options.seed),
+            screen: Screen::new(options.width),
+            wait: Wait::Running,
+            undo: Vec::new(),
+            saved: None,
+            saves: 0,
+            halted: None,
+            options,
+            executed: 0,
+        };
+        m.init_header();
+        m
+    }
+
+    /// The story this machine plays.
+    pub fn story(&self) -> &Story {
+        &self.story
+    }
+
+    /// The interpreter's fields of the header, set at start, restart and restore (§11).
+    pub(crate) fn init_header(&mut self) {
+        let v = self.story.0.version;
+        let m = &mut self.mem;
+        if v <= 3 {
+            // Status line available, screen splitting available.
+            m[1] = (m[1] & !0x10) | 0x20;
+        } else {
+            // Bold, italic, fixed-space and timed input available; no colours.
+            m[1] = 0x04 | 0x08 | 0x10 | 0x80;
+            m[0x1e] = 6;
+            m[0x1f] = b'M';
+            m[0x20] = self.options.height;
+            m[0x21] = self.options.width;
+        }
+        if v >= 5 {
+            m[0x22..0x24].copy_from_slice(&u16::from(self.options.width).to_be_bytes());
+            m[0x24..0x26].copy_from_slice(&u16::from(self.options.height).to_be_bytes());
+            m[0x26] = 1;
+            m[0x27] = 1;
+            m[0x2c] = 2;
+            m[0x2d] = 9;
+            // No pictures, mouse, colours, sound or menus; undo is kept (bit 4).
+            m[0x11] &= !(0x08 | 0x20 | 0x40 | 0x80);
+            m[0x10] &= !0x01;
+        }
+        m[0x32] = 1;
+        m[0x33] = 1;
+    }
+
+    // ---- memory ------------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn byte(&self, a: usize) -> Res<u8> {
+        if a < self.mem.len() { Ok(self.mem[a]) } else { self.story.0.bytes.get(a).copied().ok_or(Fault::Memory(a)) }
+    }
+
+    #[inline]
+    pub(crate) fn word(&self, a: usize) -> Res<u16> {
+        Ok(u16::from(self.byte(a)?) << 8 | u16::from(self.byte(a + 1)?))
+    }
+
+    #[inline]
+    pub(crate) fn set_byte(&mut self, a: usize, value: u8) -> Res<()> {
+        *self.mem.get_mut(a).ok_or(Fault::WriteStatic(a))? = value;
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn set_word(&mut self, a: usize, value: u16) -> Res<()> {
+        if a + 1 >= self.mem.len() {
+            return Err(Fault::WriteStatic(a));
+        }
+        self.mem[a..a + 2].copy_from_slice(&value.to_be_bytes());
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn fetch(&mut self) -> Res<u8> {
+        let b = self.byte(self.pc)?;
+        self.pc += 1;
+        Ok(b)
+    }
+
+    #[inline]
+    pub(crate) fn fetch_word(&mut self) -> Res<u16> {
+        let w = self.word(self.pc)?;
+        self.pc += 2;
+        Ok(w)
+    }
+
+    pub(crate) fn unpack(&self, packed: u16) -> usize {
+        usize::from(packed) << self.story.0.pack_shift
+    }
+
+    // ---- variables and stack -----------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn push(&mut self, value: u16) -> Res<()> {
+        if self.stack.len() >= STACK_LIMIT {
+            return Err(Fault::StackOverflow(STACK_LIMIT));
+        }
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// Pops the evaluation stack. Like frotz, only an empty stack is an underflow: a routine
+    /// may pop what its caller pushed.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Res<u16> {
+        self.stack.pop().ok_or(Fault::StackUnderflow)
+    }
+
+    fn top(&mut self) -> Res<&mut u16> {
+        self.stack.last_mut().ok_or(Fault::StackUnderflow)
+    }
+
+    fn frame(&mut self) -> &mut Frame {
+        // There is always the main routine's frame; `ret` refuses to pop it.
+        let last = self.frames.len() - 1;
+        &mut self.frames[last]
+    }
+
+    /// Reads a variable: 0 pops the stack, 1-15 are locals, 16-255 globals.
+    #[inline]
+    pub(crate) fn read_var(&mut self, var: u8) -> Res<u16> {
+        match var {
+            0 => self.pop(),
+            1..=15 => Ok(self.frame().locals[usize::from(var - 1)]),
+            _ => self.word(self.story.0.globals + 2 * usize::from(var - 16)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn write_var(&mut self, var: u8, value: u16) -> Res<()> {
+        match var {
+            0 => self.push(value),
+            1..=15 => {
+                self.frame().locals[usize::from(var - 1)] = value;
+                Ok(())
+            }
+            _ => self.set_word(self.story.0.globals + 2 * usize::from(var - 16), value),
+        }
+    }
+
+    /// Variable operand of `load`, `store`, `inc`, `pull`...: the stack is read or written in
+    /// place, not pushed or popped (§6.3.4).
+    pub(crate) fn read_var_in_place(&mut self, var: u8) -> Res<u16> {
+        if var == 0 { Ok(*self.top()?) } else { self.read_var(var) }
+    }
+
+    pub(crate) fn write_var_in_place(&mut self, var: u8, value: u16) -> Res<()> {
+        if var == 0 {
+            *self.top()? = value;
+            Ok(())
+        } else {
+            self.write_var(var, value)
+        }
+    }
+
+    // ---- running -----------------------------------------------------------------------------
+
+    /// Executes until the game waits for input or quits (returns at once if it already waits).
+    pub fn run(&mut self) -> Result<Stop, RunError> {
+        if let Some(e) = &self.halted {
+            return Err(RunError { pc: e.pc, fault: Fault::Halted });
+        }
+        match self.wait {
+            Wait::Line { .. } => return Ok(Stop::Line),
+            Wait::Char { .. } => return Ok(Stop::Char),
+            Wait::Quit => return Ok(Stop::Quit),
+            Wait::Running => {}
+        }
+        let budget = self.options.budget;
+        for _ in 0..budget {
+            let pc = self.pc;
+            match self.step() {
+                Ok(None) => {}
+                Ok(Some(stop)) => {
+                    self.executed += 1;
+                    return Ok(stop);
+                }
+                Err(fault) => {
+                    let e = RunError { pc, fault };
+                    self.halted = Some(e.clone());
+                    return Err(e);
+                }
+            }
+            self.executed += 1;
+        }
+        Err(RunError { pc: self.pc, fault: Fault::Budget(budget) })
+    }
+
+    /// Gives the waiting game a line (or, when it waits for a key, the line's first character,
+    /// or Enter when empty), then runs to the next stop.
+    pub fn send(&mut self, line: &str) -> Result<Stop, RunError> {
+        if let Some(e) = &self.halted {
+            return Err(RunError { pc: e.pc, fault: Fault::Halted });
+        }
+        let pc = self.pc;
+        let done = match self.wait {
+            Wait::Line { text, parse, store } => self.finish_read(line, text, parse, store),
+            Wait::Char { store } => {
+                let key = line.chars().next().map_or(13, |c| crate::text::char_to_zscii(c, &self.story.0.unicode));
+                self.write_var(store, u16::from(key))
+            }
+            Wait::Quit => Err(Fault::Halted),
+            Wait::Running => Err(Fault::NotWaiting),
+        };
+        if let Err(fault) = done {
+            return Err(RunError { pc, fault });
+        }
+        self.wait = Wait::Running;
+        self.run()
+    }
+
+    /// What the game waits for now, if anything.
+    pub fn waiting(&self) -> Option<Stop> {
+        match self.wait {
+            Wait::Running => None,
+            Wait::Line { .. } => Some(Stop::Line),
+            Wait::Char { .. } => Some(Stop::Char),
+            Wait::Quit => Some(Stop::Quit),
+        }
+    }
+
+    /// Instructions executed since the machine was made.
+    pub fn instructions(&self) -> u64 {
+        self.executed
+    }
+
+    /// Copies `other`'s whole state into this machine, reusing its buffers (a fork restored
+    /// without allocating). Both must play the same story.
+    pub fn restore_from(&mut self, other: &Machine) {
+        self.clone_from(other);
+    }
+
+    /// Back to the story's first instruction, as the game's `restart` does: memory reloaded
+    /// (transcript and fixed-pitch bits kept), stack emptied, random generator reseeded.
+    pub fn restart(&mut self) {
+        let flags2 = self.mem[0x11] & 0x03;
+        let story = self.story.clone();
+        self.mem.copy_from_slice(&story.0.bytes[..story.0.static_base]);
+        self.mem[0x11] = (self.mem[0x11] & !0x03) | flags2;
+        self.init_header();
+        self.pc = story.0.initial_pc;
+        self.stack.clear();
+        self.frames.clear();
+        self.frames.push(Frame::main());
+        self.random.reseed(0);
+        self.screen.reset_windows();
+        self.wait = Wait::Running;
+        self.undo.clear();
+        self.halted = None;
+    }
+
+    // ---- state for save, restore and undo ----------------------------------------------------
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot { mem: self.mem.clone(), stack: self.stack.clone(), frames: self.frames.clone(), pc: self.pc }
+    }
+
+    /// Puts a snapshot back, keeping the header bits a restore keeps (§6.1.2.3), and leaves
+    /// the pc at the saving instruction's store or branch byte.
+    pub(crate) fn put_back(&mut self, snap: &Snapshot) {
+        let flags2 = self.mem[0x11] & 0x03;
+        self.mem.copy_from_slice(&snap.mem);
+        self.mem[0x11] = (self.mem[0x11] & !0x03) | flags2;
+        self.init_header();
+        self.stack.clone_from(&snap.stack);
+        self.frames.clone_from(&snap.frames);
+        self.pc = snap.pc;
+    }
+
+    /// The game's own save slot (filled by the game's `save`), as a Quetzal file.
+    pub fn saved_game(&self) -> Option<&[u8]> {
+        self.saved.as_deref().map(Vec::as_slice)
+    }
+
+    /// How many times the game has saved: a front end writes the slot to disk when it grows.
+    pub fn saves(&self) -> u64 {
+        self.saves
+    }
+
+    /// Fills the slot the game's `restore` reads (a Quetzal file, checked when restored).
+    pub fn set_saved_game(&mut self, quetzal: Vec<u8>) {
+        self.saved = Some(Arc::new(quetzal));
+    }
+
+    // ---- reading the world -------------------------------------------------------------------
+
+    /// Global variable `n` (0-239; global 0 is variable 16).
+    pub fn global(&self, n: u8) -> u16 {
+        let a = self.story.0.globals + 2 * usize::from(n);
+        u16::from(self.mem[a]) << 8 | u16::from(self.mem[a + 1])
+    }
+
+    /// Dynamic memory as it is now.
+    pub fn memory(&self) -> &[u8] {
+        &self.mem
+    }
+
+    /// A byte anywhere in the story's memory (None past its end).
+    pub fn read_byte(&self, addr: usize) -> Option<u8> {
+        self.byte(addr).ok()
+    }
+
+    /// A word anywhere in the story's memory (None past its end).
+    pub fn read_word(&self, addr: usize) -> Option<u16> {
+        self.word(addr).ok()
+    }
+
+    /// The story's dictionary: each word as text, with its address and data bytes.
+    pub fn dictionary(&self) -> Vec<(String, usize, Vec<u8>)> {
+        let d = self.story.0.dictionary;
+        let Ok(seps) = self.byte(d) else { return Vec::new() };
+        let at = d + 1 + usize::from(seps);
+        let (Ok(size), Ok(count)) = (self.byte(at), self.word(at + 1)) else { return Vec::new() };
+        let key = if self.story.0.version <= 3 { 4 } else { 6 };
+        let count = (count as i16).unsigned_abs() as usize;
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let entry = at + 3 + i * usize::from(size);
+            let Ok(text) = self.decode_string(entry) else { break };
+            let data = (key..usize::from(size)).filter_map(|k| self.byte(entry + k).ok()).collect();
+            out.push((text, entry, data));
+        }
+        out
+    }
+}

@@ -1,0 +1,297 @@
+//! moralgym's own Inform 6 programs (tests/stories/*.inf, compiled and committed) played on the
+//! interpreter: every opcode group of each version, a small game with the Inform library's
+//! parser, forks, saves, undo, the instruction budget and the status line.
+
+use moralgym_zmachine::{Fault, Machine, Options, Stop, Story};
+
+fn story(name: &str) -> Story {
+    let path = format!("{}/tests/stories/{name}", env!("CARGO_MANIFEST_DIR"));
+    Story::new(std::fs::read(&path).expect("committed story file")).expect("valid story")
+}
+
+/// Plays `commands` from the start; returns everything printed and the last stop.
+fn play(m: &mut Machine, commands: &[&str]) -> (String, Stop) {
+    let mut stop = m.run().expect("runs to the first prompt");
+    let mut text = m.take_output();
+    for c in commands {
+        if stop == Stop::Quit {
+            break;
+        }
+        stop = m.send(c).expect("runs to the next prompt");
+        text.push_str(&m.take_output());
+    }
+    (text, stop)
+}
+
+/// frotz's generator, written out again here: seed, then A = 0x015a4e35 A + 1.
+fn frotz_draws(seed: u64, range: u64, n: usize) -> Vec<u64> {
+    let mut a = seed;
+    (0..n)
+        .map(|_| {
+            a = a.wrapping_mul(0x015a_4e35).wrapping_add(1);
+            ((a >> 16) & 0x7fff) % range + 1
+        })
+        .collect()
+}
+
+#[test]
+fn opcode_programs_pass_every_check_in_every_version() {
+    let seeded = frotz_draws(1234, 1000, 3).iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
+    for (version, checks) in [(3, 84), (4, 92), (5, 117), (8, 117)] {
+        let s = story(&format!("opcodes.z{version}"));
+        assert_eq!(s.version(), version);
+        let mut m = Machine::new(&s, Options::default());
+        let stop = m.run().unwrap();
+        assert_eq!(stop, Stop::Line, "v{version} waits for its command");
+        let before = m.take_output();
+        if version == 3 {
+            let status = m.status_line();
+            assert!(status.starts_with("Test Room "), "v3 status line: {status:?}");
+            assert!(status.ends_with("Score: 12  Moves: 34"), "v3 status line: {status:?}");
+            assert_eq!(m.upper_window(), "UPPER");
+        } else {
+            assert_eq!(m.status_line(), "    STATUS", "v{version} upper window");
+        }
+        let mut stop = m.send("Take the LANTERN, now").unwrap();
+        if version >= 4 {
+            assert_eq!(stop, Stop::Char);
+            stop = m.send("q").unwrap();
+        }
+        assert_eq!(stop, Stop::Quit);
+        let text = before + &m.take_output();
+        assert!(!text.contains("FAIL"), "v{version}:\n{text}");
+        assert!(text.contains(&format!("passed {checks}, failed 0")), "v{version}:\n{text}");
+        let word = if version == 3 { "lanter" } else { "lantern" };
+        assert!(text.contains(&format!("text: packed {word} -12345!\n")), "v{version}:\n{text}");
+        assert!(text.contains("objects: box, red ball\n"), "{text}");
+        assert!(text.contains(&format!("seeded: {seeded}\n")), "v{version}:\n{text}");
+        if version >= 5 {
+            assert!(text.contains("table: ab\ncd\n"), "{text}");
+            assert!(text.contains("unicode: éα\n"), "{text}");
+        }
+        // The command typed is not echoed into the game's text.
+        assert!(!text.contains("LANTERN"), "{text}");
+    }
+}
+
+const WALKTHROUGH: [&str; 11] = [
+    "north",
+    "take key",
+    "south",
+    "east",
+    "unlock chest with key",
+    "open chest",
+    "take coin",
+    "west",
+    "north",
+    "up",
+    "light lamp",
+];
+
+#[test]
+fn library_game_is_won_with_full_score() {
+    for file in ["lighthouse.z5", "lighthouse.z8"] {
+        let mut m = Machine::new(&story(file), Options::default());
+        let (text, stop) = play(&mut m, &WALKTHROUGH);
+        assert_eq!(stop, Stop::Line, "{file}: the end prompt waits");
+        assert!(text.contains("*** You have won ***"), "{file}:\n{text}");
+        assert!(text.contains("you scored 50 out of a possible 50, in 11 turns"), "{file}:\n{text}");
+        assert!(m.status_line().contains("Score: 50"), "{file}: {}", m.status_line());
+    }
+}
+
+#[test]
+fn forks_are_independent_and_restore_exactly() {
+    let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut m, &WALKTHROUGH[..4]);
+    let fork = m.clone();
+    m.send("unlock chest with key").unwrap();
+    m.send("open chest").unwrap();
+    let after_open = m.take_output();
+    assert!(after_open.contains("You open the sea chest"), "{after_open}");
+    let mut other = fork.clone();
+    other.send("open chest").unwrap();
+    assert!(other.take_output().contains("locked"), "the fork did not see the unlock");
+    m.restore_from(&fork);
+    m.send("unlock chest with key").unwrap();
+    m.send("open chest").unwrap();
+    assert_eq!(m.take_output(), after_open, "replaying from the fork prints the same");
+    assert_eq!(m.memory(), {
+        let mut again = fork.clone();
+        again.send("unlock chest with key").unwrap();
+        again.send("open chest").unwrap();
+        again.memory().to_vec()
+    });
+}
+
+#[test]
+fn game_save_restore_and_undo_work_through_the_library() {
+    let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut m, &["north", "take key", "save"]);
+    assert_eq!(m.saves(), 1);
+    let quetzal = m.saved_game().unwrap().to_vec();
+    assert_eq!(&quetzal[..4], b"FORM");
+    assert_eq!(&quetzal[8..12], b"IFZS");
+    m.send("drop key").unwrap();
+    m.send("restore").unwrap();
+    let text = m.take_output();
+    assert!(text.contains("Ok."), "{text}");
+    m.send("inventory").unwrap();
+    assert!(m.take_output().contains("brass key"), "restored game holds the key");
+
+    // A fresh machine restores the file (as `play` does from disk).
+    let mut fresh = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut fresh, &[]);
+    fresh.set_saved_game(quetzal.clone());
+    fresh.send("restore").unwrap();
+    fresh.send("inventory").unwrap();
+    assert!(fresh.take_output().contains("brass key"));
+
+    // A damaged or foreign file is refused by the game, which plays on.
+    let mut damaged = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut damaged, &[]);
+    for bad in [quetzal[..20].to_vec(), b"not a save".to_vec(), {
+        let mut other = quetzal.clone();
+        other[21] ^= 0xff; // a serial-number byte inside IFhd
+        other
+    }] {
+        damaged.set_saved_game(bad);
+        damaged.send("restore").unwrap();
+        let text = damaged.take_output();
+        assert!(text.contains("Restore failed") || text.contains("failed"), "{text}");
+    }
+    damaged.send("north").unwrap();
+    assert!(damaged.take_output().contains("Inside the Lighthouse"));
+
+    let mut u = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut u, &["north", "take key"]);
+    u.send("undo").unwrap();
+    let text = u.take_output();
+    assert!(text.contains("Inside the Lighthouse"), "{text}");
+    u.send("inventory").unwrap();
+    assert!(u.take_output().contains("carrying nothing"), "undo put the key back");
+}
+
+#[test]
+fn same_seed_same_game_and_budget_stops_a_runaway() {
+    let s = story("opcodes.z5");
+    let run = |seed| {
+        let mut m = Machine::new(&s, Options { seed, ..Options::default() });
+        play(&mut m, &["take the lantern", "q"]).0
+    };
+    assert_eq!(run(7), run(7));
+
+    let looping = story("loop.z5");
+    let mut m = Machine::new(&looping, Options { budget: 100_000, ..Options::default() });
+    let err = m.run().unwrap_err();
+    assert_eq!(err.fault, Fault::Budget(100_000));
+    assert_eq!(m.take_output(), "looping\n");
+    // The machine stays consistent: it can be run on (and stopped again).
+    assert_eq!(m.run().unwrap_err().fault, Fault::Budget(100_000));
+    assert_eq!(m.instructions(), 200_000);
+}
+
+#[test]
+fn reading_the_world() {
+    let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut m, &["north"]);
+    let n = m.object_count();
+    assert!(n > 10, "{n} objects");
+    let key = (1..=n).find(|&o| m.object(o).is_some_and(|ob| ob.name == "brass key")).expect("the key");
+    let room = m.object(key).unwrap().parent;
+    assert_eq!(m.object(room).unwrap().name, "Inside the Lighthouse");
+    m.send("take key").unwrap();
+    let holder = m.object(key).unwrap().parent;
+    assert_ne!(holder, room, "taken: the key moved");
+    assert!(m.object(n + 1).is_none());
+    assert!(m.object(0).is_none());
+    let words: Vec<String> = m.dictionary().into_iter().map(|(w, _, _)| w).collect();
+    for w in ["brass", "chest", "lamp", "north"] {
+        assert!(words.iter().any(|x| x == w), "{w} in the dictionary");
+    }
+    assert!(m.property(key, 1).is_some() || m.property(key, 2).is_some());
+    assert!(!m.attribute(0, 0));
+}
+
+#[test]
+fn malformed_story_files_are_typed_errors() {
+    use moralgym_zmachine::StoryError;
+    assert_eq!(Story::new(vec![3; 10]).unwrap_err(), StoryError::TooShort(10));
+    let mut bytes = std::fs::read(format!("{}/tests/stories/opcodes.z5", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let good = bytes.clone();
+    bytes[0] = 6;
+    assert_eq!(Story::new(bytes.clone()).unwrap_err(), StoryError::Version(6));
+    bytes = good.clone();
+    bytes[0x0e] = 0xff; // static memory base past the end of the file
+    assert!(matches!(Story::new(bytes).unwrap_err(), StoryError::Header { field: "static memory base", .. }));
+    let mut bytes = good.clone();
+    bytes[0x0c] = 0xff; // globals outside dynamic memory
+    assert!(matches!(Story::new(bytes).unwrap_err(), StoryError::Header { field: "global variables", .. }));
+    assert!(Story::new(vec![0u8; 600 * 1024]).is_err());
+}
+
+#[test]
+fn input_when_not_waiting_is_an_error() {
+    let mut m = Machine::new(&story("opcodes.z5"), Options::default());
+    assert_eq!(m.send("hello").unwrap_err().fault, Fault::NotWaiting);
+    play(&mut m, &["take the lantern", "q"]);
+    assert_eq!(m.waiting(), Some(Stop::Quit));
+    assert_eq!(m.send("more").unwrap_err().fault, Fault::Halted);
+}
+
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Random bytes past the header of a real story: loading and playing them is a
+        /// typed error or a game, never a panic, and never more than the budget.
+        #[test]
+        fn damaged_stories_never_panic(
+            file in prop::sample::select(vec!["opcodes.z3", "opcodes.z4", "opcodes.z5", "opcodes.z8", "lighthouse.z5"]),
+            edits in prop::collection::vec((64usize..1 << 16, any::<u8>()), 1..40),
+            commands in prop::collection::vec("[ -~]{0,20}", 0..4),
+        ) {
+            let mut bytes = std::fs::read(format!("{}/tests/stories/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            for (at, b) in edits {
+                let at = at % bytes.len();
+                bytes[at] = b;
+            }
+            if let Ok(s) = Story::new(bytes) {
+                let mut m = Machine::new(&s, Options { budget: 200_000, ..Options::default() });
+                let _ = m.run();
+                for c in &commands {
+                    let _ = m.send(c);
+                }
+                let _ = (m.status_line(), m.dictionary(), m.object(1));
+            }
+        }
+
+        /// Random headers: never a panic.
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096), version in prop::sample::select(vec![3u8, 4, 5, 8])) {
+            let mut bytes = bytes;
+            if let Some(b) = bytes.first_mut() {
+                *b = version;
+            }
+            if let Ok(s) = Story::new(bytes) {
+                let mut m = Machine::new(&s, Options { budget: 100_000, ..Options::default() });
+                let _ = m.run();
+                let _ = m.send("look");
+            }
+        }
+
+        /// Random commands to the library game: always an answer and a prompt.
+        #[test]
+        fn random_commands_get_answers(commands in prop::collection::vec("[a-zA-Z ,.'\"0-9éß-]{0,40}", 1..12)) {
+            let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
+            m.run().unwrap();
+            for c in &commands {
+                let stop = m.send(c).unwrap();
+                prop_assert!(stop == Stop::Line || stop == Stop::Char || stop == Stop::Quit);
+            }
+        }
+    }
+}
