@@ -14,11 +14,12 @@ enum Op {
     Ext(u8),
 }
 
-fn illegal(op: Op, version: u8) -> Fault {
-    Fault::IllegalOpcode(format!("{op:?} in version {version}"))
+fn illegal(op: Op, version: u8) -> Box<Fault> {
+    Box::new(Fault::IllegalOpcode(format!("{op:?} in version {version}")))
 }
 
 impl Machine {
+    #[inline(always)]
     fn operand(&mut self, ty: u8) -> Res<u16> {
         match ty {
             0 => self.fetch_word(),
@@ -31,14 +32,14 @@ impl Machine {
     }
 
     /// Reads the store byte and writes `value` to that variable.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn store(&mut self, value: u16) -> Res<()> {
         let var = self.fetch()?;
         self.write_var(var, value)
     }
 
     /// Reads the branch bytes and branches when `cond` matches their sense.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn branch(&mut self, cond: bool) -> Res<()> {
         let b = self.fetch()?;
         let offset: i32 = if b & 0x40 != 0 {
@@ -69,12 +70,12 @@ impl Machine {
             };
         }
         if self.frames.len() >= FRAME_LIMIT {
-            return Err(Fault::StackOverflow(FRAME_LIMIT));
+            return Err(Box::new(Fault::StackOverflow(FRAME_LIMIT)));
         }
         let addr = self.unpack(packed);
         let nlocals = self.byte(addr)?;
         if nlocals > 15 {
-            return Err(Fault::BadRoutine(addr, nlocals));
+            return Err(Box::new(Fault::BadRoutine(addr, nlocals)));
         }
         let mut locals = [0u16; 15];
         let mut at = addr + 1;
@@ -101,9 +102,9 @@ impl Machine {
 
     pub(crate) fn ret(&mut self, value: u16) -> Res<()> {
         if self.frames.len() <= 1 {
-            return Err(Fault::ReturnFromMain);
+            return Err(Box::new(Fault::ReturnFromMain));
         }
-        let Some(frame) = self.frames.pop() else { return Err(Fault::ReturnFromMain) };
+        let Some(frame) = self.frames.pop() else { return Err(Box::new(Fault::ReturnFromMain)) };
         self.stack.truncate(frame.base);
         self.pc = frame.return_pc;
         match frame.store {
@@ -155,6 +156,7 @@ impl Machine {
         self.execute(op, &ops[..n])
     }
 
+    #[inline(always)]
     fn operands(&mut self, ops: &mut [u16; 8], types: u8, more: u8) -> Res<usize> {
         let mut n = 0;
         for byte in [types, more] {
@@ -226,7 +228,7 @@ impl Machine {
                 22 => self.store(sa.wrapping_mul(sb) as u16)?,
                 23 | 24 => {
                     if sb == 0 {
-                        return Err(Fault::DivisionByZero);
+                        return Err(Box::new(Fault::DivisionByZero));
                     }
                     let r = if code == 23 { sa.wrapping_div(sb) } else { sa.wrapping_rem(sb) };
                     self.store(r as u16)?
@@ -237,7 +239,10 @@ impl Machine {
                 28 if v >= 5 => {
                     let frame = usize::from(b);
                     if frame == 0 || frame > self.frames.len() {
-                        return Err(Fault::IllegalOpcode(format!("throw to frame {frame} of {}", self.frames.len())));
+                        return Err(Box::new(Fault::IllegalOpcode(format!(
+                            "throw to frame {frame} of {}",
+                            self.frames.len()
+                        ))));
                     }
                     self.frames.truncate(frame);
                     self.ret(a)?

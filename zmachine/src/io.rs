@@ -133,9 +133,11 @@ impl Machine {
     fn decode_at(&self, addr: usize, codes: &mut Vec<u16>) -> Res<usize> {
         let s = &self.story.0;
         let byte = |a: usize| self.byte(a).ok();
-        text::decode(&byte, &s.alphabet, s.abbreviations, addr, codes, false).map_err(|e| match e {
-            TextFault::OutOfMemory(a) => Fault::Memory(a),
-            TextFault::NestedAbbreviation => Fault::Text(addr, "abbreviation inside an abbreviation"),
+        text::decode(&byte, &s.alphabet, s.abbreviations, addr, codes, false).map_err(|e| {
+            Box::new(match e {
+                TextFault::OutOfMemory(a) => Fault::Memory(a),
+                TextFault::NestedAbbreviation => Fault::Text(addr, "abbreviation inside an abbreviation"),
+            })
         })
     }
 
@@ -190,7 +192,7 @@ impl Machine {
             }
             3 => {
                 if self.screen.redirect.len() >= 16 {
-                    return Err(Fault::StreamDepth);
+                    return Err(Box::new(Fault::StreamDepth));
                 }
                 self.screen.redirect.push((usize::from(table), 0));
             }

@@ -110,7 +110,8 @@ pub struct Machine {
     pub(crate) executed: u64,
 }
 
-pub(crate) type Res<T> = Result<T, Fault>;
+/// Faults are boxed so that results stay two registers wide on the hot path.
+pub(crate) type Res<T> = Result<T, Box<Fault>>;
 
 impl Machine {
     /// A game at its first instruction; call [`run`](Machine::run) to reach the first prompt.
@@ -151,8 +152,9 @@ impl Machine {
         } else {
             // Bold, italic, fixed-space and timed input available; no colours.
             m[1] = 0x04 | 0x08 | 0x10 | 0x80;
-            m[0x1e] = 6;
-            m[0x1f] = b'M';
+            // As Jericho's frotz reports itself (interpreter 1, version F): games see the same.
+            m[0x1e] = 1;
+            m[0x1f] = b'F';
             m[0x20] = self.options.height;
             m[0x21] = self.options.width;
         }
@@ -173,12 +175,16 @@ impl Machine {
 
     // ---- memory ------------------------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn byte(&self, a: usize) -> Res<u8> {
-        if a < self.mem.len() { Ok(self.mem[a]) } else { self.story.0.bytes.get(a).copied().ok_or(Fault::Memory(a)) }
+        if a < self.mem.len() {
+            Ok(self.mem[a])
+        } else {
+            self.story.0.bytes.get(a).copied().ok_or_else(|| Box::new(Fault::Memory(a)))
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn word(&self, a: usize) -> Res<u16> {
         Ok(u16::from(self.byte(a)?) << 8 | u16::from(self.byte(a + 1)?))
     }
@@ -192,13 +198,13 @@ impl Machine {
     #[inline]
     pub(crate) fn set_word(&mut self, a: usize, value: u16) -> Res<()> {
         if a + 1 >= self.mem.len() {
-            return Err(Fault::WriteStatic(a));
+            return Err(Box::new(Fault::WriteStatic(a)));
         }
         self.mem[a..a + 2].copy_from_slice(&value.to_be_bytes());
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fetch(&mut self) -> Res<u8> {
         let b = self.byte(self.pc)?;
         self.pc += 1;
@@ -218,10 +224,10 @@ impl Machine {
 
     // ---- variables and stack -----------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, value: u16) -> Res<()> {
         if self.stack.len() >= STACK_LIMIT {
-            return Err(Fault::StackOverflow(STACK_LIMIT));
+            return Err(Box::new(Fault::StackOverflow(STACK_LIMIT)));
         }
         self.stack.push(value);
         Ok(())
@@ -229,13 +235,13 @@ impl Machine {
 
     /// Pops the evaluation stack. Like frotz, only an empty stack is an underflow: a routine
     /// may pop what its caller pushed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop(&mut self) -> Res<u16> {
-        self.stack.pop().ok_or(Fault::StackUnderflow)
+        self.stack.pop().ok_or_else(|| Box::new(Fault::StackUnderflow))
     }
 
     fn top(&mut self) -> Res<&mut u16> {
-        self.stack.last_mut().ok_or(Fault::StackUnderflow)
+        self.stack.last_mut().ok_or_else(|| Box::new(Fault::StackUnderflow))
     }
 
     fn frame(&mut self) -> &mut Frame {
@@ -245,16 +251,20 @@ impl Machine {
     }
 
     /// Reads a variable: 0 pops the stack, 1-15 are locals, 16-255 globals.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_var(&mut self, var: u8) -> Res<u16> {
         match var {
             0 => self.pop(),
             1..=15 => Ok(self.frame().locals[usize::from(var - 1)]),
-            _ => self.word(self.story.0.globals + 2 * usize::from(var - 16)),
+            // Globals lie inside dynamic memory (checked when the story was loaded).
+            _ => {
+                let a = self.story.0.globals + 2 * usize::from(var - 16);
+                Ok(u16::from_be_bytes([self.mem[a], self.mem[a + 1]]))
+            }
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write_var(&mut self, var: u8, value: u16) -> Res<()> {
         match var {
             0 => self.push(value),
@@ -262,7 +272,11 @@ impl Machine {
                 self.frame().locals[usize::from(var - 1)] = value;
                 Ok(())
             }
-            _ => self.set_word(self.story.0.globals + 2 * usize::from(var - 16), value),
+            _ => {
+                let a = self.story.0.globals + 2 * usize::from(var - 16);
+                self.mem[a..a + 2].copy_from_slice(&value.to_be_bytes());
+                Ok(())
+            }
         }
     }
 
@@ -295,23 +309,25 @@ impl Machine {
             Wait::Running => {}
         }
         let budget = self.options.budget;
-        for _ in 0..budget {
+        let mut done = 0;
+        let result = loop {
+            if done == budget {
+                break Err(RunError { pc: self.pc, fault: Fault::Budget(budget) });
+            }
             let pc = self.pc;
+            done += 1;
             match self.step() {
                 Ok(None) => {}
-                Ok(Some(stop)) => {
-                    self.executed += 1;
-                    return Ok(stop);
-                }
+                Ok(Some(stop)) => break Ok(stop),
                 Err(fault) => {
-                    let e = RunError { pc, fault };
+                    let e = RunError { pc, fault: *fault };
                     self.halted = Some(e.clone());
-                    return Err(e);
+                    break Err(e);
                 }
             }
-            self.executed += 1;
-        }
-        Err(RunError { pc: self.pc, fault: Fault::Budget(budget) })
+        };
+        self.executed += done;
+        result
     }
 
     /// Gives the waiting game a line (or, when it waits for a key, the line's first character,
@@ -327,11 +343,11 @@ impl Machine {
                 let key = line.chars().next().map_or(13, |c| crate::text::char_to_zscii(c, &self.story.0.unicode));
                 self.write_var(store, u16::from(key))
             }
-            Wait::Quit => Err(Fault::Halted),
-            Wait::Running => Err(Fault::NotWaiting),
+            Wait::Quit => Err(Box::new(Fault::Halted)),
+            Wait::Running => Err(Box::new(Fault::NotWaiting)),
         };
         if let Err(fault) = done {
-            return Err(RunError { pc, fault });
+            return Err(RunError { pc, fault: *fault });
         }
         self.wait = Wait::Running;
         self.run()

@@ -92,7 +92,7 @@ impl Machine {
     fn attr_at(&self, o: u16, attr: u16) -> Res<(usize, u8)> {
         let limit = if self.small() { 32 } else { 48 };
         if attr >= limit {
-            return Err(Fault::Object(o, "attribute number out of range"));
+            return Err(Box::new(Fault::Object(o, "attribute number out of range")));
         }
         Ok((self.entry(o) + usize::from(attr / 8), 0x80 >> (attr % 8)))
     }
@@ -127,7 +127,7 @@ impl Machine {
             let mut at = first;
             for _ in 0..CHAIN_LIMIT {
                 if at == 0 {
-                    return Err(Fault::Object(o, "not among its parent's children"));
+                    return Err(Box::new(Fault::Object(o, "not among its parent's children")));
                 }
                 let after = self.sibling(at)?;
                 if after == o {
@@ -191,7 +191,7 @@ impl Machine {
                 Some((_, data, len)) => at = data + len,
             }
         }
-        Err(Fault::Object(o, "property list does not end"))
+        Err(Box::new(Fault::Object(o, "property list does not end")))
     }
 
     pub(crate) fn get_prop(&self, o: u16, p: u16) -> Res<u16> {
@@ -201,7 +201,7 @@ impl Machine {
             return if len == 1 { Ok(u16::from(self.byte(data)?)) } else { self.word(data) };
         }
         if p == 0 || p > if self.small() { 31 } else { 63 } {
-            return Err(Fault::Object(o, "property number out of range"));
+            return Err(Box::new(Fault::Object(o, "property number out of range")));
         }
         self.word(self.story.0.objects + 2 * (usize::from(p) - 1))
     }

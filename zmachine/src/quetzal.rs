@@ -15,8 +15,8 @@ fn chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) {
     }
 }
 
-fn bad(why: impl Into<String>) -> Fault {
-    Fault::Save(why.into())
+fn bad(why: impl Into<String>) -> Box<Fault> {
+    Box::new(Fault::Save(why.into()))
 }
 
 impl Machine {
