@@ -36,44 +36,32 @@ impl Machine {
         self.story.0.objects + defaults + (usize::from(o) - 1) * size
     }
 
+    /// Where a link lives: its address, and whether it is a word (v4+) or a byte.
+    fn link_at(&self, o: u16, which: Link) -> (usize, bool) {
+        let small = self.small();
+        let off = match which {
+            Link::Parent => 4,
+            Link::Sibling => 5,
+            Link::Child => 6,
+        };
+        // v4+ entries hold 6 attribute bytes and word links: 6, 8, 10.
+        (self.entry(o) + if small { off } else { 2 * off - 2 }, !small)
+    }
+
     fn link(&self, o: u16, which: Link) -> Res<u16> {
         if o == 0 {
             return Ok(0);
         }
-        let e = self.entry(o);
-        if self.small() {
-            let off = match which {
-                Link::Parent => 4,
-                Link::Sibling => 5,
-                Link::Child => 6,
-            };
-            Ok(u16::from(self.byte(e + off)?))
-        } else {
-            let off = match which {
-                Link::Parent => 6,
-                Link::Sibling => 8,
-                Link::Child => 10,
-            };
-            self.word(e + off)
+        match self.link_at(o, which) {
+            (at, true) => self.word(at),
+            (at, false) => Ok(u16::from(self.byte(at)?)),
         }
     }
 
     fn set_link(&mut self, o: u16, which: Link, value: u16) -> Res<()> {
-        let e = self.entry(o);
-        if self.small() {
-            let off = match which {
-                Link::Parent => 4,
-                Link::Sibling => 5,
-                Link::Child => 6,
-            };
-            self.set_byte(e + off, value as u8)
-        } else {
-            let off = match which {
-                Link::Parent => 6,
-                Link::Sibling => 8,
-                Link::Child => 10,
-            };
-            self.set_word(e + off, value)
+        match self.link_at(o, which) {
+            (at, true) => self.set_word(at, value),
+            (at, false) => self.set_byte(at, value as u8),
         }
     }
 
