@@ -1,13 +1,18 @@
 //! Criterion benches of moralgym's Z-machine on its own story files: one turn of the library
-//! game (a command parsed and answered), a fork, a restore, and fork + turn + restore.
+//! game (a command parsed and answered), a fork, a restore, fork + turn + restore, and a
+//! million instructions of a two-instruction loop (the cost of dispatch alone).
 //! `cargo bench -p moralgym-zmachine`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use moralgym_zmachine::{Machine, Options, Story};
+use moralgym_zmachine::{Fault, Machine, Options, Story};
+
+fn story(name: &str) -> Story {
+    let path = format!("{}/tests/stories/{name}", env!("CARGO_MANIFEST_DIR"));
+    Story::new(std::fs::read(path).expect("committed story")).expect("valid")
+}
 
 fn lighthouse() -> Machine {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/stories/lighthouse.z5");
-    let story = Story::new(std::fs::read(path).expect("committed story")).expect("valid");
+    let story = story("lighthouse.z5");
     let mut m = Machine::new(&story, Options::default());
     m.run().expect("first prompt");
     for c in ["north", "take key", "south", "east"] {
@@ -40,6 +45,14 @@ fn benches(c: &mut Criterion) {
             scratch.restore_from(&base);
             scratch.send("open chest").expect("plays");
             scratch.clear_output();
+        })
+    });
+
+    let looping = story("loop.z5");
+    c.bench_function("1,000,000 instructions (loop.z5)", |b| {
+        b.iter(|| {
+            let mut m = Machine::new(&looping, Options { budget: 1_000_000, ..Options::default() });
+            assert_eq!(m.run().map_err(|e| e.fault), Err(Fault::Budget(1_000_000)));
         })
     });
 }

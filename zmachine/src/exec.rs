@@ -1,46 +1,89 @@
 //! Decoding and executing one instruction (Standard §4, §14, §15).
+//!
+//! An instruction is decoded once into an [`Instr`] (operation, operands, store variable,
+//! branch target, next address); instructions in static and high memory, which cannot change,
+//! are decoded once per story and shared by every machine playing it.
 
 use std::sync::Arc;
 
 use crate::Fault;
 use crate::machine::{FRAME_LIMIT, Frame, Machine, Res, Stop, Wait};
+use crate::story::Inner;
 
+// Dense operation numbers: 2OP 0-31, 1OP 32-47, 0OP 48-63, VAR 64-95, EXT 96-127.
+const ONE: u8 = 32;
+const ZERO: u8 = 48;
+const VAR: u8 = 64;
+const EXT: u8 = 96;
+/// An extended opcode beyond 31: no version this interpreter runs defines one.
+const EXT_UNKNOWN: u8 = 127;
+
+/// Branch flags: set, taken when the condition is true, and what a taken branch does.
+const HAS_BRANCH: u8 = 1;
+const ON_TRUE: u8 = 2;
+const RETURN_FALSE: u8 = 4;
+const RETURN_TRUE: u8 = 8;
+
+/// One decoded instruction.
 #[derive(Clone, Copy, Debug)]
-enum Op {
-    Two(u8),
-    One(u8),
-    Zero(u8),
-    Var(u8),
-    Ext(u8),
+pub(crate) struct Instr {
+    op: u8,
+    n: u8,
+    /// Bit k set: operand k is a variable number, read when the instruction runs.
+    vars: u8,
+    store: u8,
+    branch: u8,
+    args: [u16; 8],
+    /// Where a taken branch goes (when it neither returns false nor true).
+    target: u32,
+    /// Address of the store or branch byte, or of the inline text: a save records it.
+    sb: u32,
+    next: u32,
 }
 
-fn illegal(op: Op, version: u8) -> Box<Fault> {
-    Box::new(Fault::IllegalOpcode(format!("{op:?} in version {version}")))
+/// Which of store, branch and inline text an operation has, in version `v` (§14).
+fn shape(op: u8, v: u8) -> (bool, bool, bool) {
+    match op {
+        8 | 9 | 15..=25 => (true, false, false),
+        1..=7 | 10 => (false, true, false),
+        o if o == ONE => (false, true, false),
+        o if o == ONE + 1 || o == ONE + 2 => (true, true, false),
+        o if o == ONE + 3 || o == ONE + 4 || o == ONE + 8 || o == ONE + 14 => (true, false, false),
+        o if o == ONE + 15 => (v <= 4, false, false),
+        o if o == ZERO + 2 || o == ZERO + 3 => (false, false, true),
+        o if o == ZERO + 5 || o == ZERO + 6 => (v == 4, v <= 3, false),
+        o if o == ZERO + 9 => (v >= 5, false, false),
+        o if o == ZERO + 13 || o == ZERO + 15 => (false, true, false),
+        o if o == VAR || o == VAR + 7 || o == VAR + 12 || o == VAR + 22 || o == VAR + 24 => (true, false, false),
+        o if o == VAR + 4 => (v >= 5, false, false),
+        o if o == VAR + 23 => (true, true, false),
+        o if o == VAR + 31 => (false, true, false),
+        o if (EXT..=EXT + 4).contains(&o) || o == EXT + 9 || o == EXT + 10 || o == EXT + 12 => (true, false, false),
+        _ => (false, false, false),
+    }
+}
+
+fn illegal(op: u8, version: u8) -> Box<Fault> {
+    let (form, code) = match op {
+        0..ONE => ("2OP", op),
+        ONE..ZERO => ("1OP", op - ONE),
+        ZERO..VAR => ("0OP", op - ZERO),
+        VAR..EXT => ("VAR", op - VAR),
+        _ => ("EXT", op - EXT),
+    };
+    Box::new(Fault::IllegalOpcode(format!("{form}:{code} in version {version}")))
 }
 
 impl Machine {
-    #[inline(always)]
-    fn operand(&mut self, ty: u8) -> Res<u16> {
-        match ty {
-            0 => self.fetch_word(),
-            1 => Ok(u16::from(self.fetch()?)),
-            _ => {
-                let var = self.fetch()?;
-                self.read_var(var)
-            }
-        }
-    }
-
-    /// Reads the store byte and writes `value` to that variable.
-    #[inline(always)]
-    pub(crate) fn store(&mut self, value: u16) -> Res<()> {
+    /// Reads the store byte at the pc and writes `value` there: how a restored game finishes
+    /// the `save` (or `save_undo`) that made it.
+    pub(crate) fn store_at_pc(&mut self, value: u16) -> Res<()> {
         let var = self.fetch()?;
         self.write_var(var, value)
     }
 
-    /// Reads the branch bytes and branches when `cond` matches their sense.
-    #[inline(always)]
-    pub(crate) fn branch(&mut self, cond: bool) -> Res<()> {
+    /// Reads the branch bytes at the pc and branches when `cond` matches them (v3 restore).
+    pub(crate) fn branch_at_pc(&mut self, cond: bool) -> Res<()> {
         let b = self.fetch()?;
         let offset: i32 = if b & 0x40 != 0 {
             i32::from(b & 0x3f)
@@ -52,14 +95,36 @@ impl Machine {
             match offset {
                 0 => self.ret(0)?,
                 1 => self.ret(1)?,
-                _ => self.jump(offset),
+                _ => self.pc = (self.pc as i64 + i64::from(offset) - 2).max(0) as usize,
             }
         }
         Ok(())
     }
 
-    fn jump(&mut self, offset: i32) {
-        self.pc = (self.pc as i64 + i64::from(offset) - 2).max(0) as usize;
+    /// Writes an instruction's result to its store variable.
+    #[inline(always)]
+    pub(crate) fn store(&mut self, i: &Instr, value: u16) -> Res<()> {
+        self.write_var(i.store, value)
+    }
+
+    /// Takes an instruction's branch when `cond` matches its sense.
+    #[inline(always)]
+    pub(crate) fn branch(&mut self, i: &Instr, cond: bool) -> Res<()> {
+        if cond == (i.branch & ON_TRUE != 0) {
+            if i.branch & RETURN_FALSE != 0 {
+                return self.ret(0);
+            }
+            if i.branch & RETURN_TRUE != 0 {
+                return self.ret(1);
+            }
+            self.pc = i.target as usize;
+        }
+        Ok(())
+    }
+
+    /// Address of the saving instruction's store or branch byte.
+    pub(crate) fn save_point(i: &Instr) -> usize {
+        i.sb as usize
     }
 
     pub(crate) fn call(&mut self, packed: u16, args: &[u16], store: Option<u8>) -> Res<()> {
@@ -113,328 +178,405 @@ impl Machine {
         }
     }
 
-    fn call_op(&mut self, ops: &[u16], stores: bool) -> Res<()> {
-        let store = if stores { Some(self.fetch()?) } else { None };
-        let (&routine, args) = ops.split_first().ok_or(Fault::IllegalOpcode("call without a routine".into()))?;
+    fn call_op(&mut self, i: &Instr, ops: &[u16], stores: bool) -> Res<()> {
+        let store = if stores { Some(i.store) } else { None };
+        let (&routine, args) =
+            ops.split_first().ok_or_else(|| Fault::IllegalOpcode("call without a routine".into()))?;
         self.call(routine, args, store)
     }
 
-    /// Decodes and executes the instruction at the pc. `Some` when the machine must stop.
-    pub(crate) fn step(&mut self) -> Res<Option<Stop>> {
+    /// Decodes the instruction at `pc` without executing it.
+    pub(crate) fn decode(&self, pc: usize) -> Res<Instr> {
         let v = self.story.0.version;
-        let opcode = self.fetch()?;
-        let mut ops = [0u16; 8];
-        let mut n = 0;
-        let op = if opcode < 0x80 {
-            for (i, bit) in [0x40u8, 0x20].into_iter().enumerate() {
-                ops[i] = self.operand(if opcode & bit != 0 { 2 } else { 1 })?;
-            }
-            n = 2;
-            Op::Two(opcode & 0x1f)
+        let mut at = pc;
+        let mut i = Instr { op: 0, n: 0, vars: 0, store: 0, branch: 0, args: [0; 8], target: 0, sb: 0, next: 0 };
+        let next = |at: &mut usize| -> Res<u8> {
+            let b = self.byte(*at)?;
+            *at += 1;
+            Ok(b)
+        };
+        // Operand of type `ty` (0 large, 1 small, 2 variable) into the next slot.
+        let operand = |i: &mut Instr, ty: u8, at: &mut usize| -> Res<()> {
+            let k = usize::from(i.n);
+            i.args[k] = match ty {
+                0 => u16::from(next(at)?) << 8 | u16::from(next(at)?),
+                1 => u16::from(next(at)?),
+                _ => {
+                    i.vars |= 1 << k;
+                    u16::from(next(at)?)
+                }
+            };
+            i.n += 1;
+            Ok(())
+        };
+        let opcode = self.byte(at)?;
+        at += 1;
+        let mut types = [0xffu8; 2];
+        if opcode < 0x80 {
+            operand(&mut i, if opcode & 0x40 != 0 { 2 } else { 1 }, &mut at)?;
+            operand(&mut i, if opcode & 0x20 != 0 { 2 } else { 1 }, &mut at)?;
+            i.op = opcode & 0x1f;
         } else if opcode < 0xc0 {
             let ty = (opcode >> 4) & 3;
-            if ty == 3 {
-                if opcode == 0xbe && v >= 5 {
-                    let ext = self.fetch()?;
-                    let types = self.fetch()?;
-                    n = self.operands(&mut ops, types, 0xff)?;
-                    Op::Ext(ext)
-                } else {
-                    Op::Zero(opcode & 0x0f)
-                }
+            if ty != 3 {
+                operand(&mut i, ty, &mut at)?;
+                i.op = ONE + (opcode & 0x0f);
+            } else if opcode == 0xbe && v >= 5 {
+                let ext = self.byte(at)?;
+                types[0] = self.byte(at + 1)?;
+                at += 2;
+                i.op = if ext < 32 { EXT + ext } else { EXT_UNKNOWN };
             } else {
-                ops[0] = self.operand(ty)?;
-                n = 1;
-                Op::One(opcode & 0x0f)
+                i.op = ZERO + (opcode & 0x0f);
             }
         } else {
-            let types = self.fetch()?;
-            let more = if opcode == 0xec || opcode == 0xfa { self.fetch()? } else { 0xff };
-            n = self.operands(&mut ops, types, more)?;
-            if opcode & 0x20 == 0 { Op::Two(opcode & 0x1f) } else { Op::Var(opcode & 0x1f) }
-        };
-        self.execute(op, &ops[..n])
-    }
-
-    #[inline(always)]
-    fn operands(&mut self, ops: &mut [u16; 8], types: u8, more: u8) -> Res<usize> {
-        let mut n = 0;
-        for byte in [types, more] {
+            types[0] = self.byte(at)?;
+            at += 1;
+            if opcode == 0xec || opcode == 0xfa {
+                types[1] = self.byte(at)?;
+                at += 1;
+            }
+            i.op = if opcode & 0x20 == 0 { opcode & 0x1f } else { VAR + (opcode & 0x1f) };
+        }
+        'types: for byte in types {
             for shift in [6, 4, 2, 0] {
                 let ty = (byte >> shift) & 3;
                 if ty == 3 {
-                    return Ok(n);
+                    break 'types;
                 }
-                ops[n] = self.operand(ty)?;
-                n += 1;
+                operand(&mut i, ty, &mut at)?;
             }
         }
-        Ok(n)
+        i.sb = at as u32;
+        let (store, branch, text) = shape(i.op, v);
+        if store {
+            i.store = self.byte(at)?;
+            at += 1;
+        }
+        if branch {
+            let b = self.byte(at)?;
+            at += 1;
+            let offset: i32 = if b & 0x40 != 0 {
+                i32::from(b & 0x3f)
+            } else {
+                let raw = i32::from(b & 0x3f) << 8 | i32::from(self.byte(at)?);
+                at += 1;
+                if raw & 0x2000 != 0 { raw - 0x4000 } else { raw }
+            };
+            i.branch = HAS_BRANCH | if b & 0x80 != 0 { ON_TRUE } else { 0 };
+            match offset {
+                0 => i.branch |= RETURN_FALSE,
+                1 => i.branch |= RETURN_TRUE,
+                _ => i.target = (at as i64 + i64::from(offset) - 2).max(0) as u32,
+            }
+        }
+        if text {
+            // Inline text runs to the word with its top bit set.
+            loop {
+                let w = self.byte(at)?;
+                self.byte(at + 1)?;
+                at += 2;
+                if w & 0x80 != 0 {
+                    break;
+                }
+            }
+        }
+        i.next = at as u32;
+        Ok(i)
     }
 
-    fn execute(&mut self, op: Op, ops: &[u16]) -> Res<Option<Stop>> {
+    /// Executes the instruction at the pc. `Some` when the machine must stop. `story` is this
+    /// machine's story, held by the caller so that a cached instruction is used in place.
+    #[inline(always)]
+    pub(crate) fn step(&mut self, story: &Inner) -> Res<Option<Stop>> {
+        let pc = self.pc;
+        let fresh;
+        let instr = match story.decoded.get(pc.wrapping_sub(story.static_base)) {
+            Some(slot) => match slot.get() {
+                Some(i) => i,
+                None => {
+                    let _ = slot.set(self.decode(pc)?);
+                    slot.get().ok_or(Fault::Memory(pc))?
+                }
+            },
+            None => {
+                fresh = self.decode(pc)?;
+                &fresh
+            }
+        };
+        self.pc = instr.next as usize;
+        let n = usize::from(instr.n);
+        let mut ops = instr.args;
+        // Variable operands are read in order (reading variable 0 pops the stack).
+        let vars = instr.vars;
+        if vars != 0 {
+            if vars & 1 != 0 {
+                ops[0] = self.read_var(ops[0] as u8)?;
+            }
+            if vars & 2 != 0 {
+                ops[1] = self.read_var(ops[1] as u8)?;
+            }
+            if vars & !3 != 0 {
+                for (k, op) in ops.iter_mut().enumerate().take(n).skip(2) {
+                    if vars >> k & 1 != 0 {
+                        *op = self.read_var(*op as u8)?;
+                    }
+                }
+            }
+        }
+        self.execute(instr, &ops[..n])
+    }
+
+    #[inline(always)]
+    fn execute(&mut self, i: &Instr, ops: &[u16]) -> Res<Option<Stop>> {
         let v = self.story.0.version;
         let a = ops.first().copied().unwrap_or(0);
         let b = ops.get(1).copied().unwrap_or(0);
         let (sa, sb) = (a as i16, b as i16);
+        let op = i.op;
         match op {
-            Op::Two(code) => match code {
-                1 => self.branch(ops.len() > 1 && ops[1..].contains(&a))?,
-                2 => self.branch(sa < sb)?,
-                3 => self.branch(sa > sb)?,
-                4 | 5 => {
-                    let var = a as u8;
-                    let value = self.read_var_in_place(var)? as i16;
-                    let value = if code == 4 { value.wrapping_sub(1) } else { value.wrapping_add(1) };
-                    self.write_var_in_place(var, value as u16)?;
-                    self.branch(if code == 4 { value < sb } else { value > sb })?;
+            1 => self.branch(i, ops.len() > 1 && ops[1..].contains(&a))?,
+            2 => self.branch(i, sa < sb)?,
+            3 => self.branch(i, sa > sb)?,
+            4 | 5 => {
+                let var = a as u8;
+                let value = self.read_var_in_place(var)? as i16;
+                let value = if op == 4 { value.wrapping_sub(1) } else { value.wrapping_add(1) };
+                self.write_var_in_place(var, value as u16)?;
+                self.branch(i, if op == 4 { value < sb } else { value > sb })?;
+            }
+            6 => {
+                let parent = self.parent(a)?;
+                self.branch(i, parent == b)?
+            }
+            7 => self.branch(i, a & b == b)?,
+            8 => self.store(i, a | b)?,
+            9 => self.store(i, a & b)?,
+            10 => {
+                let has = self.attr(a, b)?;
+                self.branch(i, has)?
+            }
+            11 | 12 => self.set_attr(a, b, op == 11)?,
+            13 => self.write_var_in_place(a as u8, b)?,
+            14 => self.insert_obj(a, b)?,
+            15 => {
+                let w = self.word(usize::from(a.wrapping_add(b.wrapping_mul(2))))?;
+                self.store(i, w)?
+            }
+            16 => {
+                let byte = self.byte(usize::from(a.wrapping_add(b)))?;
+                self.store(i, u16::from(byte))?
+            }
+            17 => {
+                let value = self.get_prop(a, b)?;
+                self.store(i, value)?
+            }
+            18 => {
+                let addr = self.get_prop_addr(a, b)?;
+                self.store(i, addr)?
+            }
+            19 => {
+                let next = self.get_next_prop(a, b)?;
+                self.store(i, next)?
+            }
+            20 => self.store(i, sa.wrapping_add(sb) as u16)?,
+            21 => self.store(i, sa.wrapping_sub(sb) as u16)?,
+            22 => self.store(i, sa.wrapping_mul(sb) as u16)?,
+            23 | 24 => {
+                if sb == 0 {
+                    return Err(Box::new(Fault::DivisionByZero));
                 }
-                6 => {
-                    let parent = self.parent(a)?;
-                    self.branch(parent == b)?
+                let r = if op == 23 { sa.wrapping_div(sb) } else { sa.wrapping_rem(sb) };
+                self.store(i, r as u16)?
+            }
+            25 if v >= 4 => self.call_op(i, ops, true)?,
+            26 if v >= 5 => self.call_op(i, ops, false)?,
+            27 if v >= 5 => {}
+            28 if v >= 5 => {
+                let frame = usize::from(b);
+                if frame == 0 || frame > self.frames.len() {
+                    return Err(Box::new(Fault::IllegalOpcode(format!(
+                        "throw to frame {frame} of {}",
+                        self.frames.len()
+                    ))));
                 }
-                7 => self.branch(a & b == b)?,
-                8 => self.store(a | b)?,
-                9 => self.store(a & b)?,
-                10 => {
-                    let has = self.attr(a, b)?;
-                    self.branch(has)?
+                self.frames.truncate(frame);
+                self.ret(a)?
+            }
+            32 => self.branch(i, a == 0)?,
+            33 | 34 => {
+                let o = if op == 33 { self.sibling(a)? } else { self.child(a)? };
+                self.store(i, o)?;
+                self.branch(i, o != 0)?
+            }
+            35 => {
+                let p = self.parent(a)?;
+                self.store(i, p)?
+            }
+            36 => {
+                let len = self.prop_len(a)?;
+                self.store(i, len)?
+            }
+            37 | 38 => {
+                let var = a as u8;
+                let value = self.read_var_in_place(var)?;
+                let value = if op == 37 { value.wrapping_add(1) } else { value.wrapping_sub(1) };
+                self.write_var_in_place(var, value)?
+            }
+            39 => {
+                self.print_string(usize::from(a))?;
+            }
+            40 if v >= 4 => self.call_op(i, ops, true)?,
+            41 => self.remove_obj(a)?,
+            42 => self.print_obj(a)?,
+            43 => self.ret(a)?,
+            44 => self.pc = (self.pc as i64 + i64::from(sa) - 2).max(0) as usize,
+            45 => {
+                self.print_string(self.unpack(a))?;
+            }
+            46 => {
+                let value = self.read_var_in_place(a as u8)?;
+                self.store(i, value)?
+            }
+            47 if v <= 4 => self.store(i, !a)?,
+            47 => self.call_op(i, ops, false)?,
+            48 => self.ret(1)?,
+            49 => self.ret(0)?,
+            50 | 51 => {
+                self.print_string(Self::save_point(i))?;
+                if op == 51 {
+                    self.print_zscii(13)?;
+                    self.ret(1)?;
                 }
-                11 | 12 => self.set_attr(a, b, code == 11)?,
-                13 => self.write_var_in_place(a as u8, b)?,
-                14 => self.insert_obj(a, b)?,
-                15 => {
-                    let w = self.word(usize::from(a.wrapping_add(b.wrapping_mul(2))))?;
-                    self.store(w)?
-                }
-                16 => {
-                    let byte = self.byte(usize::from(a.wrapping_add(b)))?;
-                    self.store(u16::from(byte))?
-                }
-                17 => {
-                    let value = self.get_prop(a, b)?;
-                    self.store(value)?
-                }
-                18 => {
-                    let addr = self.get_prop_addr(a, b)?;
-                    self.store(addr)?
-                }
-                19 => {
-                    let next = self.get_next_prop(a, b)?;
-                    self.store(next)?
-                }
-                20 => self.store(sa.wrapping_add(sb) as u16)?,
-                21 => self.store(sa.wrapping_sub(sb) as u16)?,
-                22 => self.store(sa.wrapping_mul(sb) as u16)?,
-                23 | 24 => {
-                    if sb == 0 {
-                        return Err(Box::new(Fault::DivisionByZero));
+            }
+            52 => {}
+            53 if v <= 4 => self.save_game(i)?,
+            54 if v <= 4 => self.restore_game(i)?,
+            55 => self.restart(),
+            56 => {
+                let value = self.pop()?;
+                self.ret(value)?
+            }
+            57 if v <= 4 => {
+                self.pop()?;
+            }
+            57 => self.store(i, self.frames.len() as u16)?,
+            58 => {
+                self.wait = Wait::Quit;
+                return Ok(Some(Stop::Quit));
+            }
+            59 => self.print_zscii(13)?,
+            // The v3 status line is drawn from the globals when asked for; later versions
+            // ignore show_status, as frotz does.
+            60 => {}
+            61 => self.branch(i, self.story.0.checksum_ok)?,
+            63 if v >= 5 => self.branch(i, true)?,
+            64 => self.call_op(i, ops, true)?,
+            65 => self.set_word(usize::from(a.wrapping_add(b.wrapping_mul(2))), ops.get(2).copied().unwrap_or(0))?,
+            66 => self.set_byte(usize::from(a.wrapping_add(b)), ops.get(2).copied().unwrap_or(0) as u8)?,
+            67 => self.put_prop(a, b, ops.get(2).copied().unwrap_or(0))?,
+            68 => {
+                let store = if v >= 5 { Some(i.store) } else { None };
+                self.wait = Wait::Line { text: usize::from(a), parse: usize::from(b), store };
+                return Ok(Some(Stop::Line));
+            }
+            69 => self.print_zscii(a)?,
+            70 => self.print_text(&sa.to_string())?,
+            71 => {
+                let value = if sa <= 0 {
+                    self.random.reseed((-i32::from(sa)) as u32);
+                    0
+                } else {
+                    self.random.draw(a)
+                };
+                self.store(i, value)?
+            }
+            72 => self.push(a)?,
+            73 => {
+                let value = self.pop()?;
+                self.write_var_in_place(a as u8, value)?
+            }
+            74 => self.screen.split(usize::from(a), v),
+            75 => self.screen.select(a, v),
+            76 if v >= 4 => self.call_op(i, ops, true)?,
+            77 if v >= 4 => self.screen.erase(sa),
+            78 | 81 | 82 if v >= 4 => {}
+            79 if v >= 4 => self.screen.set_cursor(sa, sb),
+            80 if v >= 4 => {
+                let (row, col) = self.screen.cursor();
+                self.set_word(usize::from(a), row)?;
+                self.set_word(usize::from(a) + 2, col)?
+            }
+            83 => self.output_stream(sa, b)?,
+            84 | 85 => {}
+            86 if v >= 4 => {
+                self.wait = Wait::Char { store: i.store };
+                return Ok(Some(Stop::Char));
+            }
+            87 if v >= 4 => {
+                let found =
+                    self.scan_table(a, usize::from(b), ops.get(2).copied().unwrap_or(0), ops.get(3).copied())?;
+                self.store(i, found as u16)?;
+                self.branch(i, found != 0)?
+            }
+            88 if v >= 5 => self.store(i, !a)?,
+            89 if v >= 5 => self.call_op(i, ops, false)?,
+            90 if v >= 5 => self.call_op(i, ops, false)?,
+            91 if v >= 5 => {
+                let dict = ops.get(2).copied().unwrap_or(0);
+                let flag = ops.get(3).copied().unwrap_or(0) != 0;
+                self.tokenise(usize::from(a), usize::from(b), usize::from(dict), flag)?
+            }
+            92 if v >= 5 => self.encode_text(ops)?,
+            93 if v >= 5 => self.copy_table(a, b, ops.get(2).copied().unwrap_or(0) as i16)?,
+            94 if v >= 5 => self.print_table(ops)?,
+            95 if v >= 5 => {
+                let args = self.frames.last().map_or(0, |f| f.args);
+                self.branch(i, a <= u16::from(args))?
+            }
+            96 => self.save_game(i)?,
+            97 => self.restore_game(i)?,
+            98 => {
+                let r = if sb >= 0 {
+                    a.checked_shl(b as u32).unwrap_or(0)
+                } else {
+                    a.checked_shr(-i32::from(sb) as u32).unwrap_or(0)
+                };
+                self.store(i, r)?
+            }
+            99 => {
+                let r = if sb >= 0 { sa.checked_shl(b as u32).unwrap_or(0) } else { sa >> (-i32::from(sb)).min(15) };
+                self.store(i, r as u16)?
+            }
+            100 => {
+                let previous = self.screen.set_font(a);
+                self.store(i, previous)?
+            }
+            105 => {
+                if self.options.undo_slots > 0 {
+                    if self.undo.len() >= self.options.undo_slots {
+                        self.undo.remove(0);
                     }
-                    let r = if code == 23 { sa.wrapping_div(sb) } else { sa.wrapping_rem(sb) };
-                    self.store(r as u16)?
+                    let mut snap = self.snapshot();
+                    snap.pc = Self::save_point(i);
+                    self.undo.push(Arc::new(snap));
                 }
-                25 if v >= 4 => self.call_op(ops, true)?,
-                26 if v >= 5 => self.call_op(ops, false)?,
-                27 if v >= 5 => {}
-                28 if v >= 5 => {
-                    let frame = usize::from(b);
-                    if frame == 0 || frame > self.frames.len() {
-                        return Err(Box::new(Fault::IllegalOpcode(format!(
-                            "throw to frame {frame} of {}",
-                            self.frames.len()
-                        ))));
-                    }
-                    self.frames.truncate(frame);
-                    self.ret(a)?
+                self.store(i, u16::from(self.options.undo_slots > 0))?
+            }
+            106 => match self.undo.pop() {
+                Some(snap) => {
+                    self.put_back(&snap);
+                    self.store_at_pc(2)?
                 }
-                _ => return Err(illegal(op, v)),
+                None => self.store(i, 0)?,
             },
-            Op::One(code) => match code {
-                0 => self.branch(a == 0)?,
-                1 | 2 => {
-                    let o = if code == 1 { self.sibling(a)? } else { self.child(a)? };
-                    self.store(o)?;
-                    self.branch(o != 0)?
-                }
-                3 => {
-                    let p = self.parent(a)?;
-                    self.store(p)?
-                }
-                4 => {
-                    let len = self.prop_len(a)?;
-                    self.store(len)?
-                }
-                5 | 6 => {
-                    let var = a as u8;
-                    let value = self.read_var_in_place(var)?;
-                    let value = if code == 5 { value.wrapping_add(1) } else { value.wrapping_sub(1) };
-                    self.write_var_in_place(var, value)?
-                }
-                7 => {
-                    self.print_string(usize::from(a))?;
-                }
-                8 if v >= 4 => self.call_op(ops, true)?,
-                9 => self.remove_obj(a)?,
-                10 => self.print_obj(a)?,
-                11 => self.ret(a)?,
-                12 => self.jump(i32::from(sa)),
-                13 => {
-                    self.print_string(self.unpack(a))?;
-                }
-                14 => {
-                    let value = self.read_var_in_place(a as u8)?;
-                    self.store(value)?
-                }
-                15 if v <= 4 => self.store(!a)?,
-                15 => self.call_op(ops, false)?,
-                _ => return Err(illegal(op, v)),
-            },
-            Op::Zero(code) => match code {
-                0 => self.ret(1)?,
-                1 => self.ret(0)?,
-                2 | 3 => {
-                    self.pc = self.print_string(self.pc)?;
-                    if code == 3 {
-                        self.print_zscii(13)?;
-                        self.ret(1)?;
-                    }
-                }
-                4 => {}
-                5 if v <= 4 => self.save_game()?,
-                6 if v <= 4 => self.restore_game()?,
-                7 => self.restart(),
-                8 => {
-                    let value = self.pop()?;
-                    self.ret(value)?
-                }
-                9 if v <= 4 => {
-                    self.pop()?;
-                }
-                9 => self.store(self.frames.len() as u16)?,
-                10 => {
-                    self.wait = Wait::Quit;
-                    return Ok(Some(Stop::Quit));
-                }
-                11 => self.print_zscii(13)?,
-                // The v3 status line is drawn from the globals when asked for; later versions
-                // ignore show_status, as frotz does.
-                12 => {}
-                13 => self.branch(self.story.0.checksum_ok)?,
-                15 if v >= 5 => self.branch(true)?,
-                _ => return Err(illegal(op, v)),
-            },
-            Op::Var(code) => match code {
-                0 => self.call_op(ops, true)?,
-                1 => self.set_word(usize::from(a.wrapping_add(b.wrapping_mul(2))), ops.get(2).copied().unwrap_or(0))?,
-                2 => self.set_byte(usize::from(a.wrapping_add(b)), ops.get(2).copied().unwrap_or(0) as u8)?,
-                3 => self.put_prop(a, b, ops.get(2).copied().unwrap_or(0))?,
-                4 => {
-                    let store = if v >= 5 { Some(self.fetch()?) } else { None };
-                    self.wait = Wait::Line { text: usize::from(a), parse: usize::from(b), store };
-                    return Ok(Some(Stop::Line));
-                }
-                5 => self.print_zscii(a)?,
-                6 => self.print_text(&sa.to_string())?,
-                7 => {
-                    let value = if sa <= 0 {
-                        self.random.reseed((-i32::from(sa)) as u32);
-                        0
-                    } else {
-                        self.random.draw(a)
-                    };
-                    self.store(value)?
-                }
-                8 => self.push(a)?,
-                9 => {
-                    let value = self.pop()?;
-                    self.write_var_in_place(a as u8, value)?
-                }
-                10 => self.screen.split(usize::from(a), v),
-                11 => self.screen.select(a, v),
-                12 if v >= 4 => self.call_op(ops, true)?,
-                13 if v >= 4 => self.screen.erase(sa),
-                14 | 17 | 18 if v >= 4 => {}
-                15 if v >= 4 => self.screen.set_cursor(sa, sb),
-                16 if v >= 4 => {
-                    let (row, col) = self.screen.cursor();
-                    self.set_word(usize::from(a), row)?;
-                    self.set_word(usize::from(a) + 2, col)?
-                }
-                19 => self.output_stream(sa, b)?,
-                20 | 21 => {}
-                22 if v >= 4 => {
-                    let store = self.fetch()?;
-                    self.wait = Wait::Char { store };
-                    return Ok(Some(Stop::Char));
-                }
-                23 if v >= 4 => {
-                    let found =
-                        self.scan_table(a, usize::from(b), ops.get(2).copied().unwrap_or(0), ops.get(3).copied())?;
-                    self.store(found as u16)?;
-                    self.branch(found != 0)?
-                }
-                24 if v >= 5 => self.store(!a)?,
-                25 if v >= 5 => self.call_op(ops, false)?,
-                26 if v >= 5 => self.call_op(ops, false)?,
-                27 if v >= 5 => {
-                    let dict = ops.get(2).copied().unwrap_or(0);
-                    let flag = ops.get(3).copied().unwrap_or(0) != 0;
-                    self.tokenise(usize::from(a), usize::from(b), usize::from(dict), flag)?
-                }
-                28 if v >= 5 => self.encode_text(ops)?,
-                29 if v >= 5 => self.copy_table(a, b, ops.get(2).copied().unwrap_or(0) as i16)?,
-                30 if v >= 5 => self.print_table(ops)?,
-                31 if v >= 5 => {
-                    let args = self.frames.last().map_or(0, |f| f.args);
-                    self.branch(a <= u16::from(args))?
-                }
-                _ => return Err(illegal(op, v)),
-            },
-            Op::Ext(code) => match code {
-                0 => self.save_game()?,
-                1 => self.restore_game()?,
-                2 => {
-                    let r = if sb >= 0 {
-                        a.checked_shl(b as u32).unwrap_or(0)
-                    } else {
-                        a.checked_shr(-i32::from(sb) as u32).unwrap_or(0)
-                    };
-                    self.store(r)?
-                }
-                3 => {
-                    let r =
-                        if sb >= 0 { sa.checked_shl(b as u32).unwrap_or(0) } else { sa >> (-i32::from(sb)).min(15) };
-                    self.store(r as u16)?
-                }
-                4 => {
-                    let previous = self.screen.set_font(a);
-                    self.store(previous)?
-                }
-                9 => {
-                    if self.options.undo_slots > 0 {
-                        if self.undo.len() >= self.options.undo_slots {
-                            self.undo.remove(0);
-                        }
-                        let snap = self.snapshot();
-                        self.undo.push(Arc::new(snap));
-                    }
-                    self.store(u16::from(self.options.undo_slots > 0))?
-                }
-                10 => match self.undo.pop() {
-                    Some(snap) => {
-                        self.put_back(&snap);
-                        self.store(2)?
-                    }
-                    None => self.store(0)?,
-                },
-                11 => {
-                    let c = char::from_u32(u32::from(a)).unwrap_or('?');
-                    self.print_char(c)?
-                }
-                12 => self.store(if char::from_u32(u32::from(a)).is_some() && a >= 32 { 3 } else { 0 })?,
-                13 => {}
-                _ => return Err(illegal(op, v)),
-            },
+            107 => {
+                let c = char::from_u32(u32::from(a)).unwrap_or('?');
+                self.print_char(c)?
+            }
+            108 => self.store(i, if char::from_u32(u32::from(a)).is_some() && a >= 32 { 3 } else { 0 })?,
+            109 => {}
+            _ => return Err(illegal(op, v)),
         }
         Ok(None)
     }

@@ -143,12 +143,14 @@ impl Machine {
 
     /// Prints the Z-string at `addr`; returns the address just past it.
     pub(crate) fn print_string(&mut self, addr: usize) -> Res<usize> {
-        let mut codes = Vec::new();
-        let end = self.decode_at(addr, &mut codes)?;
-        for c in codes {
-            self.print_zscii(c)?;
-        }
-        Ok(end)
+        // One buffer reused for every string the game prints.
+        let mut codes = std::mem::take(&mut self.scratch);
+        codes.clear();
+        let end = self.decode_at(addr, &mut codes);
+        let printed = end.is_ok().then(|| codes.iter().try_for_each(|&c| self.print_zscii(c)));
+        self.scratch = codes;
+        printed.transpose()?;
+        end
     }
 
     pub(crate) fn print_text(&mut self, s: &str) -> Res<()> {

@@ -108,6 +108,8 @@ pub struct Machine {
     pub(crate) halted: Option<RunError>,
     pub(crate) options: Options,
     pub(crate) executed: u64,
+    /// Reused while printing a string (not part of the game's state).
+    pub(crate) scratch: Vec<u16>,
 }
 
 /// Faults are boxed so that results stay two registers wide on the hot path.
@@ -132,6 +134,7 @@ impl Machine {
             halted: None,
             options,
             executed: 0,
+            scratch: Vec::new(),
         };
         m.init_header();
         m
@@ -211,13 +214,6 @@ impl Machine {
         Ok(b)
     }
 
-    #[inline]
-    pub(crate) fn fetch_word(&mut self) -> Res<u16> {
-        let w = self.word(self.pc)?;
-        self.pc += 2;
-        Ok(w)
-    }
-
     pub(crate) fn unpack(&self, packed: u16) -> usize {
         usize::from(packed) << self.story.0.pack_shift
     }
@@ -282,10 +278,12 @@ impl Machine {
 
     /// Variable operand of `load`, `store`, `inc`, `pull`...: the stack is read or written in
     /// place, not pushed or popped (§6.3.4).
+    #[inline(always)]
     pub(crate) fn read_var_in_place(&mut self, var: u8) -> Res<u16> {
         if var == 0 { Ok(*self.top()?) } else { self.read_var(var) }
     }
 
+    #[inline(always)]
     pub(crate) fn write_var_in_place(&mut self, var: u8, value: u16) -> Res<()> {
         if var == 0 {
             *self.top()? = value;
@@ -309,6 +307,7 @@ impl Machine {
             Wait::Running => {}
         }
         let budget = self.options.budget;
+        let story = Arc::clone(&self.story.0);
         let mut done = 0;
         let result = loop {
             if done == budget {
@@ -316,7 +315,7 @@ impl Machine {
             }
             let pc = self.pc;
             done += 1;
-            match self.step() {
+            match self.step(&story) {
                 Ok(None) => {}
                 Ok(Some(stop)) => break Ok(stop),
                 Err(fault) => {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::Fault;
+use crate::exec::Instr;
 use crate::machine::{Frame, Machine, Res, Snapshot};
 
 fn chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) {
@@ -81,7 +82,7 @@ impl Machine {
         while at + 8 <= data.len() {
             let id = &data[at..at + 4];
             let len = u32::from_be_bytes([data[at + 4], data[at + 5], data[at + 6], data[at + 7]]) as usize;
-            let body = data.get(at + 8..at + 8 + len).ok_or(bad("a chunk runs past the end of the file"))?;
+            let body = data.get(at + 8..at + 8 + len).ok_or_else(|| bad("a chunk runs past the end of the file"))?;
             match id {
                 b"IFhd" => {
                     if len < 13 {
@@ -98,11 +99,11 @@ impl Machine {
                     let mut k = 0;
                     while k < body.len() {
                         if body[k] == 0 {
-                            let run = usize::from(*body.get(k + 1).ok_or(bad("CMem ends inside a run"))?) + 1;
+                            let run = usize::from(*body.get(k + 1).ok_or_else(|| bad("CMem ends inside a run"))?) + 1;
                             i += run;
                             k += 2;
                         } else {
-                            *m.get_mut(i).ok_or(bad("CMem is longer than dynamic memory"))? ^= body[k];
+                            *m.get_mut(i).ok_or_else(|| bad("CMem is longer than dynamic memory"))? ^= body[k];
                             i += 1;
                             k += 1;
                         }
@@ -123,34 +124,34 @@ impl Machine {
             }
             at += 8 + len + len % 2;
         }
-        let (frames, stack) = frames_stack.ok_or(bad("no Stks chunk"))?;
+        let (frames, stack) = frames_stack.ok_or_else(|| bad("no Stks chunk"))?;
         Ok(Snapshot {
-            mem: mem.ok_or(bad("no CMem or UMem chunk"))?,
+            mem: mem.ok_or_else(|| bad("no CMem or UMem chunk"))?,
             stack,
             frames,
-            pc: pc.ok_or(bad("no IFhd chunk"))?,
+            pc: pc.ok_or_else(|| bad("no IFhd chunk"))?,
         })
     }
 
     /// The game's `save`: the slot receives the state; success is stored (v4+) or branched on.
-    pub(crate) fn save_game(&mut self) -> Res<()> {
-        let file = self.quetzal(self.pc);
+    pub(crate) fn save_game(&mut self, i: &Instr) -> Res<()> {
+        let file = self.quetzal(Self::save_point(i));
         self.saved = Some(Arc::new(file));
         self.saves += 1;
-        if self.story.0.version <= 3 { self.branch(true) } else { self.store(1) }
+        if self.story.0.version <= 3 { self.branch(i, true) } else { self.store(i, 1) }
     }
 
     /// The game's `restore`: from the slot when it holds a valid save for this story; on
     /// success execution goes on after the `save` that made it, which sees 2 (v4+) or branches.
-    pub(crate) fn restore_game(&mut self) -> Res<()> {
+    pub(crate) fn restore_game(&mut self, i: &Instr) -> Res<()> {
         let snap = self.saved.as_ref().and_then(|file| self.parse_quetzal(file).ok());
         match snap {
             Some(snap) => {
                 self.put_back(&snap);
-                if self.story.0.version <= 3 { self.branch(true) } else { self.store(2) }
+                if self.story.0.version <= 3 { self.branch_at_pc(true) } else { self.store_at_pc(2) }
             }
-            None if self.story.0.version <= 3 => self.branch(false),
-            None => self.store(0),
+            None if self.story.0.version <= 3 => self.branch(i, false),
+            None => self.store(i, 0),
         }
     }
 }
@@ -161,8 +162,8 @@ fn parse_stacks(body: &[u8]) -> Res<(Vec<Frame>, Vec<u16>)> {
     let mut k = 0;
     let word = |k: usize| -> Res<u16> {
         Ok(u16::from_be_bytes([
-            *body.get(k).ok_or(bad("Stks ends inside a frame"))?,
-            *body.get(k + 1).ok_or(bad("Stks ends inside a frame"))?,
+            *body.get(k).ok_or_else(|| bad("Stks ends inside a frame"))?,
+            *body.get(k + 1).ok_or_else(|| bad("Stks ends inside a frame"))?,
         ]))
     };
     while k < body.len() {

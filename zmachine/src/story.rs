@@ -1,8 +1,9 @@
 //! A story file, checked once at load and shared (read-only) by every machine that plays it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::StoryError;
+use crate::exec::Instr;
 use crate::text::{Alphabet, DEFAULT_UNICODE};
 
 /// Largest story file any supported version allows (version 8: 512 kB).
@@ -31,6 +32,9 @@ pub(crate) struct Inner {
     pub unicode: Vec<char>,
     /// Whether `verify` succeeds: the header checksum against the file's own bytes.
     pub checksum_ok: bool,
+    /// Instructions decoded so far, by address from `static_base` (that memory never changes),
+    /// shared by every machine playing the story.
+    pub decoded: Box<[OnceLock<Instr>]>,
 }
 
 fn word(b: &[u8], a: usize) -> usize {
@@ -137,6 +141,7 @@ impl Story {
             alphabet,
             unicode,
             checksum_ok,
+            decoded: (static_base..len).map(|_| OnceLock::new()).collect(),
         })))
     }
 
