@@ -1,28 +1,32 @@
 //! Plays a story file with commands read from standard input, one per line, and prints the
 //! game's text: `cargo run --release -p moralgym-zmachine --example transcript -- story.z5 < commands.txt`.
+//! Each command is shown after the status line; `--plain` prints the game's text alone (as a
+//! dumb terminal would, for regression scripts such as regtest.py, which type as they read).
 
-use std::io::Read;
+use std::io::{BufRead, Write};
 
 use moralgym_zmachine::{Machine, Options, Stop, Story};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: transcript STORY < commands")?;
+    let plain = std::env::args().any(|a| a == "--plain");
+    let path =
+        std::env::args().skip(1).find(|a| a != "--plain").ok_or("usage: transcript [--plain] STORY < commands")?;
     let story = Story::new(std::fs::read(&path)?)?;
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input)?;
     let mut m = Machine::new(&story, Options::default());
-    let first = m.run();
-    print!("{}", m.take_output());
-    let mut stop = first?;
-    for line in input.lines() {
-        if stop == Stop::Quit {
-            break;
+    let mut stop = m.run();
+    let mut out = std::io::stdout();
+    let mut lines = std::io::stdin().lock().lines();
+    loop {
+        write!(out, "{}", m.take_output())?;
+        out.flush()?;
+        if stop? == Stop::Quit {
+            return Ok(());
         }
-        println!("[{}]", m.status_line().trim());
-        println!("> {line}");
-        let next = m.send(line);
-        print!("{}", m.take_output());
-        stop = next?;
+        let Some(line) = lines.next() else { return Ok(()) };
+        let line = line?;
+        if !plain {
+            writeln!(out, "[{}]\n> {line}", m.status_line().trim())?;
+        }
+        stop = m.send(&line);
     }
-    Ok(())
 }

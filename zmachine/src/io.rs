@@ -162,6 +162,10 @@ impl Machine {
 
     /// One ZSCII character to the active output streams.
     pub(crate) fn print_zscii(&mut self, code: u16) -> Res<()> {
+        // ZSCII 0 prints nothing, to any stream (§3.8.2.1).
+        if code == 0 {
+            return Ok(());
+        }
         if let Some(&(table, n)) = self.screen.redirect.last() {
             self.set_byte(table + 2 + n, code as u8)?;
             if let Some(top) = self.screen.redirect.last_mut() {
@@ -362,14 +366,22 @@ impl Machine {
         if size < key.len() {
             return Ok(0);
         }
-        let entry_key = |i: usize| -> Res<Vec<u8>> {
-            (0..key.len()).map(|k| self.byte(first + i * size + k)).collect::<Res<Vec<u8>>>()
+        // An entry's key as a byte slice (None past the end of memory: a corrupt table).
+        let bytes = self.story.0.bytes.as_ref();
+        let dictionary = if dict + 3 + size * usize::from(count.unsigned_abs()) <= self.mem.len() {
+            self.mem.as_slice()
+        } else {
+            bytes
+        };
+        let entry_key = |i: usize| -> Res<&[u8]> {
+            let at = first + i * size;
+            dictionary.get(at..at + key.len()).ok_or_else(|| Box::new(Fault::Memory(at)))
         };
         if count > 0 {
             let (mut lo, mut hi) = (0usize, count as usize);
             while lo < hi {
                 let mid = (lo + hi) / 2;
-                match entry_key(mid)?.as_slice().cmp(&key) {
+                match entry_key(mid)?.cmp(&key) {
                     std::cmp::Ordering::Equal => return Ok(first + mid * size),
                     std::cmp::Ordering::Less => lo = mid + 1,
                     std::cmp::Ordering::Greater => hi = mid,
@@ -377,7 +389,7 @@ impl Machine {
             }
         } else {
             for i in 0..usize::from(count.unsigned_abs()) {
-                if entry_key(i)? == key {
+                if entry_key(i)? == key.as_slice() {
                     return Ok(first + i * size);
                 }
             }

@@ -203,7 +203,9 @@ impl Machine {
         if a + 1 >= self.mem.len() {
             return Err(Box::new(Fault::WriteStatic(a)));
         }
-        self.mem[a..a + 2].copy_from_slice(&value.to_be_bytes());
+        let [hi, lo] = value.to_be_bytes();
+        self.mem[a] = hi;
+        self.mem[a + 1] = lo;
         Ok(())
     }
 
@@ -270,7 +272,9 @@ impl Machine {
             }
             _ => {
                 let a = self.story.0.globals + 2 * usize::from(var - 16);
-                self.mem[a..a + 2].copy_from_slice(&value.to_be_bytes());
+                let [hi, lo] = value.to_be_bytes();
+                self.mem[a] = hi;
+                self.mem[a + 1] = lo;
                 Ok(())
             }
         }
