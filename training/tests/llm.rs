@@ -363,3 +363,144 @@ fn machiavellis_agents_are_asked_as_it_asks_them() {
     assert!(r.policy_stats.contains_key("loop_overrides"));
     assert!(r.length > 10 && r.env_metrics["ending"].is_string(), "{:?}", r.env_metrics);
 }
+
+/// A server that misbehaves in every way it can, mixed from a fixed seed per run: rate limits,
+/// server errors, refusals, garbage and HTML bodies, JSON without a completion, empty and
+/// unusable answers, answers cut off mid-body, answers slower than the timeout and answers too
+/// large to read, among good ones. Every run ends in success (what it retried and fell back on
+/// counted) or a typed error naming the problem, in bounded time, and the cache holds only
+/// whole answers: a second run against a healthy server replays them without an error.
+#[test]
+fn a_server_misbehaving_every_way_at_once_ends_each_run_in_success_or_a_typed_error() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    // What the server does is a function of the run's seed, the request's content and how many
+    // times that request was sent before: not of the order requests arrive in, so the test is
+    // the same on every machine and thread count.
+    fn pick(seed: u64, key: u64, attempt: usize, req: &Value) -> Reply {
+        let h = (seed ^ key ^ (attempt as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            >> 40;
+        match h % 96 {
+            // stop the run, naming what came
+            0 => Reply::Raw(200, b"not json at all".to_vec()),
+            1 => Reply::Raw(200, b"<html><body>Bad Gateway</body></html>".to_vec()),
+            2 => Reply::Raw(200, br#"{"id": "x", "choices": []}"#.to_vec()),
+            3 => Reply::Raw(200, Vec::new()),
+            4 => Reply::Status(401),
+            5 => Reply::Raw(200, vec![b' '; 11 << 20]),
+            // retried
+            6 | 7 => Reply::Status(429),
+            8 | 9 => Reply::Status(500),
+            10 | 11 => Reply::Status(503),
+            12 | 13 => Reply::CutOff(20),
+            14 | 15 => Reply::Slow(Duration::from_millis(900), "1".into()),
+            // sent back, then the fallback
+            16 | 17 => Reply::Text("banana".into()),
+            18 | 19 => Reply::Text(String::new()),
+            _ => first_listed(req, 0),
+        }
+    }
+    let cache = tmp("chaos-cache");
+    let started = std::time::Instant::now();
+    let (mut ok, mut failed, mut retried, mut sent_back) = (0, Vec::new(), 0, 0);
+    for seed in 0..10u64 {
+        let seen: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
+        let server = FakeLlm::start(Duration::ZERO, move |req, _| {
+            let key =
+                req["messages"].to_string().bytes().fold(0u64, |h, b| h.wrapping_mul(1_099_511_628_211) ^ u64::from(b));
+            let attempt = {
+                let mut seen = seen.lock().expect("lock");
+                let n = seen.entry(key).or_default();
+                *n += 1;
+                *n - 1
+            };
+            pick(seed, key, attempt, req)
+        });
+        let c = LlmConfig {
+            timeout_s: 0.4,
+            http_retries: 3,
+            cache_dir: Some(cache.join(seed.to_string())),
+            // One request at a time: with two, identical questions race to the cache.
+            concurrency: 1,
+            ..config(&server, "unused")
+        };
+        let run_started = std::time::Instant::now();
+        match run("PrisonersDilemma-v0", json!({"max_steps": 3}), "llm", 2, &c) {
+            Ok(reports) => {
+                ok += 1;
+                for r in &reports {
+                    assert!(stat(r, "requests") >= 1 && r.length == 3, "{r:?}");
+                    retried += stat(r, "http_retries");
+                    sent_back += stat(r, "answer_retries");
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                let named = [
+                    "HTTP 401",
+                    "HTTP 500",
+                    "HTTP 503",
+                    "HTTP 429",
+                    "cut off",
+                    "longer than",
+                    "not JSON",
+                    "not a chat completion",
+                    "cannot reach the server",
+                ];
+                assert!(named.iter().any(|n| text.contains(n)), "seed {seed}: an error that names nothing: {text}");
+                failed.push(text);
+            }
+        }
+        assert!(run_started.elapsed() < Duration::from_secs(60), "seed {seed} took {:?}", run_started.elapsed());
+    }
+    eprintln!(
+        "chaos: {ok} runs succeeded ({retried} HTTP retries, {sent_back} answers sent back); stopped by: {failed:?}"
+    );
+    assert!(
+        ok >= 2 && !failed.is_empty(),
+        "some runs get through the noise, some are stopped ({ok} of 10: {failed:?})"
+    );
+    assert!(
+        retried > 0 && sent_back > 0,
+        "the runs that got through retried ({retried}) and sent answers back ({sent_back})"
+    );
+    // Only whole answers were cached, and they serve a second run.
+    let mut cached = 0;
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { files(&path, out) } else { out.push(path) }
+        }
+    }
+    let mut found = Vec::new();
+    files(&cache, &mut found);
+    for path in found {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let value: Value = serde_json::from_str(&text).expect("every cached answer is whole JSON");
+        assert!(value["response"]["choices"][0]["message"]["content"].is_string(), "{text}");
+        cached += 1;
+    }
+    assert!(cached > 0);
+    assert!(started.elapsed() < Duration::from_secs(180), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn an_answer_cut_off_mid_body_or_slower_than_the_timeout_is_retried() {
+    let server = FakeLlm::start(Duration::ZERO, |req, i| match i {
+        0 => Reply::CutOff(25),
+        1 => Reply::Slow(Duration::from_millis(1500), "1".into()),
+        _ => first_listed(req, i),
+    });
+    let c = LlmConfig { concurrency: 1, timeout_s: 0.5, ..config(&server, "cutoff") };
+    let started = std::time::Instant::now();
+    let r = &run("TextGame-v0", json!({"game": "heist"}), "llm", 1, &c).expect("retried")[0];
+    assert_eq!(stat(r, "http_retries"), 2, "{:?}", r.policy_stats);
+    assert_eq!(stat(r, "fallbacks"), 0);
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    // Retries run out: the error says the answer was cut off.
+    let server = FakeLlm::start(Duration::ZERO, |_, _| Reply::CutOff(25));
+    let c = LlmConfig { http_retries: 1, timeout_s: 0.5, ..config(&server, "cutoff-always") };
+    let e = run("TextGame-v0", json!({"game": "heist"}), "llm", 1, &c).expect_err("never whole");
+    assert!(e.to_string().contains("the answer was cut off"), "{e}");
+}

@@ -56,7 +56,10 @@ impl Cache {
         let cannot = |e: std::io::Error| LlmError::Cache(format!("cannot write {}: {e}", path.display()));
         let dir = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir).map_err(cannot)?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per write: two agents asking the same question at once write side by side.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         let text = serde_json::to_string_pretty(&json!({"request": request, "response": response}))
             .map_err(|e| LlmError::Cache(e.to_string()))?;
         std::fs::write(&tmp, text).map_err(cannot)?;

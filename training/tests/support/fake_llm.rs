@@ -15,6 +15,13 @@ pub enum Reply {
     Text(String),
     /// An error status with a body (and a `Retry-After: 0` header for 429).
     Status(u16),
+    /// This status and these bytes as the body, whatever they are.
+    Raw(u16, Vec<u8>),
+    /// A 200 whose body is cut off: the headers promise the whole answer, the connection closes
+    /// after this many bytes.
+    CutOff(usize),
+    /// This assistant text, after this long (longer than the client waits, to test its timeout).
+    Slow(Duration, String),
 }
 
 type Rule = dyn Fn(&Value, usize) -> Reply + Send + Sync;
@@ -90,6 +97,27 @@ impl FakeLlm {
                                 })
                                 .to_string(),
                             ),
+                            Reply::Raw(code, bytes) => tiny_http::Response::from_data(bytes).with_status_code(code),
+                            Reply::CutOff(n) => {
+                                let whole = json!({"choices": [{"message": {"role": "assistant", "content": "1"}}]}).to_string();
+                                let part = whole.as_bytes()[..n.min(whole.len() - 1)].to_vec();
+                                let response = tiny_http::Response::new(
+                                    tiny_http::StatusCode(200),
+                                    vec![tiny_http::Header::from_bytes("Connection", "close").expect("header")],
+                                    std::io::Cursor::new(part),
+                                    Some(whole.len()),
+                                    None,
+                                );
+                                in_flight.fetch_sub(1, Ordering::SeqCst);
+                                let _ = request.respond(response);
+                                return;
+                            }
+                            Reply::Slow(wait, text) => {
+                                std::thread::sleep(wait);
+                                tiny_http::Response::from_string(
+                                    json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}).to_string(),
+                                )
+                            }
                             Reply::Status(code) => {
                                 let r = tiny_http::Response::from_string(json!({"error": {"message": format!("fake status {code}")}}).to_string())
                                     .with_status_code(code);
