@@ -292,9 +292,10 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// The files under `dir` (none if it is not there; a run may be writing it meanwhile).
 fn files_of(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.file_type().unwrap().is_dir() {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             files_of(&e.path(), out);
         } else {
             out.push(e.path());
@@ -353,6 +354,92 @@ fn faults_injected_into_a_finished_run_end_in_success_or_a_typed_error() {
     // Both outcomes occur: damage the runs survive (an older checkpoint) and damage they refuse.
     assert!(ok > 0 && refused > 0, "{ok} successes, {refused} typed errors");
     let _ = std::fs::remove_dir_all(base);
+}
+
+/// Faults injected while a run trains, at a moment drawn from a fixed seed: a file of the run
+/// deleted, truncated, garbled or emptied, or the whole run folder removed. The run ends in
+/// success or a typed error (never a panic or a hang), and what is left behind is then evaluated
+/// and resumed with the same outcome classes. `MORALGYM_FAULT_CASES` sets the case count (10).
+#[test]
+fn faults_injected_while_a_run_trains_end_in_success_or_a_typed_error() {
+    let cases: usize = std::env::var("MORALGYM_FAULT_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
+    let mut rng = moralgym::envs::Rng::new(20_261_207);
+    let mut hit_mid_run = 0;
+    let check = |what: &str, code: Option<i32>, err: &str| {
+        assert!(
+            (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
+            "{what}: exit {code:?}\n{err}"
+        );
+    };
+    let start = |d: &str| {
+        bin()
+            .args(["train", "configs/ppo_prisoners_dilemma_none.toml", "--set", "total_steps=25600"])
+            .args(["--set", "ppo.num_steps=32", "--set", "checkpoint_every=4", "--set", "eval.episodes=2"])
+            .args(["--out", d, "--quiet"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starts")
+    };
+    // How long an undisturbed run takes here: the faults land within that time.
+    let clean = tmp("live-faults-clean");
+    let timer = Instant::now();
+    assert!(start(&clean.display().to_string()).wait().expect("runs").success());
+    let span = timer.elapsed().as_millis().max(1) as usize;
+    let _ = std::fs::remove_dir_all(&clean);
+    for case in 0..cases {
+        let dir = tmp(&format!("live-faults-{case}"));
+        let d = dir.display().to_string();
+        let mut child = start(&d);
+        std::thread::sleep(Duration::from_millis(rng.below(span) as u64));
+        let mut files = Vec::new();
+        files_of(&dir, &mut files);
+        files.sort();
+        let fault = rng.below(5);
+        let target = (!files.is_empty()).then(|| files[rng.below(files.len())].clone());
+        match (fault, &target) {
+            (4, _) | (_, None) => drop(std::fs::remove_dir_all(&dir)),
+            (0, Some(f)) => drop(std::fs::remove_file(f)),
+            (1, Some(f)) => {
+                let bytes = std::fs::read(f).unwrap_or_default();
+                drop(std::fs::write(f, &bytes[..bytes.len() / 2]));
+            }
+            (2, Some(f)) => {
+                let mut bytes = std::fs::read(f).unwrap_or_default();
+                if !bytes.is_empty() {
+                    let at = rng.below(bytes.len());
+                    bytes[at] ^= 0x5a;
+                    drop(std::fs::write(f, bytes));
+                }
+            }
+            (_, Some(f)) => drop(std::fs::write(f, b"")),
+        }
+        let done = format!("case {case}: fault {fault} on {target:?}");
+        let mid_run = child.try_wait().expect("waits").is_none();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waits") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "{done}: the run hangs");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+        check(&format!("{done}, the run"), status.code(), &err);
+        hit_mid_run += usize::from(mid_run);
+        if dir.exists() {
+            for args in [
+                vec!["eval", "--run", &d, "--episodes", "2"],
+                vec!["train", &d, "--resume", "--set", "total_steps=14336", "--quiet"],
+            ] {
+                let r = bin().args(&args).output().expect("runs");
+                check(&format!("{done}, then {args:?}"), r.status.code(), &String::from_utf8_lossy(&r.stderr));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(hit_mid_run > 0, "no fault landed while a run was training");
 }
 
 /// A command line drawn from the commands that finish quickly, their flags and values that break
