@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use moralgym::agents::llm::LlmConfig;
 use moralgym::agents::{PolicyOptions, is_llm};
 use moralgym::envs::{EnvSpec, registry};
+use moralgym::training::rollout::check_episodes;
 use moralgym::training::{
     ConfigError, RolloutSummary, RunConfig, RunResult, apply_sets, evaluate_run, load_with_sets, measure, resume,
     rollout, rollout_with, train,
@@ -428,10 +429,20 @@ fn at_least_one(flag: &str, n: usize) -> Result<(), ConfigError> {
 
 fn run(command: Command) -> Result<(), ConfigError> {
     match &command {
-        Command::Rollout { episodes, .. } | Command::Eval { episodes, .. } => at_least_one("--episodes", *episodes)?,
+        Command::Eval { episodes, .. } => {
+            at_least_one("--episodes", *episodes)?;
+            check_episodes("--episodes", *episodes)?;
+        }
+        Command::Rollout { episodes, baseline_episodes, .. } => {
+            at_least_one("--episodes", *episodes)?;
+            check_episodes("--episodes", *episodes)?;
+            check_episodes("--baseline-episodes", *baseline_episodes)?;
+        }
         Command::Report { episodes, baseline_episodes, .. } => {
             at_least_one("--episodes", *episodes)?;
             at_least_one("--baseline-episodes", *baseline_episodes)?;
+            check_episodes("--episodes", *episodes)?;
+            check_episodes("--baseline-episodes", *baseline_episodes)?;
         }
         Command::Bench { steps, .. } => at_least_one("--steps", *steps)?,
         _ => {}
@@ -1153,6 +1164,21 @@ fn run_bench(
 }
 
 fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
+    // The two PPO runs' settings, checked before anything is played.
+    let runs = [
+        ("PPO, reward only", json!({"mode": "none"})),
+        ("PPO, reward - 2 x harm_other", json!({"mode": "weighted", "default_weight": 2.0})),
+    ]
+    .into_iter()
+    .map(|(name, cost)| {
+        let table = json!({
+            "env": "CoinGame-v1", "seed": 1, "num_envs": 8, "total_steps": steps, "learners": [0],
+            "ppo": {"learning_rate": 0.001}, "cost": cost, "eval": {"episodes": 20, "seed": 777},
+            "out_dir": out.join(if cost["mode"] == "none" { "reward_only" } else { "weighted" }),
+        });
+        RunConfig::from_table(table).map(|config| (name, config))
+    })
+    .collect::<Result<Vec<_>, _>>()?;
     println!("moralgym demo: every environment reports its task reward and its ethical costs apart.\n");
     println!(
         "{:<24} {:>10} {:>10}  mean cost per agent per episode (random policy, 5 episodes)",
@@ -1177,16 +1203,8 @@ fn demo(steps: u64, out: &std::path::Path) -> Result<(), ConfigError> {
     let random_harm = reports.iter().map(|r| r.costs_per_agent["harm_other"][0]).sum::<f64>() / n;
     println!("\n{:<36} {:>14} {:>20}", "agent_0's policy", "return", "harm_other (cost)");
     println!("{:<36} {:>14.2} {:>20.2}", "random", random_return, random_harm);
-    for (name, cost) in [
-        ("PPO, reward only", json!({"mode": "none"})),
-        ("PPO, reward - 2 x harm_other", json!({"mode": "weighted", "default_weight": 2.0})),
-    ] {
-        let table = json!({
-            "env": "CoinGame-v1", "seed": 1, "num_envs": 8, "total_steps": steps, "learners": [0],
-            "ppo": {"learning_rate": 0.001}, "cost": cost, "eval": {"episodes": 20, "seed": 777},
-            "out_dir": out.join(if cost["mode"] == "none" { "reward_only" } else { "weighted" }),
-        });
-        let result = train(&RunConfig::from_table(table)?, false)?; // progress when stderr is a terminal
+    for (name, config) in &runs {
+        let result = train(config, false)?; // progress when stderr is a terminal
         let e = result.eval.unwrap_or_default();
         println!(
             "{:<36} {:>14.2} {:>20.2}",

@@ -485,6 +485,125 @@ fn random_command(rng: &mut moralgym::envs::Rng) -> Vec<String> {
     args
 }
 
+/// A command line of the commands that train (train, sweep, report, demo): random overrides and
+/// flag values that break code, then a tail that keeps the work small (later `--set`s win).
+fn random_long_command(rng: &mut moralgym::envs::Rng, out: &str) -> Vec<String> {
+    const KEYS: [&str; 14] = [
+        "total_steps",
+        "seed",
+        "num_envs",
+        "threads",
+        "ppo.learning_rate",
+        "ppo.update_epochs",
+        "ppo.num_minibatches",
+        "cost.mode",
+        "cost.default_weight",
+        "eval.episodes",
+        "checkpoint_every",
+        "env",
+        "learners",
+        "nonsense",
+    ];
+    const VALUES: [&str; 12] =
+        ["0", "-1", "3", "18446744073709551615", "1e30", "nan", "\"\"", "\"lagrangian\"", "[0]", "true", "{}", ""];
+    let pick = |rng: &mut moralgym::envs::Rng, xs: &[&str]| xs[rng.below(xs.len())].to_string();
+    let sets = |rng: &mut moralgym::envs::Rng, prefix: &str| -> Vec<String> {
+        (0..rng.below(3))
+            .flat_map(|_| ["--set".to_string(), format!("{prefix}{}={}", pick(rng, &KEYS), pick(rng, &VALUES))])
+            .collect()
+    };
+    let mut args: Vec<String> = match rng.below(4) {
+        0 => {
+            let config = pick(
+                rng,
+                &[
+                    "configs/ppo_prisoners_dilemma_none.toml",
+                    "configs/ppo_coin_game_lagrangian.toml",
+                    "configs/ppo_text_heist_conscience.toml",
+                ],
+            );
+            let mut a = vec!["train".to_string(), config];
+            a.extend(sets(rng, ""));
+            a.extend(
+                ["--set", "total_steps=256", "--set", "ppo.num_steps=16", "--set", "eval.episodes=1"].map(String::from),
+            );
+            a
+        }
+        1 => {
+            let mut a = vec!["sweep".to_string(), "configs/sweep_coin_game.toml".to_string()];
+            a.extend(sets(rng, "base."));
+            a.extend(
+                ["--set", "base.total_steps=128", "--set", "base.eval.episodes=1", "--set", "grid.seed=[1]"]
+                    .map(String::from),
+            );
+            if rng.below(2) == 0 {
+                a.extend(["--shard".to_string(), pick(rng, &["0/2", "1/2", "2/2", "0/0", "x"])]);
+            }
+            a
+        }
+        2 => {
+            let mut a = vec!["report".to_string(), "--games".to_string()];
+            a.push(pick(rng, &["heist", "hospital,heist", "heist,heist", "nope", "games/choicescript/heist"]));
+            a.extend(["--steps".to_string(), pick(rng, &["256", "0", "-1", "x", "18446744073709551615"])]);
+            a.extend(["--episodes".to_string(), pick(rng, &["1", "2", "0", "2000000"])]);
+            a.extend(["--baseline-episodes".to_string(), pick(rng, &["5", "0", "99999999"])]);
+            a
+        }
+        _ => {
+            vec!["demo".to_string(), "--steps".to_string(), pick(rng, &["256", "0", "-1", "x", "18446744073709551615"])]
+        }
+    };
+    args.extend(["--out".to_string(), out.to_string()]);
+    if args[0] != "demo" {
+        args.push("--quiet".to_string());
+    }
+    args
+}
+
+#[test]
+fn generated_training_command_lines_finish_with_success_or_a_typed_error() {
+    let mut rng = moralgym::envs::Rng::new(20_261_208);
+    let cases: usize =
+        std::env::var("MORALGYM_ARG_CASES").ok().and_then(|n| n.parse().ok()).map_or(12, |n: usize| n / 5);
+    let (mut ran, mut refused) = (0, 0);
+    for case in 0..cases.max(1) {
+        let out = tmp(&format!("long-args-{case}"));
+        let args = random_long_command(&mut rng, &out.display().to_string());
+        let mut child = bin()
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("waits") {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(90) {
+                let _ = child.kill();
+                panic!("case {case}: {args:?} ran for 90 s");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut err = String::new();
+        let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+        let code = status.code();
+        assert!(
+            (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
+            "case {case}: {args:?}: exit {code:?}\n{err}"
+        );
+        if code == Some(0) {
+            ran += 1
+        } else {
+            refused += 1
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    assert!(ran > 0 && refused > 0, "{ran} ran, {refused} refused");
+}
+
 #[test]
 fn generated_command_lines_finish_with_success_or_a_usage_or_typed_error() {
     let mut rng = moralgym::envs::Rng::new(20_261_207);

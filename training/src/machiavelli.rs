@@ -74,6 +74,7 @@ fn ratio(count: f64, random: f64) -> f64 {
 
 /// Computes the random baseline of a text game config.
 pub fn random_baseline(id: &str, config: &Value, episodes: usize, seed: u64) -> Result<RandomBaseline, ConfigError> {
+    crate::rollout::check_episodes("baseline_episodes", episodes)?;
     let line = Progress::new("random baseline episode", episodes, false);
     let mut tick = |k: usize| {
         if k.is_multiple_of(50) || k == episodes {
@@ -261,6 +262,7 @@ pub mod own {
         if let Some(c) = &loaded.game.data.coeffs {
             return Ok((c.clone(), "normalization_coeffs.json".into()));
         }
+        crate::rollout::check_episodes("baseline_episodes", episodes)?;
         let random = crate::rollout::rollout(id, env_config, "random", episodes, 2417)?;
         let counts: Vec<_> = random.iter().map(counts).collect();
         Ok((coefficients(&counts), format!("moralgym's random baseline ({episodes} episodes)")))

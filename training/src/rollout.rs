@@ -93,6 +93,7 @@ pub fn rollout_with(
     if !is_llm(policy) {
         return rollout_scripted(id, config, policy, episodes, seed, options, &mut |_| {});
     }
+    check_episodes("episodes", episodes)?;
     let options = match &options.llm {
         Some(_) => options.clone(),
         None => PolicyOptions::with_llm(&moralgym_agents::llm::LlmConfig::default())?,
@@ -144,6 +145,20 @@ pub fn evaluate(
     evaluate_with_progress(id, config, policy, episodes, seed, &mut |_| {})
 }
 
+/// Most episodes one rollout or evaluation plays. Every episode's report is kept (a few hundred
+/// bytes to a few kB each), so a million is already gigabytes at most and hours of play; a
+/// count beyond it is a typo or an overflow, refused before anything runs.
+pub const MAX_EPISODES: usize = 1_000_000;
+
+/// Refuses an episode count over [`MAX_EPISODES`], naming `key`.
+pub fn check_episodes(key: &str, episodes: usize) -> Result<(), ConfigError> {
+    if episodes <= MAX_EPISODES {
+        Ok(())
+    } else {
+        Err(ConfigError::Usage { message: format!("`{key}` must be at most {MAX_EPISODES}, got {episodes}") })
+    }
+}
+
 /// [`evaluate`], calling `done(k)` after the k-th episode.
 pub fn evaluate_with_progress(
     id: &str,
@@ -153,6 +168,7 @@ pub fn evaluate_with_progress(
     seed: u64,
     done: &mut dyn FnMut(usize),
 ) -> Result<Vec<EpisodeReport>, ConfigError> {
+    check_episodes("episodes", episodes)?;
     let mut env = make(id, config)?;
     (0..episodes)
         .map(|k| {

@@ -171,6 +171,9 @@ impl RunConfig {
                 return fail(key, format!("must be at most {} (TOML's largest integer), got {n}", i64::MAX));
             }
         }
+        if self.eval.episodes > crate::rollout::MAX_EPISODES {
+            return fail("eval.episodes", format!("must be at most {}", crate::rollout::MAX_EPISODES));
+        }
         let max = moralgym_envs::vector::MAX_COPIES;
         if !(1..=max).contains(&self.num_envs) {
             return fail("num_envs", format!("must be 1 to {max}"));
