@@ -89,6 +89,11 @@ fn bad_input_is_a_clear_error_with_exit_code_two() {
     assert!(e.contains("configs/missing.toml"), "{e}");
     let e = stderr_of_failure(&["bench", "--env", "CoinGame-v1", "--threads", "0"]);
     assert!(e.contains("threads"), "{e}");
+    // --resume with the config file instead of the run's folder (it read "File exists").
+    let e = stderr_of_failure(&["train", "configs/ppo_prisoners_dilemma_none.toml", "--resume"]);
+    assert!(e.contains("--resume takes the directory of a run") && e.contains("is not a directory"), "{e}");
+    let e = stderr_of_failure(&["rollout", "--env", "CoinGame-v1", "--episodes", "2000000"]);
+    assert!(e.contains("`--episodes` must be at most 1000000"), "{e}");
 }
 
 #[test]

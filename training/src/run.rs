@@ -344,6 +344,15 @@ pub type OnIteration<'a> = &'a mut dyn FnMut(&Iteration) -> Result<(), String>;
 /// `overrides`, e.g. `total_steps=200000`). Networks, optimizer states, multipliers and counters
 /// are restored; the env copies start fresh episodes.
 pub fn resume(dir: &Path, overrides: &[String], quiet: bool) -> Result<RunResult, ConfigError> {
+    if !dir.is_dir() {
+        let what = if dir.exists() { "is not a directory" } else { "does not exist" };
+        return Err(ConfigError::Usage {
+            message: format!(
+                "--resume takes the directory of a run `train` wrote (it holds config.toml and checkpoints/); {} {what}",
+                dir.display()
+            ),
+        });
+    }
     let _lock = RunLock::acquire(dir)?;
     for entry in overrides {
         let key = entry.split_once('=').map_or(entry.as_str(), |(k, _)| k).trim();

@@ -83,7 +83,7 @@ impl LlmClient {
         Ok(Self {
             agent,
             url: format!("{}/chat/completions", base.trim_end_matches('/')),
-            api_key: std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty()),
+            api_key: std::env::var("OPENAI_API_KEY").ok().map(api_key).transpose()?.flatten(),
             slots: Slots::new(config.concurrency),
             cache,
             config: config.clone(),
@@ -174,6 +174,22 @@ impl LlmClient {
     }
 }
 
+/// An API key as an HTTP header can carry it: spaces and line breaks at its ends dropped (a key
+/// pasted or read from a file often ends in a newline), none allowed inside; None when empty.
+fn api_key(raw: String) -> Result<Option<String>, LlmError> {
+    let key = raw.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    if key.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(Some(key.to_string()))
+    } else {
+        Err(LlmError::Config(
+            "OPENAI_API_KEY holds a space, a line break or a character an HTTP header cannot carry".into(),
+        ))
+    }
+}
+
 fn clip(text: &str) -> String {
     let t: String = text.chars().take(300).collect();
     if t.len() < text.len() { format!("{t}...") } else { t }
@@ -206,4 +222,19 @@ pub fn request(config: &LlmConfig, model: &str, messages: &[(&str, String)], see
         body["seed"] = json!(s);
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_lose_their_surrounding_whitespace_and_refuse_what_a_header_cannot_carry() {
+        assert_eq!(api_key("sk-abc\n".into()).unwrap(), Some("sk-abc".into()));
+        assert_eq!(api_key("  \n".into()).unwrap(), None);
+        for bad in ["sk-a\nb", "sk a", "sk-\u{7f}", "sk-é"] {
+            let e = api_key(bad.into()).unwrap_err().to_string();
+            assert!(e.contains("OPENAI_API_KEY"), "{bad:?}: {e}");
+        }
+    }
 }
