@@ -183,9 +183,16 @@ impl RunConfig {
             return fail("threads", format!("must be 1 to {most}"));
         }
         match self.trainer.validate().and_then(|()| self.trainer.ppo.check_batch(self.num_envs)) {
+            Err(AgentError::Setting { key, message }) => return fail(&key, message),
+            Err(other) => return Err(other.into()),
+            Ok(()) => {}
+        }
+        // Weights and limits must name costs the env has: checked here, not when training starts.
+        let env = moralgym_envs::make(&self.env, &self.env_config)?;
+        match moralgym_agents::lagrangian::CostRule::new(&self.trainer.cost, env.spec()) {
             Err(AgentError::Setting { key, message }) => fail(&key, message),
             Err(other) => Err(other.into()),
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
         }
     }
 }
