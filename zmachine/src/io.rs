@@ -213,7 +213,7 @@ impl Machine {
     }
 
     pub(crate) fn print_table(&mut self, ops: &[u16]) -> Res<()> {
-        let addr = usize::from(ops[0]);
+        let addr = usize::from(ops.first().copied().unwrap_or(0));
         let width = usize::from(ops.get(1).copied().unwrap_or(0));
         let height = usize::from(ops.get(2).copied().unwrap_or(1));
         let skip = usize::from(ops.get(3).copied().unwrap_or(0));
