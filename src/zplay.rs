@@ -6,6 +6,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use moralgym::training::ConfigError;
+use moralgym::training::lock::write_file;
 use moralgym::zmachine::{Machine, Options, Stop, Story};
 
 /// Whether `game` names a Z-machine story file (by its extension).
@@ -46,7 +47,8 @@ pub fn play(path: &Path) -> Result<(), ConfigError> {
         let now = stop.map_err(fault)?;
         if machine.saves() > saves {
             saves = machine.saves();
-            write_save(&save_file, machine.saved_game().unwrap_or_default())?;
+            // Whole or not at all: a temporary file renamed over the old save.
+            write_file(&save_file, machine.saved_game().unwrap_or_default())?;
             println!("[saved to {}]", save_file.display());
         }
         if now == Stop::Quit {
@@ -60,12 +62,4 @@ pub fn play(path: &Path) -> Result<(), ConfigError> {
         };
         stop = machine.send(&line);
     }
-}
-
-/// Writes the save file whole or not at all (a temporary file renamed over it).
-fn write_save(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let tmp = path.with_extension(format!("qzl.tmp{}", std::process::id()));
-    let io = |e: std::io::Error| usage(format!("cannot write {}: {e}", path.display()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }

@@ -81,7 +81,10 @@ impl Drop for RunLock {
 /// sees the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    // Unique per write, not only per process: two threads may write the same file at once.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.tmp{}-{n}", std::process::id()));
     fs::write(&tmp, contents)?;
     fs::rename(&tmp, path)
 }
