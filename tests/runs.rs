@@ -341,11 +341,11 @@ fn faults_injected_into_a_finished_run_end_in_success_or_a_typed_error() {
             vec!["train", &d, "--resume", "--set", "total_steps=3584", "--quiet"],
         ] {
             let r = bin().args(&args).output().expect("runs");
-            let err = String::from_utf8_lossy(&r.stderr);
             let code = r.status.code();
-            assert!(
-                (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
-                "case {case} {done:?}, {args:?}: exit {code:?}\n{err}"
+            assert_ran_or_refused(
+                &format!("case {case} {done:?}, {args:?}"),
+                code,
+                &String::from_utf8_lossy(&r.stderr),
             );
             if code == Some(0) { ok += 1 } else { refused += 1 }
         }
@@ -354,6 +354,33 @@ fn faults_injected_into_a_finished_run_end_in_success_or_a_typed_error() {
     // Both outcomes occur: damage the runs survive (an older checkpoint) and damage they refuse.
     assert!(ok > 0 && refused > 0, "{ok} successes, {refused} typed errors");
     let _ = std::fs::remove_dir_all(base);
+}
+
+/// Waits for `child` at most `limit` (killing it and failing the test past that): its exit code
+/// and what it wrote on stderr.
+fn finish_within(mut child: Child, limit: Duration, what: &str) -> (Option<i32>, String) {
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waits") {
+            break s;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what} ran for more than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut err = String::new();
+    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    (status.code(), err)
+}
+
+/// Exit 0, or 2 with an error said on stderr; never a panic.
+fn assert_ran_or_refused(what: &str, code: Option<i32>, err: &str) {
+    assert!(
+        (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
+        "{what}: exit {code:?}\n{err}"
+    );
 }
 
 /// Faults injected while a run trains, at a moment drawn from a fixed seed: a file of the run
@@ -365,12 +392,6 @@ fn faults_injected_while_a_run_trains_end_in_success_or_a_typed_error() {
     let cases: usize = std::env::var("MORALGYM_FAULT_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
     let mut rng = moralgym::envs::Rng::new(20_261_207);
     let mut hit_mid_run = 0;
-    let check = |what: &str, code: Option<i32>, err: &str| {
-        assert!(
-            (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
-            "{what}: exit {code:?}\n{err}"
-        );
-    };
     let start = |d: &str| {
         bin()
             .args(["train", "configs/ppo_prisoners_dilemma_none.toml", "--set", "total_steps=25600"])
@@ -416,17 +437,8 @@ fn faults_injected_while_a_run_trains_end_in_success_or_a_typed_error() {
         }
         let done = format!("case {case}: fault {fault} on {target:?}");
         let mid_run = child.try_wait().expect("waits").is_none();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("waits") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "{done}: the run hangs");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut err = String::new();
-        let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
-        check(&format!("{done}, the run"), status.code(), &err);
+        let (code, err) = finish_within(child, Duration::from_secs(120), &done);
+        assert_ran_or_refused(&format!("{done}, the run"), code, &err);
         hit_mid_run += usize::from(mid_run);
         if dir.exists() {
             for args in [
@@ -434,7 +446,11 @@ fn faults_injected_while_a_run_trains_end_in_success_or_a_typed_error() {
                 vec!["train", &d, "--resume", "--set", "total_steps=14336", "--quiet"],
             ] {
                 let r = bin().args(&args).output().expect("runs");
-                check(&format!("{done}, then {args:?}"), r.status.code(), &String::from_utf8_lossy(&r.stderr));
+                assert_ran_or_refused(
+                    &format!("{done}, then {args:?}"),
+                    r.status.code(),
+                    &String::from_utf8_lossy(&r.stderr),
+                );
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -569,31 +585,15 @@ fn generated_training_command_lines_finish_with_success_or_a_typed_error() {
     for case in 0..cases.max(1) {
         let out = tmp(&format!("long-args-{case}"));
         let args = random_long_command(&mut rng, &out.display().to_string());
-        let mut child = bin()
+        let child = bin()
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("starts");
-        let t0 = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("waits") {
-                break s;
-            }
-            if t0.elapsed() > Duration::from_secs(90) {
-                let _ = child.kill();
-                panic!("case {case}: {args:?} ran for 90 s");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let mut err = String::new();
-        let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
-        let code = status.code();
-        assert!(
-            (code == Some(0) || (code == Some(2) && err.contains("error"))) && !err.contains("panicked"),
-            "case {case}: {args:?}: exit {code:?}\n{err}"
-        );
+        let (code, err) = finish_within(child, Duration::from_secs(90), &format!("case {case}: {args:?}"));
+        assert_ran_or_refused(&format!("case {case}: {args:?}"), code, &err);
         if code == Some(0) {
             ran += 1
         } else {
@@ -612,7 +612,7 @@ fn generated_command_lines_finish_with_success_or_a_usage_or_typed_error() {
     let mut ran = 0;
     for case in 0..cases {
         let args = random_command(&mut rng);
-        let mut child = bin()
+        let child = bin()
             .args(&args)
             .env("MORALGYM_CACHE", &cache)
             .stdin(Stdio::null())
@@ -620,25 +620,9 @@ fn generated_command_lines_finish_with_success_or_a_usage_or_typed_error() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("starts");
-        let t0 = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("waits") {
-                break s;
-            }
-            if t0.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                panic!("case {case}: {args:?} ran for a minute");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-        let code = status.code();
+        let (code, err) = finish_within(child, Duration::from_secs(60), &format!("case {case}: {args:?}"));
         // 0: it ran; 2: a usage error (clap) or a typed error, said on stderr.
-        assert!(
-            (code == Some(0) || (code == Some(2) && !err.trim().is_empty())) && !err.contains("panicked"),
-            "case {case}: {args:?}: exit {code:?}\n{err}"
-        );
+        assert_ran_or_refused(&format!("case {case}: {args:?}"), code, &err);
         ran += (code == Some(0)) as usize;
     }
     assert!(ran > 0, "some generated command lines run");
