@@ -7,7 +7,7 @@ use crate::text::{self, TextFault, char_to_zscii, zscii_to_char};
 
 /// What the game has printed and where. The lower window is a transcript since it was last
 /// taken; the upper window (v3 `split_window`, v4+ status areas) is a grid of characters.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Screen {
     pub out: String,
     width: usize,
@@ -19,6 +19,35 @@ pub(crate) struct Screen {
     stream1: bool,
     /// Output stream 3: tables being written (address, characters written so far).
     pub redirect: Vec<(usize, usize)>,
+}
+
+impl Clone for Screen {
+    fn clone(&self) -> Self {
+        Screen {
+            out: self.out.clone(),
+            width: self.width,
+            upper: self.upper.clone(),
+            rows: self.rows,
+            cursor: self.cursor,
+            window: self.window,
+            font: self.font,
+            stream1: self.stream1,
+            redirect: self.redirect.clone(),
+        }
+    }
+
+    /// Into the buffers this screen already has (the printed text, the upper window).
+    fn clone_from(&mut self, o: &Self) {
+        self.out.clone_from(&o.out);
+        self.width = o.width;
+        self.upper.clone_from(&o.upper);
+        self.rows = o.rows;
+        self.cursor = o.cursor;
+        self.window = o.window;
+        self.font = o.font;
+        self.stream1 = o.stream1;
+        self.redirect.clone_from(&o.redirect);
+    }
 }
 
 impl Screen {

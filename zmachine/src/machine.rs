@@ -90,7 +90,7 @@ pub(crate) struct Snapshot {
 
 /// A game in progress. `clone()` forks it: dynamic memory, stack, registers, screen and the
 /// random generator are copied; the story bytes are shared.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Machine {
     pub(crate) story: Story,
     /// Dynamic memory (the only writable part): `story.bytes[..static_base]` at start.
@@ -113,6 +113,47 @@ pub struct Machine {
 }
 
 /// Faults are boxed so that results stay two registers wide on the hot path.
+impl Clone for Machine {
+    fn clone(&self) -> Self {
+        Machine {
+            story: self.story.clone(),
+            mem: self.mem.clone(),
+            pc: self.pc,
+            stack: self.stack.clone(),
+            frames: self.frames.clone(),
+            random: self.random.clone(),
+            screen: self.screen.clone(),
+            wait: self.wait,
+            undo: self.undo.clone(),
+            saved: self.saved.clone(),
+            saves: self.saves,
+            halted: self.halted.clone(),
+            options: self.options.clone(),
+            executed: self.executed,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Field by field into the buffers this machine already has: going back to a fork
+    /// allocates nothing once the buffers are large enough.
+    fn clone_from(&mut self, other: &Self) {
+        self.story.clone_from(&other.story);
+        self.mem.clone_from(&other.mem);
+        self.pc = other.pc;
+        self.stack.clone_from(&other.stack);
+        self.frames.clone_from(&other.frames);
+        self.random.clone_from(&other.random);
+        self.screen.clone_from(&other.screen);
+        self.wait = other.wait;
+        self.undo.clone_from(&other.undo);
+        self.saved.clone_from(&other.saved);
+        self.saves = other.saves;
+        self.halted.clone_from(&other.halted);
+        self.options.clone_from(&other.options);
+        self.executed = other.executed;
+    }
+}
+
 pub(crate) type Res<T> = Result<T, Box<Fault>>;
 
 impl Machine {
@@ -372,7 +413,7 @@ impl Machine {
     }
 
     /// Copies `other`'s whole state into this machine, reusing its buffers (a fork restored
-    /// without allocating). Both must play the same story.
+    /// without allocating).
     pub fn restore_from(&mut self, other: &Machine) {
         self.clone_from(other);
     }
