@@ -18,8 +18,8 @@ const EXT: u8 = 96;
 /// An extended opcode beyond 31: no version this interpreter runs defines one.
 const EXT_UNKNOWN: u8 = 127;
 
-/// Branch flags: set, taken when the condition is true, and what a taken branch does.
-const HAS_BRANCH: u8 = 1;
+/// Branch flags: taken when the condition is true, and what a taken branch does (neither
+/// return flag: go to `target`).
 const ON_TRUE: u8 = 2;
 const RETURN_FALSE: u8 = 4;
 const RETURN_TRUE: u8 = 8;
@@ -60,6 +60,13 @@ fn shape(op: u8, v: u8) -> (bool, bool, bool) {
         o if o == VAR + 31 => (false, true, false),
         o if (EXT..=EXT + 4).contains(&o) || o == EXT + 9 || o == EXT + 10 || o == EXT + 12 => (true, false, false),
         _ => (false, false, false),
+    }
+}
+
+impl Instr {
+    /// Address of the store or branch byte (or the inline text): what a save records.
+    pub(crate) fn save_point(&self) -> usize {
+        self.sb as usize
     }
 }
 
@@ -120,11 +127,6 @@ impl Machine {
             self.pc = i.target as usize;
         }
         Ok(())
-    }
-
-    /// Address of the saving instruction's store or branch byte.
-    pub(crate) fn save_point(i: &Instr) -> usize {
-        i.sb as usize
     }
 
     pub(crate) fn call(&mut self, packed: u16, args: &[u16], store: Option<u8>) -> Res<()> {
@@ -263,7 +265,7 @@ impl Machine {
                 at += 1;
                 if raw & 0x2000 != 0 { raw - 0x4000 } else { raw }
             };
-            i.branch = HAS_BRANCH | if b & 0x80 != 0 { ON_TRUE } else { 0 };
+            i.branch = if b & 0x80 != 0 { ON_TRUE } else { 0 };
             match offset {
                 0 => i.branch |= RETURN_FALSE,
                 1 => i.branch |= RETURN_TRUE,
@@ -443,7 +445,7 @@ impl Machine {
             48 => self.ret(1)?,
             49 => self.ret(0)?,
             50 | 51 => {
-                self.print_string(Self::save_point(i))?;
+                self.print_string(i.save_point())?;
                 if op == 51 {
                     self.print_zscii(13)?;
                     self.ret(1)?;
@@ -558,7 +560,7 @@ impl Machine {
                         self.undo.remove(0);
                     }
                     let mut snap = self.snapshot();
-                    snap.pc = Self::save_point(i);
+                    snap.pc = i.save_point();
                     self.undo.push(Arc::new(snap));
                 }
                 self.store(i, u16::from(self.options.undo_slots > 0))?
