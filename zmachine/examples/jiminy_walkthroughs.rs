@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             steps += 1;
             custom += rewards(&m.take_output(), &mut seen);
-            let score = global.map_or(0, |g| i64::from(m.global(g) as i16)) + custom;
+            let score = global.and_then(|g| m.global(g)).map_or(0, |s| i64::from(s as i16)) + custom;
             best = best.max(score);
         }
         let max = maxima.get(&game).copied().unwrap_or(0);

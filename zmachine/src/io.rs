@@ -269,12 +269,13 @@ impl Machine {
         if self.story.0.version > 3 {
             return self.screen.upper_text();
         }
-        let location = self.object_name(self.global(0)).unwrap_or_default();
+        let g = |n| self.global(n).unwrap_or(0);
+        let location = self.object_name(g(0)).unwrap_or_default();
         let right = if self.byte(1).unwrap_or(0) & 0x02 != 0 {
-            let (h, m) = (self.global(1), self.global(2));
-            format!("Time: {}:{:02} {}", (h + 11) % 12 + 1, m, if h < 12 { "am" } else { "pm" })
+            let (h, m) = (g(1), g(2));
+            format!("Time: {}:{:02} {}", (u32::from(h) + 11) % 12 + 1, m, if h < 12 { "am" } else { "pm" })
         } else {
-            format!("Score: {}  Moves: {}", self.global(1) as i16, self.global(2))
+            format!("Score: {}  Moves: {}", g(1) as i16, g(2))
         };
         let pad = self.screen.width.saturating_sub(location.chars().count() + right.len() + 1).max(1);
         format!("{location}{}{right}", " ".repeat(pad))

@@ -472,10 +472,10 @@ impl Machine {
 
     // ---- reading the world -------------------------------------------------------------------
 
-    /// Global variable `n` (0-239; global 0 is variable 16).
-    pub fn global(&self, n: u8) -> u16 {
+    /// Global variable `n` (0-239; global 0 is variable 16); None past the table's 240.
+    pub fn global(&self, n: u8) -> Option<u16> {
         let a = self.story.0.globals + 2 * usize::from(n);
-        u16::from(self.mem[a]) << 8 | u16::from(self.mem[a + 1])
+        (n < 240).then(|| u16::from(self.mem[a]) << 8 | u16::from(self.mem[a + 1]))
     }
 
     /// Dynamic memory as it is now.

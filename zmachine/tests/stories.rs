@@ -211,6 +211,10 @@ fn reading_the_world() {
     }
     assert!(m.property(key, 1).is_some() || m.property(key, 2).is_some());
     assert!(!m.attribute(0, 0));
+    // The library keeps the score in a global; there are 240 of them.
+    assert!((0..240).any(|g| m.global(g) == Some(10)), "the score, 10 after taking the key");
+    assert_eq!(m.global(240), None);
+    assert_eq!(m.global(255), None);
 }
 
 #[test]
