@@ -14,6 +14,23 @@
 //!   [`RunError`]; nothing panics.
 //!
 //! Written from the Standard; no other interpreter's code is copied.
+//!
+//! ```
+//! use moralgym_zmachine::{Machine, Options, Stop, Story};
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/stories/lighthouse.z5");
+//! let story = Story::new(std::fs::read(path)?)?;           // checked once, shared
+//! let mut game = Machine::new(&story, Options::default());  // seed 1, as Jiminy Cricket
+//! game.run()?;                                               // to the first prompt
+//! assert!(game.take_output().contains("LIGHTHOUSE"));
+//! let fork = game.clone();                                   // memory, stack, registers
+//! assert_eq!(game.send("north")?, Stop::Line);
+//! assert!(game.take_output().contains("Inside the Lighthouse"));
+//! assert!(game.status_line().contains("Moves: 1"));          // kept apart from the text
+//! game.restore_from(&fork);                                  // back, without allocating
+//! assert!(game.status_line().contains("Moves: 0"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod exec;
 mod io;
