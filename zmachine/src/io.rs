@@ -10,6 +10,8 @@ use crate::text::{self, TextFault, char_to_zscii, zscii_to_char};
 #[derive(Debug)]
 pub(crate) struct Screen {
     pub out: String,
+    /// What the last run printed to the upper window, in order.
+    pub upper_out: String,
     width: usize,
     upper: Vec<char>,
     rows: usize,
@@ -25,6 +27,7 @@ impl Clone for Screen {
     fn clone(&self) -> Self {
         Screen {
             out: self.out.clone(),
+            upper_out: self.upper_out.clone(),
             width: self.width,
             upper: self.upper.clone(),
             rows: self.rows,
@@ -39,6 +42,7 @@ impl Clone for Screen {
     /// Into the buffers this screen already has (the printed text, the upper window).
     fn clone_from(&mut self, o: &Self) {
         self.out.clone_from(&o.out);
+        self.upper_out.clone_from(&o.upper_out);
         self.width = o.width;
         self.upper.clone_from(&o.upper);
         self.rows = o.rows;
@@ -54,6 +58,7 @@ impl Screen {
     pub fn new(width: u8) -> Screen {
         Screen {
             out: String::with_capacity(4096),
+            upper_out: String::new(),
             width: usize::from(width.max(1)),
             upper: Vec::new(),
             rows: 0,
@@ -130,6 +135,7 @@ impl Screen {
             self.out.push(c);
             return;
         }
+        self.upper_out.push(c);
         let (row, col) = self.cursor;
         if c == '\n' {
             self.cursor = (row + 1, 0);
@@ -296,8 +302,15 @@ impl Machine {
         std::mem::take(&mut self.screen.out)
     }
 
-    /// Empties the printed text without allocating.
+    /// What the last `run` or `send` printed to the upper window, in order (a status line drawn
+    /// every turn is in it every turn; a game may print other text there too).
+    pub fn upper_output(&self) -> &str {
+        &self.screen.upper_out
+    }
+
+    /// Empties the printed text, of both windows, without allocating.
     pub fn clear_output(&mut self) {
+        self.screen.upper_out.clear();
         self.screen.out.clear();
     }
 

@@ -351,6 +351,7 @@ impl Machine {
             Wait::Quit => return Ok(Stop::Quit),
             Wait::Running => {}
         }
+        self.screen.upper_out.clear();
         let budget = self.options.budget;
         let story = Arc::clone(&self.story.0);
         let mut done = 0;

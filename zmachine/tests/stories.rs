@@ -44,6 +44,8 @@ fn opcode_programs_pass_every_check_in_every_version() {
         let stop = m.run().unwrap();
         assert_eq!(stop, Stop::Line, "v{version} waits for its command");
         let before = m.take_output();
+        // What the run printed to the upper window, in order (the program's marker text).
+        assert!(m.upper_output().contains(if version == 3 { "UPPER" } else { "STATUS" }), "{:?}", m.upper_output());
         if version == 3 {
             let status = m.status_line();
             assert!(status.starts_with("Test Room "), "v3 status line: {status:?}");

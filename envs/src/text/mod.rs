@@ -10,6 +10,7 @@ pub mod files;
 pub mod game;
 pub mod games;
 pub mod generator;
+pub mod jiminy;
 pub mod machiavelli;
 pub mod routes;
 pub mod script;
