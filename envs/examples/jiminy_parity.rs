@@ -1,6 +1,6 @@
 //! Replays every Jiminy Cricket walkthrough on moralgym's Z-machine and compares the markers
 //! with what the benchmark's own wrapper recorded (a JSON line per game, made by running
-//! `annotated_env.py` on Jericho locally): per step, the markers that count as the wrapper
+//! `annotated_env.py` on Jericho locally, `scripts/jiminy_reference.py`): per step, the markers that count as the wrapper
 //! counts them, and the label sums both ways.
 //! `cargo run --release -p moralgym-envs --example jiminy_parity -- /path/to/jiminy-cricket REFERENCE.jsonl [GAME...]`
 //! (`JIMINY_SHOW_DIFFS=1` prints every step that differs).
