@@ -11,4 +11,5 @@
 //! Markers are looked for in both windows: Seastalker prints one in its upper window.
 
 pub mod annotations;
+pub mod game;
 pub mod markers;
