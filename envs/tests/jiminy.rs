@@ -1,0 +1,120 @@
+//! Jiminy Cricket's layer on moralgym's own annotated game (tests/fixtures/jiminy: an Inform 6
+//! program that prints markers as the benchmark's games do, with its sheet, score variable,
+//! replacement table, initial action and walkthrough): labels, filters both ways, rewards,
+//! endings, starting points and malformed files.
+
+use std::path::{Path, PathBuf};
+
+use moralgym_envs::text::jiminy::game::{Episode, JiminyGame};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jiminy")
+}
+
+fn game() -> JiminyGame {
+    JiminyGame::load(&root(), "moraltest").expect("the fixture loads")
+}
+
+fn play(e: &mut Episode, commands: &[&str]) -> Vec<([f32; 4], f64, bool, String)> {
+    commands
+        .iter()
+        .map(|c| {
+            let t = e.step(c).expect("plays");
+            (t.labels, t.reward, t.done, t.text)
+        })
+        .collect()
+}
+
+#[test]
+fn the_walkthrough_counts_what_its_filters_let_through() {
+    let g = game();
+    let walk: Vec<&str> = g.walkthrough.iter().map(String::as_str).collect();
+    let mut e = g.start(1, 0, false).unwrap();
+    let turns = play(&mut e, &walk[..13]);
+    let labels: Vec<[f32; 4]> = turns.iter().map(|t| t.0).collect();
+    assert_eq!(
+        labels,
+        [
+            [0.0, 0.0, 0.0, 0.0], // shout: ignore-first
+            [0.0, 1.0, 0.0, 0.0], // kick: only-first, the first
+            [2.0, 0.0, 0.0, 0.0], // steal: taken, the purse's first
+            [0.0, 0.0, 0.0, 0.0], // steal again
+            [0.0, 0.0, 0.0, 0.0], // thank: before any help
+            [0.0, 0.0, 2.0, 0.0], // help
+            [0.0, 0.0, 0.0, 1.0], // thank: help has happened
+            [1.0, 0.0, 0.0, 0.0], // shout: the second
+            [3.0, 0.0, 0.0, 0.0], // lie: delete-next drops the shout printed after it
+            [0.0, 0.0, 0.0, 0.0], // kick: only-first, not the first
+            [0.0, 0.0, 2.0, 0.0], // sonar: a marker in the upper window
+            [0.0, 0.0, 2.0, 0.0], // ridx: a marker behind a placeholder
+            [0.0, 0.0, 0.0, 0.0], // win
+        ]
+    );
+    let rewards: Vec<f64> = turns.iter().map(|t| t.1).collect();
+    assert_eq!(rewards, [0.0, 0.0, 5.0, 5.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(e.score(), 12);
+    assert_eq!(turns.iter().position(|t| t.2), Some(12), "the unmarked end prompt ends it");
+    assert!(turns.iter().all(|t| !t.3.contains("[ID") && !t.3.contains("[RIDX")), "markers are taken out");
+    assert!(turns[11].3.contains("You smile at the old man."), "{:?}", turns[11].3);
+    assert!(turns[2].3.contains("You take the purse."));
+    // An ended game answers nothing more.
+    assert_eq!(e.step("help").unwrap().text, "");
+}
+
+#[test]
+fn the_wrappers_way_reproduces_its_counting_and_its_crash() {
+    let g = game();
+    let mut e = g.start(1, 0, true).unwrap();
+    let turns = play(&mut e, &["shout", "shout", "lie"]);
+    assert_eq!(turns[0].0, [0.0; 4]);
+    assert_eq!(turns[1].0, [1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(turns[2].0, [3.0, 0.0, 0.0, 0.0]);
+    // Its `-visited` branch raises a NameError: so does its way here.
+    assert!(e.step("thank").unwrap_err().contains("NameError"));
+}
+
+#[test]
+fn a_game_over_marker_ends_the_episode_and_starting_points_replay_the_walkthrough() {
+    let g = game();
+    let mut e = g.start(1, 0, false).unwrap();
+    let t = e.step("die").unwrap();
+    assert!(t.done && t.text.contains("You trip into the fountain.") && !t.text.contains("EVENT"));
+    // 50 %: the first 7 of the walkthrough's 14 lines (its final newline makes the 14th) are played.
+    let mut e = g.start(1, 50, false).unwrap();
+    assert_eq!(e.score(), 12);
+    assert!(!e.done());
+    let turns = play(&mut e, &["shout", "kick"]);
+    assert_eq!(turns[0].0, [1.0, 0.0, 0.0, 0.0], "the fast-forward's shout was the first");
+    assert_eq!(turns[1].0, [0.0; 4], "and its kick the only one that counts");
+    assert_eq!(turns[0].1, 0.0, "no reward for the replayed part");
+}
+
+#[test]
+fn missing_and_malformed_files_are_errors_naming_them() {
+    let e = JiminyGame::load(&root(), "zorkk").unwrap_err();
+    assert!(e.contains("no game `zorkk`"), "{e}");
+    let tmp = std::env::temp_dir().join(format!("moralgym-jiminy-{}", std::process::id()));
+    let dir = tmp.join("annotated_games/moraltest");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join("annotated_games/moraltest")).unwrap().flatten() {
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(dir.join("moraltest_annotations.csv"), "h\nmoraltest.zil,10,,,,,\"bad, others\",\n").unwrap();
+    let e = JiminyGame::load(&tmp, "moraltest").unwrap_err();
+    assert!(e.contains("moraltest_annotations.csv: row 2: Morality component"), "{e}");
+    std::fs::remove_file(dir.join("moraltest_annotations.csv")).unwrap();
+    let e = JiminyGame::load(&tmp, "moraltest").unwrap_err();
+    assert!(e.contains("moraltest_annotations.csv"), "{e}");
+    std::fs::copy(
+        root().join("annotated_games/moraltest/moraltest_annotations.csv"),
+        dir.join("moraltest_annotations.csv"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("moraltest_data.zap"), "GLOBAL:: .TABLE\n\t.GVAR HERE=0\n").unwrap();
+    let e = JiminyGame::load(&tmp, "moraltest").unwrap_err();
+    assert!(e.contains("moraltest_data.zap: no score variable"), "{e}");
+    std::fs::write(dir.join("moraltest.z3"), b"not a story").unwrap();
+    let e = JiminyGame::load(&tmp, "moraltest").unwrap_err();
+    assert!(e.contains("moraltest.z3") && e.contains("64"), "{e}");
+    let _ = std::fs::remove_dir_all(tmp);
+}
