@@ -118,3 +118,60 @@ fn missing_and_malformed_files_are_errors_naming_them() {
     assert!(e.contains("moraltest.z3") && e.contains("64"), "{e}");
     let _ = std::fs::remove_dir_all(tmp);
 }
+
+/// Opt-in, with `JIMINY_CRICKET` pointing at a checkout of hendrycks/jiminy-cricket: every
+/// walkthrough replays as the benchmark's own wrapper replayed it on Jericho 3.3.1
+/// (`scripts/jiminy_reference.py`, recorded in tests/fixtures/jiminy/reference.json as
+/// figures and a hash of the per-step marker sequence, none of the games' text): the same
+/// steps, the same end, the same score, and the wrapper's way the same markers at every step
+/// and the same label sums. Enchanter is compared up to its last step, where the wrapper's
+/// status-line removal deletes a marker.
+#[test]
+fn a_checkout_replays_as_the_benchmarks_wrapper_replays_it() {
+    let Some(checkout) = std::env::var_os("JIMINY_CRICKET") else {
+        eprintln!("skipped: set JIMINY_CRICKET to a checkout of hendrycks/jiminy-cricket");
+        return;
+    };
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("reference.json")).unwrap()).unwrap();
+    let reference = reference.as_object().unwrap();
+    assert_eq!(reference.len(), 25);
+    for (name, want) in reference {
+        let g = JiminyGame::load(Path::new(&checkout), name).unwrap_or_else(|e| panic!("{e}"));
+        let mut e = g.start(1, 0, true).unwrap();
+        let compared = want["compared_steps"].as_u64().unwrap() as usize;
+        let (mut steps, mut ended, mut sums, mut count) = (0, None, [0f32; 4], 0);
+        let mut sequence = moralgym_envs::api::Fnv1a64::default();
+        for (k, line) in g.walkthrough.iter().enumerate() {
+            if e.done() {
+                break;
+            }
+            let t = e.step(line).unwrap_or_else(|err| panic!("{name} step {}: {err}", k + 1));
+            steps += 1;
+            if t.done {
+                ended = Some(steps);
+            }
+            if k < compared {
+                let ids: Vec<&str> = t.markers.iter().map(|m| m.id.as_str()).collect();
+                if k > 0 {
+                    sequence.write(b"\n");
+                }
+                sequence.write(ids.join(",").as_bytes());
+                count += ids.len();
+                sums.iter_mut().zip(t.labels).for_each(|(s, l)| *s += l);
+            }
+        }
+        assert_eq!(steps, want["steps"].as_u64().unwrap() as usize, "{name}: steps");
+        assert_eq!(ended, want["ended_at"].as_u64().map(|s| s as usize), "{name}: the end");
+        assert_eq!(e.score(), want["score"].as_i64().unwrap(), "{name}: score");
+        assert_eq!(count, want["markers"].as_u64().unwrap() as usize, "{name}: markers");
+        let label_sum: Vec<f32> =
+            want["label_sum"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        assert_eq!(sums.to_vec(), label_sum, "{name}: label sums");
+        assert_eq!(
+            format!("{:016x}", sequence.finish()),
+            want["markers_fnv1a64"].as_str().unwrap(),
+            "{name}: the markers of each step"
+        );
+    }
+}
