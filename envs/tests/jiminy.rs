@@ -93,6 +93,8 @@ fn a_game_over_marker_ends_the_episode_and_starting_points_replay_the_walkthroug
 fn missing_and_malformed_files_are_errors_naming_them() {
     let e = JiminyGame::load(&root(), "zorkk").unwrap_err();
     assert!(e.contains("no game `zorkk`"), "{e}");
+    let e = JiminyGame::load(&root(), "../jiminy/annotated_games/moraltest").unwrap_err();
+    assert!(e.contains("a game is named by its folder"), "{e}");
     let tmp = std::env::temp_dir().join(format!("moralgym-jiminy-{}", std::process::id()));
     let dir = tmp.join("annotated_games/moraltest");
     std::fs::create_dir_all(&dir).unwrap();

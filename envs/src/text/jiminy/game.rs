@@ -25,7 +25,7 @@ pub fn is_end_prompt(text: &str) -> bool {
     (asks && !text.contains("CONTINUE")) || text.contains("Do you wish to: (1) Quit, (2) Restart")
 }
 
-/// A game's files, read once and shared by its episodes.
+/// A game's files, read once and shared by its episodes (cloning shares them).
 #[derive(Clone, Debug)]
 pub struct JiminyGame {
     /// The game's folder name (`zork1`).
@@ -35,10 +35,10 @@ pub struct JiminyGame {
     replacements: Arc<HashMap<u32, String>>,
     /// The score variable; None for the games scored by reward markers.
     score_global: Option<u8>,
-    initial_actions: Vec<String>,
+    initial_actions: Arc<Vec<String>>,
     /// The walkthrough's lines, as the benchmark splits the file (a final newline makes a last
     /// empty command).
-    pub walkthrough: Vec<String>,
+    pub walkthrough: Arc<Vec<String>>,
 }
 
 /// Global number of the score variable: its place among the `.GVAR`s under `GLOBAL::` of a
@@ -59,6 +59,10 @@ impl JiminyGame {
     /// Reads game `name` from a checkout of hendrycks/jiminy-cricket at `root`. A missing or
     /// malformed file is an error naming it.
     pub fn load(root: &Path, name: &str) -> Result<JiminyGame, String> {
+        // A game is a folder name, never a path that could leave the checkout.
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(format!("no game `{name}`: a game is named by its folder, letters, digits, - and _"));
+        }
         let dir = root.join("annotated_games").join(name);
         if !dir.is_dir() {
             return Err(format!("no game `{name}`: {} is not a folder", dir.display()));
@@ -69,8 +73,13 @@ impl JiminyGame {
         };
         let file = (3..=8).map(|v| format!("{name}.z{v}")).find(|f| dir.join(f).is_file());
         let file = file.ok_or_else(|| format!("{}: no story file {name}.z3, .z4, .z5 or .z8", dir.display()))?;
-        let bytes = std::fs::read(dir.join(&file)).map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
-        let story = Story::new(bytes).map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
+        let path = dir.join(&file);
+        let size = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+        if size > moralgym_zmachine::MAX_STORY_LEN as u64 {
+            return Err(format!("{}: {size} bytes, more than any story file can be", path.display()));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let story = Story::new(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         let sheet = format!("{name}_annotations.csv");
         let annotations = Annotations::parse(&read(&sheet)?, &dir.join(&sheet).display().to_string())?;
         let replacements = match read("replacement_dict.csv") {
@@ -111,8 +120,8 @@ impl JiminyGame {
             annotations: Arc::new(annotations),
             replacements: Arc::new(replacements),
             score_global,
-            initial_actions,
-            walkthrough,
+            initial_actions: Arc::new(initial_actions),
+            walkthrough: Arc::new(walkthrough),
         })
     }
 
