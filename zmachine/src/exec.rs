@@ -91,21 +91,30 @@ impl Machine {
 
     /// Reads the branch bytes at the pc and branches when `cond` matches them (v3 restore).
     pub(crate) fn branch_at_pc(&mut self, cond: bool) -> Res<()> {
-        let b = self.fetch()?;
+        let mut at = self.pc;
+        let (flags, target) = self.read_branch(&mut at)?;
+        self.pc = at;
+        self.take_branch(flags, target, cond)
+    }
+
+    /// The branch bytes at `at` (moved past them): the branch flags and where a taken branch
+    /// goes (§4.7: an offset of 0 or 1 returns false or true).
+    fn read_branch(&self, at: &mut usize) -> Res<(u8, u32)> {
+        let b = self.byte(*at)?;
+        *at += 1;
         let offset: i32 = if b & 0x40 != 0 {
             i32::from(b & 0x3f)
         } else {
-            let raw = i32::from(b & 0x3f) << 8 | i32::from(self.fetch()?);
+            let raw = i32::from(b & 0x3f) << 8 | i32::from(self.byte(*at)?);
+            *at += 1;
             if raw & 0x2000 != 0 { raw - 0x4000 } else { raw }
         };
-        if cond == (b & 0x80 != 0) {
-            match offset {
-                0 => self.ret(0)?,
-                1 => self.ret(1)?,
-                _ => self.pc = (self.pc as i64 + i64::from(offset) - 2).max(0) as usize,
-            }
-        }
-        Ok(())
+        let sense = if b & 0x80 != 0 { ON_TRUE } else { 0 };
+        Ok(match offset {
+            0 => (sense | RETURN_FALSE, 0),
+            1 => (sense | RETURN_TRUE, 0),
+            _ => (sense, (*at as i64 + i64::from(offset) - 2).max(0) as u32),
+        })
     }
 
     /// Writes an instruction's result to its store variable.
@@ -117,14 +126,19 @@ impl Machine {
     /// Takes an instruction's branch when `cond` matches its sense.
     #[inline(always)]
     pub(crate) fn branch(&mut self, i: &Instr, cond: bool) -> Res<()> {
-        if cond == (i.branch & ON_TRUE != 0) {
-            if i.branch & RETURN_FALSE != 0 {
+        self.take_branch(i.branch, i.target, cond)
+    }
+
+    #[inline(always)]
+    fn take_branch(&mut self, flags: u8, target: u32, cond: bool) -> Res<()> {
+        if cond == (flags & ON_TRUE != 0) {
+            if flags & RETURN_FALSE != 0 {
                 return self.ret(0);
             }
-            if i.branch & RETURN_TRUE != 0 {
+            if flags & RETURN_TRUE != 0 {
                 return self.ret(1);
             }
-            self.pc = i.target as usize;
+            self.pc = target as usize;
         }
         Ok(())
     }
@@ -256,21 +270,7 @@ impl Machine {
             at += 1;
         }
         if branch {
-            let b = self.byte(at)?;
-            at += 1;
-            let offset: i32 = if b & 0x40 != 0 {
-                i32::from(b & 0x3f)
-            } else {
-                let raw = i32::from(b & 0x3f) << 8 | i32::from(self.byte(at)?);
-                at += 1;
-                if raw & 0x2000 != 0 { raw - 0x4000 } else { raw }
-            };
-            i.branch = if b & 0x80 != 0 { ON_TRUE } else { 0 };
-            match offset {
-                0 => i.branch |= RETURN_FALSE,
-                1 => i.branch |= RETURN_TRUE,
-                _ => i.target = (at as i64 + i64::from(offset) - 2).max(0) as u32,
-            }
+            (i.branch, i.target) = self.read_branch(&mut at)?;
         }
         if text {
             // Inline text runs to the word with its top bit set.

@@ -110,9 +110,10 @@ pub struct Machine {
     pub(crate) executed: u64,
     /// Reused while printing a string (not part of the game's state).
     pub(crate) scratch: Vec<u16>,
+    /// Objects the table holds, counted once when the machine is made.
+    pub(crate) objects: u16,
 }
 
-/// Faults are boxed so that results stay two registers wide on the hot path.
 impl Clone for Machine {
     fn clone(&self) -> Self {
         Machine {
@@ -131,6 +132,7 @@ impl Clone for Machine {
             options: self.options.clone(),
             executed: self.executed,
             scratch: Vec::new(),
+            objects: self.objects,
         }
     }
 
@@ -151,9 +153,11 @@ impl Clone for Machine {
         self.halted.clone_from(&other.halted);
         self.options.clone_from(&other.options);
         self.executed = other.executed;
+        self.objects = other.objects;
     }
 }
 
+/// Faults are boxed so that results stay two registers wide on the hot path.
 pub(crate) type Res<T> = Result<T, Box<Fault>>;
 
 impl Machine {
@@ -176,8 +180,10 @@ impl Machine {
             options,
             executed: 0,
             scratch: Vec::new(),
+            objects: 0,
         };
         m.init_header();
+        m.objects = m.count_objects();
         m
     }
 
@@ -422,11 +428,8 @@ impl Machine {
     /// Back to the story's first instruction, as the game's `restart` does: memory reloaded
     /// (transcript and fixed-pitch bits kept), stack emptied, random generator reseeded.
     pub fn restart(&mut self) {
-        let flags2 = self.mem[0x11] & 0x03;
         let story = self.story.clone();
-        self.mem.copy_from_slice(&story.0.bytes[..story.0.static_base]);
-        self.mem[0x11] = (self.mem[0x11] & !0x03) | flags2;
-        self.init_header();
+        self.load_memory(&story.0.bytes[..story.0.static_base]);
         self.pc = story.0.initial_pc;
         self.stack.clear();
         self.frames.clear();
@@ -440,6 +443,16 @@ impl Machine {
 
     // ---- state for save, restore and undo ----------------------------------------------------
 
+    /// Replaces dynamic memory, as a restart or a restore does: the transcripting and
+    /// fixed-pitch bits of Flags 2 stay as they were, and the interpreter's header fields are
+    /// set again (§6.1.2.3, §11).
+    fn load_memory(&mut self, bytes: &[u8]) {
+        let flags2 = self.mem[0x11] & 0x03;
+        self.mem.copy_from_slice(bytes);
+        self.mem[0x11] = (self.mem[0x11] & !0x03) | flags2;
+        self.init_header();
+    }
+
     pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot { mem: self.mem.clone(), stack: self.stack.clone(), frames: self.frames.clone(), pc: self.pc }
     }
@@ -447,10 +460,7 @@ impl Machine {
     /// Puts a snapshot back, keeping the header bits a restore keeps (§6.1.2.3), and leaves
     /// the pc at the saving instruction's store or branch byte.
     pub(crate) fn put_back(&mut self, snap: &Snapshot) {
-        let flags2 = self.mem[0x11] & 0x03;
-        self.mem.copy_from_slice(&snap.mem);
-        self.mem[0x11] = (self.mem[0x11] & !0x03) | flags2;
-        self.init_header();
+        self.load_memory(&snap.mem);
         self.stack.clone_from(&snap.stack);
         self.frames.clone_from(&snap.frames);
         self.pc = snap.pc;

@@ -267,7 +267,7 @@ impl Machine {
 
     /// Objects the table holds: counted up to where the first property table starts, as the
     /// Standard lays them out (at most 255 in v3, 65535 later).
-    pub fn object_count(&self) -> u16 {
+    pub(crate) fn count_objects(&self) -> u16 {
         let (defaults, size) = if self.small() { (62, 9) } else { (126, 14) };
         let first = self.story.0.objects + defaults;
         let max = if self.small() { 255 } else { 65_535 };
@@ -284,6 +284,12 @@ impl Machine {
             n += 1;
         }
         n
+    }
+
+    /// Objects the table holds, as the story file lays them out (counted once, up to where the
+    /// first property table starts; at most 255 in v3, 65535 later).
+    pub fn object_count(&self) -> u16 {
+        self.objects
     }
 
     /// Object `o` (1-based), or None when it is outside the table.
