@@ -458,6 +458,21 @@ fn faults_injected_while_a_run_trains_end_in_success_or_a_typed_error() {
     assert!(hit_mid_run > 0, "no fault landed while a run was training");
 }
 
+/// One of `xs`, drawn with `rng`.
+fn pick(rng: &mut moralgym::envs::Rng, xs: &[&str]) -> String {
+    xs[rng.below(xs.len())].to_string()
+}
+
+/// Runs one generated command line within `limit`: it must exit 0, or 2 with an error said;
+/// returns its exit code.
+fn run_case(mut command: Command, limit: Duration, what: &str) -> Option<i32> {
+    let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starts");
+    let (code, err) = finish_within(child, limit, what);
+    // 0: it ran; 2: a usage error (clap) or a typed error, said on stderr.
+    assert_ran_or_refused(what, code, &err);
+    code
+}
+
 /// A command line drawn from the commands that finish quickly, their flags and values that break
 /// code (huge, negative, fractional, empty, unknown, paths that are not there).
 fn random_command(rng: &mut moralgym::envs::Rng) -> Vec<String> {
@@ -479,7 +494,6 @@ fn random_command(rng: &mut moralgym::envs::Rng) -> Vec<String> {
         "features=false",
         "--",
     ];
-    let pick = |rng: &mut moralgym::envs::Rng, xs: &[&str]| xs[rng.below(xs.len())].to_string();
     let (head, flags): (Vec<&str>, &[&str]) = match rng.below(7) {
         0 => (vec!["envs"], &["--json"]),
         1 => (vec!["story", "check"], &["--random"]),
@@ -522,7 +536,6 @@ fn random_long_command(rng: &mut moralgym::envs::Rng, out: &str) -> Vec<String> 
     ];
     const VALUES: [&str; 12] =
         ["0", "-1", "3", "18446744073709551615", "1e30", "nan", "\"\"", "\"lagrangian\"", "[0]", "true", "{}", ""];
-    let pick = |rng: &mut moralgym::envs::Rng, xs: &[&str]| xs[rng.below(xs.len())].to_string();
     let sets = |rng: &mut moralgym::envs::Rng, prefix: &str| -> Vec<String> {
         (0..rng.below(3))
             .flat_map(|_| ["--set".to_string(), format!("{prefix}{}={}", pick(rng, &KEYS), pick(rng, &VALUES))])
@@ -585,15 +598,9 @@ fn generated_training_command_lines_finish_with_success_or_a_typed_error() {
     for case in 0..cases.max(1) {
         let out = tmp(&format!("long-args-{case}"));
         let args = random_long_command(&mut rng, &out.display().to_string());
-        let child = bin()
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        let (code, err) = finish_within(child, Duration::from_secs(90), &format!("case {case}: {args:?}"));
-        assert_ran_or_refused(&format!("case {case}: {args:?}"), code, &err);
+        let mut command = bin();
+        command.args(&args);
+        let code = run_case(command, Duration::from_secs(90), &format!("case {case}: {args:?}"));
         if code == Some(0) {
             ran += 1
         } else {
@@ -612,17 +619,9 @@ fn generated_command_lines_finish_with_success_or_a_usage_or_typed_error() {
     let mut ran = 0;
     for case in 0..cases {
         let args = random_command(&mut rng);
-        let child = bin()
-            .args(&args)
-            .env("MORALGYM_CACHE", &cache)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        let (code, err) = finish_within(child, Duration::from_secs(60), &format!("case {case}: {args:?}"));
-        // 0: it ran; 2: a usage error (clap) or a typed error, said on stderr.
-        assert_ran_or_refused(&format!("case {case}: {args:?}"), code, &err);
+        let mut command = bin();
+        command.args(&args).env("MORALGYM_CACHE", &cache);
+        let code = run_case(command, Duration::from_secs(60), &format!("case {case}: {args:?}"));
         ran += (code == Some(0)) as usize;
     }
     assert!(ran > 0, "some generated command lines run");
