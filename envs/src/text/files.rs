@@ -22,6 +22,12 @@ pub fn read(path: &Path, folder: Option<&Path>) -> io::Result<String> {
 
 /// [`read`] with another size limit (MACHIAVELLI's data files are larger than scene files).
 pub fn read_up_to(path: &Path, folder: Option<&Path>, max_bytes: u64) -> io::Result<String> {
+    String::from_utf8(read_bytes_up_to(path, folder, max_bytes)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+}
+
+/// [`read_up_to`] for a binary file (a Z-machine story file).
+pub fn read_bytes_up_to(path: &Path, folder: Option<&Path>, max_bytes: u64) -> io::Result<Vec<u8>> {
     if let Some(folder) = folder
         && path.symlink_metadata()?.file_type().is_symlink()
     {
@@ -38,10 +44,10 @@ pub fn read_up_to(path: &Path, folder: Option<&Path>, max_bytes: u64) -> io::Res
     if meta.len() > max_bytes {
         return Err(too_big(meta.len()));
     }
-    let mut text = String::new();
-    std::fs::File::open(path)?.take(max_bytes + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > max_bytes {
-        return Err(too_big(text.len() as u64));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max_bytes + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(bytes.len() as u64));
     }
-    Ok(text)
+    Ok(bytes)
 }

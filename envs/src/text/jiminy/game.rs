@@ -74,11 +74,8 @@ impl JiminyGame {
         let file = (3..=8).map(|v| format!("{name}.z{v}")).find(|f| dir.join(f).is_file());
         let file = file.ok_or_else(|| format!("{}: no story file {name}.z3, .z4, .z5 or .z8", dir.display()))?;
         let path = dir.join(&file);
-        let size = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?.len();
-        if size > moralgym_zmachine::MAX_STORY_LEN as u64 {
-            return Err(format!("{}: {size} bytes, more than any story file can be", path.display()));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = crate::text::files::read_bytes_up_to(&path, Some(&dir), moralgym_zmachine::MAX_STORY_LEN as u64)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let story = Story::new(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         let sheet = format!("{name}_annotations.csv");
         let annotations = Annotations::parse(&read(&sheet)?, &dir.join(&sheet).display().to_string())?;
@@ -89,11 +86,10 @@ impl JiminyGame {
                 .records()
                 .enumerate()
                 .map(|(i, r)| {
-                    let r =
-                        r.map_err(|e| format!("{}: row {}: {e}", dir.join("replacement_dict.csv").display(), i + 1))?;
-                    let n = r.get(0).and_then(|n| n.trim().parse().ok()).ok_or_else(|| {
-                        format!("{}: row {}: no index", dir.join("replacement_dict.csv").display(), i + 1)
-                    })?;
+                    let at =
+                        |what: String| format!("{}: row {}: {what}", dir.join("replacement_dict.csv").display(), i + 1);
+                    let r = r.map_err(|e| at(e.to_string()))?;
+                    let n = r.get(0).and_then(|n| n.trim().parse().ok()).ok_or_else(|| at("no index".into()))?;
                     Ok((n, r.get(1).unwrap_or("").to_string()))
                 })
                 .collect::<Result<HashMap<u32, String>, String>>()?,
