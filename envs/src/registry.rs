@@ -13,6 +13,7 @@ use crate::social::{
     SnowdriftConfig, StagHunt, StagHuntConfig,
 };
 use crate::survival::{SurvivalConfig, SurvivalDilemma};
+use crate::text::jiminy::env::{JiminyConfig, JiminyCricket};
 use crate::text::machiavelli::{Machiavelli, MachiavelliConfig};
 use crate::text::{TextGame, TextGameConfig};
 
@@ -141,6 +142,13 @@ static REGISTRY: &[Registration] = &[
         default_config: || to_value(MachiavelliConfig::default()),
         build: |id, v| build(id, v, Machiavelli::new),
     },
+    Registration {
+        id: "JiminyCricket-v0",
+        family: "parser",
+        summary: "a Jiminy Cricket parser game (from your checkout; demo: moralgym's moraltest) on moralgym's Z-machine, valid actions from its grammar",
+        default_config: || to_value(JiminyConfig::default()),
+        build: |id, v| build(id, v, JiminyCricket::new),
+    },
 ];
 
 /// Every registered environment, in listing order.
@@ -222,7 +230,7 @@ fn merge(base: &mut Value, overrides: &Map<String, Value>) {
 /// Creates the environment `id` with `overrides` (a table, or null) over its default config.
 pub fn make(id: &str, overrides: &Value) -> EnvResult<Box<dyn ParallelEnv>> {
     let config = resolve_config(id, overrides)?;
-    if lookup(id)?.family == "text"
+    if matches!(lookup(id)?.family, "text" | "parser")
         && overrides.get("game").is_some()
         && (overrides.get("path").is_some() || overrides.get("generate").is_some())
     {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use moralgym_envs::text::jiminy::game::{Episode, JiminyGame};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jiminy")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../games/jiminy")
 }
 
 fn game() -> JiminyGame {
@@ -134,8 +134,11 @@ fn a_checkout_replays_as_the_benchmarks_wrapper_replays_it() {
         eprintln!("skipped: set JIMINY_CRICKET to a checkout of hendrycks/jiminy-cricket");
         return;
     };
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("reference.json")).unwrap()).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jiminy/reference.json"))
+            .unwrap(),
+    )
+    .unwrap();
     let reference = reference.as_object().unwrap();
     assert_eq!(reference.len(), 25);
     for (name, want) in reference {
@@ -175,5 +178,100 @@ fn a_checkout_replays_as_the_benchmarks_wrapper_replays_it() {
             want["markers_fnv1a64"].as_str().unwrap(),
             "{name}: the markers of each step"
         );
+    }
+}
+
+#[test]
+fn the_env_plays_the_built_in_game_with_valid_actions_and_costs() {
+    let mut env = moralgym_envs::registry::make("JiminyCricket-v0", &serde_json::Value::Null).unwrap();
+    assert_eq!(env.spec().cost_spec.names(), ["bad_others", "bad_self"]);
+    env.reset(Some(0));
+    let view = env.text_observation(0);
+    let commands: Vec<&str> = view.actions.iter().map(|a| a.1.as_str()).collect();
+    // Without parser tables the candidates are the story's words alone; those that change the
+    // world (score, an ending, the game quitting) or print a moral marker are offered.
+    // A marker counts as a change whether or not the sheet's filter lets it count (thank).
+    assert_eq!(commands, ["die", "help", "kick", "lie", "quit", "ridx", "shout", "sonar", "steal", "thank", "win"]);
+    let steal = commands.iter().position(|c| *c == "steal").unwrap() as u32;
+    let s = env.step(&[steal]).unwrap();
+    assert_eq!(s.rewards, [5.0]);
+    assert_eq!(s.costs, [2.0, 0.0], "stealing the purse: bad for others, tier 2");
+    assert_eq!(s.info["markers"], serde_json::json!(["moraltest:10"]));
+    let view = env.text_observation(0);
+    let die = view.actions.iter().find(|a| a.1 == "die").unwrap().0;
+    let s = env.step(&[die]).unwrap();
+    assert!(s.terminated[0] && env.needs_reset());
+    // A masked-out action is refused and changes nothing.
+    env.reset(None);
+    let n = env.text_observation(0).actions.len() as u32;
+    assert!(env.step(&[n]).is_err());
+}
+
+#[test]
+fn the_env_refuses_bad_configs_naming_the_key() {
+    use serde_json::json;
+    for (cfg, key) in [
+        (json!({"starting_percentage": 30}), "starting_percentage"),
+        (json!({"step_limit": 0}), "step_limit"),
+        (json!({"max_actions": 0}), "max_actions"),
+        (json!({"annotations": "x.csv"}), "annotations"),
+    ] {
+        let err = moralgym_envs::registry::make("JiminyCricket-v0", &cfg).err().expect("must fail");
+        assert!(err.to_string().contains(key), "{cfg}: {err}");
+    }
+    if std::env::var_os("JIMINY_CRICKET").is_none() {
+        let err = moralgym_envs::registry::make("JiminyCricket-v0", &json!({"game": "zork1"})).err().unwrap();
+        assert!(err.to_string().contains("root") && err.to_string().contains("JIMINY_CRICKET"), "{err}");
+    }
+    let err = moralgym_envs::registry::make("JiminyCricket-v0", &json!({"path": "/no/such/story.z5"})).err().unwrap();
+    assert!(err.to_string().contains("/no/such/story.z5"), "{err}");
+}
+
+#[test]
+fn any_story_file_plays_without_costs_unless_a_sheet_is_given() {
+    let story = root().join("annotated_games/moraltest/moraltest.z3");
+    let path = story.display().to_string();
+    let mut env = moralgym_envs::registry::make("JiminyCricket-v0", &serde_json::json!({ "path": path })).unwrap();
+    env.reset(Some(1));
+    let steal = env.text_observation(0).actions.iter().find(|a| a.1 == "steal").unwrap().0;
+    let s = env.step(&[steal]).unwrap();
+    assert_eq!(s.costs, [0.0, 0.0], "no sheet: no marker counts");
+    assert_eq!(s.rewards, [5.0], "the score variable is named by the _data.zap beside the story");
+    let sheet = root().join("annotated_games/moraltest/moraltest_annotations.csv").display().to_string();
+    let cfg = serde_json::json!({ "path": path, "annotations": sheet });
+    let mut env = moralgym_envs::registry::make("JiminyCricket-v0", &cfg).unwrap();
+    env.reset(Some(1));
+    let steal = env.text_observation(0).actions.iter().find(|a| a.1 == "steal").unwrap().0;
+    assert_eq!(env.step(&[steal]).unwrap().costs, [2.0, 0.0]);
+}
+
+/// Opt-in, with `JIMINY_CRICKET` pointing at a checkout: zork1's and sherlock's parser tables
+/// (the two layouts) are read, and at every 10th state of their walkthroughs' first 150 commands
+/// the walkthrough's command, where it changes the world, is in the valid list (or one with its
+/// outcome) at least 90 % of the time (measured: zork1 14 of 14, sherlock 13 of 14, which misses
+/// `ask for pigeon`: the pigeon is held by a character). The full measurement over the 25 games is `--example jiminy_valid_actions`.
+#[test]
+fn a_checkout_offers_the_walkthroughs_commands() {
+    let Some(checkout) = std::env::var_os("JIMINY_CRICKET") else {
+        eprintln!("skipped: set JIMINY_CRICKET to a checkout of hendrycks/jiminy-cricket");
+        return;
+    };
+    for name in ["zork1", "sherlock"] {
+        let g = JiminyGame::load(Path::new(&checkout), name).unwrap();
+        assert!(g.grammar().is_some_and(|gr| gr.verbs.len() > 100), "{name}: its parser tables");
+        let mut e = g.start(1, 0, false).unwrap();
+        let (mut changing, mut found) = (0, 0);
+        for (i, command) in g.walkthrough.iter().take(150).enumerate() {
+            if i % 10 == 0 {
+                let valid = e.valid_actions();
+                let outcome = e.outcome(command);
+                if outcome != e.outcome(moralgym_envs::text::jiminy::actions::NEUTRAL) {
+                    changing += 1;
+                    found += usize::from(valid.actions.iter().any(|a| Some(a.outcome) == outcome));
+                }
+            }
+            e.step(command).unwrap();
+        }
+        assert!(changing >= 10 && found * 10 >= changing * 9, "{name}: {found} of {changing}");
     }
 }

@@ -26,7 +26,7 @@ class Core:
         self.illegal_action = illegal_action
         self.shape = self.spec.observation_shape
         self.n = self.spec.num_agents
-        self.is_text = env_family(env_id) == "text"
+        self.is_text = env_family(env_id) in ("text", "parser")
 
     def split_obs(self, flat: np.ndarray) -> list[np.ndarray]:
         return list(flat.reshape((self.n,) + self.shape))

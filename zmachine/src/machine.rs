@@ -112,6 +112,8 @@ pub struct Machine {
     pub(crate) scratch: Vec<u16>,
     /// Objects the table holds, counted once when the machine is made.
     pub(crate) objects: u16,
+    /// Globals being watched for reads (bit per variable number), and those read since.
+    pub(crate) watch: Option<Box<[[u64; 4]; 2]>>,
 }
 
 impl Clone for Machine {
@@ -133,6 +135,7 @@ impl Clone for Machine {
             executed: self.executed,
             scratch: Vec::new(),
             objects: self.objects,
+            watch: self.watch.clone(),
         }
     }
 
@@ -154,6 +157,7 @@ impl Clone for Machine {
         self.options.clone_from(&other.options);
         self.executed = other.executed;
         self.objects = other.objects;
+        self.watch.clone_from(&other.watch);
     }
 }
 
@@ -181,6 +185,7 @@ impl Machine {
             executed: 0,
             scratch: Vec::new(),
             objects: 0,
+            watch: None,
         };
         m.init_header();
         m.objects = m.count_objects();
@@ -303,6 +308,10 @@ impl Machine {
             1..=15 => Ok(self.frame().locals[usize::from(var - 1)]),
             // Globals lie inside dynamic memory (checked when the story was loaded).
             _ => {
+                if let Some(w) = self.watch.as_mut() {
+                    let (word, bit) = (usize::from(var / 64), var % 64);
+                    w[1][word] |= w[0][word] & 1 << bit;
+                }
                 let a = self.story.0.globals + 2 * usize::from(var - 16);
                 Ok(u16::from_be_bytes([self.mem[a], self.mem[a + 1]]))
             }
@@ -404,6 +413,65 @@ impl Machine {
         self.run()
     }
 
+    /// Calls routine `packed` (a packed address) with `args` and runs until it returns, giving
+    /// its value. The machine must be waiting for input, and waits again as before afterwards:
+    /// this is for asking a game's own code a question on a fork (a routine that reads input
+    /// is an error, `Fault::NotWaiting`). It may execute `budget` instructions at most
+    /// (`Fault::Budget` past them: a routine called out of its context may never return).
+    pub fn call_routine(&mut self, packed: u16, args: &[u16], budget: u64) -> Result<u16, RunError> {
+        let (pc, wait) = (self.pc, self.wait);
+        let fail = |fault: Box<Fault>| RunError { pc, fault: *fault };
+        if matches!(wait, Wait::Running | Wait::Quit) || self.halted.is_some() {
+            return Err(fail(Box::new(Fault::NotWaiting)));
+        }
+        let (depth, height) = (self.frames.len(), self.stack.len());
+        self.wait = Wait::Running;
+        self.call(packed, &args[..args.len().min(7)], Some(0)).map_err(fail)?;
+        let story = Arc::clone(&self.story.0);
+        let mut done = 0;
+        let result = loop {
+            if self.frames.len() == depth {
+                break self.pop().map_err(fail);
+            }
+            if done == budget {
+                break Err(RunError { pc: self.pc, fault: Fault::Budget(budget) });
+            }
+            done += 1;
+            let at = self.pc;
+            match self.step(&story) {
+                Ok(None) => {}
+                Ok(Some(_)) => break Err(RunError { pc: at, fault: Fault::NotWaiting }),
+                Err(fault) => break Err(RunError { pc: at, fault: *fault }),
+            }
+        };
+        self.executed += done;
+        self.frames.truncate(depth);
+        self.stack.truncate(height);
+        self.pc = pc;
+        self.wait = wait;
+        result
+    }
+
+    /// Starts noting which of the global variables `vars` (numbered as operands are, 16 on) the
+    /// game reads, or stops with an empty list. A routine's result can only depend on what it
+    /// reads: a question asked on a fork with an object in a global that the routine never read
+    /// has the same answer for any other object there.
+    pub fn watch_reads(&mut self, vars: &[u8]) {
+        self.watch = (!vars.is_empty()).then(|| {
+            let mut w = Box::new([[0u64; 4]; 2]);
+            for &v in vars {
+                w[0][usize::from(v / 64)] |= 1 << (v % 64);
+            }
+            w
+        });
+    }
+
+    /// Whether global variable `var` was read since [`watch_reads`](Machine::watch_reads) began
+    /// watching it.
+    pub fn was_read(&self, var: u8) -> bool {
+        self.watch.as_ref().is_some_and(|w| w[1][usize::from(var / 64)] >> (var % 64) & 1 != 0)
+    }
+
     /// What the game waits for now, if anything.
     pub fn waiting(&self) -> Option<Stop> {
         match self.wait {
@@ -487,6 +555,17 @@ impl Machine {
     pub fn global(&self, n: u8) -> Option<u16> {
         let a = self.story.0.globals + 2 * usize::from(n);
         (n < 240).then(|| u16::from(self.mem[a]) << 8 | u16::from(self.mem[a + 1]))
+    }
+
+    /// Sets how many instructions one `run` or `send` may execute from now on (what
+    /// [`Options::budget`] set at the start).
+    pub fn set_budget(&mut self, budget: u64) {
+        self.options.budget = budget;
+    }
+
+    /// Sets global variable `n` (0-239), for questions asked on a fork; false past the table.
+    pub fn set_global(&mut self, n: u8, value: u16) -> bool {
+        n < 240 && self.write_var(n + 16, value).is_ok()
     }
 
     /// Dynamic memory as it is now.

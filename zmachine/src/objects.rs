@@ -292,6 +292,16 @@ impl Machine {
         self.objects
     }
 
+    /// The object table's entries as they are now, object 1 first: attributes and tree links
+    /// (and each entry's fixed property address). What changed in a command is what these bytes
+    /// show changed, which is how a search for valid commands compares two forks.
+    pub fn object_entries(&self) -> &[u8] {
+        let size = if self.small() { 9 } else { 14 };
+        let start = self.entry(1).min(self.mem.len());
+        let end = (start + usize::from(self.objects) * size).min(self.mem.len());
+        &self.mem[start..end]
+    }
+
     /// Object `o` (1-based), or None when it is outside the table.
     pub fn object(&self, o: u16) -> Option<Object> {
         if o == 0 || o > self.object_count() {

@@ -220,6 +220,60 @@ fn reading_the_world() {
 }
 
 #[test]
+fn the_object_table_shows_what_a_command_moved() {
+    let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut m, &["north"]);
+    let before = m.object_entries().to_vec();
+    assert_eq!(before.len(), 14 * usize::from(m.object_count()), "v5 entries are 14 bytes");
+    let mut fork = m.clone();
+    fork.send("take key").unwrap();
+    let changed: Vec<usize> = (0..before.len() / 14)
+        .filter(|&k| before[k * 14..][..14] != fork.object_entries()[k * 14..][..14])
+        .map(|k| k + 1)
+        .collect();
+    let key = (1..=m.object_count()).find(|&o| m.object(o).is_some_and(|ob| ob.name == "brass key")).unwrap();
+    assert!(changed.contains(&usize::from(key)), "the key's entry changed: {changed:?}");
+    assert_eq!(m.object_entries(), &before[..], "the original is untouched");
+}
+
+/// The Jiminy Cricket test game (games/jiminy) keeps two routines in globals 3 and 4: `Double`
+/// (returns its argument times 2) and `ScoreTwice` (returns global 1, the score, times 2).
+#[test]
+fn a_routine_is_called_on_a_fork_and_what_it_reads_is_noted() {
+    let path = format!("{}/../games/jiminy/annotated_games/moraltest/moraltest.z3", env!("CARGO_MANIFEST_DIR"));
+    let s = Story::new(std::fs::read(path).unwrap()).unwrap();
+    let mut m = Machine::new(&s, Options::default());
+    assert!(m.call_routine(1, &[], 1000).is_err(), "not waiting for input yet");
+    m.run().unwrap();
+    m.send("steal").unwrap();
+    let (double, twice) = (m.global(3).unwrap(), m.global(4).unwrap());
+    assert_eq!(m.call_routine(double, &[21], 1000).unwrap(), 42);
+    let score = 16 + 1;
+    m.watch_reads(&[score]);
+    m.call_routine(double, &[1], 1000).unwrap();
+    assert!(!m.was_read(score), "Double never reads the score");
+    assert_eq!(m.call_routine(twice, &[], 1000).unwrap(), 10);
+    assert!(m.was_read(score), "ScoreTwice does");
+    m.watch_reads(&[]);
+    assert!(!m.was_read(score));
+    assert!(m.set_global(1, 7));
+    assert_eq!(m.call_routine(twice, &[], 1000).unwrap(), 14);
+    assert!(!m.set_global(240, 1));
+    let e = m.call_routine(twice, &[], 1).unwrap_err();
+    assert!(matches!(e.fault, moralgym_zmachine::Fault::Budget(1)), "{e}");
+    // The machine still waits for the next command and plays on.
+    assert_eq!(m.waiting(), Some(Stop::Line));
+    m.take_output();
+    m.send("help").unwrap();
+    let out = m.take_output();
+    assert!(out.contains("You help the old man"), "{out}");
+    // A budget for turns, set on a fork.
+    let mut fork = m.clone();
+    fork.set_budget(3);
+    assert!(matches!(fork.send("kick").unwrap_err().fault, moralgym_zmachine::Fault::Budget(3)));
+}
+
+#[test]
 fn malformed_story_files_are_typed_errors() {
     use moralgym_zmachine::StoryError;
     assert_eq!(Story::new(vec![3; 10]).unwrap_err(), StoryError::TooShort(10));

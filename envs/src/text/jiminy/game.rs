@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use moralgym_zmachine::{Machine, Options, Stop, Story};
 
+use super::actions::{self, Search};
 use super::annotations::Annotations;
+use super::grammar::Grammar;
 use super::markers::{Filters, Marker, expand, parse};
+use super::zap::Zap;
 
 /// The games the benchmark scores by `RWD_ID` markers rather than by a score variable.
 pub const MARKER_SCORED: [&str; 6] = ["borderzone", "deadline", "moonmist", "suspect", "suspended", "witness"];
@@ -28,31 +31,54 @@ pub fn is_end_prompt(text: &str) -> bool {
 /// A game's files, read once and shared by its episodes (cloning shares them).
 #[derive(Clone, Debug)]
 pub struct JiminyGame {
-    /// The game's folder name (`zork1`).
+    /// The game's folder name (`zork1`), or the story file's stem.
     pub name: String,
     story: Story,
     annotations: Arc<Annotations>,
     replacements: Arc<HashMap<u32, String>>,
     /// The score variable; None for the games scored by reward markers.
     score_global: Option<u8>,
+    /// The parser's tables, where the game's `_data.zap` names them.
+    grammar: Option<Arc<Grammar>>,
     initial_actions: Arc<Vec<String>>,
     /// The walkthrough's lines, as the benchmark splits the file (a final newline makes a last
-    /// empty command).
+    /// empty command); empty when the game has none.
     pub walkthrough: Arc<Vec<String>>,
 }
 
-/// Global number of the score variable: its place among the `.GVAR`s under `GLOBAL::` of a
-/// game's `_data.zap`.
-pub fn score_global(zap: &str) -> Option<u8> {
-    let table = zap.split("GLOBAL::").nth(1)?;
-    let names: Vec<&str> = table
-        .lines()
-        .map(str::trim)
-        .take_while(|l| l.is_empty() || l.starts_with(".GVAR") || l.starts_with(';') || l.starts_with(".TABLE"))
-        .filter_map(|l| l.strip_prefix(".GVAR "))
-        .map(|l| l.split('=').next().unwrap_or("").trim())
-        .collect();
-    SCORE_GLOBALS.iter().find_map(|s| names.iter().position(|n| n == s)).and_then(|i| u8::try_from(i).ok())
+/// The files of moralgym's own annotated game (`games/jiminy`), built in: what `JiminyCricket-v0`
+/// plays when no checkout is named.
+const DEMO: [(&str, &[u8]); 6] = [
+    ("moraltest.z3", include_bytes!("../../../../games/jiminy/annotated_games/moraltest/moraltest.z3")),
+    (
+        "moraltest_annotations.csv",
+        include_bytes!("../../../../games/jiminy/annotated_games/moraltest/moraltest_annotations.csv"),
+    ),
+    ("moraltest_data.zap", include_bytes!("../../../../games/jiminy/annotated_games/moraltest/moraltest_data.zap")),
+    ("replacement_dict.csv", include_bytes!("../../../../games/jiminy/annotated_games/moraltest/replacement_dict.csv")),
+    ("initial_actions.txt", include_bytes!("../../../../games/jiminy/annotated_games/moraltest/initial_actions.txt")),
+    (
+        "moraltest_walkthrough.txt",
+        include_bytes!("../../../../games/jiminy/annotated_games/moraltest/moraltest_walkthrough.txt"),
+    ),
+];
+
+/// The name of the built-in demo game.
+pub const DEMO_GAME: &str = "moraltest";
+
+/// A game's files as read: the story, and the texts of the others where present.
+struct Parts {
+    name: String,
+    story: Vec<u8>,
+    story_name: String,
+    annotations: Option<(String, String)>,
+    replacements: Option<(String, String)>,
+    zap: Option<(String, String)>,
+    initial_actions: Option<String>,
+    walkthrough: Option<String>,
+    /// Whether the score is counted from reward markers (true), read from the score variable the
+    /// zap names (false), or read from it where the zap names one (None).
+    marker_scored: Option<bool>,
 }
 
 impl JiminyGame {
@@ -67,63 +93,136 @@ impl JiminyGame {
         if !dir.is_dir() {
             return Err(format!("no game `{name}`: {} is not a folder", dir.display()));
         }
-        let read = |file: &str| -> Result<String, String> {
+        let named = |file: &str| dir.join(file).display().to_string();
+        let read = |file: &str| -> Result<(String, String), String> {
             let path = dir.join(file);
-            crate::text::files::read_up_to(&path, Some(&dir), 64 << 20).map_err(|e| format!("{}: {e}", path.display()))
+            crate::text::files::read_up_to(&path, Some(&dir), 64 << 20)
+                .map(|t| (named(file), t))
+                .map_err(|e| format!("{}: {e}", path.display()))
         };
+        let optional = |file: &str| if dir.join(file).exists() { read(file).map(Some) } else { Ok(None) };
         let file = (3..=8).map(|v| format!("{name}.z{v}")).find(|f| dir.join(f).is_file());
         let file = file.ok_or_else(|| format!("{}: no story file {name}.z3, .z4, .z5 or .z8", dir.display()))?;
         let path = dir.join(&file);
-        let bytes = crate::text::files::read_bytes_up_to(&path, Some(&dir), moralgym_zmachine::MAX_STORY_LEN as u64)
+        let story = crate::text::files::read_bytes_up_to(&path, Some(&dir), moralgym_zmachine::MAX_STORY_LEN as u64)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let story = Story::new(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        let sheet = format!("{name}_annotations.csv");
-        let annotations = Annotations::parse(&read(&sheet)?, &dir.join(&sheet).display().to_string())?;
-        let replacements = match read("replacement_dict.csv") {
-            Ok(text) => csv::ReaderBuilder::new()
+        let marker_scored = MARKER_SCORED.contains(&name);
+        JiminyGame::from_parts(Parts {
+            name: name.to_string(),
+            story,
+            story_name: path.display().to_string(),
+            annotations: Some(read(&format!("{name}_annotations.csv"))?),
+            replacements: optional("replacement_dict.csv")?,
+            zap: if marker_scored {
+                optional(&format!("{name}_data.zap"))?
+            } else {
+                Some(read(&format!("{name}_data.zap"))?)
+            },
+            initial_actions: optional("initial_actions.txt")?.map(|t| t.1),
+            walkthrough: Some(read(&format!("{name}_walkthrough.txt"))?.1),
+            marker_scored: Some(marker_scored),
+        })
+    }
+
+    /// Any story file, with an annotation sheet in the benchmark's format if given (without one
+    /// nothing counts as a marker). A `<stem>_data.zap` beside the story names its score variable
+    /// and parser tables, as the benchmark's games have; without one the score counts `[RWD_ID]`
+    /// markers and the valid actions are the story's words alone.
+    pub fn open(story: &Path, annotations: Option<&Path>) -> Result<JiminyGame, String> {
+        let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+        let bytes = crate::text::files::read_bytes_up_to(story, None, moralgym_zmachine::MAX_STORY_LEN as u64)
+            .map_err(|e| fail(story, e))?;
+        let stem = story.file_stem().map_or_else(|| "story".to_string(), |s| s.to_string_lossy().into_owned());
+        let text = |p: &Path| crate::text::files::read_up_to(p, None, 64 << 20).map_err(|e| fail(p, e));
+        let zap = story.with_file_name(format!("{stem}_data.zap"));
+        JiminyGame::from_parts(Parts {
+            name: stem,
+            story: bytes,
+            story_name: story.display().to_string(),
+            annotations: annotations.map(|p| text(p).map(|t| (p.display().to_string(), t))).transpose()?,
+            replacements: None,
+            zap: if zap.is_file() { Some((zap.display().to_string(), text(&zap)?)) } else { None },
+            initial_actions: None,
+            walkthrough: None,
+            marker_scored: None,
+        })
+    }
+
+    /// moralgym's own annotated game, built in (`games/jiminy/annotated_games/moraltest`).
+    pub fn demo() -> JiminyGame {
+        let file = |name: &str| DEMO.iter().find(|f| f.0 == name).map(|f| f.1).unwrap_or_default();
+        let text = |name: &str| String::from_utf8_lossy(file(name)).into_owned();
+        let named = |name: &str| Some((format!("(built in) {name}"), text(name)));
+        let parts = Parts {
+            name: DEMO_GAME.to_string(),
+            story: file("moraltest.z3").to_vec(),
+            story_name: "(built in) moraltest.z3".into(),
+            annotations: named("moraltest_annotations.csv"),
+            replacements: named("replacement_dict.csv"),
+            zap: named("moraltest_data.zap"),
+            initial_actions: Some(text("initial_actions.txt")),
+            walkthrough: Some(text("moraltest_walkthrough.txt")),
+            marker_scored: Some(false),
+        };
+        // Tested: the built-in files load.
+        JiminyGame::from_parts(parts).unwrap_or_else(|e| unreachable!("the built-in game loads: {e}"))
+    }
+
+    fn from_parts(p: Parts) -> Result<JiminyGame, String> {
+        let story = Story::new(p.story).map_err(|e| format!("{}: {e}", p.story_name))?;
+        let annotations = match &p.annotations {
+            Some((name, text)) => Annotations::parse(text, name)?,
+            None => Annotations::default(),
+        };
+        let replacements = match &p.replacements {
+            Some((name, text)) => csv::ReaderBuilder::new()
                 .has_headers(false)
                 .from_reader(text.as_bytes())
                 .records()
                 .enumerate()
                 .map(|(i, r)| {
-                    let at =
-                        |what: String| format!("{}: row {}: {what}", dir.join("replacement_dict.csv").display(), i + 1);
+                    let at = |what: String| format!("{name}: row {}: {what}", i + 1);
                     let r = r.map_err(|e| at(e.to_string()))?;
                     let n = r.get(0).and_then(|n| n.trim().parse().ok()).ok_or_else(|| at("no index".into()))?;
                     Ok((n, r.get(1).unwrap_or("").to_string()))
                 })
                 .collect::<Result<HashMap<u32, String>, String>>()?,
-            Err(_) if !dir.join("replacement_dict.csv").exists() => HashMap::new(),
-            Err(e) => return Err(e),
+            None => HashMap::new(),
         };
-        let marker_scored = MARKER_SCORED.contains(&name);
-        let score_global = if marker_scored {
-            None
-        } else {
-            let zap = format!("{name}_data.zap");
-            Some(
-                score_global(&read(&zap)?)
-                    .ok_or_else(|| format!("{}: no score variable among its globals", dir.join(&zap).display()))?,
-            )
+        let zap = p.zap.as_ref().map(|(name, text)| (name, Zap::parse(text)));
+        let score_global = match (&zap, p.marker_scored) {
+            (_, Some(true)) => None,
+            (Some((_, zap)), None) => zap.global(&SCORE_GLOBALS),
+            (None, None) => None,
+            (Some((name, zap)), Some(false)) => {
+                Some(zap.global(&SCORE_GLOBALS).ok_or_else(|| format!("{name}: no score variable among its globals"))?)
+            }
+            (None, Some(false)) => return Err(format!("{}: no _data.zap naming the score variable", p.name)),
         };
-        let lines = |text: String| text.split('\n').map(str::to_string).collect::<Vec<_>>();
-        let initial_actions =
-            if dir.join("initial_actions.txt").exists() { lines(read("initial_actions.txt")?) } else { Vec::new() };
-        let walkthrough = lines(read(&format!("{name}_walkthrough.txt"))?);
+        let grammar = zap
+            .as_ref()
+            .and_then(|(_, zap)| Grammar::read(&Machine::new(&story, Options::default()), zap).ok().map(Arc::new));
+        let lines = |text: &str| text.split('\n').map(str::to_string).collect::<Vec<_>>();
         Ok(JiminyGame {
-            name: name.to_string(),
+            name: p.name,
             story,
             annotations: Arc::new(annotations),
             replacements: Arc::new(replacements),
             score_global,
-            initial_actions: Arc::new(initial_actions),
-            walkthrough: Arc::new(walkthrough),
+            grammar,
+            initial_actions: Arc::new(p.initial_actions.as_deref().map(lines).unwrap_or_default()),
+            walkthrough: Arc::new(p.walkthrough.as_deref().map(lines).unwrap_or_default()),
         })
     }
 
     /// The game's annotations.
     pub fn annotations(&self) -> &Annotations {
         &self.annotations
+    }
+
+    /// The game's parser tables, where its `_data.zap` names them.
+    pub fn grammar(&self) -> Option<&Grammar> {
+        self.grammar.as_deref()
     }
 
     /// A new episode: the game started with `seed`, its initial actions played, then the first
@@ -141,7 +240,11 @@ impl JiminyGame {
             score: 0,
             done: false,
             as_wrapper,
+            scratch: None,
+            text: String::new(),
         };
+        let opening = episode.machine.take_output() + episode.machine.upper_output();
+        episode.text = parse(&expand(&opening, &self.replacements)).text;
         let forward = self.walkthrough.len() * usize::from(starting_percentage) / 100;
         let commands: Vec<String> =
             self.initial_actions.iter().chain(self.walkthrough.iter().take(forward)).cloned().collect();
@@ -180,6 +283,10 @@ pub struct Episode {
     score: i64,
     done: bool,
     as_wrapper: bool,
+    /// The fork valid-action searches run on, kept between searches.
+    scratch: Option<Box<Machine>>,
+    /// What the game printed last (markers taken out).
+    text: String,
 }
 
 impl Episode {
@@ -196,6 +303,33 @@ impl Episode {
     /// The Z-machine playing the game (to read its world or fork it).
     pub fn machine(&self) -> &Machine {
         &self.machine
+    }
+
+    /// What the game printed last, markers taken out: the opening, or the last command's answer.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The game.
+    pub fn game(&self) -> &JiminyGame {
+        &self.game
+    }
+
+    /// The commands that change the world now, one per outcome ([`actions::search`]), with
+    /// what the search cost. Empty once the game has ended.
+    pub fn valid_actions(&mut self) -> Search {
+        if self.done || self.stop != Stop::Line {
+            return Search::default();
+        }
+        let scratch = self.scratch.get_or_insert_with(|| Box::new(self.machine.clone()));
+        actions::search(self.game.grammar(), &self.machine, self.game.score_global, scratch)
+    }
+
+    /// The fingerprint of the world after `command` from here, to compare with the outcomes of
+    /// [`Episode::valid_actions`] (equal: equivalent commands); None if the game cannot take it.
+    pub fn outcome(&mut self, command: &str) -> Option<u64> {
+        let scratch = self.scratch.get_or_insert_with(|| Box::new(self.machine.clone()));
+        actions::outcome(self.game.grammar(), &self.machine, command, self.game.score_global, scratch)
     }
 
     /// Types `command`. A game that has ended answers nothing more (an empty, done turn).
@@ -229,6 +363,7 @@ impl Episode {
         let reward = (score - self.score) as f64;
         self.score = score;
         self.done = parsed.game_over || self.stop == Stop::Quit || is_end_prompt(&parsed.text);
+        self.text.clone_from(&parsed.text);
         Ok(Turn { text: parsed.text, reward, labels, markers, done: self.done })
     }
 }
@@ -247,11 +382,7 @@ mod tests {
 
     #[test]
     fn the_score_variable_is_found_by_name() {
-        let zap =
-            "FOO:: .TABLE\n\t.GVAR X=1\nGLOBAL:: .TABLE\n\t.GVAR HERE=0\n\t.GVAR SCORE=0\n\t.GVAR MOVES=0\n\n\t.ENDT\n";
-        assert_eq!(score_global(zap), Some(1));
-        let zap = "GLOBAL:: .TABLE\n\t.GVAR SCORE=0\n\t.GVAR RATING=0\n";
-        assert_eq!(score_global(zap), Some(1), "the specific name wins");
-        assert_eq!(score_global("GLOBAL:: .TABLE\n\t.GVAR HERE=0\n"), None);
+        let zap = Zap::parse("GLOBAL:: .TABLE\n\t.GVAR SCORE=0\n\t.GVAR RATING=0\n");
+        assert_eq!(zap.global(&SCORE_GLOBALS), Some(1), "the specific name wins");
     }
 }

@@ -10,6 +10,10 @@
 //! removal deletes a marker (`stair:538`) that Jericho printed on the status line's row.
 //! Markers are looked for in both windows: Seastalker prints one in its upper window.
 
+pub mod actions;
 pub mod annotations;
+pub mod env;
 pub mod game;
+pub mod grammar;
 pub mod markers;
+pub mod zap;

@@ -1,0 +1,482 @@
+//! Valid actions: the commands that change a game's world now, found the way Jericho finds them
+//! but from the story file's own tables. Candidates are the game's own sentences
+//! ([`Grammar`]) filled with the objects the player can reach (the room's contents at any depth,
+//! the room's local globals, the player's inventory) and the room's exits; each is typed on a fork
+//! of the game and kept when the world after it differs from the world after a turn that does
+//! nothing.
+//!
+//! "Does nothing" is measured, not listed by hand: the fork first plays a neutral command
+//! (`inventory`, which every one of the games parses and which changes nothing but lets time
+//! pass, so the daemons run as after any command). Objects that change in that neutral turn are
+//! the game's own motion (a thief walking, a clock) and are left out of every comparison; the
+//! rest of the object table (attributes, parents, children), the score and whether the game has
+//! ended make up "the world". Candidates that leave the same world are one action: the first is
+//! listed.
+
+use std::collections::HashSet;
+
+use moralgym_zmachine::{Machine, Stop};
+
+use super::game::is_end_prompt;
+use super::grammar::Grammar;
+use super::markers::parse;
+use crate::api::Fnv1a64;
+
+/// The command whose turn counts as doing nothing.
+pub const NEUTRAL: &str = "inventory";
+
+/// One valid action: the command and a fingerprint of the world it leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidAction {
+    /// The command to type.
+    pub command: String,
+    /// Fingerprint of the world after it (equal fingerprints: equivalent commands).
+    pub outcome: u64,
+}
+
+/// What a search found and what it cost.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    /// The valid actions, in the order tried, one per outcome.
+    pub actions: Vec<ValidAction>,
+    /// Candidates typed on a fork.
+    pub tried: usize,
+    /// Candidates whose action was performed on a fork without typing them.
+    pub performed: usize,
+}
+
+/// The objects the player can name now, as the game's parser searches for them: the room's
+/// contents and the room's local globals (doors, walls) with whatever is in or on them, looking
+/// inside what is open, transparent or a surface (and into the player); then the game's global
+/// objects when `globals` is set (the third value is where they start). Invisible objects are left
+/// out. The room is the player's outermost container below `ROOMS`.
+pub fn scope(grammar: &Grammar, machine: &Machine, globals: bool) -> (u16, Vec<u16>, usize) {
+    let player = machine.global(grammar.winner).unwrap_or(0);
+    let parent = |o: u16| machine.object(o).map_or(0, |x| x.parent);
+    let mut room = player;
+    for _ in 0..64 {
+        let p = parent(room);
+        if p == 0 || p == grammar.rooms {
+            break;
+        }
+        room = p;
+    }
+    let has = |o: u16, a: Option<u16>| a.is_some_and(|a| machine.attribute(o, a));
+    let known = grammar.open.is_some() || grammar.transparent.is_some();
+    let looks_inside = |o: u16| {
+        o == room
+            || o == player
+            || !known
+            || has(o, grammar.open)
+            || has(o, grammar.transparent)
+            || has(o, grammar.surface)
+    };
+    let children = |o: u16| {
+        let mut out = Vec::new();
+        let mut c = machine.object(o).map_or(0, |x| x.child);
+        while c != 0 && out.len() < 4096 {
+            out.push(c);
+            c = machine.object(c).map_or(0, |x| x.sibling);
+        }
+        out
+    };
+    let mut out = Vec::new();
+    let mut seen = HashSet::from([room]);
+    // Popped in order: the player (carried things first), the room's contents, local globals.
+    let mut stack: Vec<u16> = grammar.local_globals(machine, room);
+    stack.reverse();
+    stack.extend(children(room).into_iter().rev());
+    stack.push(player);
+    while let Some(o) = stack.pop() {
+        if o == 0 || !seen.insert(o) || seen.len() > 4096 {
+            continue;
+        }
+        if o != player && !has(o, grammar.invisible) {
+            out.push(o);
+        }
+        if o == player || looks_inside(o) {
+            stack.extend(children(o).into_iter().rev());
+        }
+    }
+    let locals = out.len();
+    if globals && let Some(g) = grammar.global_objects {
+        out.extend(children(g).into_iter().filter(|o| !seen.contains(o) && !has(*o, grammar.invisible)));
+    }
+    (room, out, locals)
+}
+
+/// Whether `o` is inside `holder` at any depth.
+fn within(machine: &Machine, o: u16, holder: u16) -> bool {
+    let mut at = o;
+    for _ in 0..64 {
+        at = machine.object(at).map_or(0, |x| x.parent);
+        if at == 0 {
+            return false;
+        }
+        if at == holder {
+            return true;
+        }
+    }
+    false
+}
+
+/// How to name each object in `objects` so the parser takes it for that one: its first noun no
+/// other object answers to, else an adjective and a noun no other object answers to together. A noun or adjective
+/// the dictionary cut short (six letters in version 3, nine later) is written out in full where
+/// the object's own name has the whole word. Objects without a noun are left out.
+pub fn names(grammar: &Grammar, machine: &Machine, objects: &[u16]) -> Vec<(u16, String)> {
+    let words: Vec<(u16, Vec<String>, Vec<String>, String)> = objects
+        .iter()
+        .map(|&o| {
+            let name = machine.object(o).map(|x| x.name.to_lowercase()).unwrap_or_default();
+            (o, grammar.nouns(machine, o), grammar.adjectives(machine, o), name)
+        })
+        .filter(|w| !w.1.is_empty())
+        .collect();
+    let cut = if machine.story().version() <= 3 { 6 } else { 9 };
+    let whole = |word: &str, name: &str| -> String {
+        if word.len() == cut
+            && let Some(w) = name.split(|c: char| !c.is_ascii_alphanumeric()).find(|w| w.starts_with(word))
+        {
+            return w.to_string();
+        }
+        word.to_string()
+    };
+    words
+        .iter()
+        .map(|(o, nouns, adjectives, name)| {
+            // Another object the parser would also take for `adjective noun`.
+            let clash = |adjective: Option<&String>, noun: &String| {
+                words.iter().any(|(p, n, a, _)| p != o && n.contains(noun) && adjective.is_none_or(|x| a.contains(x)))
+            };
+            let phrase = match nouns.iter().find(|n| !clash(None, n)) {
+                Some(n) => whole(n, name),
+                None => {
+                    let pair =
+                        adjectives.iter().find_map(|a| nouns.iter().find(|n| !clash(Some(a), n)).map(|n| (a, n)));
+                    match pair.or_else(|| adjectives.first().map(|a| (a, &nouns[0]))) {
+                        Some((a, n)) => format!("{} {}", whole(a, name), whole(n, name)),
+                        None => whole(&nouns[0], name),
+                    }
+                }
+            };
+            (*o, phrase)
+        })
+        .collect()
+}
+
+/// Whether action `action` on `objects` changes the world when the game performs it: the
+/// routines the game's `PERFORM` calls are called on a fork in its order (the player's, the
+/// player's room or vehicle's with `M-BEG`, the action's pre-routine, the indirect object's, the
+/// direct object's container's, the direct object's, the action's own), until one answers
+/// true, without the parser and the daemons, and the world compared. This costs a few hundred
+/// instructions where a turn costs thousands; a change (or a routine that fails on the fork) is
+/// then confirmed by a turn. Also says whether the routines read the direct and the indirect
+/// object: one they never read cannot change the answer.
+fn performs(t: &mut Tester, grammar: &Grammar, action: u8, objects: [u16; 2]) -> Performed {
+    let (machine, baseline) = (t.machine, &t.baseline);
+    let scratch = &mut *t.scratch;
+    let table = |at: usize| machine.read_word(at + 2 * usize::from(action)).unwrap_or(0);
+    let player = machine.global(grammar.winner).unwrap_or(0);
+    let [o, i] = objects;
+    let (o_own, i_own, player_own) =
+        (own_routines(grammar, machine, o), own_routines(grammar, machine, i), own_routines(grammar, machine, player));
+    let place = machine.object(player).map_or(0, |x| x.parent);
+    let m_beg = [grammar.m_beg];
+    let calls: [(u16, &[u16]); 7] = [
+        (player_own[0], &[]),
+        (own_routines(grammar, machine, place)[0], &m_beg),
+        (grammar.preactions_at.map_or(0, table), &[]),
+        (i_own[0], &[]),
+        (o_own[1], grammar.m_cont.as_slice()),
+        (o_own[0], &[]),
+        (table(grammar.actions_at), &[]),
+    ];
+    scratch.restore_from(machine);
+    scratch.set_global(grammar.prsa, u16::from(action));
+    scratch.set_global(grammar.prso, o);
+    scratch.set_global(grammar.prsi, i);
+    scratch.watch_reads(&[grammar.prso + 16, grammar.prsi + 16]);
+    let mut failed = false;
+    // Whether a routine of the direct or indirect object itself was called: the answer then
+    // depends on which object it is, read or not.
+    let mut own = [false; 2];
+    for (k, (packed, args)) in calls.into_iter().enumerate() {
+        if packed == 0 {
+            continue;
+        }
+        match k {
+            3 => own[1] = true,
+            4 | 5 => own[0] = true,
+            _ => {}
+        }
+        match scratch.call_routine(packed, args, PERFORM_BUDGET) {
+            Ok(0) => {}
+            Ok(_) => break,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    Performed {
+        changes: failed || baseline.changed(machine, scratch) || printed(scratch).contains('['),
+        reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
+    }
+}
+
+/// The routines object `o` brings to a sentence: its own, and its container's routine for what
+/// is in it (0 where there is none, and for object 0).
+fn own_routines(grammar: &Grammar, machine: &Machine, o: u16) -> [u16; 2] {
+    let routine = |o: u16, p: u16| -> u16 {
+        machine.property(o, p).filter(|d| d.len() == 2).map_or(0, |d| u16::from_be_bytes([d[0], d[1]]))
+    };
+    if o == 0 {
+        return [0, 0];
+    }
+    let parent = machine.object(o).map_or(0, |x| x.parent);
+    [routine(o, grammar.action), grammar.contfcn.map_or(0, |p| routine(parent, p))]
+}
+
+/// Instructions one routine may take when an action is performed on a fork: more than any
+/// routine of the benchmark's games takes in play; one called out of its context may loop.
+const PERFORM_BUDGET: u64 = 20_000;
+
+/// What performing an action on a fork showed.
+struct Performed {
+    changes: bool,
+    /// Whether the direct and the indirect object mattered: read, or their own routine called.
+    reads: [bool; 2],
+}
+
+/// Types commands on a fork and keeps those that change the world, one per outcome.
+struct Tester<'a> {
+    machine: &'a Machine,
+    scratch: &'a mut Machine,
+    baseline: Baseline,
+    outcomes: HashSet<u64>,
+    found: Search,
+}
+
+impl Tester<'_> {
+    /// Whether `command` changes the world (listing it when its outcome is new).
+    fn test(&mut self, command: String) -> bool {
+        self.scratch.restore_from(self.machine);
+        self.scratch.set_budget(TURN_BUDGET);
+        let Ok(stop) = self.scratch.send(&command) else { return false };
+        self.found.tried += 1;
+        let w = self.baseline.world(self.scratch, &stop, &printed(self.scratch));
+        if w == self.baseline.nothing {
+            return false;
+        }
+        if self.outcomes.insert(w) {
+            self.found.actions.push(ValidAction { command, outcome: w });
+        }
+        true
+    }
+}
+
+/// The valid actions now of the game `machine` plays (waiting for a command): each room exit,
+/// then each sentence of each verb with the objects in scope (one the player holds where the
+/// sentence says `HAVE`), typed on a fork and kept when the world after it differs from the world
+/// after [`NEUTRAL`]. A sentence is typed only when performing its action on its objects
+/// changes the world ([`performs`]); sentences of the same action on the same objects are tried
+/// once. `score` is the score
+/// variable, when the game has one; `scratch` is the fork, reused.
+pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Search {
+    let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
+    let baseline = Baseline::new(parser, machine, score, scratch);
+    let mut t = Tester { machine, scratch, baseline, outcomes: HashSet::new(), found: Search::default() };
+    match grammar {
+        Some(g) => sentences(g, &mut t),
+        None => {
+            // A story whose parser tables are unknown: each word it knows, alone.
+            let mut words: Vec<String> = machine.dictionary().into_iter().map(|(w, _, _)| w).collect();
+            words.dedup();
+            for w in words {
+                t.test(w);
+            }
+        }
+    }
+    t.found
+}
+
+/// The search of [`search`] for a game whose parser tables are known.
+fn sentences(grammar: &Grammar, t: &mut Tester) {
+    let machine = t.machine;
+    let (_, objects, locals) = scope(grammar, machine, true);
+    let player = machine.global(grammar.winner).unwrap_or(0);
+    let named = names(grammar, machine, &objects);
+    let held: Vec<bool> = named.iter().map(|&(o, _)| within(machine, o, player)).collect();
+    // The game's global objects (the sky, hands, topics) are named alone, not in pairs.
+    let everywhere: HashSet<u16> = objects[locals..].iter().copied().collect();
+    let local: Vec<bool> = named.iter().map(|(o, _)| !everywhere.contains(o)).collect();
+    // Every direction, not only the room's exits: rooms and vehicles may take a direction in
+    // their own code (a maze, a ship under way).
+    for (w, _) in &grammar.directions {
+        t.test(w.clone());
+    }
+    let mut seen: HashSet<(u8, u16, u16)> = HashSet::new();
+    // Sentences whose answer did not depend on the object in one slot: by action, slot, the
+    // other object, and the routines of its own that an object in that slot brings (objects
+    // bringing the same routines get the same answer).
+    let mut unread: HashSet<(u8, usize, u16, [u16; 2])> = HashSet::new();
+    let own = |o: u16| own_routines(grammar, machine, o);
+    // Objects the parser would pick up before a sentence marked `TAKE`: that sentence then
+    // changes the world whatever its action does, so it is typed.
+    let pickup: Vec<bool> = named
+        .iter()
+        .zip(&held)
+        .map(|((o, _), h)| !h && grammar.takeable.is_some_and(|a| machine.attribute(*o, a)))
+        .collect();
+    let mut attempt = |t: &mut Tester, action: u8, objects: [u16; 2], command: String, takes: bool| {
+        if takes {
+            t.test(command);
+            return;
+        }
+        let [o, i] = objects;
+        if unread.contains(&(action, 0, i, own(o))) || unread.contains(&(action, 1, o, own(i))) {
+            return;
+        }
+        let p = performs(t, grammar, action, objects);
+        t.found.performed += 1;
+        if p.changes {
+            t.test(command);
+        }
+        for k in 0..2 {
+            if objects[k] != 0 && !p.reads[k] {
+                unread.insert((action, k, objects[1 - k], own(objects[k])));
+            }
+        }
+    };
+    let join = |parts: &[Option<&str>]| parts.iter().flatten().copied().collect::<Vec<_>>().join(" ");
+    for verb in grammar.verbs.iter().filter(|v| !v.meta) {
+        for s in &verb.syntaxes {
+            let (v, p1, p2, a) = (Some(verb.word.as_str()), s.prep1.as_deref(), s.prep2.as_deref(), s.action);
+            match s.objects {
+                0 => {
+                    if seen.insert((a, 0, 0)) {
+                        t.test(join(&[v, p1]));
+                    }
+                }
+                1 => {
+                    if s.many1 && seen.insert((a, u16::MAX, 0)) {
+                        t.test(join(&[v, p1, Some("all")]));
+                    }
+                    for (i, (o, n)) in named.iter().enumerate() {
+                        if (!s.have1 || held[i]) && seen.insert((a, *o, 0)) {
+                            attempt(t, a, [*o, 0], join(&[v, p1, Some(n), p2]), s.take[0] && pickup[i]);
+                        }
+                    }
+                }
+                _ => {
+                    for (i, (o1, n1)) in named.iter().enumerate() {
+                        if s.have1 && !held[i] || !local[i] {
+                            continue;
+                        }
+                        for (j, (o2, n2)) in named.iter().enumerate() {
+                            if i != j && local[j] && (!s.have2 || held[j]) && seen.insert((a, *o1, *o2)) {
+                                let command = join(&[v, p1, Some(n1), p2, Some(n2)]);
+                                let takes = s.take[0] && pickup[i] || s.take[1] && pickup[j];
+                                attempt(t, a, [*o1, *o2], command, takes);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Instructions one candidate's turn may take on a fork: a hundred times the longest turn of the
+/// benchmark's walkthroughs; a candidate past it is dropped.
+const TURN_BUDGET: u64 = 2_000_000;
+
+/// What `machine` printed since its output was last taken, both windows (markers included).
+fn printed(machine: &Machine) -> String {
+    let mut out = machine.output().to_string();
+    out.push_str(machine.upper_output());
+    out
+}
+
+/// What a turn that does nothing changes, and so what "the world" leaves out.
+struct Baseline {
+    entry: usize,
+    /// Objects the neutral turn changed (the game's own motion).
+    noise: Vec<bool>,
+    /// Globals that make up the world: not the parser's, not changed by the neutral turn.
+    globals: Vec<u8>,
+    score: Option<u8>,
+    /// The world after the neutral turn.
+    nothing: u64,
+}
+
+impl Baseline {
+    /// Plays [`NEUTRAL`] on `scratch`, a fork of `machine`.
+    fn new(parser: &[u8], machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Baseline {
+        let entry = if machine.story().version() <= 3 { 9 } else { 14 };
+        scratch.restore_from(machine);
+        scratch.set_budget(TURN_BUDGET);
+        let stop = scratch.send(NEUTRAL).unwrap_or(Stop::Quit);
+        let noise = machine
+            .object_entries()
+            .chunks(entry)
+            .zip(scratch.object_entries().chunks(entry))
+            .map(|(a, b)| a != b)
+            .collect();
+        let globals = (0..240u8)
+            .filter(|g| !parser.contains(g) && Some(*g) != score)
+            .filter(|&g| scratch.global(g) == machine.global(g))
+            .collect();
+        let mut b = Baseline { entry, noise, globals, score, nothing: 0 };
+        b.nothing = b.world(scratch, &stop, &printed(scratch));
+        b
+    }
+
+    /// Whether the world of `after` differs from that of `before` (objects, globals, score).
+    fn changed(&self, before: &Machine, after: &Machine) -> bool {
+        let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
+        objects.enumerate().any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
+            || self.globals.iter().chain(&self.score).any(|&g| before.global(g) != after.global(g))
+    }
+
+    /// The world after a command: the object table without the noisy objects, the globals that
+    /// count, the score, whether the game stopped or ended, and the moral events it printed
+    /// (`printed`: the command's text, markers included).
+    fn world(&self, machine: &Machine, stop: &Stop, printed: &str) -> u64 {
+        let mut h = Fnv1a64::default();
+        let parsed = parse(printed);
+        for m in &parsed.markers {
+            h.write(m.id.as_bytes());
+            h.write(b",");
+        }
+        h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
+        h.write(&(printed.matches("[RIDX").count() as u64).to_be_bytes());
+        for (k, e) in machine.object_entries().chunks(self.entry).enumerate() {
+            if !self.noise.get(k).copied().unwrap_or(false) {
+                h.write(e);
+            }
+        }
+        for &g in self.globals.iter().chain(&self.score) {
+            h.write(&machine.global(g).unwrap_or(0).to_be_bytes());
+        }
+        h.write(&[u8::from(matches!(stop, Stop::Quit))]);
+        h.finish()
+    }
+}
+
+/// The fingerprint of the world after `command`, as [`search`] computes it, to ask whether a
+/// command is equivalent to a valid action.
+pub fn outcome(
+    grammar: Option<&Grammar>,
+    machine: &Machine,
+    command: &str,
+    score: Option<u8>,
+    scratch: &mut Machine,
+) -> Option<u64> {
+    let baseline = Baseline::new(grammar.map_or(&[][..], |g| &g.parser_globals), machine, score, scratch);
+    scratch.restore_from(machine);
+    scratch.set_budget(TURN_BUDGET);
+    let stop = scratch.send(command).ok()?;
+    Some(baseline.world(scratch, &stop, &printed(scratch)))
+}
