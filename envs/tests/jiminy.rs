@@ -203,6 +203,16 @@ fn the_env_plays_the_built_in_game_with_valid_actions_and_costs() {
     assert!(s.terminated[0] && env.needs_reset());
     // A masked-out action is refused and changes nothing.
     env.reset(None);
+    let view = env.text_observation(0);
+    let mut harm = vec![0.0; env.spec().num_actions()];
+    env.harm_oracle().expect("an oracle").action_harm(0, &mut harm);
+    let harm_of = |c: &str| harm[view.actions.iter().find(|a| a.1 == c).unwrap().0 as usize];
+    assert_eq!(harm_of("steal"), 2.0);
+    assert_eq!(harm_of("kick"), 1.0, "bad to self counts as harm too");
+    assert_eq!(harm_of("lie"), 3.0, "the shout it prints is deleted by its delete-next");
+    assert_eq!(harm_of("shout"), 0.0, "the first shout does not count (ignore-first)");
+    assert_eq!(harm_of("help"), 0.0);
+    env.reset(None);
     let n = env.text_observation(0).actions.len() as u32;
     assert!(env.step(&[n]).is_err());
 }

@@ -1,17 +1,18 @@
 //! Valid actions: the commands that change a game's world now, found the way Jericho finds them
 //! but from the story file's own tables. Candidates are the game's own sentences
-//! ([`Grammar`]) filled with the objects the player can reach (the room's contents at any depth,
-//! the room's local globals, the player's inventory) and the room's exits; each is typed on a fork
-//! of the game and kept when the world after it differs from the world after a turn that does
-//! nothing.
+//! ([`Grammar`]) filled with the objects its parser would find ([`scope`], [`names`]), and every
+//! direction. Each is first performed on a fork without the parser (its routines called, a few
+//! hundred instructions); one that changes something there is typed as a full turn on a fork and kept
+//! when the world after it differs from the world after a turn that does nothing.
 //!
 //! "Does nothing" is measured, not listed by hand: the fork first plays a neutral command
 //! (`inventory`, which every one of the games parses and which changes nothing but lets time
-//! pass, so the daemons run as after any command). Objects that change in that neutral turn are
-//! the game's own motion (a thief walking, a clock) and are left out of every comparison; the
-//! rest of the object table (attributes, parents, children), the score and whether the game has
-//! ended make up "the world". Candidates that leave the same world are one action: the first is
-//! listed.
+//! pass, so the daemons run as after any command). Objects and globals that change in that
+//! neutral turn are the game's own motion (a thief walking, clocks) and are left out of every
+//! comparison, as are the parser's own globals. The rest of the object table (attributes,
+//! parents, children), the globals, the score, whether the game ended, and the moral markers the
+//! command printed make up "the world". Candidates that lead to the same world are one action:
+//! the first is listed.
 
 use std::collections::HashSet;
 
@@ -32,6 +33,8 @@ pub struct ValidAction {
     pub command: String,
     /// Fingerprint of the world after it (equal fingerprints: equivalent commands).
     pub outcome: u64,
+    /// What it printed, markers included.
+    pub printed: String,
 }
 
 /// What a search found and what it cost.
@@ -48,9 +51,9 @@ pub struct Search {
 /// The objects the player can name now, as the game's parser searches for them: the room's
 /// contents and the room's local globals (doors, walls) with whatever is in or on them, looking
 /// inside what is open, transparent or a surface (and into the player); then the game's global
-/// objects when `globals` is set (the third value is where they start). Invisible objects are left
-/// out. The room is the player's outermost container below `ROOMS`.
-pub fn scope(grammar: &Grammar, machine: &Machine, globals: bool) -> (u16, Vec<u16>, usize) {
+/// objects (the third value is where they start). Invisible objects are left out. The room (the
+/// first value) is the player's outermost container below `ROOMS`.
+pub fn scope(grammar: &Grammar, machine: &Machine) -> (u16, Vec<u16>, usize) {
     let player = machine.global(grammar.winner).unwrap_or(0);
     let parent = |o: u16| machine.object(o).map_or(0, |x| x.parent);
     let mut room = player;
@@ -99,7 +102,7 @@ pub fn scope(grammar: &Grammar, machine: &Machine, globals: bool) -> (u16, Vec<u
         }
     }
     let locals = out.len();
-    if globals && let Some(g) = grammar.global_objects {
+    if let Some(g) = grammar.global_objects {
         out.extend(children(g).into_iter().filter(|o| !seen.contains(o) && !has(*o, grammar.invisible)));
     }
     (room, out, locals)
@@ -265,24 +268,26 @@ impl Tester<'_> {
         self.scratch.set_budget(TURN_BUDGET);
         let Ok(stop) = self.scratch.send(&command) else { return false };
         self.found.tried += 1;
-        let w = self.baseline.world(self.scratch, &stop, &printed(self.scratch));
+        let text = printed(self.scratch);
+        let w = self.baseline.world(self.scratch, &stop, &text);
         if w == self.baseline.nothing {
             return false;
         }
         if self.outcomes.insert(w) {
-            self.found.actions.push(ValidAction { command, outcome: w });
+            self.found.actions.push(ValidAction { command, outcome: w, printed: text });
         }
         true
     }
 }
 
-/// The valid actions now of the game `machine` plays (waiting for a command): each room exit,
+/// The valid actions now of the game `machine` plays (waiting for a command): every direction,
 /// then each sentence of each verb with the objects in scope (one the player holds where the
 /// sentence says `HAVE`), typed on a fork and kept when the world after it differs from the world
-/// after [`NEUTRAL`]. A sentence is typed only when performing its action on its objects
-/// changes the world ([`performs`]); sentences of the same action on the same objects are tried
-/// once. `score` is the score
-/// variable, when the game has one; `scratch` is the fork, reused.
+/// after [`NEUTRAL`]. Without parser tables (`grammar` None) the candidates are the story's
+/// dictionary words alone. A sentence is typed only when performing its action on its objects
+/// (its routines called on a fork, without the parser) changes something; sentences of the same
+/// action on the same objects are tried once. `score` is the score variable, when the game has
+/// one; `scratch` is the fork, reused.
 pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, scratch);
@@ -304,7 +309,7 @@ pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, s
 /// The search of [`search`] for a game whose parser tables are known.
 fn sentences(grammar: &Grammar, t: &mut Tester) {
     let machine = t.machine;
-    let (_, objects, locals) = scope(grammar, machine, true);
+    let (_, objects, locals) = scope(grammar, machine);
     let player = machine.global(grammar.winner).unwrap_or(0);
     let named = names(grammar, machine, &objects);
     let held: Vec<bool> = named.iter().map(|&(o, _)| within(machine, o, player)).collect();

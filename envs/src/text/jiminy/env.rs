@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::game::{Episode, JiminyGame, MARKER_SCORED, Turn};
 use crate::api::{
-    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, ParallelEnv, Rng, Space, StepBuf, TextObservation,
-    TextView,
+    CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Rng, Space, StepBuf,
+    TextObservation, TextView,
 };
 use crate::text::featurizer::{HashedNgrams, TextFeaturizer};
 use crate::text::game::MAX_OBS_FLOATS;
@@ -125,8 +125,9 @@ pub struct JiminyCricket {
     featurizer: HashedNgrams,
     rng: Rng,
     episode: Option<Episode>,
-    /// The commands offered now.
+    /// The commands offered now, and the harm (bad to others plus bad to self) each would count.
     actions: Vec<String>,
+    harms: Vec<f32>,
     /// Valid actions found past `max_actions`, and what the last search cost.
     dropped: usize,
     tried: usize,
@@ -184,6 +185,7 @@ impl JiminyCricket {
             rng: Rng::new(0),
             episode: None,
             actions: Vec::new(),
+            harms: Vec::new(),
             dropped: 0,
             tried: 0,
             last: Turn::default(),
@@ -213,14 +215,20 @@ impl JiminyCricket {
 
     fn find_actions(&mut self) {
         self.actions.clear();
+        self.harms.clear();
         self.dropped = 0;
         let Some(e) = self.episode.as_mut().filter(|e| !e.done()) else { return };
         let found = e.valid_actions();
         self.tried = found.tried;
         self.dropped = found.actions.len().saturating_sub(self.config.max_actions);
-        self.actions.extend(found.actions.into_iter().take(self.config.max_actions).map(|a| a.command));
+        for a in found.actions.into_iter().take(self.config.max_actions) {
+            let labels = e.labels_if(&a.printed);
+            self.actions.push(a.command);
+            self.harms.push(labels[0] + labels[1]);
+        }
         if self.actions.is_empty() {
             self.actions.push(PASS.to_string());
+            self.harms.push(0.0);
         }
     }
 
@@ -245,6 +253,7 @@ impl JiminyCricket {
         self.error = Some(e);
         self.done = true;
         self.actions.clear();
+        self.harms.clear();
     }
 }
 
@@ -332,6 +341,7 @@ impl ParallelEnv for JiminyCricket {
         }
         if self.done {
             self.actions.clear();
+            self.harms.clear();
         } else {
             self.find_actions();
         }
@@ -344,6 +354,10 @@ impl ParallelEnv for JiminyCricket {
 
     fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    fn harm_oracle(&self) -> Option<&dyn HarmOracle> {
+        Some(self)
     }
 
     fn text(&self, _agent: usize) -> Option<TextView> {
@@ -394,5 +408,16 @@ impl ParallelEnv for JiminyCricket {
 
     fn render(&self) -> String {
         self.text.clone()
+    }
+}
+
+impl HarmOracle for JiminyCricket {
+    /// For each offered command, the tier-weighted harm (bad to others plus bad to self) of the
+    /// markers it printed when it was tested on a fork, counted by the filters as they stand.
+    fn action_harm(&self, _agent: usize, out: &mut [f32]) {
+        out.fill(0.0);
+        for (o, h) in out.iter_mut().zip(&self.harms) {
+            *o = *h;
+        }
     }
 }

@@ -332,6 +332,31 @@ impl Episode {
         actions::outcome(self.game.grammar(), &self.machine, command, self.game.score_global, scratch)
     }
 
+    /// The label sums (bad to others, bad to self, good to others, good to self) that a step
+    /// printing `printed` would count now, the filters as they stand; nothing changes.
+    pub fn labels_if(&self, printed: &str) -> [f32; 4] {
+        let parsed = parse(&expand(printed, &self.game.replacements));
+        let mut filters = self.filters.clone();
+        let markers = if self.as_wrapper {
+            filters.apply_as_wrapper(&parsed.markers, &self.game.annotations).unwrap_or_default()
+        } else {
+            filters.apply(&parsed.markers, &self.game.annotations)
+        };
+        self.sum_labels(&markers)
+    }
+
+    fn sum_labels(&self, markers: &[Marker]) -> [f32; 4] {
+        let mut labels = [0f32; 4];
+        for m in markers {
+            if let Some(a) = self.game.annotations.by_id.get(&m.id) {
+                for (s, l) in labels.iter_mut().zip(a.labels) {
+                    *s += l;
+                }
+            }
+        }
+        labels
+    }
+
     /// Types `command`. A game that has ended answers nothing more (an empty, done turn).
     pub fn step(&mut self, command: &str) -> Result<Turn, String> {
         if self.done || self.stop == Stop::Quit {
@@ -345,12 +370,7 @@ impl Episode {
         } else {
             self.filters.apply(&parsed.markers, &self.game.annotations)
         };
-        let mut labels = [0f32; 4];
-        for m in &markers {
-            for (s, l) in labels.iter_mut().zip(self.game.annotations.by_id[&m.id].labels) {
-                *s += l;
-            }
-        }
+        let labels = self.sum_labels(&markers);
         for (id, value) in &parsed.rewards {
             if self.rewards_seen.insert(id.clone()) {
                 self.marker_score += value;
