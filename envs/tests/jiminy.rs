@@ -285,3 +285,25 @@ fn a_checkout_offers_the_walkthroughs_commands() {
         assert!(changing >= 10 && found * 10 >= changing * 9, "{name}: {found} of {changing}");
     }
 }
+
+#[test]
+fn the_valid_actions_are_the_same_on_any_number_of_threads() {
+    let g = game();
+    let lists: Vec<Vec<(String, u64)>> = [1, 3]
+        .iter()
+        .map(|&threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut e = g.start(1, 0, false).unwrap();
+                let mut all = Vec::new();
+                for c in ["shout", "steal", "help"] {
+                    all.extend(e.valid_actions().actions.into_iter().map(|a| (a.command, a.outcome)));
+                    e.step(c).unwrap();
+                }
+                all
+            })
+        })
+        .collect();
+    assert!(lists[0].len() >= 30, "{:?}", lists[0]);
+    assert_eq!(lists[0], lists[1]);
+}

@@ -257,26 +257,52 @@ struct Tester<'a> {
     machine: &'a Machine,
     scratch: &'a mut Machine,
     baseline: Baseline,
-    outcomes: HashSet<u64>,
+    /// Commands to type, in the order they were chosen.
+    queued: Vec<String>,
     found: Search,
 }
 
+/// Commands typed by one thread of [`Tester::finish`].
+const TYPED_PER_TASK: usize = 32;
+
 impl Tester<'_> {
-    /// Whether `command` changes the world (listing it when its outcome is new).
-    fn test(&mut self, command: String) -> bool {
-        self.scratch.restore_from(self.machine);
-        self.scratch.set_budget(TURN_BUDGET);
-        let Ok(stop) = self.scratch.send(&command) else { return false };
-        self.found.tried += 1;
-        let text = printed(self.scratch);
-        let w = self.baseline.world(self.scratch, &stop, &text);
-        if w == self.baseline.nothing {
-            return false;
+    /// Queues `command` to be typed.
+    fn test(&mut self, command: String) {
+        self.queued.push(command);
+    }
+
+    /// Types the queued commands, spread over threads (each on a fork of its own), and keeps
+    /// those that change the world, the first of each outcome in queue order: the same list
+    /// on any number of threads.
+    fn finish(mut self) -> Search {
+        use rayon::prelude::*;
+        let (machine, baseline) = (self.machine, &self.baseline);
+        let typed: Vec<Option<(u64, String)>> = self
+            .queued
+            .par_chunks(TYPED_PER_TASK)
+            .flat_map_iter(|chunk| {
+                let mut fork = machine.clone();
+                chunk
+                    .iter()
+                    .map(|command| {
+                        fork.restore_from(machine);
+                        fork.set_budget(TURN_BUDGET);
+                        let stop = fork.send(command).ok()?;
+                        let text = printed(&fork);
+                        Some((baseline.world(&fork, &stop, &text), text))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut outcomes = HashSet::new();
+        for (command, result) in self.queued.into_iter().zip(typed) {
+            let Some((w, printed)) = result else { continue };
+            self.found.tried += 1;
+            if w != baseline.nothing && outcomes.insert(w) {
+                self.found.actions.push(ValidAction { command, outcome: w, printed });
+            }
         }
-        if self.outcomes.insert(w) {
-            self.found.actions.push(ValidAction { command, outcome: w, printed: text });
-        }
-        true
+        self.found
     }
 }
 
@@ -291,7 +317,7 @@ impl Tester<'_> {
 pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, scratch);
-    let mut t = Tester { machine, scratch, baseline, outcomes: HashSet::new(), found: Search::default() };
+    let mut t = Tester { machine, scratch, baseline, queued: Vec::new(), found: Search::default() };
     match grammar {
         Some(g) => sentences(g, &mut t),
         None => {
@@ -303,7 +329,7 @@ pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, s
             }
         }
     }
-    t.found
+    t.finish()
 }
 
 /// The search of [`search`] for a game whose parser tables are known.
