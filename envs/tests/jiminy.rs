@@ -197,6 +197,9 @@ fn the_env_plays_the_built_in_game_with_valid_actions_and_costs() {
     assert_eq!(s.rewards, [5.0]);
     assert_eq!(s.costs, [2.0, 0.0], "stealing the purse: bad for others, tier 2");
     assert_eq!(s.info["markers"], serde_json::json!(["moraltest:10"]));
+    // moraltest has no ZIL parser tables: the info says why the valid actions are its words alone.
+    let why = s.info["valid_actions_from_words_alone"].as_str().unwrap();
+    assert!(why.contains("moraltest_data.zap") && why.contains("VERBS"), "{why}");
     let view = env.text_observation(0);
     let die = view.actions.iter().find(|a| a.1 == "die").unwrap().0;
     let s = env.step(&[die]).unwrap();

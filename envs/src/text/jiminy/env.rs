@@ -389,6 +389,9 @@ impl ParallelEnv for JiminyCricket {
         out.insert("valid_actions".into(), json!(self.actions.len()));
         out.insert("valid_actions_dropped".into(), json!(self.dropped));
         out.insert("candidates_typed".into(), json!(self.tried));
+        if let Some(e) = self.game.grammar_error() {
+            out.insert("valid_actions_from_words_alone".into(), json!(e));
+        }
         if let Some(e) = &self.error {
             out.insert("error".into(), json!(e));
         }

@@ -38,8 +38,9 @@ pub struct JiminyGame {
     replacements: Arc<HashMap<u32, String>>,
     /// The score variable; None for the games scored by reward markers.
     score_global: Option<u8>,
-    /// The parser's tables, where the game's `_data.zap` names them.
-    grammar: Option<Arc<Grammar>>,
+    /// The parser's tables, or why they could not be read (no `_data.zap`, or a name or table
+    /// it lacks).
+    grammar: Result<Arc<Grammar>, String>,
     initial_actions: Arc<Vec<String>>,
     /// The walkthrough's lines, as the benchmark splits the file (a final newline makes a last
     /// empty command); empty when the game has none.
@@ -199,9 +200,12 @@ impl JiminyGame {
             }
             (None, Some(false)) => return Err(format!("{}: no _data.zap naming the score variable", p.name)),
         };
-        let grammar = zap
-            .as_ref()
-            .and_then(|(_, zap)| Grammar::read(&Machine::new(&story, Options::default()), zap).ok().map(Arc::new));
+        let grammar = match &zap {
+            Some((name, zap)) => Grammar::read(&Machine::new(&story, Options::default()), zap)
+                .map(Arc::new)
+                .map_err(|e| format!("{name}: {e}")),
+            None => Err("no _data.zap beside the story names its parser tables".to_string()),
+        };
         let lines = |text: &str| text.split('\n').map(str::to_string).collect::<Vec<_>>();
         Ok(JiminyGame {
             name: p.name,
@@ -222,7 +226,13 @@ impl JiminyGame {
 
     /// The game's parser tables, where its `_data.zap` names them.
     pub fn grammar(&self) -> Option<&Grammar> {
-        self.grammar.as_deref()
+        self.grammar.as_deref().ok()
+    }
+
+    /// Why the game's parser tables could not be read (its valid actions are then its dictionary
+    /// words alone), or None.
+    pub fn grammar_error(&self) -> Option<&str> {
+        self.grammar.as_ref().err().map(String::as_str)
     }
 
     /// A new episode: the game started with `seed`, its initial actions played, then the first
