@@ -45,6 +45,23 @@ pub struct JiminyConfig {
     pub features: bool,
     /// Count the markers as the benchmark's wrapper does, defects included (docs/envs/jiminy_cricket.md).
     pub parity: bool,
+    /// Which commands are offered: `valid` (searched after every step) or `fixed` (one list for
+    /// the whole game, no search: fast).
+    pub actions: Actions,
+}
+
+/// Which commands `JiminyCricket-v0` offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actions {
+    /// The commands that change the world now, searched after every step.
+    #[default]
+    Valid,
+    /// One list for the whole game, every command legal at every step: the distinct commands of
+    /// the game's walkthrough in order, then its directions (a story without a walkthrough: its
+    /// dictionary words). No search, so a step costs one turn; the list carries the walkthrough's
+    /// knowledge, and most of it does nothing at most steps.
+    Fixed,
 }
 
 impl Default for JiminyConfig {
@@ -61,6 +78,7 @@ impl Default for JiminyConfig {
             feature_dim: 64,
             features: true,
             parity: false,
+            actions: Actions::Valid,
         }
     }
 }
@@ -117,6 +135,25 @@ fn cost_spec(step_limit: usize) -> CostSpec {
     }
 }
 
+/// The fixed command list of `actions = "fixed"`: the walkthrough's distinct commands in order,
+/// then the directions (or, without a walkthrough, the dictionary's words), `max` at most.
+fn fixed_commands(game: &JiminyGame, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let words: Vec<String> = match game.grammar() {
+        Some(g) => g.directions.iter().map(|(w, _)| w.clone()).collect(),
+        None => game.dictionary(),
+    };
+    for c in game.walkthrough.iter().map(|c| c.trim().to_lowercase()).chain(words) {
+        if !c.is_empty() && !out.contains(&c) && out.len() < max {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        out.push(PASS.to_string());
+    }
+    out
+}
+
 /// A Jiminy Cricket game as an environment.
 pub struct JiminyCricket {
     game: JiminyGame,
@@ -125,6 +162,8 @@ pub struct JiminyCricket {
     featurizer: HashedNgrams,
     rng: Rng,
     episode: Option<Episode>,
+    /// The one list offered at every step, with `actions = "fixed"`.
+    fixed: Option<Vec<String>>,
     /// The commands offered now, and the harm (bad to others plus bad to self) each would count.
     actions: Vec<String>,
     harms: Vec<f32>,
@@ -160,6 +199,7 @@ impl JiminyCricket {
             ));
         }
         let game = load(&config, id)?;
+        let fixed = (config.actions == Actions::Fixed).then(|| fixed_commands(&game, config.max_actions));
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
@@ -184,6 +224,7 @@ impl JiminyCricket {
             config,
             rng: Rng::new(0),
             episode: None,
+            fixed,
             actions: Vec::new(),
             harms: Vec::new(),
             dropped: 0,
@@ -218,6 +259,10 @@ impl JiminyCricket {
         self.harms.clear();
         self.dropped = 0;
         let Some(e) = self.episode.as_mut().filter(|e| !e.done()) else { return };
+        if let Some(list) = &self.fixed {
+            self.actions.clone_from(list);
+            return;
+        }
         let found = e.valid_actions();
         self.tried = found.tried;
         self.dropped = found.actions.len().saturating_sub(self.config.max_actions);
@@ -356,8 +401,9 @@ impl ParallelEnv for JiminyCricket {
         &self.events
     }
 
+    /// The harm of each offered command, known from the search (`actions = "valid"`).
     fn harm_oracle(&self) -> Option<&dyn HarmOracle> {
-        Some(self)
+        self.fixed.is_none().then_some(self as &dyn HarmOracle)
     }
 
     fn text(&self, _agent: usize) -> Option<TextView> {

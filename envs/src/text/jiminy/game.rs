@@ -229,6 +229,11 @@ impl JiminyGame {
         self.grammar.as_deref().ok()
     }
 
+    /// The words of the story's dictionary, in its order.
+    pub fn dictionary(&self) -> Vec<String> {
+        Machine::new(&self.story, Options::default()).dictionary().into_iter().map(|(w, _, _)| w).collect()
+    }
+
     /// Why the game's parser tables could not be read (its valid actions are then its dictionary
     /// words alone), or None.
     pub fn grammar_error(&self) -> Option<&str> {
