@@ -14,7 +14,7 @@
 //! command printed make up "the world". Candidates that lead to the same world are one action:
 //! the first is listed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use moralgym_zmachine::{Machine, Stop};
 
@@ -176,19 +176,25 @@ pub fn names(grammar: &Grammar, machine: &Machine, objects: &[u16]) -> Vec<(u16,
 /// instructions where a turn costs thousands; a change (or a routine that fails on the fork) is
 /// then confirmed by a turn. Also says whether the routines read the direct and the indirect
 /// object: one they never read cannot change the answer.
-fn performs(t: &mut Tester, grammar: &Grammar, action: u8, objects: [u16; 2]) -> Performed {
+/// `routines` holds what [`own_routines`] gives for the two objects, and `general` the player's
+/// routine and that of the room or vehicle the player is in (read once per search).
+fn performs(
+    t: &mut Tester,
+    grammar: &Grammar,
+    action: u8,
+    objects: [u16; 2],
+    routines: [[u16; 2]; 2],
+    general: [u16; 2],
+) -> Performed {
     let (machine, baseline) = (t.machine, &t.baseline);
     let scratch = &mut *t.scratch;
     let table = |at: usize| machine.read_word(at + 2 * usize::from(action)).unwrap_or(0);
-    let player = machine.global(grammar.winner).unwrap_or(0);
     let [o, i] = objects;
-    let (o_own, i_own, player_own) =
-        (own_routines(grammar, machine, o), own_routines(grammar, machine, i), own_routines(grammar, machine, player));
-    let place = machine.object(player).map_or(0, |x| x.parent);
+    let [o_own, i_own] = routines;
     let m_beg = [grammar.m_beg];
     let calls: [(u16, &[u16]); 7] = [
-        (player_own[0], &[]),
-        (own_routines(grammar, machine, place)[0], &m_beg),
+        (general[0], &[]),
+        (general[1], &m_beg),
         (grammar.preactions_at.map_or(0, table), &[]),
         (i_own[0], &[]),
         (o_own[1], grammar.m_cont.as_slice()),
@@ -352,7 +358,11 @@ fn sentences(grammar: &Grammar, t: &mut Tester) {
     // other object, and the routines of its own that an object in that slot brings (objects
     // bringing the same routines get the same answer).
     let mut unread: HashSet<(u8, usize, u16, [u16; 2])> = HashSet::new();
-    let own = |o: u16| own_routines(grammar, machine, o);
+    // The routines each object brings, and the player's and its place's, read once.
+    let routines: HashMap<u16, [u16; 2]> = named.iter().map(|&(o, _)| (o, own_routines(grammar, machine, o))).collect();
+    let own = |o: u16| routines.get(&o).copied().unwrap_or([0, 0]);
+    let place = machine.object(player).map_or(0, |x| x.parent);
+    let general = [own_routines(grammar, machine, player)[0], own_routines(grammar, machine, place)[0]];
     // Objects the parser would pick up before a sentence marked `TAKE`: that sentence then
     // changes the world whatever its action does, so it is typed.
     let pickup: Vec<bool> = named
@@ -366,17 +376,18 @@ fn sentences(grammar: &Grammar, t: &mut Tester) {
             return;
         }
         let [o, i] = objects;
-        if unread.contains(&(action, 0, i, own(o))) || unread.contains(&(action, 1, o, own(i))) {
+        let (o_own, i_own) = (own(o), own(i));
+        if unread.contains(&(action, 0, i, o_own)) || unread.contains(&(action, 1, o, i_own)) {
             return;
         }
-        let p = performs(t, grammar, action, objects);
+        let p = performs(t, grammar, action, objects, [o_own, i_own], general);
         t.found.performed += 1;
         if p.changes {
             t.test(command);
         }
-        for k in 0..2 {
+        for (k, own_k) in [o_own, i_own].into_iter().enumerate() {
             if objects[k] != 0 && !p.reads[k] {
-                unread.insert((action, k, objects[1 - k], own(objects[k])));
+                unread.insert((action, k, objects[1 - k], own_k));
             }
         }
     };
