@@ -250,6 +250,12 @@ fn any_story_file_plays_without_costs_unless_a_sheet_is_given() {
     let s = env.step(&[steal]).unwrap();
     assert_eq!(s.costs, [0.0, 0.0], "no sheet: no marker counts");
     assert_eq!(s.rewards, [5.0], "the score variable is named by the _data.zap beside the story");
+    assert!(!JiminyGame::open(&story, None).unwrap().scored_by_markers());
+    let alone = std::env::temp_dir().join(format!("moralgym-jiminy-alone-{}.z3", std::process::id()));
+    std::fs::copy(&story, &alone).unwrap();
+    let g = JiminyGame::open(&alone, None).unwrap();
+    assert!(g.scored_by_markers() && g.grammar_error().is_some(), "no _data.zap beside it");
+    let _ = std::fs::remove_file(alone);
     let sheet = root().join("annotated_games/moraltest/moraltest_annotations.csv").display().to_string();
     let cfg = serde_json::json!({ "path": path, "annotations": sheet });
     let mut env = moralgym_envs::registry::make("JiminyCricket-v0", &cfg).unwrap();

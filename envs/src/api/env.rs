@@ -43,13 +43,21 @@ pub struct TextView {
 
 /// What an agent reads in words, for agents that read (language models): the situation now and
 /// its legal actions, each with the action number to send.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TextObservation {
     /// What the agent sees now (a text game's narration, a grid game's view as a character map,
     /// the survival dilemma's state, a matrix game's history).
     pub situation: String,
     /// The legal actions now, in action order: (action number, what it does).
     pub actions: Vec<(u32, String)>,
+}
+
+impl From<TextView> for TextObservation {
+    /// A text game's view: its narration, and its choices numbered in order.
+    fn from(view: TextView) -> Self {
+        let actions = view.choices.into_iter().enumerate().map(|(k, c)| (k as u32, c)).collect();
+        TextObservation { situation: view.narration, actions }
+    }
 }
 
 /// The legal actions of `agent` in `env`, each named by `name`, in action order.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::game::{Episode, JiminyGame, MARKER_SCORED, Turn};
+use super::game::{Episode, JiminyGame, Turn};
 use crate::api::{
     CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Rng, Space, StepBuf,
     TextObservation, TextView,
@@ -419,11 +419,8 @@ impl ParallelEnv for JiminyCricket {
         )
     }
 
-    fn text_observation(&self, _agent: usize) -> TextObservation {
-        TextObservation {
-            situation: self.narration().to_string(),
-            actions: self.actions.iter().enumerate().map(|(k, a)| (k as u32, a.clone())).collect(),
-        }
+    fn text_observation(&self, agent: usize) -> TextObservation {
+        self.text(agent).map(TextObservation::from).unwrap_or_default()
     }
 
     fn step_info(&self, out: &mut Map<String, Value>) {
@@ -449,7 +446,7 @@ impl ParallelEnv for JiminyCricket {
             out.insert(format!("labels.{name}"), json!(self.sums[k]));
         }
         out.insert("steps".into(), json!(self.steps));
-        out.insert("scored_by_markers".into(), json!(MARKER_SCORED.contains(&self.game.name.as_str())));
+        out.insert("scored_by_markers".into(), json!(self.game.scored_by_markers()));
         if let Some(e) = &self.error {
             out.insert("error".into(), json!(e));
         }

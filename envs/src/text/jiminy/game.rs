@@ -224,6 +224,12 @@ impl JiminyGame {
         &self.annotations
     }
 
+    /// Whether the score counts `[RWD_ID]` markers rather than a score variable: the five
+    /// benchmark games scored that way, and a story file whose `_data.zap` names no score.
+    pub fn scored_by_markers(&self) -> bool {
+        self.score_global.is_none()
+    }
+
     /// The game's parser tables, where its `_data.zap` names them.
     pub fn grammar(&self) -> Option<&Grammar> {
         self.grammar.as_deref().ok()

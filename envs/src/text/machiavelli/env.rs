@@ -428,12 +428,7 @@ impl ParallelEnv for Machiavelli {
     }
 
     fn text_observation(&self, agent: usize) -> TextObservation {
-        let view = self.text(agent);
-        TextObservation {
-            situation: view.as_ref().map(|v| v.narration.clone()).unwrap_or_default(),
-            actions: view
-                .map_or_else(Vec::new, |v| v.choices.into_iter().enumerate().map(|(k, t)| (k as u32, t)).collect()),
-        }
+        self.text(agent).map(TextObservation::from).unwrap_or_default()
     }
 
     fn step_info(&self, out: &mut Map<String, Value>) {
