@@ -78,12 +78,57 @@ impl Init {
         let default = LinearConfig::new(d_in, d_out);
         match self {
             Init::KaimingUniform => default.init(device),
+            Init::Orthogonal if d_in.max(d_out) > BURN_QR_ROWS => Linear {
+                weight: burn::module::Param::from_tensor(thin_orthogonal(d_in, d_out, gain, device)),
+                bias: Some(Initializer::Zeros.init([d_out], device)),
+            },
             Init::Orthogonal => Linear {
                 weight: Initializer::Orthogonal { gain }.init_with([d_in, d_out], Some(d_in), Some(d_out), device),
                 bias: Some(Initializer::Zeros.init([d_out], device)),
             },
         }
     }
+}
+
+/// The longest side of a weight matrix that burn's orthogonal initializer makes. Its QR builds
+/// the full square Q (rows x rows) whatever the shape, so a layer reading a parser game's
+/// 16,448 features takes a gigabyte and minutes; longer matrices are made by [`thin_orthogonal`].
+/// Below this the initializer stays burn's, so recorded runs keep their weights bit for bit.
+const BURN_QR_ROWS: usize = 2048;
+
+/// The matrix PyTorch's `orthogonal_` (and burn's initializer) makes, times `gain`: a standard
+/// normal draw `[d_in, d_out]` (from burn's seeded stream), transposed if wide, replaced by the Q
+/// of its QR decomposition with R's diagonal made positive, transposed back. That Q is unique
+/// for a full-rank draw: it is what Gram-Schmidt makes of the draw's columns, computed here in
+/// f64 (each column orthogonalised twice, for accuracy), in O(rows x cols^2) time.
+fn thin_orthogonal(d_in: usize, d_out: usize, gain: f64, device: &Device) -> Tensor<2> {
+    let draw: Tensor<2> = Tensor::random([d_in, d_out], burn::tensor::Distribution::Normal(0.0, 1.0), device);
+    let values: Vec<f32> = draw.into_data().try_to_vec::<f32>().unwrap_or_default();
+    let (rows, cols) = if d_in >= d_out { (d_in, d_out) } else { (d_out, d_in) };
+    // columns of the (tall) matrix, each contiguous
+    let at = |r: usize, c: usize| if d_in >= d_out { values[r * d_out + c] } else { values[c * d_out + r] };
+    let mut q: Vec<Vec<f64>> = (0..cols).map(|c| (0..rows).map(|r| f64::from(at(r, c))).collect()).collect();
+    for c in 0..cols {
+        for _ in 0..2 {
+            for p in 0..c {
+                let dot: f64 = q[c].iter().zip(&q[p]).map(|(a, b)| a * b).sum();
+                let (done, rest) = q.split_at_mut(c);
+                for (x, y) in rest[0].iter_mut().zip(&done[p]) {
+                    *x -= dot * y;
+                }
+            }
+        }
+        let norm = q[c].iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        q[c].iter_mut().for_each(|x| *x /= norm);
+    }
+    let mut out = vec![0f32; d_in * d_out];
+    for (c, column) in q.iter().enumerate() {
+        for (r, &x) in column.iter().enumerate() {
+            let (i, j) = if d_in >= d_out { (r, c) } else { (c, r) };
+            out[i * d_out + j] = (x * gain) as f32;
+        }
+    }
+    Tensor::from_data(burn::tensor::TensorData::new(out, [d_in, d_out]), device)
 }
 
 /// What reads the observation before the MLP layers.
@@ -422,5 +467,46 @@ impl Mlp {
             x = self.activation.apply(layer.forward(x));
         }
         self.out.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().expect("f32")
+    }
+
+    /// The thin construction is burn's (PyTorch's) matrix: from the same seeded draw, tall and
+    /// wide, the two agree to float rounding.
+    #[test]
+    fn thin_orthogonal_is_the_initializers_matrix() {
+        let device = Device::flex();
+        for (d_in, d_out) in [(40, 7), (7, 40), (12, 12)] {
+            device.seed(5);
+            let burns = Initializer::Orthogonal { gain: 2.0 }.init_with([d_in, d_out], None, None, &device).val();
+            device.seed(5);
+            let thin = thin_orthogonal(d_in, d_out, 2.0, &device);
+            for (a, b) in values(burns).iter().zip(values(thin)) {
+                assert!((a - b).abs() < 1e-4, "{d_in}x{d_out}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// A layer too long for burn's QR (the critic of a parser game reads 16,448 features) is
+    /// made thin, and is orthogonal times its gain.
+    #[test]
+    fn long_layers_are_orthogonal() {
+        let device = Device::flex();
+        let layer = Init::Orthogonal.linear(BURN_QR_ROWS + 900, 16, std::f64::consts::SQRT_2, &device);
+        let w = layer.weight.val();
+        let gram = values(w.clone().transpose().matmul(w));
+        for i in 0..16 {
+            for j in 0..16 {
+                let want = if i == j { 2.0 } else { 0.0 };
+                assert!((gram[i * 16 + j] - want).abs() < 1e-4, "[{i},{j}]: {}", gram[i * 16 + j]);
+            }
+        }
     }
 }
