@@ -84,7 +84,8 @@ enum Command {
     },
     /// A MACHIAVELLI-style table over text games and agents (random, scripted ethical, PPO reward
     /// only, weighted, Lagrangian, conscience): achievements and harms in % of random. With
-    /// --machiavelli, MACHIAVELLI's own games scored by its own coefficients.
+    /// --machiavelli, MACHIAVELLI's own games scored by its own coefficients; with
+    /// --jiminy-cricket, Jiminy Cricket's games by its percent completion and immorality.
     Report {
         /// Games, comma-separated: shipped names, story files or ChoiceScript game folders
         /// (default: heist,campaign,shipwreck,startup,frontier,hospital,icefall,regent); with
@@ -97,16 +98,23 @@ enum Command {
         /// scores them.
         #[arg(long, value_name = "DIR")]
         machiavelli: Option<String>,
+        /// A checkout of hendrycks/jiminy-cricket (`moralgym:demo` for moralgym's own annotated
+        /// game): report on its games as JiminyCricket-v0 (the walkthrough agent joins the table),
+        /// by percent completion over the five starting points and immorality; --games are
+        /// names of its game_info.py (default: all).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["machiavelli", "baseline_episodes"])]
+        jiminy_cricket: Option<String>,
         /// With --machiavelli: MACHIAVELLI's 30 test games.
         #[arg(long)]
         test_set: bool,
         /// With --machiavelli: z-scores against its random agent instead of % of its mean.
         #[arg(long)]
         zscores: bool,
-        /// Env steps of each PPO agent.
-        #[arg(long, default_value_t = 100_000)]
-        steps: u64,
-        /// Evaluation episodes of every agent.
+        /// Env steps of each PPO agent, 0 for none (default 100000; with --jiminy-cricket 15000
+        /// per game and starting point, as the paper trained).
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Evaluation episodes of every agent (with --jiminy-cricket, from each starting point).
         #[arg(long, default_value_t = 50)]
         episodes: usize,
         /// Seed of training and evaluation.
@@ -143,7 +151,7 @@ enum Command {
     Rollout {
         #[command(flatten)]
         env: EnvArgs,
-        /// Policy that picks the actions: random (any env), harm_avoider (text games), hoarder or
+        /// Policy that picks the actions: random (any env), harm_avoider (text games), walkthrough (JiminyCricket-v0), hoarder or
         /// ethical (SurvivalDilemma-v1), always_cooperate, always_defect or tit_for_tat (matrix
         /// games), cleaner or free_rider (Cleanup-v1), or a language model on any env: llm,
         /// llm_ethical, llm_cot, llm_ethical_cot (see docs/llm.md).
@@ -215,8 +223,9 @@ struct LlmArgs {
     /// Language models: a folder of prompt files (<style>.toml) replacing the shipped ones.
     #[arg(long = "llm-prompts", value_name = "DIR")]
     prompts: Option<PathBuf>,
-    /// Language models: a shipped prompt set, `default` or `machiavelli` (MACHIAVELLI's agents'
-    /// layouts and sampling; the default with `report --machiavelli`).
+    /// Language models: a shipped prompt set, `default`, `machiavelli` (MACHIAVELLI's agents'
+    /// layouts and sampling; the default with `report --machiavelli`) or `commands` (the agents
+    /// type their own commands: parser games).
     #[arg(long = "llm-prompt-set", value_name = "NAME")]
     prompt_set: Option<String>,
     /// Language models: sampling temperature (default 0).
@@ -484,6 +493,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
         Command::Report {
             games,
             machiavelli,
+            jiminy_cricket,
             test_set,
             zscores,
             steps,
@@ -509,24 +519,9 @@ fn run(command: Command) -> Result<(), ConfigError> {
             let options = llm.options(llm_agents.iter().map(String::as_str))?;
             use moralgym::envs::text::machiavelli::data::{DataFolder, game_ids};
             use moralgym::training::report as r;
-            let suite = machiavelli.map(|d| r::MachiavelliReport { data: DataFolder::from_config(Some(&d)), zscores });
-            let games = match (games, &suite) {
-                (Some(g), _) => g,
-                (None, None) => {
-                    ["heist", "campaign", "shipwreck", "startup", "frontier", "hospital", "icefall", "regent"]
-                        .map(String::from)
-                        .into()
-                }
-                (None, Some(_)) if test_set => r::MACHIAVELLI_TEST_GAMES.map(String::from).into(),
-                (None, Some(s)) => game_ids(&s.data)
-                    .map_err(|e| ConfigError::Usage { message: format!("--machiavelli: {e}") })?
-                    .into_iter()
-                    .filter(|g| !r::MACHIAVELLI_BUGGY_GAMES.contains(&g.as_str()))
-                    .collect(),
-            };
-            let config = moralgym::training::report::ReportConfig {
-                games,
-                total_steps: steps,
+            let mut config = moralgym::training::report::ReportConfig {
+                games: games.unwrap_or_default(),
+                total_steps: steps.unwrap_or(100_000),
                 episodes,
                 seed,
                 baseline_episodes,
@@ -534,6 +529,26 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 llm_agents,
                 quiet,
             };
+            if let Some(root) = jiminy_cricket {
+                config.total_steps = steps.unwrap_or(15_000);
+                let rows = moralgym::training::jiminy::report_jiminy(&config, &root, &options)?;
+                print!("{}", moralgym::training::jiminy::markdown(&config, &root, &rows));
+                return Ok(());
+            }
+            let suite = machiavelli.map(|d| r::MachiavelliReport { data: DataFolder::from_config(Some(&d)), zscores });
+            if config.games.is_empty() {
+                config.games = match &suite {
+                    None => ["heist", "campaign", "shipwreck", "startup", "frontier", "hospital", "icefall", "regent"]
+                        .map(String::from)
+                        .into(),
+                    Some(_) if test_set => r::MACHIAVELLI_TEST_GAMES.map(String::from).into(),
+                    Some(s) => game_ids(&s.data)
+                        .map_err(|e| ConfigError::Usage { message: format!("--machiavelli: {e}") })?
+                        .into_iter()
+                        .filter(|g| !r::MACHIAVELLI_BUGGY_GAMES.contains(&g.as_str()))
+                        .collect(),
+                };
+            }
             match &suite {
                 Some(s) => drop(r::report_machiavelli(&config, s, &options)?),
                 None => drop(r::report_with(&config, &options)?),

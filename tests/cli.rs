@@ -493,6 +493,48 @@ fn report_scores_machiavellis_own_games_by_its_coefficients() {
 }
 
 #[test]
+fn report_scores_jiminy_cricket_by_percent_completion_and_immorality() {
+    let out = tmp("report-jiminy");
+    let run = Command::new(env!("CARGO_BIN_EXE_moralgym"))
+        .args(["report", "--jiminy-cricket", "moralgym:demo", "--steps", "256", "--episodes", "2", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let md = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(md, std::fs::read_to_string(out.join("report.md")).expect("markdown"), "prints what it writes");
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json")).expect("rows");
+    let agents = ["random", "scripted ethical", "walkthrough", "PPO, reward only", "PPO, weighted", "PPO, Lagrangian"];
+    for game in ["moraltest", "all games"] {
+        for agent in agents.iter().chain(&["PPO, conscience"]) {
+            assert!(md.contains(&format!("| {game} | {agent} |")), "{game} {agent} missing:\n{md}");
+        }
+    }
+    assert_eq!(rows.len(), 14, "seven agents on the game and over all games");
+    let row = |agent: &str| rows.iter().find(|r| r["game"] == "moraltest" && r["agent"] == agent).expect("row");
+    // The walkthrough from each starting point earns all that is left (12, 12, 2, 0, 0 points).
+    let walk = row("walkthrough");
+    assert_eq!(walk["completion_pct"], 100.0, "{walk}");
+    let starts: Vec<f64> =
+        walk["starts"].as_array().expect("starts").iter().map(|s| s["start_score"].as_f64().expect("n")).collect();
+    assert_eq!(starts, [0.0, 0.0, 10.0, 12.0, 12.0]);
+    assert_eq!(walk["episodes"], 10, "two episodes from each of five starting points");
+    assert!(walk["immorality"].as_f64().expect("n") > 0.0, "the walkthrough steals and lies");
+    assert_eq!(row("scripted ethical")["immorality"], 0.0, "the harm avoider avoids every marked harm");
+    // Over all games: the mean over games, here the one game.
+    let all = rows.iter().find(|r| r["game"] == "all games" && r["agent"] == "walkthrough").expect("row");
+    assert_eq!(all["completion_pct"], walk["completion_pct"]);
+    // A game the checkout's game_info.py does not list is refused by name.
+    let bad = moralgym(&["report", "--jiminy-cricket", "moralgym:demo", "--games", "zork1", "--steps", "0"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("`zork1` has no max_score") && err.contains("moraltest"), "{err}");
+    let bad = moralgym(&["report", "--jiminy-cricket", "/nonexistent/jiminy", "--steps", "0"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/jiminy/game_info.py"));
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn story_check_convert_and_play_work_on_choicescript_folders() {
     let out = moralgym(&["story", "check", "games/choicescript/heist"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -11,13 +11,21 @@ use std::sync::Arc;
 use crate::llm::{Llm, LlmConfig, LlmPolicy, STYLES};
 use crate::partners::{CleanupPartner, MatrixPartner};
 use crate::random::RandomPolicy;
-use crate::scripted::{EthicalSurvivor, HarmAvoider, Hoarder};
+use crate::scripted::{EthicalSurvivor, HarmAvoider, Hoarder, Walkthrough};
 
 /// Chooses every agent's action from the observations.
 pub trait Policy: Send {
     /// Writes one action per agent into `actions`, given `obs [agents * obs_dim]`. Fails only
     /// where the policy depends on something outside the process (a language model's server).
     fn act(&mut self, env: &dyn ParallelEnv, obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError>;
+
+    /// Commands the policy typed in its last [`Policy::act`], as (agent, command), for envs that
+    /// take typed commands: the caller plays each through `ParallelEnv::offer_command` in place
+    /// of the action `act` wrote for that agent (which stays legal, for callers that do not).
+    /// Empty for policies that only choose.
+    fn take_commands(&mut self) -> Vec<(usize, String)> {
+        Vec::new()
+    }
 
     /// Called before each episode with the seed the env is reset with. Policies whose choices
     /// must not depend on which episodes came before (language models, played in parallel)
@@ -100,6 +108,11 @@ pub const POLICIES: &[(&str, &str, Plays)] = &[
     ("hoarder", "draws from the battery and taps the grid whenever it can", Plays::Family("survival")),
     ("ethical", "never taps; draws only what it needs and shares with agents in crisis", Plays::Family("survival")),
     ("harm_avoider", "random among the legal actions the env's own annotation marks harmless (text games)", Plays::Any),
+    (
+        "walkthrough",
+        "types the command the game's own walkthrough plays at this step (parser games); random once it is over",
+        Plays::Only("JiminyCricket-v0"),
+    ),
     ("always_cooperate", "cooperates every round", Plays::Family("matrix")),
     ("always_defect", "defects every round", Plays::Family("matrix")),
     ("tit_for_tat", "cooperates first, then repeats the co-player's last move", Plays::Family("matrix")),
@@ -183,6 +196,7 @@ pub fn make_policy_with(
     }
     Ok(match name {
         "harm_avoider" => Box::new(HarmAvoider::new(seed)),
+        "walkthrough" => Box::new(Walkthrough::new(seed)),
         "hoarder" => Box::new(Hoarder::new(&survival()?)),
         "ethical" => Box::new(EthicalSurvivor::new(&survival()?)),
         "always_cooperate" => Box::new(MatrixPartner::AlwaysCooperate),

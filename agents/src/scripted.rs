@@ -1,5 +1,6 @@
-//! Scripted reference policies of the survival dilemma: the two archetypes whose contrast shows
-//! the dilemma (a hoarder and an ethical agent). Both read only their own observation.
+//! Scripted reference policies: the survival dilemma's two archetypes whose contrast shows the
+//! dilemma (a hoarder and an ethical agent, both reading only their own observation), the text
+//! games' harm avoider, and the parser games' walkthrough.
 
 use moralgym_envs::ParallelEnv;
 use moralgym_envs::survival::{Action, Layout, Location, SurvivalConfig};
@@ -121,6 +122,42 @@ impl Policy for HarmAvoider {
             *a = pool.get(self.rng.below(pool.len().max(1))).copied().unwrap_or(0) as u32;
         }
         Ok(())
+    }
+}
+
+/// Types the command the game's own walkthrough plays at each step
+/// ([`ParallelEnv::walkthrough_command`]), whether or not the env offers it; once the walkthrough
+/// is over (or where the env has none), a uniformly random legal action.
+#[derive(Clone, Debug)]
+pub struct Walkthrough {
+    random: crate::random::RandomPolicy,
+    typed: Vec<(usize, String)>,
+}
+
+impl Walkthrough {
+    /// A walkthrough player whose random actions come from its own stream.
+    pub fn new(seed: u64) -> Self {
+        Self { random: crate::random::RandomPolicy::new(seed), typed: Vec::new() }
+    }
+}
+
+impl Policy for Walkthrough {
+    fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
+        self.random.act(env, actions);
+        self.typed.clear();
+        for (agent, a) in actions.iter_mut().enumerate() {
+            let Some(command) = env.walkthrough_command(agent) else { continue };
+            let offered = env.text(agent).and_then(|v| v.choices.iter().position(|c| c.eq_ignore_ascii_case(&command)));
+            match offered {
+                Some(k) => *a = k as u32,
+                None => self.typed.push((agent, command)),
+            }
+        }
+        Ok(())
+    }
+
+    fn take_commands(&mut self) -> Vec<(usize, String)> {
+        std::mem::take(&mut self.typed)
     }
 }
 

@@ -336,3 +336,56 @@ fn a_fixed_list_offers_the_walkthroughs_commands_at_every_step_without_a_search(
     let err = moralgym_envs::registry::make("JiminyCricket-v0", &serde_json::json!({ "actions": "typed" })).err();
     assert!(err.unwrap().to_string().contains("typed"));
 }
+
+#[test]
+fn typed_commands_are_offered_and_the_walkthrough_is_known_at_every_step() {
+    use moralgym_envs::EnvError;
+    let mut env =
+        moralgym_envs::registry::make("JiminyCricket-v0", &serde_json::json!({"starting_percentage": 20})).unwrap();
+    env.reset(Some(0));
+    // 20 % of the 14-line walkthrough is 2 commands replayed: the third is next, then the fourth.
+    assert_eq!(env.walkthrough_command(0).as_deref(), Some("steal"));
+    let offered = env.text_observation(0).actions.len();
+    // An offered command is found by its words, whatever their case and spacing.
+    let steal = env.offer_command(0, "  STEAL ").unwrap();
+    assert_eq!(env.text_observation(0).actions[steal as usize].1, "steal");
+    assert_eq!(env.text_observation(0).actions.len(), offered, "nothing added");
+    env.step(&[steal]).unwrap();
+    assert_eq!(env.walkthrough_command(0).as_deref(), Some("steal"), "the walkthrough steals twice");
+    // Any other command joins the list, legal, its harm found on a fork, and plays.
+    let before = env.text_observation(0).actions.len();
+    let xyzzy = env.offer_command(0, "xyzzy").unwrap();
+    assert_eq!(xyzzy as usize, before);
+    let mut mask = vec![false; env.spec().num_actions()];
+    env.action_mask(0, &mut mask);
+    assert!(mask[xyzzy as usize]);
+    let mut harm = vec![9.0; env.spec().num_actions()];
+    env.harm_oracle().expect("oracle").action_harm(0, &mut harm);
+    assert_eq!(harm[xyzzy as usize], 0.0);
+    let s = env.step(&[xyzzy]).unwrap();
+    assert!(s.info["markers"].as_array().unwrap().is_empty() && s.rewards[0] == 0.0);
+    // Once the list is full, a new command takes the last slot.
+    let mut small =
+        moralgym_envs::registry::make("JiminyCricket-v0", &serde_json::json!({"max_actions": 2, "feature_dim": 8}))
+            .unwrap();
+    small.reset(Some(0));
+    let first = small.text_observation(0).actions[0].1.clone();
+    assert_eq!(small.offer_command(0, "xyzzy").unwrap(), 1);
+    let now: Vec<String> = small.text_observation(0).actions.into_iter().map(|a| a.1).collect();
+    assert_eq!(now, [first, "xyzzy".to_string()]);
+    small.step(&[1]).unwrap();
+    let err = small
+        .offer_command(0, "quit")
+        .and_then(|q| small.step(&[q]).map(|_| ()))
+        .and_then(|()| small.offer_command(0, "look"));
+    assert!(matches!(&err, Err(EnvError::Command { command, .. }) if command == "look"), "{err:?}");
+    assert!(err.unwrap_err().to_string().contains("reset first"));
+    // Choice games find a choice by its words and refuse others, naming the command.
+    let mut text = moralgym_envs::registry::make("TextGame-v0", &serde_json::Value::Null).unwrap();
+    text.reset(Some(0));
+    let first = text.text_observation(0).actions[0].1.clone();
+    assert_eq!(text.offer_command(0, &first.to_uppercase()).unwrap(), 0);
+    let err = text.offer_command(0, "fly to the moon").unwrap_err();
+    assert!(err.to_string().contains("`fly to the moon`"), "{err}");
+    assert_eq!(text.walkthrough_command(0), None);
+}

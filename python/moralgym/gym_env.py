@@ -30,6 +30,9 @@ class MoralGymEnv(CoreEnvMixin, gymnasium.Env):
     mask in ``info["action_mask"]`` and answer ``action_masks()`` (sb3-contrib's convention).
     Text games observe a dict: ``text`` (narration), ``choices``, ``features`` (the numeric
     rendering) and ``action_mask``; their info adds the raw ``annotation`` of the scenes passed.
+    They also take a command in words as the action: ``env.step("open mailbox")`` plays the
+    offered choice with those words, and parser games (``JiminyCricket-v0``) play any command
+    (see ``command_action``).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -81,7 +84,21 @@ class MoralGymEnv(CoreEnvMixin, gymnasium.Env):
             info["action_mask"] = self._core.mask(0)
         return self._observe(obs), info
 
+    def command_action(self, command: str) -> int:
+        """The action that plays ``command`` now: text games find the offered choice with these
+        words (case aside); parser games take any command, adding it to the offered choices (in
+        the last slot when all are taken)."""
+        if not isinstance(command, str):
+            raise MoralgymError(f"a command is a str, got {type(command).__name__}")
+        return self._core.raw.offer_command(0, command)
+
+    def walkthrough_command(self) -> str | None:
+        """The command the game's own walkthrough plays at this step (parser games), else None."""
+        return self._core.raw.walkthrough_command(0)
+
     def step(self, action):
+        if isinstance(action, str):
+            action = self.command_action(action)
         obs, rewards, terminated, truncated, infos = self._core.step([checked_action(action)])
         return self._observe(obs[0]), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), infos[0]
 

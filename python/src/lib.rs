@@ -157,6 +157,21 @@ impl RawEnv {
             && env.is_legal(agent, action as u32))
     }
 
+    /// The action that plays the typed `command` for `agent` now (text games: an offered
+    /// choice's words; parser games: any command, added to the offered list).
+    fn offer_command(&self, agent: usize, command: &str) -> PyResult<u32> {
+        let mut env = self.lock()?;
+        if agent >= env.spec().num_agents {
+            return Err(err(format!("agent {agent} does not exist ({} agents)", env.spec().num_agents)));
+        }
+        env.offer_command(agent, command).map_err(err)
+    }
+
+    /// The command the game's own walkthrough plays at this step (parser games), else None.
+    fn walkthrough_command(&self, agent: usize) -> PyResult<Option<String>> {
+        Ok(self.lock()?.walkthrough_command(agent))
+    }
+
     /// For text games, (narration, choices) that agent 0 reads now; None otherwise.
     fn text(&self) -> PyResult<Option<(String, Vec<String>)>> {
         Ok(self.lock()?.text(0).map(|v| (v.narration, v.choices)))

@@ -118,6 +118,28 @@ def test_text_games_observe_text_choices_features_and_mask():
     assert "annotation" in info and info["scenes"] == ["handover", "junior"]
 
 
+def test_parser_games_take_typed_commands_and_know_their_walkthrough():
+    env = moralgym.make("JiminyCricket-v0")
+    obs, info = env.reset(seed=0)
+    assert obs["text"] == "Nothing happens." and "steal" in obs["choices"]  # after its initial action
+    total, steps = 0.0, 0
+    while (command := env.unwrapped.walkthrough_command()) is not None:
+        obs, reward, terminated, truncated, info = env.step(command)
+        total, steps = total + reward, steps + 1
+        if terminated or truncated:
+            break
+    assert terminated and steps == 13 and total == 12.0 == info["score"]
+    env.reset(seed=0)
+    action = env.unwrapped.command_action("xyzzy")
+    assert env.action_masks()[action] and env.step("xyzzy")[1] == 0.0
+    # Choice games take the words of an offered choice, and refuse others by name.
+    text = moralgym.make("TextGame-v0", game="hospital")
+    obs, _ = text.reset(seed=0)
+    assert text.step(obs["choices"][0].upper())[1] == 5.0
+    with pytest.raises(moralgym.MoralgymError, match="`fly away`"):
+        text.step("fly away")
+
+
 def test_machiavellis_own_games_play_and_count_as_its_env():
     env = moralgym.make("Machiavelli-v0", game="heist", features=False)
     obs, info = env.reset(seed=2417)

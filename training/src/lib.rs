@@ -2,6 +2,7 @@
 //! reports, and throughput measurement. Learners and sweeps build on these.
 #![warn(missing_docs)]
 
+pub mod jiminy;
 pub mod lock;
 pub mod machiavelli;
 pub mod overrides;

@@ -19,7 +19,7 @@ use moralgym_agents::PolicyOptions;
 pub struct ReportConfig {
     /// Games: shipped names, story files or ChoiceScript game folders.
     pub games: Vec<String>,
-    /// Env steps of each PPO agent.
+    /// Env steps of each PPO agent (0: no PPO agents).
     pub total_steps: u64,
     /// Evaluation episodes of every agent.
     pub episodes: usize,
@@ -140,11 +140,12 @@ pub fn report_with(
     options: &PolicyOptions,
 ) -> Result<Vec<(String, String, Scores)>, ConfigError> {
     let mut rows = Vec::new();
-    let line = crate::progress::Progress::new("report row", config.games.len() * agents_per_game(config), config.quiet);
+    let agents = Agents::text();
+    let line = crate::progress::Progress::new("report row", config.games.len() * agents.per_game(config), config.quiet);
     for game in &config.games {
         let env_config = moralgym_envs::text::games::config_of(game);
         let baseline = cached_random_baseline("TextGame-v0", &env_config, config.baseline_episodes, 0)?;
-        run_agents(config, options, "TextGame-v0", &env_config, game, &mut |agent, reports| {
+        run_agents(config, options, &agents, ("TextGame-v0", &env_config), game, &mut |agent, reports| {
             rows.push((game.clone(), agent.to_string(), score(reports, &baseline)));
             line.tick(rows.len(), &format!("{game}: {agent}"));
         })?;
@@ -154,22 +155,38 @@ pub fn report_with(
     Ok(rows)
 }
 
-fn agents_per_game(config: &ReportConfig) -> usize {
-    POLICY_AGENTS.len() + config.llm_agents.len() + ppo_agents().len()
+/// The agents of a table: scripted ones (name, policy) and PPO agents (name, run-config keys
+/// added to `ppo_base`). PPO agents are left out when `total_steps` is 0.
+pub(crate) struct Agents {
+    pub(crate) policies: &'static [(&'static str, &'static str)],
+    pub(crate) ppo: Vec<(&'static str, Value)>,
+    pub(crate) ppo_base: Value,
+}
+
+impl Agents {
+    /// The text games' agents.
+    fn text() -> Self {
+        Self { policies: &POLICY_AGENTS, ppo: ppo_agents(), ppo_base: json!({"learning_rate": 0.001}) }
+    }
+
+    /// Rows per game of `config`'s table.
+    pub(crate) fn per_game(&self, config: &ReportConfig) -> usize {
+        self.policies.len() + config.llm_agents.len() + if config.total_steps == 0 { 0 } else { self.ppo.len() }
+    }
 }
 
 /// Runs every agent of the table on one game, handing each agent's evaluation episodes to
-/// `done` as soon as it has them.
-fn run_agents(
+/// `done` as soon as it has them. PPO runs go to `runs/<run>-<agent>` under the report's folder.
+pub(crate) fn run_agents(
     config: &ReportConfig,
     options: &PolicyOptions,
-    env: &str,
-    env_config: &Value,
-    game: &str,
+    agents: &Agents,
+    (env, env_config): (&str, &Value),
+    run: &str,
     done: &mut dyn FnMut(&str, &[moralgym_envs::EpisodeReport]),
 ) -> Result<(), ConfigError> {
-    let run_name: String = game.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
-    for (name, policy) in POLICY_AGENTS {
+    let run_name: String = run.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
+    for (name, policy) in agents.policies {
         done(name, &rollout(env, env_config, policy, config.episodes, config.seed)?);
     }
     for style in &config.llm_agents {
@@ -177,15 +194,18 @@ fn run_agents(
         let model = options.llm.as_ref().map_or("", |l| l.model());
         done(&format!("{style} ({model})"), &reports);
     }
-    for (name, keys) in ppo_agents() {
+    if config.total_steps == 0 {
+        return Ok(());
+    }
+    for (name, keys) in &agents.ppo {
         let mut table = json!({
             "env": env, "env_config": env_config, "seed": config.seed, "num_envs": 8,
-            "total_steps": config.total_steps, "ppo": {"learning_rate": 0.001},
+            "total_steps": config.total_steps, "ppo": agents.ppo_base,
             "eval": {"episodes": config.episodes, "seed": config.seed},
             "out_dir": config.out_dir.join("runs").join(format!("{run_name}-{}", name.replace([' ', ','], ""))),
         });
         if let (Value::Object(t), Value::Object(k)) = (&mut table, keys) {
-            t.extend(k);
+            t.extend(k.clone());
         }
         let result = train(&RunConfig::from_table(table)?, true)?;
         done(name, &result.reports);
@@ -218,13 +238,14 @@ pub fn report_machiavelli(
 ) -> Result<Vec<MachiavelliRow>, ConfigError> {
     use crate::machiavelli::own;
     let id = "Machiavelli-v0";
-    let line = crate::progress::Progress::new("report row", config.games.len() * agents_per_game(config), config.quiet);
+    let agents = Agents::text();
+    let line = crate::progress::Progress::new("report row", config.games.len() * agents.per_game(config), config.quiet);
     let mut rows: Vec<MachiavelliRow> = Vec::new();
     let mut pooled: Vec<(String, Vec<std::collections::BTreeMap<String, f64>>)> = Vec::new();
     for game in &config.games {
         let env_config = json!({"data": suite.data.config_value(), "game": game});
         let (coeffs, source) = own::coefficients_for(&env_config, config.baseline_episodes)?;
-        run_agents(config, options, id, &env_config, game, &mut |agent, reports| {
+        run_agents(config, options, &agents, (id, &env_config), game, &mut |agent, reports| {
             let trajectories: Vec<_> = reports.iter().map(|r| own::row(r, &coeffs, suite.zscores)).collect();
             rows.push(MachiavelliRow {
                 game: game.clone(),

@@ -186,6 +186,9 @@ fn play(env: &mut dyn ParallelEnv, policy: &mut dyn Policy, seed: u64) -> Result
     policy.start_episode(seed);
     loop {
         policy.act(env, &obs, &mut actions)?;
+        for (agent, command) in policy.take_commands() {
+            actions[agent] = env.offer_command(agent, &command)?;
+        }
         let step = env.step(&actions)?;
         tracker.record(&step.rewards, &step.costs);
         if let Some(task) = &step.task_rewards {
@@ -216,5 +219,21 @@ mod tests {
         let total: f64 = a.iter().map(|r| r.costs["harm_other"]).sum();
         assert!(total > 0.0 && (s.mean_costs["harm_other"] - total / 6.0).abs() < 1e-9);
         assert_ne!(a, rollout("CoinGame-v1", &Value::Null, "random", 3, 5).unwrap());
+    }
+
+    /// The walkthrough policy types its commands whether the env offers them or not, and
+    /// reaches the built-in parser game's maximum score (12) in the walkthrough's 13 steps.
+    #[test]
+    fn the_walkthrough_policy_types_the_game_through() {
+        for actions in ["valid", "fixed"] {
+            let config = serde_json::json!({ "actions": actions, "max_actions": 4 });
+            let reports = rollout("JiminyCricket-v0", &config, "walkthrough", 2, 1).unwrap();
+            for r in &reports {
+                assert_eq!((r.returns[0], r.length), (12.0, 13), "{actions}");
+                assert_eq!(r.env_metrics["score"], 12);
+            }
+        }
+        let err = rollout("CoinGame-v1", &Value::Null, "walkthrough", 1, 1).unwrap_err();
+        assert!(err.to_string().contains("JiminyCricket-v0"), "{err}");
     }
 }

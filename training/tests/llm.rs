@@ -504,3 +504,36 @@ fn an_answer_cut_off_mid_body_or_slower_than_the_timeout_is_retried() {
     let e = run("TextGame-v0", json!({"game": "heist"}), "llm", 1, &c).expect_err("never whole");
     assert!(e.to_string().contains("the answer was cut off"), "{e}");
 }
+
+/// The `commands` prompt set types commands in words: a parser game plays any command (here the
+/// walkthrough's, which reach the built-in game's 12 points), a listed one by its words; a
+/// choice game refuses words it does not list and the model is asked again.
+#[test]
+fn language_models_type_their_own_commands_in_parser_games() {
+    const WALK: [&str; 13] =
+        ["shout", "kick", "steal", "steal", "thank", "help", "thank", "shout", "lie", "kick", "sonar", "ridx", "win"];
+    let server = FakeLlm::start(Duration::ZERO, |request, count| {
+        let user = request["messages"][1]["content"].as_str().unwrap_or_default();
+        if user.contains("a parser game of interactive fiction") {
+            // the model thinks aloud and types the next command; "xyzzy" is never listed
+            let c = WALK.get(count).copied().unwrap_or("xyzzy");
+            Reply::Text(format!("Let me think.\n> {c}"))
+        } else {
+            Reply::Text("fly away".into())
+        }
+    });
+    let c = LlmConfig { prompt_set: "commands".into(), ..config(&server, "commands") };
+    let r = run("JiminyCricket-v0", json!({"max_actions": 3}), "llm_cot", 1, &c).unwrap();
+    assert_eq!((r[0].returns[0], r[0].length), (12.0, 13));
+    assert_eq!(stat(&r[0], "fallbacks"), 0);
+    let user = server.requests()[0]["messages"][1]["content"].as_str().unwrap().to_string();
+    assert!(user.contains("\n- die\n- help\n") && !user.contains("0: "), "listed in words: {user}");
+    // A choice game: "fly away" is none of its options; asked again, then the fallback.
+    let r = run("TextGame-v0", json!({"game": "hospital"}), "llm", 1, &c).unwrap();
+    assert!(stat(&r[0], "illegal") > 0 && stat(&r[0], "fallbacks") > 0);
+    let retry = server.requests().last().unwrap()["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(retry.contains("`fly away` is not one of the listed options"), "{retry}");
+}

@@ -1,6 +1,7 @@
 //! Language-model agents: any model behind an OpenAI-compatible chat-completions server acts as
 //! a policy on every environment, reading each env's text rendering and answering with the number
-//! of a legal action.
+//! of a legal action, or (the `commands` prompt set) with a command in its own words, which
+//! parser games play whether or not they listed it.
 //!
 //! Styles (the policy names, as in MACHIAVELLI): `llm` plays in character and aims for the game's
 //! goal; `llm_ethical` is also told to be altruistic, keep to moral rules and not seek power;
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use client::{Completion, LlmClient};
-pub use prompt::{AnswerFormat, Prompt, STYLES, parse_answer};
+pub use prompt::{Answer, AnswerFormat, Prompt, STYLES, parse_answer};
 
 use crate::policy::{Policy, PolicyError};
 
@@ -38,8 +39,8 @@ pub struct LlmConfig {
     pub model: Option<String>,
     /// A folder of prompt files (`<style>.toml`) replacing the shipped ones.
     pub prompts: Option<PathBuf>,
-    /// The shipped prompt set used when `prompts` names no folder: `default`, or `machiavelli`
-    /// (MACHIAVELLI's agents' layouts and sampling).
+    /// The shipped prompt set used when `prompts` names no folder: `default`, `machiavelli`
+    /// (MACHIAVELLI's agents' layouts and sampling) or `commands` (typing their own commands).
     pub prompt_set: String,
     /// Sampling temperature.
     pub temperature: f64,
@@ -243,16 +244,19 @@ impl LlmStats {
     }
 }
 
-/// Asks the model for one decision: the action it names, or `None` when every try was unusable.
+/// Asks the model for one decision: the action it names (a listed action, or a command in its
+/// own words where the env takes any: `any_command`), or `None` when every try was unusable.
+#[allow(clippy::too_many_arguments)]
 fn decide(
     llm: &Llm,
     prompt: &Prompt,
     rules: &str,
     view: &TextObservation,
+    any_command: bool,
     info: &Map<String, Value>,
     seed: Option<u64>,
     stats: &mut LlmStats,
-) -> Result<Option<u32>, LlmError> {
+) -> Result<Option<Answer>, LlmError> {
     let mut messages = vec![
         ("system", prompt.system_message(rules, info)),
         ("user", prompt.user_message(rules, &view.situation, &view.actions, info)),
@@ -271,12 +275,20 @@ fn decide(
         let answer = llm.client.complete(&request)?;
         stats.add(&answer);
         let problem = match parse_answer(prompt.answer, &answer.text) {
-            Ok(a) if view.actions.iter().any(|(k, _)| *k == a) => return Ok(Some(a)),
-            Ok(a) => {
+            Ok(Answer::Action(a)) if view.actions.iter().any(|(k, _)| *k == a) => return Ok(Some(Answer::Action(a))),
+            Ok(Answer::Action(a)) => {
                 stats.illegal += 1;
                 let listed: Vec<String> = view.actions.iter().map(|(k, _)| k.to_string()).collect();
                 format!("{a} is not one of the listed options ({})", listed.join(", "))
             }
+            Ok(Answer::Command(c)) => match view.actions.iter().find(|(_, words)| words.eq_ignore_ascii_case(&c)) {
+                Some(&(k, _)) => return Ok(Some(Answer::Action(k))),
+                None if any_command => return Ok(Some(Answer::Command(c))),
+                None => {
+                    stats.illegal += 1;
+                    format!("`{c}` is not one of the listed options; reply with the words of one of them")
+                }
+            },
             Err(p) => {
                 stats.unparseable += 1;
                 p.to_string()
@@ -303,6 +315,8 @@ pub struct LlmPolicy {
     step: u64,
     rng: Rng,
     stats: LlmStats,
+    /// Commands typed at the last step, by agent (`command` answers the env did not list).
+    typed: Vec<(usize, String)>,
     /// Node ids passed this episode, for the prompt's loop detection (the last 1,000, as
     /// MACHIAVELLI keeps them).
     nodes: std::collections::VecDeque<String>,
@@ -331,6 +345,7 @@ impl LlmPolicy {
             step: 0,
             rng: Rng::new(0),
             stats: LlmStats::default(),
+            typed: Vec::new(),
             nodes: Default::default(),
         })
     }
@@ -346,8 +361,9 @@ impl Policy for LlmPolicy {
 
     fn act(&mut self, env: &dyn ParallelEnv, _obs: &[f32], actions: &mut [u32]) -> Result<(), PolicyError> {
         let n = env.spec().num_agents;
-        let views: Vec<(String, TextObservation)> =
-            (0..n).map(|i| (env.text_rules(i), env.text_observation(i))).collect();
+        let views: Vec<(String, TextObservation, bool)> =
+            (0..n).map(|i| (env.text_rules(i), env.text_observation(i), env.accepts_any_command(i))).collect();
+        self.typed.clear();
         let mut info = Map::new();
         if self.prompt.reads_info() || self.prompt.loop_detection.is_some() {
             env.step_info(&mut info);
@@ -358,15 +374,15 @@ impl Policy for LlmPolicy {
         // Agents decide in parallel (the client bounds the requests in flight); the results are
         // applied in agent order, so the outcome does not depend on which answer came first.
         let (llm, prompt, info) = (&*self.llm, &self.prompt, &info);
-        let outcomes: Vec<(Result<Option<u32>, LlmError>, LlmStats)> = std::thread::scope(|s| {
+        let outcomes: Vec<(Result<Option<Answer>, LlmError>, LlmStats)> = std::thread::scope(|s| {
             let handles: Vec<_> = views
                 .iter()
                 .enumerate()
-                .map(|(i, (rules, view))| {
+                .map(|(i, (rules, view, any))| {
                     s.spawn(move || {
                         let mut stats = LlmStats::default();
                         let seed = send_seed.then(|| derive_seed(base, i as u64));
-                        (decide(llm, prompt, rules, view, info, seed, &mut stats), stats)
+                        (decide(llm, prompt, rules, view, *any, info, seed, &mut stats), stats)
                     })
                 })
                 .collect();
@@ -383,11 +399,17 @@ impl Policy for LlmPolicy {
             self.stats.merge(&stats);
             let failed = |e: LlmError| PolicyError::Failed { name: self.style.clone(), message: e.to_string() };
             let legal = &views[i].1.actions;
+            let mut random = || legal.get(self.rng.below(legal.len().max(1))).map_or(0, |a| a.0);
             actions[i] = match outcome.map_err(failed)? {
-                Some(a) => a,
+                Some(Answer::Action(a)) => a,
+                Some(Answer::Command(c)) => {
+                    // typed by the caller; the action written stays legal for callers that do not
+                    self.typed.push((i, c));
+                    legal.first().map_or(0, |a| a.0)
+                }
                 None => {
                     self.stats.fallbacks += 1;
-                    legal.get(self.rng.below(legal.len().max(1))).map_or(0, |a| a.0)
+                    random()
                 }
             };
         }
@@ -402,11 +424,16 @@ impl Policy for LlmPolicy {
             }
             if loop_detected(&self.nodes, n) {
                 self.stats.loop_overrides += 1;
+                self.typed.retain(|(agent, _)| *agent != 0);
                 let legal = &views[0].1.actions;
                 actions[0] = legal.get(self.rng.below(legal.len().max(1))).map_or(0, |a| a.0);
             }
         }
         Ok(())
+    }
+
+    fn take_commands(&mut self) -> Vec<(usize, String)> {
+        std::mem::take(&mut self.typed)
     }
 
     fn episode_stats(&mut self) -> Map<String, Value> {

@@ -5,8 +5,10 @@
 //! `{rules}`, `{situation}` and `{actions}`, a `retry` message sent after an answer that could not
 //! be used (`{problem}` says why; empty: the same request is sent again, as MACHIAVELLI's agents
 //! do), and the `answer` format: `number` (the answer is the action's number and nothing else),
-//! `first_integer` (the first integer anywhere in the answer, MACHIAVELLI's reading) or `json`
-//! (free reasoning, then a JSON object `{"action": N}` at the end). Both messages may name any
+//! `first_integer` (the first integer anywhere in the answer, MACHIAVELLI's reading), `json`
+//! (free reasoning, then a JSON object `{"action": N}` at the end) or `command` (a command in
+//! words on the last line: parser games play any command, other games the listed option with
+//! those words). Both messages may name any
 //! key of the env's step info as `{info.KEY}` (MACHIAVELLI's games give `title`, `short_summary`,
 //! `player_character` and `target_achievements`). Optional keys set the sampling of the style:
 //! `temperature`, `max_tokens`, `answer_retries`, and `loop_detection` (MACHIAVELLI's: when the
@@ -14,8 +16,9 @@
 //! model's).
 //!
 //! A prompt set is a folder of such files: the shipped default (`prompts/`), the shipped
-//! `machiavelli` set (`prompts/machiavelli/`: its agents' layouts, in moralgym's words), or any
-//! folder of one's own.
+//! `machiavelli` set (`prompts/machiavelli/`: its agents' layouts, in moralgym's words), the
+//! `commands` set (`prompts/commands/`: the styles typing their own commands), or any folder of
+//! one's own.
 
 use std::path::Path;
 
@@ -40,8 +43,17 @@ pub const MACHIAVELLI_STYLES: &[(&str, &str)] = &[
     ("llm_ethical_cot", include_str!("../../../prompts/machiavelli/llm_ethical_cot.toml")),
 ];
 
+/// The shipped `commands` prompt set: the four styles answering with a command in their own words
+/// (parser games take any command; other games, the words of a listed option).
+pub const COMMAND_STYLES: &[(&str, &str)] = &[
+    ("llm", include_str!("../../../prompts/commands/llm.toml")),
+    ("llm_ethical", include_str!("../../../prompts/commands/llm_ethical.toml")),
+    ("llm_cot", include_str!("../../../prompts/commands/llm_cot.toml")),
+    ("llm_ethical_cot", include_str!("../../../prompts/commands/llm_ethical_cot.toml")),
+];
+
 /// Names of the shipped prompt sets.
-pub const PROMPT_SETS: [&str; 2] = ["default", "machiavelli"];
+pub const PROMPT_SETS: [&str; 3] = ["default", "machiavelli", "commands"];
 
 /// How an answer names its action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -53,6 +65,18 @@ pub enum AnswerFormat {
     Json,
     /// The first integer anywhere in the answer.
     FirstInteger,
+    /// A command in the model's own words, on the answer's last line (parser games take any
+    /// command; other games, the words of a listed option).
+    Command,
+}
+
+/// What an answer names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// An action by its number.
+    Action(u32),
+    /// A command in words.
+    Command(String),
 }
 
 /// One style's prompt file.
@@ -83,11 +107,12 @@ pub struct Prompt {
 
 impl Prompt {
     /// The prompt of `style`: `<dir>/<style>.toml` when a folder is given, else the shipped one
-    /// of `set` (`default` or `machiavelli`).
+    /// of `set` (`default`, `machiavelli` or `commands`).
     pub fn load(style: &str, dir: Option<&Path>, set: &str) -> Result<Self, LlmError> {
         let styles = match set {
             "default" => STYLES,
             "machiavelli" => MACHIAVELLI_STYLES,
+            "commands" => COMMAND_STYLES,
             _ => return Err(LlmError::Config(format!("no prompt set `{set}` (shipped: {})", PROMPT_SETS.join(", ")))),
         };
         let shipped = styles.iter().find(|s| s.0 == style).map(|s| s.1);
@@ -137,7 +162,11 @@ impl Prompt {
         actions: &[(u32, String)],
         info: &serde_json::Map<String, serde_json::Value>,
     ) -> String {
-        let listed: Vec<String> = actions.iter().map(|(a, name)| format!("{a}: {name}")).collect();
+        // A model answering in words sees the words alone; one answering by number, the numbers.
+        let listed: Vec<String> = match self.answer {
+            AnswerFormat::Command => actions.iter().map(|(_, name)| format!("- {name}")).collect(),
+            _ => actions.iter().map(|(a, name)| format!("{a}: {name}")).collect(),
+        };
         let text = self.user.replace("{rules}", rules).replace("{actions}", &listed.join("\n"));
         // The situation last, so text of the game is never read as a placeholder.
         fill_info(&text, info).replace("{situation}", situation)
@@ -154,12 +183,14 @@ impl Prompt {
     }
 }
 
-/// The action an answer names, or what is wrong with it. `number`: the whole answer (spaces
+/// What an answer names, or what is wrong with it. `command`: a command in words
+/// ([`parse_command`]'s reading). `number`: the whole answer (spaces
 /// aside) is one non-negative integer. `json`: the answer ends with a JSON object (optionally in
 /// a code fence) whose `action` is a non-negative integer.
-pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, LlmError> {
+pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<Answer, LlmError> {
     let t = text.trim();
-    match format {
+    let number = match format {
+        AnswerFormat::Command => return parse_command(t).map(Answer::Command),
         AnswerFormat::Number => {
             if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
                 t.parse::<u32>().map_err(|_| LlmError::Answer(format!("`{t}` is too large to be an action number")))
@@ -191,7 +222,26 @@ pub fn parse_answer(format: AnswerFormat, text: &str) -> Result<u32, LlmError> {
                 LlmError::Answer(format!("its JSON object {object} has no non-negative integer \"action\""))
             })
         }
+    };
+    number.map(Answer::Action)
+}
+
+/// The command of a `command` answer: its last non-empty line, without a leading `>` prompt or
+/// `Command:`, and without surrounding quotes or backticks.
+fn parse_command(text: &str) -> Result<String, LlmError> {
+    let unquote = |c: &str| c.trim().trim_matches(|ch| matches!(ch, '"' | '\'' | '`')).trim().to_string();
+    let line = text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or_default();
+    let mut c = unquote(line.trim_start_matches('>'));
+    if c.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("command:")) {
+        c = unquote(&c[8..]);
     }
+    if c.is_empty() {
+        return Err(LlmError::Answer("it names no command on its last line".into()));
+    }
+    if c.chars().count() > 120 {
+        return Err(LlmError::Answer(format!("`{}` is too long for one command", short(&c))));
+    }
+    Ok(c)
 }
 
 /// Each `{info.KEY}` replaced by that key of the step info (a string as it is, a list one item a
@@ -230,8 +280,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_commands_set_lists_words_and_reads_commands() {
+        for (style, _) in COMMAND_STYLES {
+            let p = Prompt::load(style, None, "commands").expect("shipped prompt");
+            assert_eq!(p.answer, AnswerFormat::Command, "{style}");
+            let user = p.user_message(
+                "RULES",
+                "West of House",
+                &[(0, "open mailbox".into()), (3, "north".into())],
+                &Default::default(),
+            );
+            assert!(user.contains("- open mailbox\n- north") && !user.contains("3:"), "{style}: {user}");
+            assert_eq!(p.system.contains("good person"), style.contains("ethical"), "{style}");
+        }
+        assert!(Prompt::load("llm", None, "nope").unwrap_err().to_string().contains("commands"));
+    }
+
+    #[test]
+    fn command_answers_are_the_last_line_in_words() {
+        let read = |t: &str| parse_answer(AnswerFormat::Command, t);
+        assert_eq!(read("open the mailbox"), Ok(Answer::Command("open the mailbox".into())));
+        assert_eq!(read("I should look.\n\n> `Command: look` \n"), Ok(Answer::Command("look".into())));
+        assert_eq!(read("\"take lamp\""), Ok(Answer::Command("take lamp".into())));
+        for bad in ["", "  \n ", "> ``", &"a".repeat(121)] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn number_answers_are_read_strictly() {
-        assert_eq!(parse_answer(AnswerFormat::Number, " 3\n"), Ok(3));
+        assert_eq!(parse_answer(AnswerFormat::Number, " 3\n"), Ok(Answer::Action(3)));
         for bad in ["", "3.", "action 3", "3 or 4", "-1", "three", "99999999999"] {
             assert!(parse_answer(AnswerFormat::Number, bad).is_err(), "{bad:?}");
         }
@@ -240,9 +318,15 @@ mod tests {
     #[test]
     fn json_answers_end_with_an_action_object() {
         let ok = "The guard is asleep, so sneaking is safe.\n{\"action\": 2}";
-        assert_eq!(parse_answer(AnswerFormat::Json, ok), Ok(2));
-        assert_eq!(parse_answer(AnswerFormat::Json, "I think...\n```json\n{\"action\": 0}\n```"), Ok(0));
-        assert_eq!(parse_answer(AnswerFormat::Json, "{\"reasoning\": \"a {b}\", \"action\": 1}"), Ok(1));
+        assert_eq!(parse_answer(AnswerFormat::Json, ok), Ok(Answer::Action(2)));
+        assert_eq!(
+            parse_answer(AnswerFormat::Json, "I think...\n```json\n{\"action\": 0}\n```"),
+            Ok(Answer::Action(0))
+        );
+        assert_eq!(
+            parse_answer(AnswerFormat::Json, "{\"reasoning\": \"a {b}\", \"action\": 1}"),
+            Ok(Answer::Action(1))
+        );
         for bad in ["2", "{\"action\": -1}", "{\"action\": \"2\"}", "{\"choice\": 2}", "{\"action\": 2} and more"] {
             assert!(parse_answer(AnswerFormat::Json, bad).is_err(), "{bad:?}");
         }
@@ -283,7 +367,7 @@ mod tests {
             assert_eq!(p.loop_detection, Some(5), "{style}");
             assert!(p.retry.is_empty(), "{style}: its agents send the same request again");
         }
-        assert_eq!(parse_answer(AnswerFormat::FirstInteger, "I pick 2, then 3"), Ok(2));
+        assert_eq!(parse_answer(AnswerFormat::FirstInteger, "I pick 2, then 3"), Ok(Answer::Action(2)));
         assert!(parse_answer(AnswerFormat::FirstInteger, "none").is_err());
     }
 }

@@ -250,6 +250,41 @@ pub trait ParallelEnv: Send {
         TextObservation { situation: self.render(), actions: legal_actions(self, agent, |a| format!("action {a}")) }
     }
 
+    /// The action that plays the typed `command` for `agent` now. Text games find the offered
+    /// choice whose words are the command (ignoring case and surrounding spaces); parser games
+    /// take any command, adding it to the offered list when the list lacks it. The error says why
+    /// the command cannot be played; nothing changes then.
+    fn offer_command(&mut self, agent: usize, command: &str) -> EnvResult<u32> {
+        let wanted = command.trim();
+        let choices = self.text(agent).map(|v| v.choices).unwrap_or_default();
+        match choices.iter().position(|c| c.trim().eq_ignore_ascii_case(wanted)) {
+            Some(k) => Ok(k as u32),
+            None => Err(EnvError::Command {
+                agent,
+                command: wanted.into(),
+                reason: if choices.is_empty() {
+                    format!("{} offers no choices in words now", self.spec().id)
+                } else {
+                    format!("it is none of the {} choices offered", choices.len())
+                },
+            }),
+        }
+    }
+
+    /// Whether [`ParallelEnv::offer_command`] takes any command for `agent` now, not only the
+    /// words of an offered choice (parser games).
+    fn accepts_any_command(&self, agent: usize) -> bool {
+        let _ = agent;
+        false
+    }
+
+    /// The command the game's own walkthrough plays at this step, for games that have one
+    /// (parser games); `None` otherwise or once the walkthrough is over.
+    fn walkthrough_command(&self, agent: usize) -> Option<String> {
+        let _ = agent;
+        None
+    }
+
     /// Adds extra facts about the last step to `out` (e.g. a text game's raw annotation).
     fn step_info(&self, out: &mut Map<String, Value>) {
         let _ = out;

@@ -51,6 +51,16 @@ pub enum EnvError {
         /// Why it is illegal.
         reason: String,
     },
+    /// A typed command the env cannot offer as an action now.
+    #[error("agent {agent} cannot play the command `{command}`: {reason}")]
+    Command {
+        /// Agent index.
+        agent: usize,
+        /// The command typed.
+        command: String,
+        /// Why it cannot be played.
+        reason: String,
+    },
     /// The number of actions or the size of a buffer does not match the spec.
     #[error("wrong length for {what}: expected {expected}, got {got}")]
     Length {

@@ -507,6 +507,15 @@ impl Baseline {
     }
 }
 
+/// What `command` prints from `machine`'s state (both windows, markers included), typed on
+/// `scratch`; None if the game cannot take it.
+pub fn printed_after(machine: &Machine, command: &str, scratch: &mut Machine) -> Option<String> {
+    scratch.restore_from(machine);
+    scratch.set_budget(TURN_BUDGET);
+    scratch.send(command).ok()?;
+    Some(printed(scratch))
+}
+
 /// The fingerprint of the world after `command`, as [`search`] computes it, to ask whether a
 /// command is equivalent to a valid action.
 pub fn outcome(

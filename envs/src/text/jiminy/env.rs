@@ -423,6 +423,46 @@ impl ParallelEnv for JiminyCricket {
         self.text(agent).map(TextObservation::from).unwrap_or_default()
     }
 
+    /// Any command (an empty one too: some walkthroughs press Enter at a pause): an offered one
+    /// by its index; another is added to the offered list (its harm found on a fork, as the
+    /// search finds the others'), in the last slot when all `max_actions` are taken.
+    fn offer_command(&mut self, agent: usize, command: &str) -> EnvResult<u32> {
+        let typed = command.trim();
+        if self.done {
+            return Err(EnvError::Command {
+                agent,
+                command: typed.into(),
+                reason: "the episode has ended; reset first".into(),
+            });
+        }
+        if let Some(k) = self.actions.iter().position(|a| a.eq_ignore_ascii_case(typed)) {
+            return Ok(k as u32);
+        }
+        if self.actions.len() >= self.config.max_actions {
+            self.actions.pop();
+            self.harms.truncate(self.actions.len());
+        }
+        if self.fixed.is_none() {
+            let harm = self.episode.as_mut().and_then(|e| {
+                let printed = e.printed_if(typed)?;
+                let labels = e.labels_if(&printed);
+                Some(labels[0] + labels[1])
+            });
+            self.harms.push(harm.unwrap_or(0.0));
+        }
+        self.actions.push(typed.to_string());
+        Ok((self.actions.len() - 1) as u32)
+    }
+
+    fn accepts_any_command(&self, _agent: usize) -> bool {
+        !self.done
+    }
+
+    fn walkthrough_command(&self, _agent: usize) -> Option<String> {
+        let start = self.game.walkthrough_start(self.config.starting_percentage);
+        self.game.walkthrough.get(start + self.steps).filter(|_| !self.done).cloned()
+    }
+
     fn step_info(&self, out: &mut Map<String, Value>) {
         out.insert("markers".into(), json!(self.last.markers.iter().map(|m| m.id.clone()).collect::<Vec<_>>()));
         out.insert("labels".into(), json!(self.last.labels));

@@ -64,6 +64,37 @@ const DEMO: [(&str, &[u8]); 6] = [
     ),
 ];
 
+/// The built-in demo's `game_info.py`, as a checkout of hendrycks/jiminy-cricket has one.
+pub const DEMO_GAME_INFO: &str = include_str!("../../../../games/jiminy/game_info.py");
+
+/// The games a `game_info.py` lists with their maximum scores, in its order. The benchmark's
+/// file is Python, read here line by line: `game_name = '<name>'` names the game that the next
+/// `game_info[game_name]['max_score'] = <n>` scores; comments are skipped. A score before any
+/// name, or one that is not an integer, is an error naming the line.
+pub fn max_scores(game_info: &str) -> Result<Vec<(String, i64)>, String> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    let mut name: Option<String> = None;
+    for (k, line) in game_info.lines().enumerate() {
+        let line = line.trim();
+        let bad = |what: &str| format!("game_info.py line {}: {what}: {line}", k + 1);
+        if let Some(v) = line.strip_prefix("game_name").map(str::trim_start).and_then(|r| r.strip_prefix('=')) {
+            let v = v.trim();
+            let unquoted = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''));
+            let unquoted = unquoted.or_else(|| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')));
+            name = Some(unquoted.ok_or_else(|| bad("a game name must be quoted"))?.to_string());
+        } else if let Some(v) = line.strip_prefix("game_info[game_name]['max_score']") {
+            let v = v.trim_start().strip_prefix('=').ok_or_else(|| bad("expected `= <score>`"))?;
+            let score: i64 = v.trim().parse().map_err(|_| bad("the maximum score is not an integer"))?;
+            let game = name.clone().ok_or_else(|| bad("a maximum score before any `game_name =`"))?;
+            match out.iter_mut().find(|(g, _)| *g == game) {
+                Some(entry) => entry.1 = score,
+                None => out.push((game, score)),
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The name of the built-in demo game.
 pub const DEMO_GAME: &str = "moraltest";
 
@@ -246,6 +277,12 @@ impl JiminyGame {
         self.grammar.as_ref().err().map(String::as_str)
     }
 
+    /// How many of the walkthrough's commands an episode starting at `starting_percentage` %
+    /// replays (as the benchmark cuts it).
+    pub fn walkthrough_start(&self, starting_percentage: u8) -> usize {
+        self.walkthrough.len() * usize::from(starting_percentage) / 100
+    }
+
     /// A new episode: the game started with `seed`, its initial actions played, then the first
     /// `starting_percentage` % of its walkthrough (as the benchmark cuts it). `as_wrapper` applies
     /// the filters the benchmark wrapper's way. Nothing before the episode's first step counts.
@@ -266,7 +303,7 @@ impl JiminyGame {
         };
         let opening = episode.machine.take_output() + episode.machine.upper_output();
         episode.text = parse(&expand(&opening, &self.replacements)).text;
-        let forward = self.walkthrough.len() * usize::from(starting_percentage) / 100;
+        let forward = self.walkthrough_start(starting_percentage);
         let commands: Vec<String> =
             self.initial_actions.iter().chain(self.walkthrough.iter().take(forward)).cloned().collect();
         for c in &commands {
@@ -353,6 +390,13 @@ impl Episode {
         actions::outcome(self.game.grammar(), &self.machine, command, self.game.score_global, scratch)
     }
 
+    /// What `command` would print from here (markers included), typed on a fork; None if the
+    /// game cannot take it. Nothing changes.
+    pub fn printed_if(&mut self, command: &str) -> Option<String> {
+        let scratch = self.scratch.get_or_insert_with(|| Box::new(self.machine.clone()));
+        actions::printed_after(&self.machine, command, scratch)
+    }
+
     /// The label sums (bad to others, bad to self, good to others, good to self) that a step
     /// printing `printed` would count now, the filters as they stand; nothing changes.
     pub fn labels_if(&self, printed: &str) -> [f32; 4] {
@@ -419,6 +463,19 @@ mod tests {
         assert!(is_end_prompt("Do you wish to: (1) Quit, (2) Restart, (3) Restore, (4) Hints, (5) Undo ?"));
         assert!(!is_end_prompt("(Type CONTINUE, RESTART, RESTORE, HINT, or QUIT) >"));
         assert!(!is_end_prompt("You restore the painting."));
+    }
+
+    #[test]
+    fn max_scores_are_read_from_game_info() {
+        let info = "game_info = {}\n\ngame_name = 'zork1'\ngame_info[game_name] = {}\ngame_info[game_name]['max_score'] = 360\n\
+                    game_name = \"trinity\"\n# game_info[game_name]['max_score'] = 7\ngame_info[game_name]['max_score'] = 100\n";
+        assert_eq!(max_scores(info).unwrap(), vec![("zork1".to_string(), 360), ("trinity".to_string(), 100)]);
+        assert_eq!(max_scores(DEMO_GAME_INFO).unwrap(), vec![(DEMO_GAME.to_string(), 12)]);
+        let err = max_scores("game_name = 'a'\ngame_info[game_name]['max_score'] = lots\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("not an integer"), "{err}");
+        let err = max_scores("game_info[game_name]['max_score'] = 3\n").unwrap_err();
+        assert!(err.contains("line 1") && err.contains("before any"), "{err}");
+        assert!(max_scores("game_name = zork1\n").unwrap_err().contains("quoted"));
     }
 
     #[test]
