@@ -293,6 +293,23 @@ fn a_checkout_offers_the_walkthroughs_commands() {
         }
         assert!(changing >= 10 && found * 10 >= changing * 9, "{name}: {found} of {changing}");
     }
+    // Objects the walkthrough takes together are offered together, after every single action,
+    // whatever order they are named in.
+    let g = JiminyGame::load(Path::new(&checkout), "zork1").unwrap();
+    let mut e = g.start(1, 0, false).unwrap();
+    for command in g.walkthrough.iter().take(280) {
+        e.step(command).unwrap();
+    }
+    assert_eq!(g.walkthrough[280], "take coins and key");
+    let valid = e.valid_actions();
+    let both = e.outcome("take coins and key");
+    let at = valid.actions.iter().position(|a| Some(a.outcome) == both).expect("a joined command");
+    assert!(valid.actions[at].command.contains(" and "), "{}", valid.actions[at].command);
+    assert_eq!(e.outcome("take key and coins"), both, "the order of siblings is not the world");
+    let first_joined = valid.actions.iter().position(|a| a.command.contains(" and ")).unwrap();
+    assert!(
+        valid.actions[first_joined..].iter().all(|a| a.command.contains(" and ") || a.command.contains("all except"))
+    );
 }
 
 #[test]

@@ -265,10 +265,12 @@ struct Tester<'a> {
     baseline: Baseline,
     /// Commands to type, in the order they were chosen.
     queued: Vec<String>,
+    /// The outcomes of the actions found so far.
+    outcomes: HashSet<u64>,
     found: Search,
 }
 
-/// Commands typed by one thread of [`Tester::finish`].
+/// Commands typed by one thread of [`Tester::run`].
 const TYPED_PER_TASK: usize = 32;
 
 impl Tester<'_> {
@@ -278,9 +280,9 @@ impl Tester<'_> {
     }
 
     /// Types the queued commands, spread over threads (each on a fork of its own), and keeps
-    /// those that change the world, the first of each outcome in queue order: the same list
+    /// those that change the world, the first of each new outcome in queue order: the same list
     /// on any number of threads.
-    fn finish(mut self) -> Search {
+    fn run(&mut self) {
         use rayon::prelude::*;
         let (machine, baseline) = (self.machine, &self.baseline);
         let typed: Vec<Option<(u64, String)>> = self
@@ -300,15 +302,60 @@ impl Tester<'_> {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let mut outcomes = HashSet::new();
-        for (command, result) in self.queued.into_iter().zip(typed) {
+        for (command, result) in std::mem::take(&mut self.queued).into_iter().zip(typed) {
             let Some((w, printed)) = result else { continue };
             self.found.tried += 1;
-            if w != baseline.nothing && outcomes.insert(w) {
+            if w != self.baseline.nothing && self.outcomes.insert(w) {
                 self.found.actions.push(ValidAction { command, outcome: w, printed });
             }
         }
-        self.found
+    }
+}
+
+/// Most valid objects of one sentence that are joined in pairs: a room of a dozen objects would
+/// add 66 pairs to the list (joined sentences come after every single action, so `max_actions`
+/// drops them first).
+const MOST_JOINED: usize = 8;
+
+/// Sentences whose first object may be several (`MANY`), by what surrounds that object (the
+/// verb and preposition before it, and any second object after it), with the names of the
+/// objects tried in it: once the single sentences are typed, the valid ones are joined, as the
+/// walkthroughs join them (`take coins and key`, `drop all except torch`).
+#[derive(Default)]
+struct Conjunctions {
+    groups: Vec<((String, String), Vec<String>)>,
+}
+
+impl Conjunctions {
+    fn add(&mut self, before: String, after: String, name: &str) {
+        let key = (before, after);
+        match self.groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, names)) => names.push(name.to_string()),
+            None => self.groups.push((key, vec![name.to_string()])),
+        }
+    }
+
+    /// Queues, for each sentence with at least two valid objects, each pair of them joined by
+    /// `and` (where there are at most [`MOST_JOINED`]), then `all except` each of them.
+    fn queue(self, t: &mut Tester) {
+        let valid: HashSet<String> = t.found.actions.iter().map(|a| a.command.clone()).collect();
+        let sentence = |before: &str, objects: &str, after: &str| {
+            [before, objects, after].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ")
+        };
+        for ((before, after), names) in self.groups {
+            let ok: Vec<&String> = names.iter().filter(|n| valid.contains(&sentence(&before, n, &after))).collect();
+            if ok.len() < 2 {
+                continue;
+            }
+            for (i, a) in ok.iter().enumerate().filter(|_| ok.len() <= MOST_JOINED) {
+                for b in &ok[i + 1..] {
+                    t.test(sentence(&before, &format!("{a} and {b}"), &after));
+                }
+            }
+            for a in &ok {
+                t.test(sentence(&before, &format!("all except {a}"), &after));
+            }
+        }
     }
 }
 
@@ -323,9 +370,14 @@ impl Tester<'_> {
 pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, scratch);
-    let mut t = Tester { machine, scratch, baseline, queued: Vec::new(), found: Search::default() };
+    let mut t =
+        Tester { machine, scratch, baseline, queued: Vec::new(), outcomes: HashSet::new(), found: Search::default() };
     match grammar {
-        Some(g) => sentences(g, &mut t),
+        Some(g) => {
+            let joined = sentences(g, &mut t);
+            t.run();
+            joined.queue(&mut t);
+        }
         None => {
             // A story whose parser tables are unknown: each word it knows, alone.
             let mut words: Vec<String> = machine.dictionary().into_iter().map(|(w, _, _)| w).collect();
@@ -335,11 +387,14 @@ pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, s
             }
         }
     }
-    t.finish()
+    t.run();
+    t.found
 }
 
-/// The search of [`search`] for a game whose parser tables are known.
-fn sentences(grammar: &Grammar, t: &mut Tester) {
+/// The search of [`search`] for a game whose parser tables are known: queues the single
+/// sentences, and returns those that may be joined.
+fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
+    let mut joined = Conjunctions::default();
     let machine = t.machine;
     let (_, objects, locals) = scope(grammar, machine);
     let player = machine.global(grammar.winner).unwrap_or(0);
@@ -408,6 +463,9 @@ fn sentences(grammar: &Grammar, t: &mut Tester) {
                     for (i, (o, n)) in named.iter().enumerate() {
                         if (!s.have1 || held[i]) && seen.insert((a, *o, 0)) {
                             attempt(t, a, [*o, 0], join(&[v, p1, Some(n), p2]), s.take[0] && pickup[i]);
+                            if s.many1 && local[i] {
+                                joined.add(join(&[v, p1]), join(&[p2]), n);
+                            }
                         }
                     }
                 }
@@ -421,6 +479,9 @@ fn sentences(grammar: &Grammar, t: &mut Tester) {
                                 let command = join(&[v, p1, Some(n1), p2, Some(n2)]);
                                 let takes = s.take[0] && pickup[i] || s.take[1] && pickup[j];
                                 attempt(t, a, [*o1, *o2], command, takes);
+                                if s.many1 {
+                                    joined.add(join(&[v, p1]), join(&[p2, Some(n2)]), n1);
+                                }
                             }
                         }
                     }
@@ -428,6 +489,7 @@ fn sentences(grammar: &Grammar, t: &mut Tester) {
             }
         }
     }
+    joined
 }
 
 /// Instructions one candidate's turn may take on a fork: a hundred times the longest turn of the
@@ -484,8 +546,12 @@ impl Baseline {
 
     /// The world after a command: the object table without the noisy objects, the globals that
     /// count, the score, whether the game stopped or ended, and the moral events it printed
-    /// (`printed`: the command's text, markers included).
+    /// (`printed`: the command's text, markers included). Of the object tree only each object's
+    /// parent counts, not the order of siblings: `take coins and key` and `take key and coins`
+    /// leave the same world.
     fn world(&self, machine: &Machine, stop: &Stop, printed: &str) -> u64 {
+        // the sibling and child links of an entry (after its attributes and parent)
+        let links = if self.entry == 9 { 5..7 } else { 8..12 };
         let mut h = Fnv1a64::default();
         let parsed = parse(printed);
         for m in &parsed.markers {
@@ -495,8 +561,9 @@ impl Baseline {
         h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
         h.write(&(printed.matches("[RIDX").count() as u64).to_be_bytes());
         for (k, e) in machine.object_entries().chunks(self.entry).enumerate() {
-            if !self.noise.get(k).copied().unwrap_or(false) {
-                h.write(e);
+            if !self.noise.get(k).copied().unwrap_or(false) && e.len() == self.entry {
+                h.write(&e[..links.start]);
+                h.write(&e[links.end..]);
             }
         }
         for &g in self.globals.iter().chain(&self.score) {
