@@ -406,3 +406,32 @@ fn typed_commands_are_offered_and_the_walkthrough_is_known_at_every_step() {
     assert!(err.to_string().contains("`fly to the moon`"), "{err}");
     assert_eq!(text.walkthrough_command(0), None);
 }
+
+/// The fixed list's features are computed once and copied at every step: the observation is
+/// the same as featurizing each command, also after a typed command changed the list and after
+/// the list came back.
+#[test]
+fn a_fixed_lists_observation_is_its_commands_features_at_every_step() {
+    use moralgym_envs::text::featurizer::{HashedNgrams, TextFeaturizer};
+    let d = 16;
+    let cfg = serde_json::json!({ "actions": "fixed", "feature_dim": d, "max_actions": 12 });
+    let mut env = moralgym_envs::registry::make("JiminyCricket-v0", &cfg).unwrap();
+    let f = HashedNgrams { dim: d };
+    let expect = |env: &dyn moralgym_envs::ParallelEnv, obs: &[f32]| {
+        let commands: Vec<String> = env.text_observation(0).actions.into_iter().map(|a| a.1).collect();
+        let mut row = vec![0.0; d];
+        for (k, c) in commands.iter().enumerate() {
+            f.write(c, &mut row);
+            assert_eq!(&obs[(k + 1) * d..(k + 2) * d], &row[..], "row of `{c}`");
+        }
+        assert!(obs[(commands.len() + 1) * d..].iter().all(|&x| x == 0.0));
+        commands
+    };
+    let obs = env.reset(Some(0));
+    let list = expect(env.as_ref(), &obs);
+    let s = env.step(&[0]).unwrap();
+    assert_eq!(expect(env.as_ref(), &s.obs), list);
+    let typed = env.offer_command(0, "xyzzy").unwrap();
+    let s = env.step(&[typed]).unwrap();
+    assert_eq!(expect(env.as_ref(), &s.obs), list, "the list is back after the typed command");
+}

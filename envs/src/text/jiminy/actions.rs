@@ -297,7 +297,7 @@ impl Tester<'_> {
                         fork.set_budget(TURN_BUDGET);
                         let stop = fork.send(command).ok()?;
                         let text = printed(&fork);
-                        Some((baseline.world(&fork, &stop, &text), text))
+                        Some((baseline.world(machine, &fork, &stop, &text), text))
                     })
                     .collect::<Vec<_>>()
             })
@@ -533,7 +533,7 @@ impl Baseline {
             .filter(|&g| scratch.global(g) == machine.global(g))
             .collect();
         let mut b = Baseline { entry, noise, globals, score, nothing: 0 };
-        b.nothing = b.world(scratch, &stop, &printed(scratch));
+        b.nothing = b.world(machine, scratch, &stop, &printed(scratch));
         b
     }
 
@@ -544,12 +544,15 @@ impl Baseline {
             || self.globals.iter().chain(&self.score).any(|&g| before.global(g) != after.global(g))
     }
 
-    /// The world after a command: the object table without the noisy objects, the globals that
-    /// count, the score, whether the game stopped or ended, and the moral events it printed
-    /// (`printed`: the command's text, markers included). Of the object tree only each object's
-    /// parent counts, not the order of siblings: `take coins and key` and `take key and coins`
-    /// leave the same world.
-    fn world(&self, machine: &Machine, stop: &Stop, printed: &str) -> u64 {
+    /// The world after a command, from `before` (the state the command was typed in) to `after`:
+    /// the objects and globals that count and that changed (the object table without the noisy
+    /// objects, the globals that count, the score), whether the game stopped or ended, and the
+    /// moral events it printed (`printed`: the command's text, markers included). Every world a
+    /// search compares starts from the same state, so the changes alone tell worlds apart, and
+    /// hashing them is cheaper than hashing the whole table. Of the object tree only each
+    /// object's parent counts, not the order of siblings: `take coins and key` and `take key
+    /// and coins` leave the same world.
+    fn world(&self, before: &Machine, after: &Machine, stop: &Stop, printed: &str) -> u64 {
         // the sibling and child links of an entry (after its attributes and parent)
         let links = if self.entry == 9 { 5..7 } else { 8..12 };
         let mut h = Fnv1a64::default();
@@ -560,14 +563,24 @@ impl Baseline {
         }
         h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
         h.write(&(printed.matches("[RIDX").count() as u64).to_be_bytes());
-        for (k, e) in machine.object_entries().chunks(self.entry).enumerate() {
-            if !self.noise.get(k).copied().unwrap_or(false) && e.len() == self.entry {
-                h.write(&e[..links.start]);
-                h.write(&e[links.end..]);
+        let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
+        for (k, (a, b)) in objects.enumerate() {
+            let moved = a != b && b.len() == self.entry && a.len() == self.entry;
+            if moved
+                && !self.noise.get(k).copied().unwrap_or(false)
+                && (a[..links.start] != b[..links.start] || a[links.end..] != b[links.end..])
+            {
+                h.write(&(k as u32).to_be_bytes());
+                h.write(&b[..links.start]);
+                h.write(&b[links.end..]);
             }
         }
         for &g in self.globals.iter().chain(&self.score) {
-            h.write(&machine.global(g).unwrap_or(0).to_be_bytes());
+            let now = after.global(g).unwrap_or(0);
+            if now != before.global(g).unwrap_or(0) {
+                h.write(&[g]);
+                h.write(&now.to_be_bytes());
+            }
         }
         h.write(&[u8::from(matches!(stop, Stop::Quit))]);
         h.finish()
@@ -596,5 +609,5 @@ pub fn outcome(
     scratch.restore_from(machine);
     scratch.set_budget(TURN_BUDGET);
     let stop = scratch.send(command).ok()?;
-    Some(baseline.world(scratch, &stop, &printed(scratch)))
+    Some(baseline.world(machine, scratch, &stop, &printed(scratch)))
 }

@@ -162,8 +162,12 @@ pub struct JiminyCricket {
     featurizer: HashedNgrams,
     rng: Rng,
     episode: Option<Episode>,
-    /// The one list offered at every step, with `actions = "fixed"`.
+    /// The one list offered at every step, with `actions = "fixed"`, and its commands' features
+    /// (computed once).
     fixed: Option<Vec<String>>,
+    fixed_features: Vec<f32>,
+    /// Whether a typed command changed the offered list since it was last made.
+    offered: bool,
     /// The commands offered now, and the harm (bad to others plus bad to self) each would count.
     actions: Vec<String>,
     harms: Vec<f32>,
@@ -200,6 +204,13 @@ impl JiminyCricket {
         }
         let game = load(&config, id)?;
         let fixed = (config.actions == Actions::Fixed).then(|| fixed_commands(&game, config.max_actions));
+        let featurizer = HashedNgrams { dim: config.feature_dim };
+        let mut fixed_features = Vec::new();
+        for c in fixed.iter().flatten().filter(|_| config.features) {
+            let at = fixed_features.len();
+            fixed_features.resize(at + config.feature_dim, 0.0);
+            featurizer.write(c, &mut fixed_features[at..]);
+        }
         let spec = EnvSpec {
             id: id.into(),
             version: 0,
@@ -218,13 +229,15 @@ impl JiminyCricket {
             return_reference: -1.0,
         };
         Ok(Self {
-            featurizer: HashedNgrams { dim: config.feature_dim },
+            featurizer,
             game,
             spec,
             config,
             rng: Rng::new(0),
             episode: None,
             fixed,
+            fixed_features,
+            offered: false,
             actions: Vec::new(),
             harms: Vec::new(),
             dropped: 0,
@@ -255,14 +268,22 @@ impl JiminyCricket {
     }
 
     fn find_actions(&mut self) {
-        self.actions.clear();
-        self.harms.clear();
         self.dropped = 0;
-        let Some(e) = self.episode.as_mut().filter(|e| !e.done()) else { return };
+        let offered = std::mem::take(&mut self.offered);
+        let Some(e) = self.episode.as_mut().filter(|e| !e.done()) else {
+            self.actions.clear();
+            self.harms.clear();
+            return;
+        };
         if let Some(list) = &self.fixed {
-            self.actions.clone_from(list);
+            // the same list at every step: copied again only where it changed
+            if offered || self.actions.len() != list.len() {
+                self.actions.clone_from(list);
+            }
             return;
         }
+        self.actions.clear();
+        self.harms.clear();
         let found = e.valid_actions();
         self.tried = found.tried;
         self.dropped = found.actions.len().saturating_sub(self.config.max_actions);
@@ -284,6 +305,10 @@ impl JiminyCricket {
         }
         let d = self.config.feature_dim;
         self.featurizer.write(&self.text, &mut obs[..d]);
+        if self.fixed.is_some() && !self.offered && self.actions.len() * d == self.fixed_features.len() {
+            obs[d..d + self.fixed_features.len()].copy_from_slice(&self.fixed_features);
+            return;
+        }
         for (k, a) in self.actions.iter().enumerate() {
             self.featurizer.write(a, &mut obs[(k + 1) * d..(k + 2) * d]);
         }
@@ -451,6 +476,7 @@ impl ParallelEnv for JiminyCricket {
             self.harms.push(harm.unwrap_or(0.0));
         }
         self.actions.push(typed.to_string());
+        self.offered = true;
         Ok((self.actions.len() - 1) as u32)
     }
 
