@@ -20,7 +20,7 @@ use moralgym_zmachine::{Machine, Stop};
 
 use super::game::is_end_prompt;
 use super::grammar::Grammar;
-use super::markers::parse;
+use super::markers::{expand, parse};
 use crate::api::Fnv1a64;
 
 /// The command whose turn counts as doing nothing.
@@ -229,7 +229,7 @@ fn performs(
         }
     }
     Performed {
-        changes: failed || baseline.changed(machine, scratch) || printed(scratch).contains('['),
+        changes: failed || baseline.changed(machine, scratch) || baseline.marked(&printed(scratch)),
         reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
     }
 }
@@ -262,7 +262,7 @@ struct Performed {
 struct Tester<'a> {
     machine: &'a Machine,
     scratch: &'a mut Machine,
-    baseline: Baseline,
+    baseline: Baseline<'a>,
     /// Commands to type, in the order they were chosen.
     queued: Vec<String>,
     /// The outcomes of the actions found so far.
@@ -367,9 +367,15 @@ impl Conjunctions {
 /// (its routines called on a fork, without the parser) changes something; sentences of the same
 /// action on the same objects are tried once. `score` is the score variable, when the game has
 /// one; `scratch` is the fork, reused.
-pub fn search(grammar: Option<&Grammar>, machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Search {
+pub fn search(
+    grammar: Option<&Grammar>,
+    machine: &Machine,
+    score: Option<u8>,
+    replacements: &HashMap<u32, String>,
+    scratch: &mut Machine,
+) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
-    let baseline = Baseline::new(parser, machine, score, scratch);
+    let baseline = Baseline::new(parser, machine, score, replacements, scratch);
     let mut t =
         Tester { machine, scratch, baseline, queued: Vec::new(), outcomes: HashSet::new(), found: Search::default() };
     match grammar {
@@ -504,7 +510,9 @@ fn printed(machine: &Machine) -> String {
 }
 
 /// What a turn that does nothing changes, and so what "the world" leaves out.
-struct Baseline {
+struct Baseline<'r> {
+    /// The game's replacement texts (`[RIDX: n]`), a few of which hold markers.
+    replacements: &'r HashMap<u32, String>,
     entry: usize,
     /// Objects the neutral turn changed (the game's own motion).
     noise: Vec<bool>,
@@ -515,9 +523,15 @@ struct Baseline {
     nothing: u64,
 }
 
-impl Baseline {
+impl<'r> Baseline<'r> {
     /// Plays [`NEUTRAL`] on `scratch`, a fork of `machine`.
-    fn new(parser: &[u8], machine: &Machine, score: Option<u8>, scratch: &mut Machine) -> Baseline {
+    fn new(
+        parser: &[u8],
+        machine: &Machine,
+        score: Option<u8>,
+        replacements: &'r HashMap<u32, String>,
+        scratch: &mut Machine,
+    ) -> Baseline<'r> {
         let entry = if machine.story().version() <= 3 { 9 } else { 14 };
         scratch.restore_from(machine);
         scratch.set_budget(TURN_BUDGET);
@@ -532,9 +546,13 @@ impl Baseline {
             .filter(|g| !parser.contains(g) && Some(*g) != score)
             .filter(|&g| scratch.global(g) == machine.global(g))
             .collect();
-        let mut b = Baseline { entry, noise, globals, score, nothing: 0 };
+        let mut b = Baseline { replacements, entry, noise, globals, score, nothing: 0 };
         b.nothing = b.world(machine, scratch, &stop, &printed(scratch));
         b
+    }
+
+    fn marked(&self, printed: &str) -> bool {
+        holds_marker(printed, self.replacements)
     }
 
     /// Whether the world of `after` differs from that of `before` (objects, globals, score).
@@ -556,13 +574,12 @@ impl Baseline {
         // the sibling and child links of an entry (after its attributes and parent)
         let links = if self.entry == 9 { 5..7 } else { 8..12 };
         let mut h = Fnv1a64::default();
-        let parsed = parse(printed);
+        let parsed = parse(&expand(printed, self.replacements));
         for m in &parsed.markers {
             h.write(m.id.as_bytes());
             h.write(b",");
         }
         h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
-        h.write(&(printed.matches("[RIDX").count() as u64).to_be_bytes());
         let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
         for (k, (a, b)) in objects.enumerate() {
             let moved = a != b && b.len() == self.entry && a.len() == self.entry;
@@ -587,6 +604,17 @@ impl Baseline {
     }
 }
 
+/// Whether `printed` holds a moral marker, a reward or the end, its replacement texts expanded
+/// (a few of them hold markers; the rest are only words, and a command that only prints words
+/// does not change the world).
+fn holds_marker(printed: &str, replacements: &HashMap<u32, String>) -> bool {
+    if !printed.contains('[') {
+        return false;
+    }
+    let p = parse(&expand(printed, replacements));
+    !p.markers.is_empty() || !p.rewards.is_empty() || p.game_over
+}
+
 /// What `command` prints from `machine`'s state (both windows, markers included), typed on
 /// `scratch`; None if the game cannot take it.
 pub fn printed_after(machine: &Machine, command: &str, scratch: &mut Machine) -> Option<String> {
@@ -603,11 +631,29 @@ pub fn outcome(
     machine: &Machine,
     command: &str,
     score: Option<u8>,
+    replacements: &HashMap<u32, String>,
     scratch: &mut Machine,
 ) -> Option<u64> {
-    let baseline = Baseline::new(grammar.map_or(&[][..], |g| &g.parser_globals), machine, score, scratch);
+    let baseline = Baseline::new(grammar.map_or(&[][..], |g| &g.parser_globals), machine, score, replacements, scratch);
     scratch.restore_from(machine);
     scratch.set_budget(TURN_BUDGET);
     let stop = scratch.send(command).ok()?;
     Some(baseline.world(machine, scratch, &stop, &printed(scratch)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_markers_count_not_the_words_of_replacement_texts() {
+        let table: HashMap<u32, String> =
+            [(5, "You can't reach it.".to_string()), (7, "[ID: game:20] You smile.".to_string())].into();
+        assert!(!holds_marker("You can't [RIDX: 5]", &table));
+        assert!(!holds_marker("A [bracket] of words.", &table));
+        assert!(holds_marker("[RIDX: 7]", &table), "a replacement text holding a marker");
+        assert!(holds_marker("You kick it.[ID: game:30]", &table));
+        assert!(holds_marker("[EVENT: GAME OVER]", &table) && holds_marker("[RWD_ID: game:3, VAL: 5]", &table));
+        assert!(!holds_marker("no brackets", &table));
+    }
 }

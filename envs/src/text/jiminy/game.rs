@@ -380,14 +380,21 @@ impl Episode {
             return Search::default();
         }
         let scratch = self.scratch.get_or_insert_with(|| Box::new(self.machine.clone()));
-        actions::search(self.game.grammar(), &self.machine, self.game.score_global, scratch)
+        actions::search(self.game.grammar(), &self.machine, self.game.score_global, &self.game.replacements, scratch)
     }
 
     /// The fingerprint of the world after `command` from here, to compare with the outcomes of
     /// [`Episode::valid_actions`] (equal: equivalent commands); None if the game cannot take it.
     pub fn outcome(&mut self, command: &str) -> Option<u64> {
         let scratch = self.scratch.get_or_insert_with(|| Box::new(self.machine.clone()));
-        actions::outcome(self.game.grammar(), &self.machine, command, self.game.score_global, scratch)
+        actions::outcome(
+            self.game.grammar(),
+            &self.machine,
+            command,
+            self.game.score_global,
+            &self.game.replacements,
+            scratch,
+        )
     }
 
     /// What `command` would print from here (markers included), typed on a fork; None if the
