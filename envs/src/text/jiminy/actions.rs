@@ -1,7 +1,8 @@
 //! Valid actions: the commands that change a game's world now, found the way Jericho finds them
 //! but from the story file's own tables. Candidates are the game's own sentences
-//! ([`Grammar`]) filled with the objects its parser would find ([`scope`], [`names`]), and every
-//! direction. Each is first performed on a fork without the parser (its routines called, a few
+//! ([`Grammar`]) filled with the objects its parser would find ([`scope`], [`names`]), every
+//! direction, and the valid objects of a sentence that takes several joined (`take coins and
+//! key`, `drop all except torch`). Each is first performed on a fork without the parser (its routines called, a few
 //! hundred instructions); one that changes something there is typed as a full turn on a fork and kept
 //! when the world after it differs from the world after a turn that does nothing.
 //!
@@ -347,9 +348,11 @@ impl Conjunctions {
             if ok.len() < 2 {
                 continue;
             }
-            for (i, a) in ok.iter().enumerate().filter(|_| ok.len() <= MOST_JOINED) {
-                for b in &ok[i + 1..] {
-                    t.test(sentence(&before, &format!("{a} and {b}"), &after));
+            if ok.len() <= MOST_JOINED {
+                for (i, a) in ok.iter().enumerate() {
+                    for b in &ok[i + 1..] {
+                        t.test(sentence(&before, &format!("{a} and {b}"), &after));
+                    }
                 }
             }
             for a in &ok {
@@ -365,8 +368,10 @@ impl Conjunctions {
 /// after [`NEUTRAL`]. Without parser tables (`grammar` None) the candidates are the story's
 /// dictionary words alone. A sentence is typed only when performing its action on its objects
 /// (its routines called on a fork, without the parser) changes something; sentences of the same
-/// action on the same objects are tried once. `score` is the score variable, when the game has
-/// one; `scratch` is the fork, reused.
+/// action on the same objects are tried once. Then the valid objects of each sentence that takes
+/// several are joined (`take coins and key`, `drop all except torch`). `score` is the score variable, when the game has one;
+/// `replacements` the game's replacement texts (markers in them count); `scratch` is the fork,
+/// reused.
 pub fn search(
     grammar: Option<&Grammar>,
     machine: &Machine,
