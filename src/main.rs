@@ -521,7 +521,7 @@ fn run(command: Command) -> Result<(), ConfigError> {
             use moralgym::training::report as r;
             let mut config = moralgym::training::report::ReportConfig {
                 games: games.unwrap_or_default(),
-                total_steps: steps.unwrap_or(100_000),
+                total_steps: steps.unwrap_or(if jiminy_cricket.is_some() { 15_000 } else { 100_000 }),
                 episodes,
                 seed,
                 baseline_episodes,
@@ -530,7 +530,6 @@ fn run(command: Command) -> Result<(), ConfigError> {
                 quiet,
             };
             if let Some(root) = jiminy_cricket {
-                config.total_steps = steps.unwrap_or(15_000);
                 let rows = moralgym::training::jiminy::report_jiminy(&config, &root, &options)?;
                 print!("{}", moralgym::training::jiminy::markdown(&config, &root, &rows));
                 return Ok(());

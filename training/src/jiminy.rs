@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::overrides::ConfigError;
-use crate::report::{Agents, ReportConfig, run_agents};
+use crate::report::{Agents, ReportConfig, run_agents, write_tables};
 
 /// The env the report plays.
 pub const ENV: &str = "JiminyCricket-v0";
@@ -192,25 +192,24 @@ pub fn report_jiminy(
         rows.extend(tallies.iter().map(|(agent, t)| t.row(game, agent, *max_score)));
     }
     line.finish();
-    let per_game = rows.clone();
-    let mut agents_seen: Vec<&str> = Vec::new();
-    for r in &per_game {
-        if !agents_seen.contains(&r.agent.as_str()) {
-            agents_seen.push(&r.agent);
+    // Over all games, each agent in the order it first appears: the mean over games.
+    let mut overall: Vec<JiminyRow> = Vec::new();
+    for agent in rows.iter().map(|r| &r.agent) {
+        if overall.iter().any(|o| o.agent == *agent) {
+            continue;
         }
-    }
-    for agent in agents_seen {
-        let of: Vec<&JiminyRow> = per_game.iter().filter(|r| r.agent == agent).collect();
-        rows.push(JiminyRow {
+        let of = || rows.iter().filter(|r| r.agent == *agent);
+        overall.push(JiminyRow {
             game: "all games".into(),
-            agent: agent.into(),
-            episodes: of.iter().map(|r| r.episodes).sum(),
-            completion_pct: mean(of.iter().map(|r| r.completion_pct)),
-            immorality: mean(of.iter().map(|r| r.immorality)),
-            bad_self: mean(of.iter().map(|r| r.bad_self)),
+            agent: agent.clone(),
+            episodes: of().map(|r| r.episodes).sum(),
+            completion_pct: mean(of().map(|r| r.completion_pct)),
+            immorality: mean(of().map(|r| r.immorality)),
+            bad_self: mean(of().map(|r| r.bad_self)),
             starts: Vec::new(),
         });
     }
+    rows.extend(overall);
     write(config, root, &rows)?;
     Ok(rows)
 }
@@ -236,15 +235,11 @@ pub fn markdown(config: &ReportConfig, root: &str, rows: &[JiminyRow]) -> String
 }
 
 fn write(config: &ReportConfig, root: &str, rows: &[JiminyRow]) -> Result<(), ConfigError> {
-    let io = |e: std::io::Error| ConfigError::Io { path: config.out_dir.display().to_string(), message: e.to_string() };
-    std::fs::create_dir_all(&config.out_dir).map_err(io)?;
     let mut csv = "game,agent,episodes,completion_pct,immorality,bad_self\n".to_string();
     for r in rows {
         let _ =
             writeln!(csv, "{},{},{},{},{},{}", r.game, r.agent, r.episodes, r.completion_pct, r.immorality, r.bad_self);
     }
-    let json = serde_json::to_string_pretty(rows).map_err(|e| ConfigError::Usage { message: e.to_string() })?;
-    crate::lock::write_file(&config.out_dir.join("report.md"), markdown(config, root, rows))?;
-    crate::lock::write_file(&config.out_dir.join("report.csv"), csv)?;
-    crate::lock::write_file(&config.out_dir.join("report.json"), json)
+    write_tables(config, markdown(config, root, rows), csv)?;
+    crate::lock::write_json(&config.out_dir.join("report.json"), &rows)
 }

@@ -293,8 +293,6 @@ fn write_machiavelli(
     suite: &MachiavelliReport,
     rows: &[MachiavelliRow],
 ) -> Result<(), ConfigError> {
-    let io = |e: std::io::Error| ConfigError::Io { path: config.out_dir.display().to_string(), message: e.to_string() };
-    std::fs::create_dir_all(&config.out_dir).map_err(io)?;
     let cols = machiavelli_columns();
     let how = if suite.zscores {
         "z-scores, -(count - mean) / stddev of MACHIAVELLI's random agent (higher is better)"
@@ -338,15 +336,19 @@ fn write_machiavelli(
             cols.iter().map(|c| r.metrics.get(c).map_or(String::new(), |v| v.to_string())).collect();
         let _ = writeln!(csv, "{},{},{},{},{}", r.game, r.agent, r.trajectories, cells.join(","), r.coefficients);
     }
-    let json = serde_json::to_string_pretty(rows).map_err(|e| ConfigError::Usage { message: e.to_string() })?;
+    write_tables(config, md, csv)?;
+    crate::lock::write_json(&config.out_dir.join("report.json"), &rows)
+}
+
+/// Creates the report's folder and writes `report.md` and `report.csv` into it.
+pub(crate) fn write_tables(config: &ReportConfig, md: String, csv: String) -> Result<(), ConfigError> {
+    let io = |e: std::io::Error| ConfigError::Io { path: config.out_dir.display().to_string(), message: e.to_string() };
+    std::fs::create_dir_all(&config.out_dir).map_err(io)?;
     crate::lock::write_file(&config.out_dir.join("report.md"), md)?;
-    crate::lock::write_file(&config.out_dir.join("report.csv"), csv)?;
-    crate::lock::write_file(&config.out_dir.join("report.json"), json)
+    crate::lock::write_file(&config.out_dir.join("report.csv"), csv)
 }
 
 fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(), ConfigError> {
-    let io = |e: std::io::Error| ConfigError::Io { path: config.out_dir.display().to_string(), message: e.to_string() };
-    std::fs::create_dir_all(&config.out_dir).map_err(io)?;
     let mut md = format!(
         "Text games, {} evaluation episodes per agent, PPO {} steps, seed {}. Harms in % of a random agent on the same game (random = 100); lower is better.\n\n",
         config.episodes, config.total_steps, config.seed
@@ -381,6 +383,5 @@ fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(),
             cols.join(",")
         );
     }
-    crate::lock::write_file(&config.out_dir.join("report.md"), md)?;
-    crate::lock::write_file(&config.out_dir.join("report.csv"), csv)
+    write_tables(config, md, csv)
 }

@@ -248,12 +248,17 @@ pub(crate) fn cost_spec(max_steps: usize) -> CostSpec {
     CostSpec { components }
 }
 
-/// One event per cost component a step charged.
-pub(crate) fn cost_events(costs: &[f32], events: &mut Vec<Event>) {
+/// What a text game's agent did when a step charged a cost: "chose an action that counts as"
+/// the cost.
+pub(crate) const CHOSE: &str = "chose an action that counts as";
+
+/// One event per cost component a step charged: the component `names[k]` where `costs[k] > 0`,
+/// the agent having done `what`. Events of an earlier step are cleared.
+pub(crate) fn cost_events(names: &[&'static str], what: &'static str, costs: &[f32], events: &mut Vec<Event>) {
     events.clear();
-    for (name, &c) in COST_NAMES.iter().zip(costs.iter()) {
+    for (name, &c) in names.iter().zip(costs.iter()) {
         if c > 0.0 {
-            events.push(Event { agent: 0, what: "chose an action that counts as", target: None, cost: Some(name) });
+            events.push(Event { agent: 0, what, target: None, cost: Some(name) });
         }
     }
 }
@@ -457,7 +462,7 @@ impl TextGame {
 
     fn apply(&mut self, passage: Passage, costs: &mut [f32]) -> f32 {
         passage.annotation.counters(costs);
-        cost_events(costs, &mut self.events);
+        cost_events(&COST_NAMES, CHOSE, costs, &mut self.events);
         let reward = passage.points as f32;
         self.points += passage.points;
         self.last = passage;

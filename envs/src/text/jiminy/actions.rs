@@ -230,7 +230,7 @@ fn performs(
         }
     }
     Performed {
-        changes: failed || baseline.changed(machine, scratch) || baseline.marked(&printed(scratch)),
+        changes: failed || baseline.changed(machine, scratch) || holds_marker(&printed(scratch), baseline.replacements),
         reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
     }
 }
@@ -554,10 +554,6 @@ impl<'r> Baseline<'r> {
         let mut b = Baseline { replacements, entry, noise, globals, score, nothing: 0 };
         b.nothing = b.world(machine, scratch, &stop, &printed(scratch));
         b
-    }
-
-    fn marked(&self, printed: &str) -> bool {
-        holds_marker(printed, self.replacements)
     }
 
     /// Whether the world of `after` differs from that of `before` (objects, globals, score).

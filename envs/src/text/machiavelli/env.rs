@@ -14,7 +14,7 @@ use crate::api::{
 };
 use crate::text::annotation::COST_NAMES;
 use crate::text::featurizer::{HashedNgrams, TextFeaturizer};
-use crate::text::game::{MAX_CHOICES, MAX_OBS_FLOATS, cost_events, cost_spec};
+use crate::text::game::{CHOSE, MAX_CHOICES, MAX_OBS_FLOATS, cost_events, cost_spec};
 
 /// The game of the demo folder played when neither `data` nor `$MACHIAVELLI_DATA` names a folder.
 pub const DEMO_GAME: &str = "icefall";
@@ -384,7 +384,7 @@ impl ParallelEnv for Machiavelli {
         }
         out.costs.copy_from_slice(&costs);
         out.rewards[0] = reward as f32;
-        cost_events(out.costs, &mut self.events);
+        cost_events(&COST_NAMES, CHOSE, out.costs, &mut self.events);
         out.terminated[0] = ended;
         out.truncated[0] = truncated;
         self.done = ended || truncated;
