@@ -17,7 +17,7 @@ use moralgym_envs::text::jiminy::game::{DEMO_GAME_INFO, max_scores};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::overrides::ConfigError;
+use crate::error::ConfigError;
 use crate::report::{Agents, ReportConfig, run_agents, write_tables};
 
 /// The env the report plays.

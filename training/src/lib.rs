@@ -2,6 +2,7 @@
 //! reports, and throughput measurement. Learners and sweeps build on these.
 #![warn(missing_docs)]
 
+pub mod error;
 pub mod jiminy;
 pub mod lock;
 pub mod machiavelli;
@@ -17,7 +18,8 @@ pub mod sweep;
 pub mod tensorboard;
 pub mod throughput;
 
-pub use overrides::{ConfigError, apply_set, apply_sets, load_table, load_with_sets};
+pub use error::ConfigError;
+pub use overrides::{apply_set, apply_sets, load_table, load_with_sets};
 pub use rollout::{RolloutSummary, evaluate, rollout, rollout_with};
 pub use run::{RunConfig, RunResult, evaluate_run, resume, train, train_with};
 pub use summary::{EvalFile, EvalSummary, MeanStd};

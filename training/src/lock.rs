@@ -7,7 +7,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::overrides::ConfigError;
+use crate::error::ConfigError;
 
 /// The lock of a run directory, released on drop.
 #[derive(Debug)]

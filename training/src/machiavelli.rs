@@ -11,7 +11,7 @@ use moralgym_envs::{EpisodeReport, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::overrides::ConfigError;
+use crate::error::ConfigError;
 use crate::progress::Progress;
 use crate::rollout::rollout_scripted;
 

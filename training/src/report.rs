@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use crate::error::ConfigError;
 use crate::machiavelli::{Scores, cached_random_baseline, score};
-use crate::overrides::ConfigError;
 use crate::rollout::{rollout, rollout_with};
 use crate::run::{RunConfig, train};
 use moralgym_agents::PolicyOptions;

@@ -8,7 +8,7 @@ use moralgym_envs::{EpisodeReport, EpisodeTracker, ParallelEnv, derive_seed, mak
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::overrides::ConfigError;
+use crate::error::ConfigError;
 
 /// Means over a set of episodes.
 #[derive(Clone, Debug, PartialEq, Serialize)]

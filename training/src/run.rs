@@ -11,8 +11,8 @@ use moralgym_envs::{EpisodeReport, VecEnv, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::error::ConfigError;
 use crate::lock::{RunLock, write_file};
-use crate::overrides::ConfigError;
 use crate::rollout::evaluate;
 use crate::summary::{EvalFile, EvalSummary};
 use crate::tensorboard::SummaryWriter;

@@ -9,7 +9,7 @@ use moralgym_envs::{EpisodeReport, per_agent_mean};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::overrides::ConfigError;
+use crate::error::ConfigError;
 
 /// A mean and a (population) standard deviation over episodes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -11,8 +11,9 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::error::ConfigError;
 use crate::lock::write_json;
-use crate::overrides::{ConfigError, apply_set};
+use crate::overrides::apply_set;
 use crate::pareto::{Point, hypervolume, non_dominated};
 use crate::plot::{Dot, png, svg};
 use crate::rollout::rollout_with;

@@ -7,7 +7,7 @@ use moralgym_envs::{Rng, VecEnv};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::overrides::ConfigError;
+use crate::error::ConfigError;
 
 /// One throughput measurement.
 #[derive(Clone, Debug, PartialEq, Serialize)]
