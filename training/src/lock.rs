@@ -1,10 +1,12 @@
-//! One live process per run directory: a lock file (`.lock`, holding the owner's pid and host)
-//! taken before anything is written and removed when the run ends. A second run into a directory
-//! another live process holds is refused; a lock left by a process that died (killed, crashed) on
-//! this host is taken over, and the takeover is said on stderr.
+//! One live process per run directory: a lock file (`.lock`) locked with the operating system's
+//! file lock (`File::try_lock`) before anything is written, holding the owner's pid and host, and
+//! removed when the run ends. A second run into a directory another live process holds is refused.
+//! The system releases the lock of a process that died (killed, crashed); the file it left behind
+//! then names it, and the takeover is said on stderr. A file left by another host is refused, as
+//! file locks need not reach across hosts on a shared filesystem: remove it by hand.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::ConfigError;
@@ -13,6 +15,8 @@ use crate::error::ConfigError;
 #[derive(Debug)]
 pub struct RunLock {
     path: PathBuf,
+    // Holds the system lock until dropped, after the file is removed.
+    _file: File,
 }
 
 fn host() -> String {
@@ -25,54 +29,66 @@ fn host() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
-/// Whether process `pid` of this host is alive (where that cannot be told, it is taken as alive).
-fn alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+/// Whether `file` is still the file at `path` (its last owner may have removed it between our
+/// opening and our locking it).
+fn still_at(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
 }
 
 impl RunLock {
     /// Takes the lock of `dir` (created if missing) for this process.
     pub fn acquire(dir: &Path) -> Result<Self, ConfigError> {
         let cannot = |e: std::io::Error| ConfigError::Write { path: dir.display().to_string(), message: e.to_string() };
+        let locked =
+            |owner: &str| ConfigError::Locked { dir: dir.display().to_string(), owner: owner.trim().to_string() };
         fs::create_dir_all(dir).map_err(cannot)?;
         let path = dir.join(".lock");
-        let me = format!("{} {}\n", std::process::id(), host());
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    f.write_all(me.as_bytes()).map_err(cannot)?;
-                    return Ok(Self { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = fs::read_to_string(&path).unwrap_or_default();
-                    let mut parts = owner.split_whitespace();
-                    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
-                    let their_host = parts.next().unwrap_or("").to_string();
-                    match pid {
-                        Some(pid) if their_host == host() && !alive(pid) => {
-                            eprintln!(
-                                "note: {} was locked by process {pid}, which is no longer running; taking it over",
-                                dir.display()
-                            );
-                            let _ = fs::remove_file(&path);
-                        }
-                        _ => {
-                            return Err(ConfigError::Locked {
-                                dir: dir.display().to_string(),
-                                owner: owner.trim().to_string(),
-                            });
-                        }
-                    }
-                }
-                Err(e) => return Err(cannot(e)),
+        for _ in 0..8 {
+            let mut file =
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(cannot)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => return Err(locked(&fs::read_to_string(&path).unwrap_or_default())),
+                Err(TryLockError::Error(e)) => return Err(cannot(e)),
             }
+            if !still_at(&file, &path) {
+                continue;
+            }
+            let mut left = String::new();
+            file.read_to_string(&mut left).map_err(cannot)?;
+            if let Some((pid, their_host)) = left.split_once(' ') {
+                if their_host.trim() != host() {
+                    return Err(locked(&left));
+                }
+                eprintln!(
+                    "note: {} was locked by process {pid}, which is no longer running; taking it over",
+                    dir.display()
+                );
+            }
+            file.set_len(0).map_err(cannot)?;
+            file.rewind().map_err(cannot)?;
+            file.write_all(format!("{} {}\n", std::process::id(), host()).as_bytes()).map_err(cannot)?;
+            return Ok(Self { path, _file: file });
         }
-        Err(ConfigError::Locked { dir: dir.display().to_string(), owner: "a process that took it first".into() })
+        Err(locked("a process that took it first"))
     }
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
+        // Removed while still locked, so the next owner locks a new file (see `still_at`).
         let _ = fs::remove_file(&self.path);
     }
 }
@@ -124,6 +140,35 @@ mod tests {
         // another host's lock cannot be judged: refused
         fs::write(dir.join(".lock"), "1 some-other-host\n").unwrap();
         assert!(RunLock::acquire(&dir).is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn threads_taking_over_a_stale_lock_hold_it_one_at_a_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = std::env::temp_dir().join(format!("moralgym-lock-race-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(".lock"), format!("4294967295 {}\n", host())).unwrap();
+        let (holders, most, wins) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        if let Ok(lock) = RunLock::acquire(&dir) {
+                            let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            wins.fetch_add(1, Ordering::SeqCst);
+                            std::thread::yield_now();
+                            holders.fetch_sub(1, Ordering::SeqCst);
+                            drop(lock);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 1, "never two holders at once");
+        assert!(wins.load(Ordering::SeqCst) > 0);
         let _ = fs::remove_dir_all(&dir);
     }
 
