@@ -4,6 +4,7 @@
 
 pub mod buffer;
 pub mod burn_rl;
+pub mod catalogue;
 pub mod conscience;
 pub mod error;
 mod fused;
@@ -22,10 +23,11 @@ pub mod trained;
 pub mod trainer;
 
 pub use buffer::RolloutBuffer;
+pub use catalogue::{POLICIES, Plays, PolicyOptions, is_llm, make_policy, make_policy_with};
 pub use conscience::{Applies, ConscienceConfig};
 pub use error::AgentError;
 pub use lagrangian::{CostConfig, CostMode};
-pub use policy::{POLICIES, Plays, Policy, PolicyError, PolicyOptions, is_llm, make_policy, make_policy_with};
+pub use policy::{Policy, PolicyError};
 pub use ppo::{PpoConfig, PpoLearner};
 pub use random::RandomPolicy;
 pub use trainer::{Iteration, Trainer, TrainerConfig};

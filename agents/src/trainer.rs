@@ -16,12 +16,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::RolloutBuffer;
+use crate::catalogue::make_policy;
 use crate::conscience::{Applies, Conscience, ConscienceConfig};
 use crate::error::{AgentError, setting};
 use crate::lagrangian::{CostConfig, CostRule, Multiplier};
 use crate::lase::{Lase, LaseStats};
 use crate::model::Torso;
-use crate::policy::{Policy, make_policy};
+use crate::policy::Policy;
 use crate::ppo::{PpoConfig, PpoLearner, UpdateStats};
 use crate::social::{Shaper, SocialConfig, SocialMode};
 use crate::trained::{Rows, TrainedPolicy, agent_rows, policy_input};
@@ -71,7 +72,7 @@ impl TrainerConfig {
         if let Some(c) = &self.conscience {
             c.validate()?;
         }
-        if crate::policy::is_llm(&self.partner_policy) {
+        if crate::catalogue::is_llm(&self.partner_policy) {
             return Err(setting(
                 "partner_policy",
                 "a language model cannot be a training partner (it would need a request per env step); evaluate it with rollout, eval, report or a sweep's baselines",
