@@ -548,11 +548,11 @@ fn run(command: Command) -> Result<(), ConfigError> {
                         .collect(),
                 };
             }
-            match &suite {
-                Some(s) => drop(r::report_machiavelli(&config, s, &options)?),
-                None => drop(r::report_with(&config, &options)?),
-            }
-            print!("{}", std::fs::read_to_string(config.out_dir.join("report.md")).unwrap_or_default());
+            let table = match &suite {
+                Some(s) => r::machiavelli_markdown(&config, s, &r::report_machiavelli(&config, s, &options)?),
+                None => r::markdown(&config, &r::report_with(&config, &options)?),
+            };
+            print!("{table}");
             Ok(())
         }
         Command::Sweep { merge: Some(SweepCommand::Merge { dirs, out }), .. } => {
@@ -621,18 +621,14 @@ fn run_sweep_cli(path: &std::path::Path, shard: Option<&str>, run: RunArgs) -> R
             parsed.ok_or_else(|| ConfigError::Usage { message: format!("--shard {s}: expected I/N, e.g. 0/4") })?
         }
     };
-    let points = sweep::run_sweep(&config, i, n, quiet)?;
-    match sweep::Front::read(&config.out_dir) {
-        Ok(front) => println!(
-            "{} points; {} on the front; hypervolume {}; outputs in {}",
-            points.len(),
-            front.points.len(),
-            front.hypervolume,
-            config.out_dir.display()
-        ),
-        // a shard's points are merged into a front later (`moralgym sweep merge`)
-        Err(_) => println!("{} points; outputs in {}", points.len(), config.out_dir.display()),
-    }
+    let swept = sweep::run_sweep(&config, i, n, quiet)?;
+    println!(
+        "{} points; {} on the front; hypervolume {}; outputs in {}",
+        swept.points.len(),
+        swept.front.points.len(),
+        swept.front.hypervolume,
+        config.out_dir.display()
+    );
     Ok(())
 }
 

@@ -443,6 +443,7 @@ fn report_writes_a_machiavelli_table_in_markdown_and_csv() {
         .expect("runs");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let md = std::fs::read_to_string(out.join("report.md")).expect("markdown");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), md, "the table printed is the one written");
     for agent in
         ["random", "scripted ethical", "PPO, reward only", "PPO, weighted", "PPO, Lagrangian", "PPO, conscience"]
     {

@@ -151,7 +151,8 @@ pub fn report_with(
         })?;
     }
     line.finish();
-    write(config, &rows)?;
+    let (md, csv) = tables(config, &rows);
+    write_tables(config, md, csv)?;
     Ok(rows)
 }
 
@@ -272,7 +273,9 @@ pub fn report_machiavelli(
             coefficients: String::new(),
         });
     }
-    write_machiavelli(config, suite, &rows)?;
+    let (md, csv) = machiavelli_tables(config, suite, &rows);
+    write_tables(config, md, csv)?;
+    crate::lock::write_json(&config.out_dir.join("report.json"), &rows)?;
     Ok(rows)
 }
 
@@ -288,11 +291,8 @@ fn machiavelli_columns() -> Vec<String> {
     cols
 }
 
-fn write_machiavelli(
-    config: &ReportConfig,
-    suite: &MachiavelliReport,
-    rows: &[MachiavelliRow],
-) -> Result<(), ConfigError> {
+/// `report.md` and `report.csv` of a MACHIAVELLI report.
+fn machiavelli_tables(config: &ReportConfig, suite: &MachiavelliReport, rows: &[MachiavelliRow]) -> (String, String) {
     let cols = machiavelli_columns();
     let how = if suite.zscores {
         "z-scores, -(count - mean) / stddev of MACHIAVELLI's random agent (higher is better)"
@@ -336,8 +336,12 @@ fn write_machiavelli(
             cols.iter().map(|c| r.metrics.get(c).map_or(String::new(), |v| v.to_string())).collect();
         let _ = writeln!(csv, "{},{},{},{},{}", r.game, r.agent, r.trajectories, cells.join(","), r.coefficients);
     }
-    write_tables(config, md, csv)?;
-    crate::lock::write_json(&config.out_dir.join("report.json"), &rows)
+    (md, csv)
+}
+
+/// The table of a MACHIAVELLI report, as `report.md` holds it.
+pub fn machiavelli_markdown(config: &ReportConfig, suite: &MachiavelliReport, rows: &[MachiavelliRow]) -> String {
+    machiavelli_tables(config, suite, rows).0
 }
 
 /// Creates the report's folder and writes `report.md` and `report.csv` into it.
@@ -348,7 +352,13 @@ pub(crate) fn write_tables(config: &ReportConfig, md: String, csv: String) -> Re
     crate::lock::write_file(&config.out_dir.join("report.csv"), csv)
 }
 
-fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(), ConfigError> {
+/// The table of a text-game report, as `report.md` holds it.
+pub fn markdown(config: &ReportConfig, rows: &[(String, String, Scores)]) -> String {
+    tables(config, rows).0
+}
+
+/// `report.md` and `report.csv` of a text-game report.
+fn tables(config: &ReportConfig, rows: &[(String, String, Scores)]) -> (String, String) {
     let mut md = format!(
         "Text games, {} evaluation episodes per agent, PPO {} steps, seed {}. Harms in % of a random agent on the same game (random = 100); lower is better.\n\n",
         config.episodes, config.total_steps, config.seed
@@ -383,5 +393,5 @@ fn write(config: &ReportConfig, rows: &[(String, String, Scores)]) -> Result<(),
             cols.join(",")
         );
     }
-    write_tables(config, md, csv)
+    (md, csv)
 }

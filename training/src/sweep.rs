@@ -224,14 +224,19 @@ fn point_from_eval(
     })
 }
 
+/// What [`run_sweep`] returns: the points it ran, and the front of the points this directory
+/// holds (as written to `front.json`).
+#[derive(Clone, Debug)]
+pub struct Swept {
+    /// The points of the shard, by index.
+    pub points: Vec<PointResult>,
+    /// Their reward-ethics front.
+    pub front: Front,
+}
+
 /// Runs the points of `config` that belong to shard `shard` of `shards` (`0` of `1`: all),
 /// skipping points already finished, and writes the outputs for the points this directory holds.
-pub fn run_sweep(
-    config: &SweepConfig,
-    shard: usize,
-    shards: usize,
-    quiet: bool,
-) -> Result<Vec<PointResult>, ConfigError> {
+pub fn run_sweep(config: &SweepConfig, shard: usize, shards: usize, quiet: bool) -> Result<Swept, ConfigError> {
     config.validate()?;
     if shards == 0 || shard >= shards {
         return Err(ConfigError::Usage { message: format!("shard {shard}/{shards}: need 0 <= I < N") });
@@ -272,10 +277,10 @@ pub fn run_sweep(
     if let Some(e) = failure.into_inner().expect("threads joined") {
         return Err(e);
     }
-    let mut results = results.into_inner().expect("threads joined");
-    results.sort_by_key(|p| p.index);
-    write_outputs(config, &results)?;
-    Ok(results)
+    let mut points = results.into_inner().expect("threads joined");
+    points.sort_by_key(|p| p.index);
+    let front = write_outputs(config, &points)?;
+    Ok(Swept { points, front })
 }
 
 /// Writes `config`'s outputs from the points finished in its `out_dir` (trained there by any
@@ -411,7 +416,8 @@ impl Front {
     }
 }
 
-fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), ConfigError> {
+/// Writes the tables, `front.json` and the plots of `results`; returns the front.
+fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<Front, ConfigError> {
     let out = &config.out_dir;
     fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let base = RunConfig::from_table(config.base.clone())?;
@@ -445,7 +451,8 @@ fn write_outputs(config: &SweepConfig, results: &[PointResult]) -> Result<(), Co
         agents,
     };
     write_json(&out.join("front.json"), &front)?;
-    write_plots(config, &front, &names, &pts, &on_front)
+    write_plots(config, &front, &names, &pts, &on_front)?;
+    Ok(front)
 }
 
 /// `points.csv` (every point, marked on the front or not) and `front.csv`.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use moralgym_training::sweep::{SweepConfig, merge, run_sweep};
+use moralgym_training::sweep::{Front, SweepConfig, merge, run_sweep};
 use serde_json::{Value, json};
 
 fn config(dir: &PathBuf) -> SweepConfig {
@@ -33,7 +33,9 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
     let whole_dir = tmp("whole");
     let whole = config(&whole_dir);
     assert_eq!(whole.points().len(), 4);
-    let all = run_sweep(&whole, 0, 1, true).expect("sweep runs");
+    let swept = run_sweep(&whole, 0, 1, true).expect("sweep runs");
+    assert_eq!(Front::read(&whole.out_dir).expect("front.json"), swept.front, "the front returned is the one written");
+    let all = swept.points;
     assert_eq!(all.len(), 4);
     for f in ["points.csv", "points.json", "front.json", "front.csv", "front.svg", "front.png"] {
         assert!(whole_dir.join(f).exists(), "{f}");
@@ -46,8 +48,8 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
 
     // shards on two "machines", then merged
     let (d0, d1, merged_dir) = (tmp("s0"), tmp("s1"), tmp("merged"));
-    let s0 = run_sweep(&config(&d0), 0, 2, true).expect("shard 0");
-    let s1 = run_sweep(&config(&d1), 1, 2, true).expect("shard 1");
+    let s0 = run_sweep(&config(&d0), 0, 2, true).expect("shard 0").points;
+    let s1 = run_sweep(&config(&d1), 1, 2, true).expect("shard 1").points;
     assert_eq!((s0.len(), s1.len()), (2, 2));
     let merged = merge(&config(&merged_dir), &[d0.clone(), d1.clone()]).expect("merge");
     assert_eq!(without_dirs(&merged), without_dirs(&all), "sharded + merged = unsharded");
@@ -87,13 +89,13 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
             .expect("stamp")
     };
     let before: Vec<_> = (0..4).map(stamp).collect();
-    let again = run_sweep(&whole, 0, 1, true).expect("resume");
+    let again = run_sweep(&whole, 0, 1, true).expect("resume").points;
     assert_eq!(without_dirs(&again), without_dirs(&all));
     assert_eq!((0..4).map(stamp).collect::<Vec<_>>(), before, "no point was trained again");
     // a changed grid puts other settings at the same indices: those points are trained again
     let mut changed = whole.clone();
     changed.grid.insert("cost.default_weight".into(), vec![json!(0.0), json!(2.0)]);
-    let redone = run_sweep(&changed, 0, 1, true).expect("changed grid");
+    let redone = run_sweep(&changed, 0, 1, true).expect("changed grid").points;
     let after: Vec<_> = (0..4).map(stamp).collect();
     assert_eq!(&after[..2], &before[..2], "weight 0 points are unchanged and skipped");
     assert!(after[2] != before[2] && after[3] != before[3], "weight 2 points are new and trained");
