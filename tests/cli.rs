@@ -98,13 +98,29 @@ fn bad_input_is_a_clear_error_with_exit_code_two() {
 
 #[test]
 fn bench_reports_env_steps_per_second() {
-    let t =
-        json_of(&["bench", "--env", "CoinGame-v1", "--num-envs", "4", "--threads", "2", "--steps", "200", "--json"]);
-    assert!(t["env_steps_per_sec"].as_f64().expect("number") > 0.0);
-    assert_eq!(t["num_envs"], 4);
-    assert_eq!(t["threads"], 2);
-    let per_agent = t["agent_steps_per_sec"].as_f64().expect("number") / t["env_steps_per_sec"].as_f64().expect("n");
-    assert!((per_agent - 2.0).abs() < 1e-9);
+    // Episodes of 8 steps: 4 copies stepped 200 times end exactly 100 episodes, which the bench
+    // counts from the env's own done flags, so it holds only if every step was played (the
+    // untimed warm-up before them is 64 steps, whole episodes too).
+    let t = json_of(&[
+        "bench",
+        "--env",
+        "CoinGame-v1",
+        "--set",
+        "max_steps=8",
+        "--num-envs",
+        "4",
+        "--threads",
+        "2",
+        "--steps",
+        "200",
+        "--json",
+    ]);
+    assert_eq!((t["num_envs"].as_u64(), t["threads"].as_u64(), t["steps"].as_u64()), (Some(4), Some(2), Some(200)));
+    assert_eq!(t["episodes"], 100, "{t}");
+    let (rate, seconds) = (t["env_steps_per_sec"].as_f64().expect("number"), t["seconds"].as_f64().expect("number"));
+    assert!(seconds > 0.0 && (rate * seconds - 800.0).abs() < 1e-6, "{t}");
+    let per_agent = t["agent_steps_per_sec"].as_f64().expect("number") / rate;
+    assert!((per_agent - 2.0).abs() < 1e-9, "two agents a step");
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub struct Throughput {
     pub threads: usize,
     /// Vector steps timed (each steps every copy once).
     pub steps: usize,
+    /// Episodes that ended during the timed steps (counted from the vector env's done flags).
+    pub episodes: usize,
     /// Wall time of the timed steps.
     pub seconds: f64,
     /// Environment steps per second (copies x vector steps / seconds).
@@ -47,6 +49,7 @@ pub fn measure(
     venv.reset(seed);
     let agents = venv.spec().num_agents;
     let per_batch = num_envs * agents;
+    let mut episodes = 0;
     let start = if venv.spec().has_action_mask {
         let mut policy = RandomPolicy::new(seed);
         let mut actions = vec![0u32; per_batch];
@@ -58,6 +61,7 @@ pub fn measure(
                 }
             }
             venv.step(&actions)?;
+            episodes += venv.done().iter().filter(|&&d| d).count();
         }
         start
     } else {
@@ -72,6 +76,7 @@ pub fn measure(
         let start = Instant::now();
         for s in 0..steps {
             venv.step(batch(s))?;
+            episodes += venv.done().iter().filter(|&&d| d).count();
         }
         start
     };
@@ -82,6 +87,7 @@ pub fn measure(
         num_envs,
         threads,
         steps,
+        episodes,
         seconds,
         env_steps_per_sec: env_steps / seconds,
         agent_steps_per_sec: env_steps * agents as f64 / seconds,
