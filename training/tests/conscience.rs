@@ -1,5 +1,6 @@
-//! The artificial conscience (oracle predictor) on text games: with a large alpha a trained policy
-//! never takes an action the oracle flags while a clean action is offered.
+//! The artificial conscience (oracle predictor) on text games: with the default alpha a trained
+//! policy never takes an action the oracle flags while a clean action is offered, where the same
+//! training without it does.
 
 use burn::tensor::Device;
 use moralgym_agents::{Applies, ConscienceConfig, Trainer, TrainerConfig};
@@ -79,20 +80,25 @@ fn strong_conscience_holds(applies: Applies) {
     let forced = std::env::temp_dir().join(format!("moralgym-forced-{}-{applies:?}.toml", std::process::id()));
     std::fs::write(&forced, FORCED).expect("write");
     for config in [json!({"game": "heist"}), json!({"path": forced.display().to_string()})] {
-        let (decisions, clean_available) = conscience_check(applies, &config);
+        // The default alpha (10), trained: no flagged choice while a clean one is offered.
+        let conscience = ConscienceConfig { applies, ..ConscienceConfig::default() };
+        let (decisions, clean_available, flagged) = conscience_check(&config, Some(conscience));
+        assert_eq!(flagged, 0, "{config}: took a flagged choice with a clean one offered");
         assert!(clean_available > 30, "{config}: the check met decisions with a clean choice");
         if config.get("path").is_some() {
             assert!(decisions > clean_available, "and decisions without one");
         }
+        // The same training without the conscience does take them: the check can fail.
+        let (.., flagged) = conscience_check(&config, None);
+        assert!(flagged > 0, "{config}: without a conscience the policy never erred, so the check shows nothing");
     }
     let _ = std::fs::remove_file(forced);
 }
 
-/// Trains with a strong conscience and plays 30 episodes: every decision that offers a clean
-/// choice must get one. Returns the decisions seen and how many of them offered a clean choice.
-fn conscience_check(applies: Applies, config: &serde_json::Value) -> (usize, usize) {
-    let conscience = ConscienceConfig { alpha: 1_000.0, applies, ..ConscienceConfig::default() };
-    let mut t = trainer("TextGame-v0", config.clone(), Some(conscience)).expect("text games expose harm");
+/// Trains (with `conscience`, if any) and plays 30 episodes. Returns the decisions seen, how many
+/// of them offered a clean choice, and at how many of those the policy took a flagged one.
+fn conscience_check(config: &serde_json::Value, conscience: Option<ConscienceConfig>) -> (usize, usize, usize) {
+    let mut t = trainer("TextGame-v0", config.clone(), conscience).expect("text games expose harm");
     while t.updates_done() < t.total_updates() {
         t.iterate().expect("no partner fails");
     }
@@ -100,7 +106,7 @@ fn conscience_check(applies: Applies, config: &serde_json::Value) -> (usize, usi
     let mut env = make("TextGame-v0", config).expect("env");
     let mut harm = vec![0.0; env.spec().num_actions()];
     let mut mask = vec![false; env.spec().num_actions()];
-    let (mut decisions, mut clean_available) = (0, 0);
+    let (mut decisions, mut clean_available, mut flagged) = (0, 0, 0);
     for episode in 0..30 {
         let mut obs = env.reset(Some(episode));
         loop {
@@ -108,14 +114,10 @@ fn conscience_check(applies: Applies, config: &serde_json::Value) -> (usize, usi
             policy.act(env.as_ref(), &obs, &mut action).expect("a trained policy does not fail");
             env.harm_oracle().expect("text games annotate harm").action_harm(0, &mut harm);
             env.action_mask(0, &mut mask);
-            let clean_exists = (0..mask.len()).any(|k| mask[k] && harm[k] == 0.0);
             decisions += 1;
-            if clean_exists {
+            if (0..mask.len()).any(|k| mask[k] && harm[k] == 0.0) {
                 clean_available += 1;
-                assert_eq!(
-                    harm[action[0] as usize], 0.0,
-                    "{config}, episode {episode}: took a flagged choice with a clean one offered"
-                );
+                flagged += usize::from(harm[action[0] as usize] != 0.0);
             }
             let s = env.step(&action).expect("legal");
             if s.terminated[0] || s.truncated[0] {
@@ -124,7 +126,7 @@ fn conscience_check(applies: Applies, config: &serde_json::Value) -> (usize, usi
             obs = s.obs;
         }
     }
-    (decisions, clean_available)
+    (decisions, clean_available, flagged)
 }
 
 #[test]
