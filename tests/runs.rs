@@ -66,6 +66,8 @@ fn a_second_run_into_a_live_runs_directory_is_refused_and_a_killed_run_resumes_w
         assert!(t0.elapsed() < Duration::from_secs(120), "the run never got going");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Paused, so it cannot finish while the second run is tried, however fast the machine.
+    signal(&first, "STOP");
     let second = run(&["train", "configs/ppo_prisoners_dilemma_none.toml", "--out", &out, "--quiet"]);
     assert_eq!(second.status.code(), Some(2));
     let why = String::from_utf8_lossy(&second.stderr);
@@ -271,12 +273,20 @@ fn a_run_whose_log_is_deleted_under_it_fails() {
         assert!(t0.elapsed() < Duration::from_secs(120), "the run never got going");
         std::thread::sleep(Duration::from_millis(20));
     }
+    signal(&child, "STOP");
     std::fs::remove_file(dir.join("metrics.jsonl")).unwrap();
+    signal(&child, "CONT");
     let status = child.wait().expect("ends");
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert!(!status.success() && stderr.contains("metrics.jsonl disappeared during the run"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Sends `child` a signal (`STOP`, `CONT`) with `kill`.
+fn signal(child: &Child, name: &str) {
+    let sent = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().expect("kill runs");
+    assert!(sent.success(), "kill -{name}");
 }
 
 /// Copies a run directory (files and folders, no links).

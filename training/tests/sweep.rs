@@ -82,23 +82,21 @@ fn shards_merge_to_the_unsharded_sweep_and_reruns_skip_finished_points() {
     std::fs::write(&eval, &kept).expect("restore");
     assert!(!lone.join("front.json").exists(), "nothing written by a refused merge");
 
-    // a re-run finds every point finished and trains nothing
-    let stamp = |i: usize| {
-        std::fs::metadata(whole_dir.join("points").join(format!("{i:04}")).join("metrics.jsonl"))
-            .and_then(|m| m.modified())
-            .expect("stamp")
-    };
-    let before: Vec<_> = (0..4).map(stamp).collect();
+    // a re-run finds every point finished and trains nothing. A point trained again starts over
+    // in its folder and removes the old run's checkpoints/, where each point gets a marker.
+    let marker = |i: usize| whole_dir.join("points").join(format!("{i:04}")).join("checkpoints").join("marker");
+    for i in 0..4 {
+        std::fs::write(marker(i), "kept unless trained again").expect("marker");
+    }
+    let kept = || (0..4).map(|i| marker(i).exists()).collect::<Vec<_>>();
     let again = run_sweep(&whole, 0, 1, true).expect("resume").points;
     assert_eq!(without_dirs(&again), without_dirs(&all));
-    assert_eq!((0..4).map(stamp).collect::<Vec<_>>(), before, "no point was trained again");
+    assert_eq!(kept(), [true; 4], "no point was trained again");
     // a changed grid puts other settings at the same indices: those points are trained again
     let mut changed = whole.clone();
     changed.grid.insert("cost.default_weight".into(), vec![json!(0.0), json!(2.0)]);
     let redone = run_sweep(&changed, 0, 1, true).expect("changed grid").points;
-    let after: Vec<_> = (0..4).map(stamp).collect();
-    assert_eq!(&after[..2], &before[..2], "weight 0 points are unchanged and skipped");
-    assert!(after[2] != before[2] && after[3] != before[3], "weight 2 points are new and trained");
+    assert_eq!(kept(), [true, true, false, false], "weight 0 points are skipped, weight 2 points trained");
     assert_eq!(redone[2].overrides["cost.default_weight"], json!(2.0));
     for d in [whole_dir, d0, d1, merged_dir, lone, other_dir] {
         let _ = std::fs::remove_dir_all(d);
