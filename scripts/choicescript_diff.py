@@ -82,6 +82,12 @@ def first_difference(a, b):
     return None
 
 
+def label(game):
+    """The game's name: its folder, or the first folder above the usual `web/mygame/scenes`."""
+    parts = [p for p in Path(game).resolve().parts if p not in ("scenes", "mygame", "web")]
+    return parts[-1] if parts else str(game)
+
+
 def lines_of(game):
     return sum(len(p.read_text(errors="replace").splitlines()) for p in Path(game).glob("*.txt"))
 
@@ -131,10 +137,10 @@ def main():
             same += diff is None
             if diff and args.verbose:
                 name = route if len(route) < 20 else f"random {k - 2}"
-                print(f"  {Path(game).name} {name}: decision {diff[0]}: {diff[1]}", file=sys.stderr)
+                print(f"  {label(game)} {name}: decision {diff[0]}: {diff[1]}", file=sys.stderr)
         total_same += same
         total_routes += len(routes)
-        print(f"| {Path(game).name} | {lines_of(game)} | {'yes' if loads(args.moralgym, game) else 'no'} "
+        print(f"| {label(game)} | {lines_of(game)} | {'yes' if loads(args.moralgym, game) else 'no'} "
               f"| {errors[0]} / {errors[1]} of {args.random} | {same} of {len(routes)} |")
     print(f"\n{total_same} of {total_routes} routes identical ({100 * total_same / max(total_routes, 1):.1f} %)")
 

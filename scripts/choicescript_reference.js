@@ -22,7 +22,7 @@ if (!ref || !gameDir || !route) {
 const maxDecisions = Number(maxArg || 200);
 global.fs = fs;
 global.path = path;
-for (const file of ['web/scene.js', 'web/navigator.js', 'web/util.js', 'headless.js', 'seedrandom.js']) {
+for (const file of ['web/scene.js', 'web/navigator.js', 'web/util.js', 'headless.js']) {
   vm.runInThisContext(fs.readFileSync(path.join(ref, file), 'utf8'), { filename: file });
 }
 
@@ -135,7 +135,34 @@ const nav = (global.nav = new SceneNavigator(['startup']));
 const stats = (global.stats = {});
 nav.setStartingStatsClone(stats);
 nav.resetStats(stats);
-Math.seedrandom(String(seedArg || 0));
+// Random draws (`*rand`, `*goto_random_scene`) come from moralgym's own stream for the same seed
+// (xoshiro256++ seeded by SplitMix64, as envs/src/api/rng.rs; a float is the top 53 bits), so that
+// routes through them compare: the reference's `floor(u * n)` then picks what moralgym's `below(n)`
+// picks (they differ only when the 11 bits a float drops carry past an integer, about n in 2^53).
+Math.random = (() => {
+  const M = (1n << 64n) - 1n;
+  let sm = BigInt(seedArg || 0) & M;
+  const splitmix = () => {
+    sm = (sm + 0x9e3779b97f4a7c15n) & M;
+    let z = sm;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
+    return z ^ (z >> 31n);
+  };
+  const s = [splitmix(), splitmix(), splitmix(), splitmix()];
+  const rotl = (x, k) => ((x << k) | (x >> (64n - k))) & M;
+  return () => {
+    const result = (rotl((s[0] + s[3]) & M, 23n) + s[0]) & M;
+    const t = (s[1] << 17n) & M;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45n);
+    return Number(result >> 11n) / 2 ** 53;
+  };
+})();
 global.timeout = null;
 try {
   new Scene(nav.getStartupScene(), stats, nav, false).execute();

@@ -232,7 +232,8 @@ struct Shared<'f> {
 
 impl Shared<'_> {
     fn scene(&mut self, name: &str, file: &str, line: u32) -> u32 {
-        let name = name.to_lowercase();
+        // Scene names are case-sensitive, as the reference reads its files by the name as written.
+        let name = name.to_string();
         if let Some(&k) = self.scene_index.get(&name) {
             return k;
         }
@@ -339,7 +340,7 @@ fn header(nodes: &[Node], sh: &mut Shared) -> Header {
                     if !valid_scene(s) {
                         sh.problems.push(Problem::in_file(file, c.line as usize, format!("`{s}` is not a scene name")));
                     } else {
-                        h.scene_list.push((s.to_lowercase(), c.line));
+                        h.scene_list.push((s.to_string(), c.line));
                     }
                 }
             }
@@ -1277,7 +1278,10 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
                 None => {
                     // Reported when play enters the scene, as the reference does.
                     let (rf, rl) = sh.first_ref[k].clone().unwrap_or_default();
-                    let m = format!("scene `{name}` has no file {file}");
+                    let mut m = format!("scene `{name}` has no file {file}");
+                    if let Some(near) = sh.files.keys().find(|f| f.eq_ignore_ascii_case(&name)) {
+                        m.push_str(&format!(" ({near}.txt differs in case; scene names are case-sensitive)"));
+                    }
                     sh.warnings.push(Problem::in_file(rf, rl as usize, m.clone()));
                     missing = Some(m);
                     owned_tree = Vec::new();

@@ -243,7 +243,7 @@ pub fn read_files(
             && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
         {
             let text = crate::text::files::read(&p, Some(&dir)).map_err(|e| io(&p, e))?;
-            files.insert(stem.to_lowercase(), text);
+            files.insert(stem.to_string(), text);
         }
     }
     // A sidecar named by the user may live anywhere; the default one is a file of the folder.

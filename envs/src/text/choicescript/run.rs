@@ -296,7 +296,8 @@ impl Run {
                 if !passage.narration.is_empty() {
                     self.pending_break = 2;
                 }
-                self.frames.truncate(1);
+                // The scene replaces the one that finished; callers of *gosub_scene stay below
+                // it, as the reference keeps its stack of them.
                 self.enter(next, 0, passage);
                 Flow::Next
             }
@@ -316,11 +317,8 @@ impl Run {
             let (scene_id, pc) = (frame.scene, frame.pc);
             let scene = &game.scenes[scene_id as usize];
             if pc as usize >= scene.ops.len() {
-                // The end of a scene file: return from a *gosub_scene, else *finish.
-                if self.frames.len() > 1 {
-                    self.frames.pop();
-                    continue;
-                }
+                // The end of a scene file is a *finish, in a *gosub_scene too: the reference
+                // returns to the caller only on *return.
                 let place = format!("{}.txt line {}", scene.name, scene.line_count);
                 match self.finish(place, passage) {
                     Flow::Next => continue,
@@ -400,7 +398,10 @@ impl Run {
                 if lo > hi || !lo.is_finite() || !hi.is_finite() {
                     return Err(format!("*rand needs min <= max, got {lo} and {hi}"));
                 }
-                let v = if lo.fract() == 0.0 && hi.fract() == 0.0 && hi - lo < u32::MAX as f64 {
+                // Draws as the reference draws: nothing when min equals max, one number otherwise.
+                let v = if lo == hi {
+                    lo
+                } else if lo.fract() == 0.0 && hi.fract() == 0.0 && hi - lo < u32::MAX as f64 {
                     lo + self.rng.below((hi - lo) as usize + 1) as f64
                 } else {
                     lo + self.rng.unit() * (hi - lo)
@@ -448,13 +449,15 @@ impl Run {
                     }
                     open.push(k);
                 }
+                // One draw whether or not a scene can be picked, as the reference draws.
+                let k = self.rng.below(open.len().max(1));
                 if open.is_empty() {
                     if *allow_none {
                         return Ok(Flow::Next);
                     }
                     return Err("no scene of this *goto_random_scene can be picked".into());
                 }
-                let pick = &scenes[open[self.rng.below(open.len())]];
+                let pick = &scenes[open[k]];
                 if !pick.allow_reuse {
                     self.picked[pick.scene as usize] = true;
                 }
