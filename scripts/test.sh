@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# the build without the language-model client (the `llm` feature, on by default)
+cargo check -p moralgym --no-default-features
 cargo test --workspace --doc
 cargo nextest run --workspace --no-fail-fast
 

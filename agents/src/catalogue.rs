@@ -252,6 +252,14 @@ mod tests {
         }
     }
 
+    /// Runs in a build without the client (`cargo test -p moralgym-agents --no-default-features`).
+    #[cfg(not(feature = "llm"))]
+    #[test]
+    fn without_the_llm_feature_a_language_model_policy_names_what_is_missing() {
+        let e = make_policy("llm", "PrisonersDilemma-v0", &Value::Null, 0).err().expect("no client");
+        assert!(e.to_string().contains("without its `llm` feature"), "{e}");
+    }
+
     #[test]
     fn an_unknown_name_lists_the_names() {
         let e = make_policy("nobody", "PrisonersDilemma-v0", &Value::Null, 0).err().expect("unknown");

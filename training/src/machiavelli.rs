@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use moralgym_agents::PolicyOptions;
-use moralgym_agents::llm::cache::cache_root;
+use moralgym_envs::cache_root;
 use moralgym_envs::text::{COST_NAMES, MORALITY, TextGameConfig};
 use moralgym_envs::{EpisodeReport, registry};
 use serde::{Deserialize, Serialize};

@@ -11,20 +11,6 @@ use sha2::{Digest, Sha256};
 
 use super::LlmError;
 
-/// moralgym's cache folder (random baselines, model answers): `$MORALGYM_CACHE`, else
-/// `$XDG_CACHE_HOME/moralgym`, else `~/.cache/moralgym`.
-pub fn cache_root() -> PathBuf {
-    if let Some(d) = std::env::var_os("MORALGYM_CACHE") {
-        return PathBuf::from(d);
-    }
-    match std::env::var_os("XDG_CACHE_HOME")
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").into_os_string()))
-    {
-        Some(base) => PathBuf::from(base).join("moralgym"),
-        None => std::env::temp_dir().join("moralgym-cache"),
-    }
-}
-
 /// Cached responses under one folder.
 pub struct Cache {
     dir: PathBuf,

@@ -5,9 +5,10 @@
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::cache::Cache;
+use super::wire::{Completion, clip, read_completion};
 use super::{LlmConfig, LlmError};
 
 /// A counting semaphore: at most `limit` holders at once.
@@ -38,23 +39,6 @@ impl Drop for SlotGuard<'_> {
         *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.0.freed.notify_one();
     }
-}
-
-/// One completion and what it cost.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Completion {
-    /// The assistant's text.
-    pub text: String,
-    /// Tokens of the prompt, as the server counted them (0 when it did not say).
-    pub prompt_tokens: u64,
-    /// Tokens of the answer.
-    pub completion_tokens: u64,
-    /// Whether it came from the cache (no request was sent).
-    pub cached: bool,
-    /// Requests that were retried (429, 5xx, timeouts, broken connections) before this answer.
-    pub retries: u64,
-    /// Seconds spent waiting for the server (0 for a cached answer).
-    pub seconds: f64,
 }
 
 /// A chat-completions client shared by every agent of an evaluation.
@@ -188,40 +172,6 @@ fn api_key(raw: String) -> Result<Option<String>, LlmError> {
             "OPENAI_API_KEY holds a space, a line break or a character an HTTP header cannot carry".into(),
         ))
     }
-}
-
-fn clip(text: &str) -> String {
-    let t: String = text.chars().take(300).collect();
-    if t.len() < text.len() { format!("{t}...") } else { t }
-}
-
-fn read_completion(response: &Value, cached: bool, retries: u64, seconds: f64) -> Result<Completion, LlmError> {
-    let text = response["choices"][0]["message"]["content"].as_str().ok_or_else(|| {
-        LlmError::Response(format!("no choices[0].message.content in {}", clip(&response.to_string())))
-    })?;
-    let tokens = |k: &str| response["usage"][k].as_u64().unwrap_or(0);
-    Ok(Completion {
-        text: text.to_string(),
-        prompt_tokens: tokens("prompt_tokens"),
-        completion_tokens: tokens("completion_tokens"),
-        cached,
-        retries,
-        seconds,
-    })
-}
-
-/// A chat-completions request body: the model, the messages and the sampling settings.
-pub fn request(config: &LlmConfig, model: &str, messages: &[(&str, String)], seed: Option<u64>) -> Value {
-    let messages: Vec<Value> =
-        messages.iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
-    let mut body = json!({"model": model, "messages": messages, "temperature": config.temperature});
-    if let Some(m) = config.max_tokens {
-        body["max_tokens"] = json!(m);
-    }
-    if let Some(s) = seed {
-        body["seed"] = json!(s);
-    }
-    body
 }
 
 #[cfg(test)]

@@ -12,9 +12,15 @@
 //! its episode's seed. Every request is cached on disk by its exact content, so a re-run sends
 //! nothing and repeats bit for bit.
 
+#[cfg(feature = "llm")]
 pub mod cache;
+#[cfg(feature = "llm")]
+pub mod client;
+#[cfg(not(feature = "llm"))]
+#[path = "offline.rs"]
 pub mod client;
 pub mod prompt;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,8 +29,9 @@ use moralgym_envs::{ParallelEnv, Rng, TextObservation, derive_seed};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-pub use client::{Completion, LlmClient};
+pub use client::LlmClient;
 pub use prompt::{Answer, AnswerFormat, Prompt, STYLES, parse_answer};
+pub use wire::Completion;
 
 use crate::policy::{Policy, PolicyError};
 
@@ -60,7 +67,7 @@ pub struct LlmConfig {
     pub concurrency: usize,
     /// Read and write the disk cache.
     pub cache: bool,
-    /// The cache's folder (default: `<moralgym cache>/llm`, see [`cache::cache_root`]).
+    /// The cache's folder (default: `<moralgym cache>/llm`, see [`moralgym_envs::cache_root`]).
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -103,7 +110,7 @@ impl LlmConfig {
 
     /// The cache's folder.
     pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| cache::cache_root().join("llm"))
+        self.cache_dir.clone().unwrap_or_else(|| moralgym_envs::cache_root().join("llm"))
     }
 
     /// Checks every setting, naming the key at fault.
@@ -172,7 +179,8 @@ impl Llm {
     /// Connects `config` (checked; the model must be named).
     pub fn new(config: &LlmConfig) -> Result<Arc<Self>, LlmError> {
         config.validate()?;
-        Ok(Arc::new(Self { model: config.model()?, client: LlmClient::new(config)? }))
+        let client = LlmClient::new(config)?;
+        Ok(Arc::new(Self { model: config.model()?, client }))
     }
 
     /// The settings.
@@ -265,7 +273,7 @@ fn decide(
     let retries = prompt.answer_retries.unwrap_or(llm.config().answer_retries);
     for attempt in 0..=retries {
         let seed = seed.map(|s| derive_seed(s, attempt as u64) & 0x7fff_ffff);
-        let mut request = client::request(llm.config(), &llm.model, &messages, seed);
+        let mut request = wire::request(llm.config(), &llm.model, &messages, seed);
         if let Some(t) = prompt.temperature {
             request["temperature"] = json!(t);
         }

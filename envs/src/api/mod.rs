@@ -1,6 +1,7 @@
 //! The environment contract: traits, spaces, specs, costs, errors, seeding, episode metrics, and
-//! the one hash written to disk.
+//! the one hash written to disk, and the project's cache folder.
 
+mod cache;
 mod env;
 mod error;
 mod hash;
@@ -9,6 +10,7 @@ mod rng;
 mod space;
 mod spec;
 
+pub use cache::cache_root;
 pub use env::{
     Env, Event, HarmOracle, ParallelEnv, ParallelStep, SingleAgent, Step, StepBuf, TextObservation, TextView,
     Visibility, can_see, legal_actions,
