@@ -102,9 +102,38 @@ impl RolloutBuffer {
         Self { obs_dim, num_actions, heads: 1 + costs, ..Self::default() }
     }
 
-    /// Empties the buffer for the next rollout.
+    /// Empties the buffer for the next rollout, keeping its memory.
     pub fn clear(&mut self) {
-        *self = Self::new(self.obs_dim, self.num_actions, self.heads - 1);
+        let Self {
+            obs_dim: _,
+            num_actions: _,
+            heads: _,
+            obs,
+            masks,
+            penalties,
+            actions,
+            logp,
+            values,
+            weights,
+            rewards,
+            costs,
+            dones,
+            advantages,
+            standardised,
+            returns,
+            lanes,
+            starts,
+            initial_state,
+        } = self;
+        for v in [obs, penalties, logp, values, weights, rewards, costs, advantages, returns, initial_state] {
+            v.clear();
+        }
+        masks.clear();
+        actions.clear();
+        dones.clear();
+        starts.clear();
+        *standardised = false;
+        *lanes = 0;
     }
 
     /// Rows stored.

@@ -95,6 +95,16 @@ struct Trace {
     out: Vec<f32>,
 }
 
+/// A forward pass's outputs and the buffers of its hidden layers, kept between passes.
+#[derive(Clone, Debug, Default)]
+pub struct Forward {
+    /// Log-probabilities, `[rows * actions]`.
+    pub lp: Vec<f32>,
+    /// Values, `[rows * heads]`.
+    pub values: Vec<f32>,
+    hidden: Vec<Vec<f32>>,
+}
+
 impl FusedActorCritic {
     /// The same network as `model` (built with `hidden` layers for `obs_dim` inputs, `actions`
     /// logits and `heads` values), its weights copied out of it.
@@ -141,14 +151,22 @@ impl FusedActorCritic {
     /// The log-probability of every action (masked and penalised as [`crate::ppo::PpoLearner::act`]
     /// says) and the values of each row of `obs`.
     pub fn forward(&self, obs: &[f32], masks: &[bool], penalties: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let mut out = Forward::default();
+        self.forward_into(obs, masks, penalties, &mut out);
+        (out.lp, out.values)
+    }
+
+    /// [`FusedActorCritic::forward`] into `out`, whose buffers are reused: once they have grown
+    /// to the batch, a pass allocates nothing.
+    pub fn forward_into(&self, obs: &[f32], masks: &[bool], penalties: &[f32], out: &mut Forward) {
         let n = obs.len() / self.obs_dim;
-        let mut logits = self.net(&self.actor, obs, n).out;
-        self.adjust(&mut logits, masks, penalties);
-        for row in logits.chunks_mut(self.actions) {
+        self.net_into(&self.actor, obs, n, &mut out.hidden, &mut out.lp);
+        self.adjust(&mut out.lp, masks, penalties);
+        for row in out.lp.chunks_mut(self.actions) {
             let lse = log_sum_exp(row);
             row.iter_mut().for_each(|l| *l -= lse);
         }
-        (logits, self.net(&self.critic, obs, n).out)
+        self.net_into(&self.critic, obs, n, &mut out.hidden, &mut out.values);
     }
 
     /// One PPO gradient step on the rows `idx` of `buffer` at learning rate `lr`: PPO's losses
@@ -280,21 +298,33 @@ impl FusedActorCritic {
         }
     }
 
+    /// One net's forward pass over `n` rows into `out`, the hidden layers' outputs in `hidden`
+    /// (buffers grown as needed and reused).
+    fn net_into(&self, layers: &[Dense], x: &[f32], n: usize, hidden: &mut Vec<Vec<f32>>, out: &mut Vec<f32>) {
+        if hidden.len() < layers.len() {
+            hidden.resize_with(layers.len(), Vec::new);
+        }
+        for (l, layer) in layers.iter().enumerate() {
+            let (before, rest) = hidden.split_at_mut(l);
+            let input = before.last().map_or(x, Vec::as_slice);
+            let y = if l + 1 < layers.len() { &mut rest[0] } else { &mut *out };
+            y.clear();
+            for _ in 0..n {
+                y.extend_from_slice(&self.params[layer.b()..layer.b() + layer.d_out]);
+            }
+            // y = bias + x W
+            matmul(y, true, input, &self.params[layer.w..layer.b()], [n, layer.d_in, layer.d_out], [false, false]);
+            if l + 1 < layers.len() {
+                activate(self.activation, y);
+            }
+        }
+    }
+
     /// One net's forward pass over `n` rows, keeping each hidden layer's output.
     fn net(&self, layers: &[Dense], x: &[f32], n: usize) -> Trace {
-        let mut hidden: Vec<Vec<f32>> = Vec::with_capacity(layers.len());
-        for (l, layer) in layers.iter().enumerate() {
-            let input = hidden.last().map_or(x, Vec::as_slice);
-            let mut y = self.params[layer.b()..layer.b() + layer.d_out].repeat(n);
-            // y = bias + x W
-            matmul(&mut y, true, input, &self.params[layer.w..layer.b()], [n, layer.d_in, layer.d_out], [false, false]);
-            if l + 1 < layers.len() {
-                activate(self.activation, &mut y);
-            }
-            hidden.push(y);
-        }
-        let out = hidden.pop().expect("a net has at least its head");
-        Trace { hidden, out }
+        let mut trace = Trace { hidden: Vec::new(), out: Vec::new() };
+        self.net_into(layers, x, n, &mut trace.hidden, &mut trace.out);
+        trace
     }
 
     /// Accumulates the gradient of one net, from `d_out` (the loss's gradient with respect to its

@@ -26,6 +26,7 @@ pub use buffer::RolloutBuffer;
 pub use catalogue::{POLICIES, Plays, PolicyOptions, is_llm, make_policy, make_policy_with};
 pub use conscience::{Applies, ConscienceConfig};
 pub use error::AgentError;
+pub use fused::Forward;
 pub use lagrangian::{CostConfig, CostMode};
 pub use policy::{Policy, PolicyError};
 pub use ppo::{PpoConfig, PpoLearner};

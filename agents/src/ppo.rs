@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
-use crate::fused::{Adam, AdamRecord, FusedActorCritic};
+use crate::fused::{Adam, AdamRecord, Forward, FusedActorCritic};
 use crate::model::{Activation, ActorCritic, Architecture, CnnConfig, Init, LstmState, PolicyHead, Sequences, Torso};
 
 /// PPO hyper-parameters (CleanRL's defaults where it has one).
@@ -428,6 +428,23 @@ impl PpoLearner {
     /// 0 for a feed-forward one.
     pub fn state_size(&self) -> usize {
         4 * self.model.lstm_units()
+    }
+
+    /// [`PpoLearner::forward_in`] into `out`. The fused step reuses its buffers (a pass then
+    /// allocates nothing); burn's passes replace them.
+    pub fn forward_into(
+        &self,
+        obs: &[f32],
+        masks: &[bool],
+        penalties: &[f32],
+        state: &mut [f32],
+        starts: &[bool],
+        out: &mut Forward,
+    ) {
+        match &self.fused {
+            Some(fused) if self.model.lstm_units() == 0 => fused.forward_into(obs, masks, penalties, out),
+            _ => (out.lp, out.values) = self.forward_in(obs, masks, penalties, state, starts),
+        }
     }
 
     /// [`PpoLearner::forward`] for a recurrent network: each row's state (`state`, `[rows *

@@ -19,6 +19,7 @@ use crate::buffer::RolloutBuffer;
 use crate::catalogue::make_policy;
 use crate::conscience::{Applies, Conscience, ConscienceConfig};
 use crate::error::{AgentError, setting};
+use crate::fused::Forward;
 use crate::lagrangian::{CostConfig, CostRule, Multiplier};
 use crate::lase::{Lase, LaseStats};
 use crate::model::Torso;
@@ -169,6 +170,7 @@ struct Group {
 }
 
 /// Per-step scratch space of a rollout, allocated once per rollout.
+#[derive(Default)]
 struct StepScratch {
     /// `[copies * agents]` the joint action.
     joint: Vec<u32>,
@@ -185,12 +187,48 @@ struct StepScratch {
     own_obs: Vec<f32>,
     /// Per learner: what it reads this step.
     rows: Vec<Rows>,
+    /// Per learner: its forward passes this step.
+    passes: Vec<Pass>,
+    /// `[copies * agents]` the env's rewards, zero for agents that stopped.
+    raw: Vec<f32>,
+    /// A learner's sampled actions and their log-probabilities.
+    act: Vec<u32>,
+    logp: Vec<f32>,
+    /// The fixed partners' joint action in one copy.
+    partner: Vec<u32>,
     mask: Vec<bool>,
     finished: Vec<Finished>,
 }
 
+impl StepScratch {
+    /// Ready for a rollout of `n` copies of `a` agents with `k` actions: sized, the gifts
+    /// zeroed and the finished episodes forgotten.
+    fn start(&mut self, n: usize, a: usize, k: usize) {
+        for v in [&mut self.shaped, &mut self.raw] {
+            v.resize(n * a, 0.0);
+        }
+        self.joint.resize(n * a, 0);
+        self.partner.resize(a, 0);
+        self.mask.resize(k, true);
+        self.gifts.clear();
+        self.gifts.resize(a * a, 0.0);
+        self.finished.clear();
+    }
+}
+
+/// A learner's forward passes in one step: the one it acts on and, with the conscience at
+/// selection only, the one without the penalty that the update learns (from a copy of the state).
+#[derive(Default)]
+struct Pass {
+    acting: Forward,
+    learned: Option<Forward>,
+    state: Vec<f32>,
+}
+
 /// Multi-agent PPO with cost handling over a [`VecEnv`].
 pub struct Trainer {
+    /// The buffers of a rollout's steps, kept between rollouts.
+    scratch: StepScratch,
     config: TrainerConfig,
     venv: VecEnv,
     spec: EnvSpec,
@@ -365,6 +403,7 @@ impl Trainer {
             update: 0,
             anneal_from: (0, 1.0),
             total_updates,
+            scratch: StepScratch::default(),
         })
     }
 
@@ -517,22 +556,13 @@ impl Trainer {
             g.buffer.lanes = g.starts.len();
             g.buffer.initial_state.clone_from(&g.state);
         }
-        let mut s = StepScratch {
-            joint: vec![0; n * a],
-            shaped: vec![0.0; n * a],
-            gifts: vec![0.0; a * a],
-            w: Vec::new(),
-            row: Vec::new(),
-            present: Vec::new(),
-            own_obs: Vec::new(),
-            rows: Vec::new(),
-            mask: vec![true; self.spec.num_actions()],
-            finished: Vec::new(),
-        };
+        // The step's buffers live in the trainer, so that only the first rollout grows them.
+        let mut s = std::mem::take(&mut self.scratch);
+        s.start(n, a, self.spec.num_actions());
         let steps = self.config.ppo.num_steps;
         for _ in 0..steps {
             self.act_learners(&mut s);
-            self.act_partners(&mut s.joint)?;
+            self.act_partners(&mut s.joint, &mut s.partner)?;
             self.replace_stopped_actions(&mut s);
             if self.shaper.gifting() {
                 self.lase_view(&mut s);
@@ -540,13 +570,15 @@ impl Trainer {
             // Actions come from the masks, so a step error would be a bug in the env or here.
             self.venv.step(&s.joint).expect("sampled actions are legal");
             self.global_step += n as u64;
-            let raw: Vec<f32> = (0..n * a).map(|i| if self.alive[i] { self.venv.rewards()[i] } else { 0.0 }).collect();
+            for (i, r) in s.raw.iter_mut().enumerate() {
+                *r = if self.alive[i] { self.venv.rewards()[i] } else { 0.0 };
+            }
             if self.shaper.gifting() {
                 self.relationships(&mut s);
             }
-            self.shaper.shape(&raw, &s.w, self.venv.done(), &mut s.shaped, &mut s.gifts);
+            self.shaper.shape(&s.raw, &s.w, self.venv.done(), &mut s.shaped, &mut s.gifts);
             self.record_outcomes(&s.shaped);
-            self.record_lase(&s, &raw);
+            self.record_lase(&s, &s.raw);
             self.end_episodes(&mut s.finished);
         }
         let (losses, lagrange) = self.update_learners(lr, &s.finished);
@@ -554,7 +586,9 @@ impl Trainer {
         let (lase, gifts) = self.update_lase(lr, &s.gifts, steps);
         self.update += 1;
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
-        Ok(self.summarise(&s.finished, (steps * n) as f64 / elapsed, lr, losses, lagrange, gifts, lase))
+        let done = self.summarise(&s.finished, (steps * n) as f64 / elapsed, lr, losses, lagrange, gifts, lase);
+        self.scratch = s;
+        Ok(done)
     }
 
     /// Each learner samples its agents' actions in every copy, and stores what it read and did.
@@ -578,34 +612,39 @@ impl Trainer {
         }
         // with the conscience at selection, the update learns the policy without its penalty
         let unpenalised = self.conscience.as_ref().is_some_and(|c| c.applies == Applies::Selection);
-        let pass = |(g, r): (&mut Group, &Rows)| {
-            let mut before = unpenalised.then(|| g.state.clone());
-            let acting = g.learner.forward_in(&r.input, &r.masks, &r.penalties, &mut g.state, &g.starts);
-            let learned = before.as_mut().map(|st| g.learner.forward_in(&r.input, &r.masks, &[], st, &g.starts).0);
-            (acting, learned)
-        };
-        let fused = self.groups.iter().all(|g| g.learner.is_fused());
-        let passes: Vec<_> = if fused {
-            self.groups.iter_mut().zip(&s.rows).map(pass).collect()
-        } else {
-            self.groups.par_iter_mut().zip(&s.rows).map(pass).collect()
-        };
-        let k = self.spec.num_actions();
-        for ((g, r), ((lp, values), learned)) in self.groups.iter_mut().zip(&s.rows).zip(passes) {
-            let rows = n * g.agents.len();
-            let (mut act, mut logp) = (vec![0u32; rows], vec![0.0f32; rows]);
-            g.learner.sample(&lp, &mut self.rng, false, &mut act, &mut logp);
-            g.buffer.starts.extend_from_slice(&g.starts);
-            match learned {
-                Some(all) => {
-                    for (row, lp) in logp.iter_mut().enumerate() {
-                        *lp = all[row * k + act[row] as usize];
-                    }
-                    g.buffer.push_policy(&r.input, &r.masks, &[], &act, &logp, &values);
-                }
-                None => g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &act, &logp, &values),
+        s.passes.resize_with(self.groups.len(), Pass::default);
+        let pass = |((g, r), p): ((&mut Group, &Rows), &mut Pass)| {
+            if unpenalised {
+                p.state.clone_from(&g.state);
+                let learned = p.learned.get_or_insert_with(Forward::default);
+                g.learner.forward_into(&r.input, &r.masks, &[], &mut p.state, &g.starts, learned);
+            } else {
+                p.learned = None;
             }
-            for (r, &action) in act.iter().enumerate() {
+            g.learner.forward_into(&r.input, &r.masks, &r.penalties, &mut g.state, &g.starts, &mut p.acting);
+        };
+        if self.groups.iter().all(|g| g.learner.is_fused()) {
+            self.groups.iter_mut().zip(&s.rows).zip(&mut s.passes).for_each(pass);
+        } else {
+            self.groups.par_iter_mut().zip(&s.rows).zip(&mut s.passes).for_each(pass);
+        }
+        let k = self.spec.num_actions();
+        for ((g, r), p) in self.groups.iter_mut().zip(&s.rows).zip(&s.passes) {
+            let rows = n * g.agents.len();
+            s.act.resize(rows, 0);
+            s.logp.resize(rows, 0.0);
+            g.learner.sample(&p.acting.lp, &mut self.rng, false, &mut s.act, &mut s.logp);
+            g.buffer.starts.extend_from_slice(&g.starts);
+            match &p.learned {
+                Some(all) => {
+                    for (row, lp) in s.logp.iter_mut().enumerate() {
+                        *lp = all.lp[row * k + s.act[row] as usize];
+                    }
+                    g.buffer.push_policy(&r.input, &r.masks, &[], &s.act, &s.logp, &p.acting.values);
+                }
+                None => g.buffer.push_policy(&r.input, &r.masks, &r.penalties, &s.act, &s.logp, &p.acting.values),
+            }
+            for (r, &action) in s.act.iter().enumerate() {
                 let (e, agent) = (r / g.agents.len(), g.agents[r % g.agents.len()]);
                 s.joint[e * a + agent] = action;
                 g.buffer.weights.push(if self.alive[e * a + agent] { 1.0 } else { 0.0 });
@@ -614,14 +653,13 @@ impl Trainer {
     }
 
     /// The fixed partners choose their actions in every copy.
-    fn act_partners(&mut self, joint: &mut [u32]) -> Result<(), AgentError> {
+    fn act_partners(&mut self, joint: &mut [u32], all: &mut [u32]) -> Result<(), AgentError> {
         let Some(partner) = &mut self.partner else { return Ok(()) };
         let a = self.spec.num_agents;
         let d = a * self.spec.obs_dim();
-        let mut all = vec![0u32; a];
         for e in 0..self.venv.num_envs() {
             if let Some(env) = self.venv.env(e) {
-                partner.act(env, &self.venv.obs()[e * d..(e + 1) * d], &mut all)?;
+                partner.act(env, &self.venv.obs()[e * d..(e + 1) * d], all)?;
                 for &agent in &self.fixed {
                     joint[e * a + agent] = all[agent];
                 }
