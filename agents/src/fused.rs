@@ -173,109 +173,20 @@ impl FusedActorCritic {
     /// as [`crate::ppo::PpoLearner`]'s burn path computes them, their gradient, the global-norm
     /// clip and Adam.
     pub fn step(&mut self, buffer: &RolloutBuffer, idx: &[usize], c: &PpoConfig, lr: f64) -> StepStats {
-        let (b, d, k, h) = (idx.len(), self.obs_dim, self.actions, self.heads);
-        let mut obs = Vec::with_capacity(b * d);
-        for &i in idx {
-            obs.extend_from_slice(&buffer.obs[i * d..(i + 1) * d]);
-        }
-        let pick = |src: &[f32]| -> Vec<f32> { idx.iter().map(|&i| src[i]).collect() };
-        let weights = pick(&buffer.weights);
-        let mut adv = pick(&buffer.advantages);
-        if c.norm_adv && !buffer.standardised {
-            standardise(&mut adv, &weights, true);
-        }
-        let rows = |src: &[f32], w: usize| -> Vec<f32> {
-            if src.is_empty() {
-                Vec::new()
-            } else {
-                idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].to_vec()).collect()
-            }
-        };
-        let masks: Vec<bool> = if buffer.masks.is_empty() {
-            Vec::new()
-        } else {
-            idx.iter().flat_map(|&i| buffer.masks[i * k..(i + 1) * k].to_vec()).collect()
-        };
-        let total_w = weights.iter().sum::<f32>().max(1.0);
-
-        // forward
-        let actor = self.net(&self.actor, &obs, b);
-        let critic = self.net(&self.critic, &obs, b);
+        let batch = Batch::gather(buffer, idx, c, [self.obs_dim, self.actions, self.heads]);
+        let n = idx.len();
+        let actor = self.net(&self.actor, &batch.obs, n);
+        let critic = self.net(&self.critic, &batch.obs, n);
         let mut logits = actor.out.clone();
-        self.adjust(&mut logits, &masks, &rows(&buffer.penalties, k));
-
-        // the policy's losses and their gradient with respect to the actor's output
-        let (clip, ent_coef) = (c.clip_coef as f32, c.ent_coef as f32);
+        self.adjust(&mut logits, &batch.masks, &batch.penalties);
         let mut stats = StepStats::default();
-        let mut d_logits = vec![0.0f32; b * k];
-        let mut p = vec![0.0f32; k];
-        for r in 0..b {
-            let z = &logits[r * k..(r + 1) * k];
-            let lse = log_sum_exp(z);
-            let mut entropy = 0.0;
-            for j in 0..k {
-                p[j] = (z[j] - lse).exp();
-                entropy -= p[j] * (z[j] - lse);
-            }
-            let (i, a) = (idx[r], buffer.actions[idx[r]] as usize);
-            let logratio = (z[a] - lse) - buffer.logp[i];
-            let ratio = logratio.exp();
-            let pg1 = -adv[r] * ratio;
-            let pg2 = -adv[r] * ratio.clamp(1.0 - clip, 1.0 + clip);
-            let w = weights[r] / total_w;
-            stats.policy += (w * pg1.max(pg2)) as f64;
-            stats.entropy += (w * entropy) as f64;
-            stats.old_approx_kl += (w * -logratio) as f64;
-            stats.approx_kl += (w * ((ratio - 1.0) - logratio)) as f64;
-            stats.clipfrac += if (ratio - 1.0).abs() > clip { w as f64 } else { 0.0 };
-            // the larger term carries the gradient (the unclipped one on a tie, as burn's
-            // max_pair); the clipped term has none outside the clip range, where it is chosen
-            let d_logp = if pg1 >= pg2 { -adv[r] * ratio * w } else { 0.0 };
-            let row = &mut d_logits[r * k..(r + 1) * k];
-            for j in 0..k {
-                let onehot = if j == a { 1.0 } else { 0.0 };
-                row[j] = d_logp * (onehot - p[j]) + ent_coef * w * p[j] * ((z[j] - lse) + entropy);
-            }
-            if !masks.is_empty() {
-                for (g, &legal) in row.iter_mut().zip(&masks[r * k..(r + 1) * k]) {
-                    if !legal {
-                        *g = 0.0;
-                    }
-                }
-            }
-        }
-
-        // the value loss and its gradient with respect to the critic's output
-        let (returns, old_values) = (rows(&buffer.returns, h), rows(&buffer.values, h));
-        let vf = c.vf_coef as f32;
-        let mut d_values = vec![0.0f32; b * h];
-        for (r, &weight) in weights.iter().enumerate() {
-            let w = weight / total_w;
-            for j in r * h..(r + 1) * h {
-                let (v, ret, old) = (critic.out[j], returns[j], old_values[j]);
-                let unclipped = (v - ret).powi(2);
-                let (loss, grad) = if c.clip_vloss {
-                    let delta = v - old;
-                    let clipped_v = old + delta.clamp(-clip, clip);
-                    let clipped = (clipped_v - ret).powi(2);
-                    if unclipped >= clipped {
-                        (unclipped, 2.0 * (v - ret))
-                    } else {
-                        let inside = (-clip..=clip).contains(&delta);
-                        (clipped, if inside { 2.0 * (clipped_v - ret) } else { 0.0 })
-                    }
-                } else {
-                    (unclipped, 2.0 * (v - ret))
-                };
-                stats.value += (0.5 * w * loss) as f64;
-                d_values[j] = vf * 0.5 * w * grad;
-            }
-        }
+        let d_logits = policy_gradient(&logits, &batch, c, self.actions, &mut stats);
+        let d_values = value_gradient(&critic.out, &batch, c, self.heads, &mut stats);
 
         // backward, clip, Adam
         self.grads.iter_mut().for_each(|g| *g = 0.0);
-        self.backward(&self.actor.clone(), &obs, b, &actor, d_logits);
-        self.backward(&self.critic.clone(), &obs, b, &critic, d_values);
+        self.backward(&self.actor.clone(), &batch.obs, n, &actor, d_logits);
+        self.backward(&self.critic.clone(), &batch.obs, n, &critic, d_values);
         stats.grad_norm = self.grads.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>().sqrt();
         let max = c.max_grad_norm;
         if stats.grad_norm > max && stats.grad_norm.is_finite() {
@@ -361,6 +272,132 @@ impl FusedActorCritic {
         let factor = bc2 / (1.0 - BETA_1.powi(a.t));
         adam_update(&mut self.params, &self.grads, a, lr, factor, epsilon * bc2);
     }
+}
+
+/// A minibatch's rows of a rollout buffer, gathered for one gradient step.
+struct Batch {
+    obs: Vec<f32>,
+    actions: Vec<usize>,
+    old_logp: Vec<f32>,
+    /// Advantages, standardised over the minibatch where the buffer is not.
+    adv: Vec<f32>,
+    weights: Vec<f32>,
+    /// The sum of the weights, at least 1.
+    total_w: f32,
+    masks: Vec<bool>,
+    penalties: Vec<f32>,
+    returns: Vec<f32>,
+    old_values: Vec<f32>,
+}
+
+impl Batch {
+    /// The rows `idx` of `buffer`, for inputs, actions and heads of the given sizes.
+    fn gather(buffer: &RolloutBuffer, idx: &[usize], c: &PpoConfig, [d, k, h]: [usize; 3]) -> Self {
+        let pick = |src: &[f32]| -> Vec<f32> { idx.iter().map(|&i| src[i]).collect() };
+        let rows = |src: &[f32], w: usize| -> Vec<f32> {
+            let mut out = Vec::with_capacity(if src.is_empty() { 0 } else { idx.len() * w });
+            if !src.is_empty() {
+                idx.iter().for_each(|&i| out.extend_from_slice(&src[i * w..(i + 1) * w]));
+            }
+            out
+        };
+        let weights = pick(&buffer.weights);
+        let mut adv = pick(&buffer.advantages);
+        if c.norm_adv && !buffer.standardised {
+            standardise(&mut adv, &weights, true);
+        }
+        let mut masks = Vec::with_capacity(if buffer.masks.is_empty() { 0 } else { idx.len() * k });
+        if !buffer.masks.is_empty() {
+            idx.iter().for_each(|&i| masks.extend_from_slice(&buffer.masks[i * k..(i + 1) * k]));
+        }
+        Self {
+            obs: rows(&buffer.obs, d),
+            actions: idx.iter().map(|&i| buffer.actions[i] as usize).collect(),
+            old_logp: pick(&buffer.logp),
+            total_w: weights.iter().sum::<f32>().max(1.0),
+            adv,
+            weights,
+            masks,
+            penalties: rows(&buffer.penalties, k),
+            returns: rows(&buffer.returns, h),
+            old_values: rows(&buffer.values, h),
+        }
+    }
+}
+
+/// PPO's policy losses (clipped surrogate, entropy, the KL estimates, the clip fraction) into
+/// `stats`, and their gradient with respect to the actor's output (`logits`, masked and
+/// penalised, `[rows * k]`).
+fn policy_gradient(logits: &[f32], batch: &Batch, c: &PpoConfig, k: usize, stats: &mut StepStats) -> Vec<f32> {
+    let (clip, ent_coef) = (c.clip_coef as f32, c.ent_coef as f32);
+    let mut d_logits = vec![0.0f32; batch.actions.len() * k];
+    let mut p = vec![0.0f32; k];
+    for (r, &a) in batch.actions.iter().enumerate() {
+        let z = &logits[r * k..(r + 1) * k];
+        let lse = log_sum_exp(z);
+        let mut entropy = 0.0;
+        for j in 0..k {
+            p[j] = (z[j] - lse).exp();
+            entropy -= p[j] * (z[j] - lse);
+        }
+        let logratio = (z[a] - lse) - batch.old_logp[r];
+        let ratio = logratio.exp();
+        let adv = batch.adv[r];
+        let pg1 = -adv * ratio;
+        let pg2 = -adv * ratio.clamp(1.0 - clip, 1.0 + clip);
+        let w = batch.weights[r] / batch.total_w;
+        stats.policy += (w * pg1.max(pg2)) as f64;
+        stats.entropy += (w * entropy) as f64;
+        stats.old_approx_kl += (w * -logratio) as f64;
+        stats.approx_kl += (w * ((ratio - 1.0) - logratio)) as f64;
+        stats.clipfrac += if (ratio - 1.0).abs() > clip { w as f64 } else { 0.0 };
+        // the larger term carries the gradient (the unclipped one on a tie, as burn's
+        // max_pair); the clipped term has none outside the clip range, where it is chosen
+        let d_logp = if pg1 >= pg2 { -adv * ratio * w } else { 0.0 };
+        let row = &mut d_logits[r * k..(r + 1) * k];
+        for j in 0..k {
+            let onehot = if j == a { 1.0 } else { 0.0 };
+            row[j] = d_logp * (onehot - p[j]) + ent_coef * w * p[j] * ((z[j] - lse) + entropy);
+        }
+        if !batch.masks.is_empty() {
+            for (g, &legal) in row.iter_mut().zip(&batch.masks[r * k..(r + 1) * k]) {
+                if !legal {
+                    *g = 0.0;
+                }
+            }
+        }
+    }
+    d_logits
+}
+
+/// The value loss over every head (clipped as CleanRL's `clip_vloss`) into `stats`, and its
+/// gradient with respect to the critic's output (`values`, `[rows * h]`).
+fn value_gradient(values: &[f32], batch: &Batch, c: &PpoConfig, h: usize, stats: &mut StepStats) -> Vec<f32> {
+    let (clip, vf) = (c.clip_coef as f32, c.vf_coef as f32);
+    let mut d_values = vec![0.0f32; batch.weights.len() * h];
+    for (r, &weight) in batch.weights.iter().enumerate() {
+        let w = weight / batch.total_w;
+        for j in r * h..(r + 1) * h {
+            let (v, ret, old) = (values[j], batch.returns[j], batch.old_values[j]);
+            let unclipped = (v - ret).powi(2);
+            let (loss, grad) = if c.clip_vloss {
+                let delta = v - old;
+                let clipped_v = old + delta.clamp(-clip, clip);
+                let clipped = (clipped_v - ret).powi(2);
+                if unclipped >= clipped {
+                    (unclipped, 2.0 * (v - ret))
+                } else {
+                    let inside = (-clip..=clip).contains(&delta);
+                    (clipped, if inside { 2.0 * (clipped_v - ret) } else { 0.0 })
+                }
+            } else {
+                (unclipped, 2.0 * (v - ret))
+            };
+            stats.value += (0.5 * w * loss) as f64;
+            d_values[j] = vf * 0.5 * w * grad;
+        }
+    }
+    d_values
 }
 
 /// `dst = (dst if accumulate) + a b` for row-major `a` `[m, k]` and `b` `[k, n]`, either given

@@ -353,35 +353,7 @@ impl Trainer {
                     .map_err(|e| setting("partner_policy", e.to_string()))?,
             )
         };
-        let agent_sets: Vec<Vec<usize>> =
-            if config.shared_policy { vec![learning] } else { learning.into_iter().map(|i| vec![i]).collect() };
-        let inputs = spec.obs_dim() + if config.shared_policy { a } else { 0 };
-        let k = spec.num_costs();
-        let planes = match (&spec.observation_space, config.ppo.torso) {
-            (_, Torso::Mlp) => [0; 3],
-            (Space::Box { shape, .. }, Torso::Cnn) if shape.len() == 3 => [shape[0], shape[1], shape[2]],
-            (space, Torso::Cnn) => {
-                let what = format!("\"cnn\" reads [channels, height, width] planes; {} observes {space:?}", spec.id);
-                return Err(setting("ppo.torso", what));
-            }
-        };
-        let groups = agent_sets
-            .into_iter()
-            .enumerate()
-            .map(|(g, agents)| {
-                let seed = derive_seed(seed, g as u64);
-                let learner = PpoLearner::configured(planes, inputs, spec.num_actions(), k, &config.ppo, device, seed)?;
-                let lanes = copies * agents.len();
-                Ok(Group {
-                    state: vec![0.0; lanes * learner.state_size()],
-                    starts: vec![true; lanes],
-                    learner,
-                    multipliers: costs.multipliers(),
-                    agents,
-                    buffer: RolloutBuffer::new(inputs, spec.num_actions(), k),
-                })
-            })
-            .collect::<Result<Vec<_>, AgentError>>()?;
+        let groups = Self::groups(&config, &spec, learning, copies, &costs, device, seed)?;
         venv.reset(seed);
         let per_update = (config.ppo.num_steps * copies) as u64;
         let total_updates = total_steps.div_ceil(per_update).max(1) as usize;
@@ -405,6 +377,49 @@ impl Trainer {
             total_updates,
             scratch: StepScratch::default(),
         })
+    }
+
+    /// The learners: one for all learning agents under a shared policy, else one per agent,
+    /// each with its network (an MLP, or a CNN on `[channels, height, width]` planes), rollout
+    /// buffer, state and multipliers.
+    fn groups(
+        config: &TrainerConfig,
+        spec: &EnvSpec,
+        learning: Vec<usize>,
+        copies: usize,
+        costs: &CostRule,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Vec<Group>, AgentError> {
+        let agent_sets: Vec<Vec<usize>> =
+            if config.shared_policy { vec![learning] } else { learning.into_iter().map(|i| vec![i]).collect() };
+        let inputs = spec.obs_dim() + if config.shared_policy { spec.num_agents } else { 0 };
+        let k = spec.num_costs();
+        let planes = match (&spec.observation_space, config.ppo.torso) {
+            (_, Torso::Mlp) => [0; 3],
+            (Space::Box { shape, .. }, Torso::Cnn) if shape.len() == 3 => [shape[0], shape[1], shape[2]],
+            (space, Torso::Cnn) => {
+                let what = format!("\"cnn\" reads [channels, height, width] planes; {} observes {space:?}", spec.id);
+                return Err(setting("ppo.torso", what));
+            }
+        };
+        agent_sets
+            .into_iter()
+            .enumerate()
+            .map(|(g, agents)| {
+                let seed = derive_seed(seed, g as u64);
+                let learner = PpoLearner::configured(planes, inputs, spec.num_actions(), k, &config.ppo, device, seed)?;
+                let lanes = copies * agents.len();
+                Ok(Group {
+                    state: vec![0.0; lanes * learner.state_size()],
+                    starts: vec![true; lanes],
+                    learner,
+                    multipliers: costs.multipliers(),
+                    agents,
+                    buffer: RolloutBuffer::new(inputs, spec.num_actions(), k),
+                })
+            })
+            .collect()
     }
 
     /// The LASE modules of the agents whose social mode is LASE.
