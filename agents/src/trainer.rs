@@ -19,12 +19,11 @@ use crate::buffer::RolloutBuffer;
 use crate::catalogue::make_policy;
 use crate::conscience::{Applies, Conscience, ConscienceConfig};
 use crate::error::{AgentError, setting};
-use crate::fused::Forward;
 use crate::lagrangian::{CostConfig, CostRule, Multiplier};
 use crate::lase::{Lase, LaseStats};
 use crate::model::Torso;
 use crate::policy::Policy;
-use crate::ppo::{PpoConfig, PpoLearner, UpdateStats};
+use crate::ppo::{Forward, PpoConfig, PpoLearner, UpdateStats};
 use crate::social::{Shaper, SocialConfig, SocialMode};
 use crate::trained::{Rows, TrainedPolicy, agent_rows, policy_input};
 

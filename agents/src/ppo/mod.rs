@@ -3,7 +3,8 @@
 //! clipping, minibatch epochs. Reading order: the hyper-parameters, the learner's `act` (what a
 //! rollout samples), `update` (epochs of minibatches from the [`RolloutBuffer`], which holds the
 //! rollout and computes GAE per value head) and `losses` (the gradient step's objective); the
-//! gradient clip is below.
+//! gradient clip is below. The settings are in `config.rs`; `fused.rs` is the fused CPU engine
+//! that computes the same gradient step by hand (docs/training.md says why it exists).
 
 use std::path::Path;
 
@@ -13,243 +14,18 @@ use burn::store::ModuleRecord;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use moralgym_envs::Rng;
-use serde::{Deserialize, Serialize};
+
+mod config;
+mod fused;
+
+pub use config::{Engine, MAX_PARAMETERS, MAX_UPDATE_EPOCHS, PpoConfig, UpdateStats};
+pub(crate) use config::{MASKED_LOGIT, StepStats};
+pub use fused::Forward;
+use fused::{Adam, AdamRecord, FusedActorCritic};
 
 use crate::buffer::{Minibatch, RolloutBuffer, illegal, standardise, tensor2};
 use crate::error::{AgentError, setting};
-use crate::fused::{Adam, AdamRecord, Forward, FusedActorCritic};
-use crate::model::{Activation, ActorCritic, Architecture, CnnConfig, Init, LstmState, PolicyHead, Sequences, Torso};
-
-/// PPO hyper-parameters (CleanRL's defaults where it has one).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PpoConfig {
-    /// Adam learning rate.
-    pub learning_rate: f64,
-    /// Anneal the learning rate linearly to 0 over the run.
-    pub anneal_lr: bool,
-    /// Steps each env copy runs per rollout.
-    pub num_steps: usize,
-    /// Discount factor.
-    pub gamma: f64,
-    /// GAE lambda.
-    pub gae_lambda: f64,
-    /// Minibatches per epoch.
-    pub num_minibatches: usize,
-    /// Epochs over each rollout.
-    pub update_epochs: usize,
-    /// Normalise advantages per minibatch.
-    pub norm_adv: bool,
-    /// Surrogate clipping coefficient.
-    pub clip_coef: f64,
-    /// Clip the value loss like the policy.
-    pub clip_vloss: bool,
-    /// Entropy bonus coefficient.
-    pub ent_coef: f64,
-    /// Value loss coefficient.
-    pub vf_coef: f64,
-    /// Global gradient-norm limit.
-    pub max_grad_norm: f64,
-    /// Hidden layer sizes of the actor and of the critic.
-    pub hidden: Vec<usize>,
-    /// Nonlinearity.
-    pub activation: Activation,
-    /// Adam epsilon (PyTorch's and CleanRL's 1e-5 is burn's default too).
-    pub adam_epsilon: f32,
-    /// The actor's head: an MLP over the observation, or a shared choice scorer (text games).
-    pub policy: PolicyHead,
-    /// How the weights start: CleanRL's orthogonal initialisation, or burn's default.
-    pub init: Init,
-    /// CleanRL's early stop: no further epochs of an update once the approximate KL of an
-    /// epoch's last minibatch exceeds this (off when unset).
-    pub target_kl: Option<f64>,
-    /// What computes the gradient steps: the fused CPU step where it applies, or burn's autodiff.
-    pub engine: Engine,
-    /// What reads the observation before the hidden layers: nothing, or convolutions.
-    pub torso: Torso,
-    /// The convolutions of `torso = "cnn"`.
-    pub cnn: CnnConfig,
-    /// Units of an LSTM after the hidden layers (off when unset).
-    pub lstm_size: Option<usize>,
-}
-
-/// What computes PPO's gradient steps (the maths is the same; a test checks they agree).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engine {
-    /// The fused CPU step ([`crate::fused`]) for an MLP policy on the CPU device, burn's
-    /// autodiff otherwise (other devices, the choice scorer, the convolutional torso).
-    #[default]
-    Auto,
-    /// burn's autodiff on the learner's device, always (moralgym v0).
-    Burn,
-}
-
-impl Default for PpoConfig {
-    fn default() -> Self {
-        Self {
-            learning_rate: 2.5e-4,
-            anneal_lr: true,
-            num_steps: 128,
-            gamma: 0.99,
-            gae_lambda: 0.95,
-            num_minibatches: 4,
-            update_epochs: 4,
-            norm_adv: true,
-            clip_coef: 0.2,
-            clip_vloss: true,
-            ent_coef: 0.01,
-            vf_coef: 0.5,
-            max_grad_norm: 0.5,
-            hidden: vec![64, 64],
-            activation: Activation::Tanh,
-            adam_epsilon: 1e-5,
-            policy: PolicyHead::Mlp,
-            init: Init::Orthogonal,
-            target_kl: None,
-            engine: Engine::Auto,
-            torso: Torso::Mlp,
-            cnn: CnnConfig::default(),
-            lstm_size: None,
-        }
-    }
-}
-
-impl PpoConfig {
-    /// Checks that a rollout of `copies` env copies fills every minibatch.
-    pub fn check_batch(&self, copies: usize) -> Result<(), AgentError> {
-        if self.lstm_size.is_some() && self.num_minibatches > copies {
-            let what = format!("must be at most num_envs ({copies}) with an LSTM: minibatches hold whole sequences");
-            return Err(setting("ppo.num_minibatches", what));
-        }
-        if self.num_minibatches > self.num_steps * copies {
-            let what = format!("must be at most the batch, num_steps x num_envs = {} x {copies}", self.num_steps);
-            return Err(setting("ppo.num_minibatches", what));
-        }
-        Ok(())
-    }
-
-    /// Checks every setting, naming the first one at fault (`ppo.<key>`) and what it allows.
-    pub fn validate(&self) -> Result<(), AgentError> {
-        let fail = |key: &str, what: &str| Err(setting(format!("ppo.{key}"), what));
-        let finite = |x: f64| x.is_finite();
-        for (key, n) in [
-            ("num_steps", self.num_steps),
-            ("num_minibatches", self.num_minibatches),
-            ("update_epochs", self.update_epochs),
-        ] {
-            if n == 0 {
-                return fail(key, "must be at least 1");
-            }
-        }
-        if self.update_epochs > MAX_UPDATE_EPOCHS {
-            return fail("update_epochs", &format!("must be 1 to {MAX_UPDATE_EPOCHS} (CleanRL's is 4)"));
-        }
-        if !(finite(self.learning_rate) && self.learning_rate > 0.0) {
-            return fail("learning_rate", "must be a finite number > 0");
-        }
-        for (key, x) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&x) {
-                return fail(key, "must be in [0, 1]");
-            }
-        }
-        for (key, x) in
-            [("clip_coef", self.clip_coef), ("vf_coef", self.vf_coef), ("max_grad_norm", self.max_grad_norm)]
-        {
-            if !(finite(x) && x > 0.0) {
-                return fail(key, "must be a finite number > 0");
-            }
-        }
-        if !(finite(self.ent_coef) && self.ent_coef >= 0.0) {
-            return fail("ent_coef", "must be a finite number >= 0 (0 turns the entropy bonus off)");
-        }
-        if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
-            return fail("adam_epsilon", "must be a finite number > 0");
-        }
-        if self.lstm_size.is_some_and(|n| n == 0 || n > 4096) {
-            return fail("lstm_size", "must be 1 to 4096 units (leave it out for no recurrent layer)");
-        }
-        if self.target_kl.is_some_and(|k| !(k.is_finite() && k > 0.0)) {
-            return fail("target_kl", "must be a finite number > 0 (leave it out to turn the early stop off)");
-        }
-        if self.hidden.contains(&0) || self.hidden.iter().any(|&h| h > 65_536) || self.hidden.len() > 64 {
-            return fail("hidden", "must list at most 64 layer sizes of 1 to 65536");
-        }
-        Ok(())
-    }
-}
-
-/// Most epochs over one rollout: past it an update runs for hours and says nothing.
-pub const MAX_UPDATE_EPOCHS: usize = 1000;
-
-/// Most parameters of one PPO learner's networks (actor and critic together): 64 million, which
-/// with their gradients and Adam's two moments are 1 GiB of f32.
-pub const MAX_PARAMETERS: u128 = 64 << 20;
-
-impl PpoConfig {
-    /// Refuses networks over [`MAX_PARAMETERS`] for `inputs` observation floats, `actions` and
-    /// `costs` value heads, naming `ppo.hidden` (and `ppo.lstm_size`).
-    pub fn check_size(&self, inputs: usize, actions: usize, costs: usize) -> Result<(), AgentError> {
-        let network = |outputs: usize| {
-            let (mut n, mut prev) = (0u128, inputs as u128);
-            for &h in &self.hidden {
-                n += (prev + 1) * h as u128;
-                prev = h as u128;
-            }
-            if let Some(l) = self.lstm_size {
-                n += 4 * (prev + l as u128 + 1) * l as u128;
-                prev = l as u128;
-            }
-            n + (prev + 1) * outputs as u128
-        };
-        let total = network(actions) + network(1 + costs);
-        if total > MAX_PARAMETERS {
-            return Err(setting(
-                "ppo.hidden",
-                format!(
-                    "(with ppo.lstm_size) gives {total} parameters for {inputs} inputs, over the budget of {MAX_PARAMETERS} (1 GiB with gradients and Adam's moments)"
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Losses and diagnostics of one update (CleanRL's `losses/*` tags).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct UpdateStats {
-    /// Value loss.
-    pub value_loss: f64,
-    /// Policy (surrogate) loss.
-    pub policy_loss: f64,
-    /// Mean policy entropy.
-    pub entropy: f64,
-    /// KL estimate before the update's first step.
-    pub old_approx_kl: f64,
-    /// KL estimate (k3) of the last minibatch.
-    pub approx_kl: f64,
-    /// Fraction of samples whose ratio was clipped.
-    pub clipfrac: f64,
-    /// Explained variance of the reward value head.
-    pub explained_variance: f64,
-    /// Global gradient norm before clipping (mean over minibatches).
-    pub grad_norm: f64,
-    /// Epochs run (fewer than `update_epochs` when `target_kl` stopped the update early).
-    pub epochs: usize,
-}
-
-/// One gradient step's losses and diagnostics.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct StepStats {
-    pub policy: f64,
-    pub value: f64,
-    pub entropy: f64,
-    pub old_approx_kl: f64,
-    pub approx_kl: f64,
-    pub clipfrac: f64,
-    /// Global gradient norm before clipping.
-    pub grad_norm: f64,
-}
+use crate::model::{ActorCritic, Architecture, LstmState, PolicyHead, Sequences, Torso};
 
 /// PPO's losses and diagnostics on one minibatch, as scalars on the training device.
 struct Losses {
@@ -287,9 +63,6 @@ pub(crate) fn seeded<M>(device: &Device, seed: u64, build: impl FnOnce(&Device) 
     device.seed(seed);
     build(device)
 }
-
-/// Logits of illegal actions are pushed this far down (finite, so that 0 * logp stays 0).
-pub(crate) const MASKED_LOGIT: f32 = -1e9;
 
 impl PpoLearner {
     /// A fresh policy for `obs_dim` inputs, `actions` actions and `costs` cost components, on
@@ -803,75 +576,172 @@ pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_n
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Activation, CnnConfig, Init};
 
-    /// The fused CPU step computes PPO's maths as burn's autodiff does: from the same weights,
-    /// the same forward pass and, after an update of 4 epochs x 4 minibatches with masks,
-    /// conscience penalties, stopped rows and three value heads, the same losses and weights, to
-    /// float rounding. Both activations, with and without value clipping.
+    /// One case of the fused step against burn's autodiff: the sizes, the network and the
+    /// hyper-parameters, and what the rollout holds.
+    #[derive(Clone, Debug)]
+    struct Case {
+        obs_dim: usize,
+        actions: usize,
+        costs: usize,
+        rows: usize,
+        hidden: Vec<usize>,
+        activation: Activation,
+        clip_vloss: bool,
+        norm_adv: bool,
+        masks: bool,
+        penalties: bool,
+        learning_rate: f64,
+        clip_coef: f64,
+        ent_coef: f64,
+        vf_coef: f64,
+        max_grad_norm: f64,
+        epochs: usize,
+        minibatches: usize,
+        seed: u64,
+    }
+
+    /// From the same weights, the fused step and burn's autodiff give the same forward pass and,
+    /// after an update, the same losses, gradient norm and weights, within `tol` of each value's
+    /// size (`|x - y| <= tol * (1 + |y|)`). Both paths get stopped rows (weight 0), a value head
+    /// per cost, and the case's masks and conscience penalties.
+    fn fused_matches_burn(c: &Case, tol: f32) {
+        let (d, k, costs, n) = (c.obs_dim, c.actions, c.costs, c.rows);
+        let mut rng = Rng::new(c.seed);
+        let obs: Vec<f32> = (0..n * d).map(|_| rng.unit() as f32 * 2.0 - 1.0).collect();
+        let masks: Vec<bool> =
+            if c.masks { (0..n * k).map(|i| i % k == 0 || rng.unit() < 0.7).collect() } else { Vec::new() };
+        let penalties: Vec<f32> = if c.penalties {
+            (0..n * k).map(|_| if rng.unit() < 0.2 { 1.5 } else { 0.0 }).collect()
+        } else {
+            Vec::new()
+        };
+        let config = |engine| PpoConfig {
+            hidden: c.hidden.clone(),
+            activation: c.activation,
+            clip_vloss: c.clip_vloss,
+            norm_adv: c.norm_adv,
+            learning_rate: c.learning_rate,
+            clip_coef: c.clip_coef,
+            ent_coef: c.ent_coef,
+            vf_coef: c.vf_coef,
+            max_grad_norm: c.max_grad_norm,
+            update_epochs: c.epochs,
+            num_minibatches: c.minibatches,
+            engine,
+            ..PpoConfig::default()
+        };
+        let mut fused = PpoLearner::new(d, k, costs, &config(Engine::Auto), &Device::flex(), c.seed);
+        let mut burn = PpoLearner::new(d, k, costs, &config(Engine::Burn), &Device::flex(), c.seed);
+        assert!(fused.fused.is_some() && burn.fused.is_none());
+        let (lp_f, v_f) = fused.forward(&obs, &masks, &penalties);
+        let (lp_b, v_b) = burn.forward(&obs, &masks, &penalties);
+        assert_close(&lp_f, &lp_b, tol, "log-probabilities");
+        assert_close(&v_f, &v_b, tol, "values");
+
+        let (mut a, mut lp, mut v) = (vec![0u32; n], vec![0.0f32; n], vec![0.0f32; n * (1 + costs)]);
+        burn.act(&obs, &masks, &penalties, &mut Rng::new(3), false, &mut a, &mut lp, &mut v);
+        let mut buffer = RolloutBuffer::new(d, k, costs);
+        buffer.push_policy(&obs, &masks, &penalties, &a, &lp, &v);
+        buffer.weights = (0..n).map(|i| if i % 9 == 4 { 0.0 } else { 1.0 }).collect();
+        for i in 0..n {
+            let cost: Vec<f32> = (0..costs).map(|j| if j == 0 { rng.unit() as f32 } else { (i % 3) as f32 }).collect();
+            buffer.push_outcome(rng.unit() as f32 * 2.0 - 1.0, &cost, i % 17 == 16);
+        }
+        let last = vec![0.5f32; 1 + costs];
+        let per_head = buffer.compute_returns(&last, 1, 0.99, 0.95);
+        buffer.advantages = per_head[0].clone();
+        let sf = fused.update(&buffer, c.learning_rate, &mut Rng::new(8));
+        let sb = burn.update(&buffer, c.learning_rate, &mut Rng::new(8));
+        for (what, x, y) in [
+            ("policy loss", sf.policy_loss, sb.policy_loss),
+            ("value loss", sf.value_loss, sb.value_loss),
+            ("entropy", sf.entropy, sb.entropy),
+            ("old approx kl", sf.old_approx_kl, sb.old_approx_kl),
+            ("approx kl", sf.approx_kl, sb.approx_kl),
+            ("clipfrac", sf.clipfrac, sb.clipfrac),
+            ("grad norm", sf.grad_norm, sb.grad_norm),
+        ] {
+            assert!((x - y).abs() <= tol as f64 * (1.0 + y.abs()), "{c:?}: {what}: fused {x}, burn {y}");
+        }
+        for ((wf, bf), (wb, bb)) in fused.model.layers().into_iter().zip(burn.model.layers()) {
+            let flat = |t: Tensor<2>| -> Vec<f32> { t.into_data().try_into_vec().expect("f32") };
+            assert_close(&flat(wf), &flat(wb), tol, "weights after the update");
+            let flat = |t: Option<Tensor<1>>| -> Vec<f32> { t.expect("bias").into_data().try_into_vec().expect("f32") };
+            assert_close(&flat(bf), &flat(bb), tol, "biases after the update");
+        }
+        // the burn networks mirror the fused weights: both paths now act alike
+        let (lp_f, _) = fused.forward(&obs, &masks, &penalties);
+        let (lp_m, _) = {
+            let mirror = PpoLearner { fused: None, ..fused };
+            mirror.forward(&obs, &masks, &penalties)
+        };
+        assert_close(&lp_f, &lp_m, tol, "the mirrored network");
+    }
+
+    /// The fused CPU step computes PPO's maths as burn's autodiff does, on two fixed cases (an
+    /// update of 4 epochs x 4 minibatches with masks, conscience penalties, stopped rows and
+    /// three value heads; both activations, with and without value clipping).
     #[test]
     fn the_fused_step_matches_burns_autodiff() {
-        let (d, k, costs, n) = (6, 4, 2, 96);
-        let mut rng = Rng::new(11);
-        let obs: Vec<f32> = (0..n * d).map(|_| rng.unit() as f32 * 2.0 - 1.0).collect();
-        let masks: Vec<bool> = (0..n * k).map(|i| i % k == 0 || rng.unit() < 0.7).collect();
-        let penalties: Vec<f32> = (0..n * k).map(|_| if rng.unit() < 0.2 { 1.5 } else { 0.0 }).collect();
         for (activation, clip_vloss) in [(Activation::Tanh, true), (Activation::Relu, false)] {
-            let config = |engine| PpoConfig {
+            let case = Case {
+                obs_dim: 6,
+                actions: 4,
+                costs: 2,
+                rows: 96,
                 hidden: vec![16, 8],
                 activation,
                 clip_vloss,
+                norm_adv: true,
+                masks: true,
+                penalties: true,
                 learning_rate: 1e-2,
-                engine,
-                ..PpoConfig::default()
+                clip_coef: 0.2,
+                ent_coef: 0.01,
+                vf_coef: 0.5,
+                max_grad_norm: 0.5,
+                epochs: 4,
+                minibatches: 4,
+                seed: 5,
             };
-            let mut fused = PpoLearner::new(d, k, costs, &config(Engine::Auto), &Device::flex(), 5);
-            let mut burn = PpoLearner::new(d, k, costs, &config(Engine::Burn), &Device::flex(), 5);
-            assert!(fused.fused.is_some() && burn.fused.is_none());
-            let (lp_f, v_f) = fused.forward(&obs, &masks, &penalties);
-            let (lp_b, v_b) = burn.forward(&obs, &masks, &penalties);
-            assert_close(&lp_f, &lp_b, 1e-5, "log-probabilities");
-            assert_close(&v_f, &v_b, 1e-5, "values");
+            fused_matches_burn(&case, 1e-4);
+        }
+    }
 
-            let (mut a, mut lp, mut v) = (vec![0u32; n], vec![0.0f32; n], vec![0.0f32; n * (1 + costs)]);
-            burn.act(&obs, &masks, &penalties, &mut Rng::new(3), false, &mut a, &mut lp, &mut v);
-            let mut buffer = RolloutBuffer::new(d, k, costs);
-            buffer.push_policy(&obs, &masks, &penalties, &a, &lp, &v);
-            buffer.weights = (0..n).map(|i| if i % 9 == 4 { 0.0 } else { 1.0 }).collect();
-            for i in 0..n {
-                let c = [rng.unit() as f32, (i % 3) as f32];
-                buffer.push_outcome(rng.unit() as f32 * 2.0 - 1.0, &c, i % 17 == 16);
-            }
-            let last = vec![0.5f32; 1 + costs];
-            let per_head = buffer.compute_returns(&last, 1, 0.99, 0.95);
-            buffer.advantages = per_head[0].clone();
-            let sf = fused.update(&buffer, 1e-2, &mut Rng::new(8));
-            let sb = burn.update(&buffer, 1e-2, &mut Rng::new(8));
-            for (what, x, y) in [
-                ("policy loss", sf.policy_loss, sb.policy_loss),
-                ("value loss", sf.value_loss, sb.value_loss),
-                ("entropy", sf.entropy, sb.entropy),
-                ("old approx kl", sf.old_approx_kl, sb.old_approx_kl),
-                ("approx kl", sf.approx_kl, sb.approx_kl),
-                ("clipfrac", sf.clipfrac, sb.clipfrac),
-                ("grad norm", sf.grad_norm, sb.grad_norm),
-            ] {
-                assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{activation:?}: {what}: fused {x}, burn {y}");
-            }
-            assert!(sb.approx_kl > 1e-6, "the policy moved: {}", sb.approx_kl);
-            for ((wf, bf), (wb, bb)) in fused.model.layers().into_iter().zip(burn.model.layers()) {
-                let flat = |t: Tensor<2>| -> Vec<f32> { t.into_data().try_into_vec().expect("f32") };
-                assert_close(&flat(wf), &flat(wb), 1e-4, "weights after the update");
-                let flat =
-                    |t: Option<Tensor<1>>| -> Vec<f32> { t.expect("bias").into_data().try_into_vec().expect("f32") };
-                assert_close(&flat(bf), &flat(bb), 1e-4, "biases after the update");
-            }
-            // the burn networks mirror the fused weights: both paths now act alike
-            let (lp_f, _) = fused.forward(&obs, &masks, &penalties);
-            let (lp_m, _) = {
-                let mirror = PpoLearner { fused: None, ..fused };
-                mirror.forward(&obs, &masks, &penalties)
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+        /// The same over random sizes, networks, masks, penalties, cost heads and
+        /// hyper-parameters (a small `max_grad_norm` makes the clip fire in most cases).
+        #[test]
+        fn the_fused_step_matches_burns_autodiff_on_random_cases(
+            obs_dim in 1usize..8,
+            actions in 2usize..6,
+            costs in 0usize..3,
+            rows in 8usize..80,
+            hidden in proptest::collection::vec(1usize..24, 1..3),
+            tanh: bool,
+            clip_vloss: bool,
+            norm_adv: bool,
+            masks: bool,
+            penalties: bool,
+            learning_rate in 1e-4f64..1e-2,
+            clip_coef in 0.05f64..0.4,
+            ent_coef in 0.0f64..0.05,
+            vf_coef in 0.1f64..1.0,
+            max_grad_norm in 0.05f64..5.0,
+            epochs in 1usize..4,
+            minibatches in 1usize..4,
+            seed in 0u64..1000,
+        ) {
+            let activation = if tanh { Activation::Tanh } else { Activation::Relu };
+            let case = Case {
+                obs_dim, actions, costs, rows, hidden, activation, clip_vloss, norm_adv, masks, penalties,
+                learning_rate, clip_coef, ent_coef, vf_coef, max_grad_norm, epochs, minibatches, seed,
             };
-            assert_close(&lp_f, &lp_m, 1e-5, "the mirrored network");
+            fused_matches_burn(&case, 1e-4);
         }
     }
 

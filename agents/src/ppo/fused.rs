@@ -15,9 +15,9 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use multiversion::multiversion;
 
+use super::config::{MASKED_LOGIT, PpoConfig, StepStats};
 use crate::buffer::{RolloutBuffer, standardise};
 use crate::model::{Activation, ActorCritic};
-use crate::ppo::{MASKED_LOGIT, PpoConfig, StepStats};
 
 /// Adam's first and second moment decay (burn's and PyTorch's defaults, which the learner uses).
 const BETA_1: f32 = 0.9;
