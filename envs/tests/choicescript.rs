@@ -219,6 +219,42 @@ fn runtime_errors_stop_the_game_with_the_place_named() {
 }
 
 #[test]
+fn a_choice_whose_last_option_has_no_body_stops_play_where_the_reference_stops() {
+    let play = |text: &str| {
+        let (run, p) = Run::start(Arc::new(game_of(text)), Rng::new(0));
+        (run.error().map(str::to_string), run.choice_texts().len(), p.narration)
+    };
+    let (error, offered, _) = play("Start.\n*choice\n  #A\n    *ending\n  #B\nAfter.\n*ending\n");
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("line 2") && e.contains("no body")) && offered == 0,
+        "{error:?}"
+    );
+    // a *fake_choice may fall through, and an empty option before the last is offered
+    for text in [
+        "Start.\n*fake_choice\n  #A\n    Picked A.\n  #B\nAfter.\n*ending\n",
+        "Start.\n*choice\n  #A\n  #B\n    *ending\nAfter.\n*ending\n",
+    ] {
+        assert_eq!(play(text), (None, 2, "Start.".to_string()), "{text}");
+    }
+}
+
+#[test]
+fn a_goto_scene_forgets_the_callers_of_gosub_scene_as_the_reference_does() {
+    let pairs = [
+        ("startup", "*gosub_scene a\nBack in startup.\n*ending\n"),
+        ("a", "In a.\n*goto_scene b\n"),
+        ("b", "In b.\n*return\n"),
+    ];
+    let game = Arc::new(Game::from_files(&files(&pairs), None).expect("loads"));
+    let (run, _) = Run::start(game, Rng::new(0));
+    assert!(run.error().is_some_and(|e| e.contains("b.txt line 2") && e.contains("*return")), "{:?}", run.error());
+    // without the jump, the callee returns
+    let pairs = [("startup", "*gosub_scene a\nBack in startup.\n*ending\n"), ("a", "In a.\n*return\n")];
+    let (run, p) = Run::start(Arc::new(Game::from_files(&files(&pairs), None).expect("loads")), Rng::new(0));
+    assert_eq!((p.narration.as_str(), run.error()), ("In a. Back in startup.", None));
+}
+
+#[test]
 fn scene_names_are_case_sensitive_and_a_file_differing_in_case_is_named() {
     let pairs = [("startup", "*goto_scene chapter\n"), ("Chapter", "In the chapter.\n*ending\n")];
     let ps = problems(&pairs, None);

@@ -33,6 +33,9 @@ const DISPLAY_ONLY: &[&str] = &[
     "timer",
     "delay_break",
     "feedback",
+    // a form (mailing list, account) the player fills in or dismisses; play goes on after it
+    "subscribe",
+    "login",
     "track_event",
     "check_purchase",
     "purchase",
@@ -56,8 +59,6 @@ const UNSUPPORTED: &[&str] = &[
     "config",
     "redirect_scene",
     "show_password",
-    "subscribe",
-    "login",
     "end_trial",
 ];
 
@@ -1051,6 +1052,14 @@ impl SceneCompiler<'_, '_> {
         }
         if pending.is_empty() {
             self.problem(n.line, format!("`{kind}` has no #options"));
+        }
+        // The reference reads a choice's options when play reaches it, and stops there when the
+        // last one has no body ("Expected choice body") unless play may fall through.
+        if let Some(last) = pending.last().filter(|p| p.body.iter().all(|c| c.blank()))
+            && !(fake || self.sh.implicit || args.split_whitespace().count() > 1)
+        {
+            let m = "the last #option of this *choice has no body (end it with *goto, *finish or another jump, or use *fake_choice)";
+            self.problem(last.line, m);
         }
         // The choice's options take consecutive ids before any body is compiled: a choice nested
         // in a body takes its own ids after them.

@@ -288,16 +288,25 @@ impl Run {
         }
     }
 
+    /// Forgets the callers of `*gosub_scene` below the current scene, as the reference's
+    /// `*goto_scene` does (a later `*return` then has nowhere to go).
+    fn forget_callers(&mut self) {
+        let below = self.frames.len().saturating_sub(1);
+        self.frames.drain(..below);
+    }
+
     fn finish(&mut self, place: String, passage: &mut Passage) -> Flow {
         let scene = self.frames.last().map_or(0, |f| f.scene);
         match self.game.scenes[scene as usize].next {
             Some(next) => {
-                // The next scene starts on a new page.
-                if !passage.narration.is_empty() {
+                // The next scene starts on a new page, and keeps the callers of *gosub_scene for
+                // a later *return; on an empty page the reference goes there by *goto_scene,
+                // which forgets them.
+                if passage.narration.is_empty() {
+                    self.forget_callers();
+                } else {
                     self.pending_break = 2;
                 }
-                // The scene replaces the one that finished; callers of *gosub_scene stay below
-                // it, as the reference keeps its stack of them.
                 self.enter(next, 0, passage);
                 Flow::Next
             }
@@ -435,7 +444,10 @@ impl Run {
                     *scene.labels.get(&label).ok_or_else(|| format!("*gotoref: no label `{label}` in this scene"))?;
                 self.frames.last_mut().expect("a frame").pc = t;
             }
-            Op::GotoScene(s, t) => self.enter(*s, *t, passage),
+            Op::GotoScene(s, t) => {
+                self.forget_callers();
+                self.enter(*s, *t, passage);
+            }
             Op::GotoRandomScene(scenes, allow_none) => {
                 let mut open = Vec::new();
                 for (k, pick) in scenes.iter().enumerate() {
@@ -461,6 +473,7 @@ impl Run {
                 if !pick.allow_reuse {
                     self.picked[pick.scene as usize] = true;
                 }
+                self.forget_callers();
                 self.enter(pick.scene, 0, passage);
             }
             Op::Gosub(t, args) => {
