@@ -51,16 +51,8 @@ const DISPLAY_ONLY: &[&str] = &[
 const INITIAL: &[&str] = &["create", "create_array", "scene_list", "title", "author", "achievement", "product", "ifid"];
 
 /// Real commands moralgym does not play: a game using one is refused, never mis-played.
-const UNSUPPORTED: &[&str] = &[
-    "script",
-    "save_game",
-    "restore_game",
-    "abort",
-    "config",
-    "redirect_scene",
-    "show_password",
-    "end_trial",
-];
+const UNSUPPORTED: &[&str] =
+    &["script", "save_game", "restore_game", "abort", "config", "redirect_scene", "show_password", "end_trial"];
 
 struct Node<'a> {
     line: u32,
