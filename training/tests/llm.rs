@@ -370,36 +370,68 @@ fn machiavellis_agents_are_asked_as_it_asks_them() {
 /// large to read, among good ones. Every run ends in success (what it retried and fell back on
 /// counted) or a typed error naming the problem, in bounded time, and the cache holds only
 /// whole answers: a second run against a healthy server replays them without an error.
+/// The errors a chaotic server may stop a run with, each naming what came.
+const CHAOS_ERRORS: &[&str] = &[
+    "HTTP 401",
+    "HTTP 500",
+    "HTTP 503",
+    "HTTP 429",
+    "cut off",
+    "longer than",
+    "not JSON",
+    "not a chat completion",
+    "cannot reach the server",
+];
+
+/// What the chaotic server does: a function of the run's seed, the request's content and how
+/// many times that request was sent before, not of the order requests arrive in, so the test is
+/// the same on every machine and thread count.
+fn chaos_reply(seed: u64, key: u64, attempt: usize, req: &Value) -> Reply {
+    let h =
+        (seed ^ key ^ (attempt as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+    match h % 96 {
+        // stop the run, naming what came
+        0 => Reply::Raw(200, b"not json at all".to_vec()),
+        1 => Reply::Raw(200, b"<html><body>Bad Gateway</body></html>".to_vec()),
+        2 => Reply::Raw(200, br#"{"id": "x", "choices": []}"#.to_vec()),
+        3 => Reply::Raw(200, Vec::new()),
+        4 => Reply::Status(401),
+        5 => Reply::Raw(200, vec![b' '; 11 << 20]),
+        // retried
+        6 | 7 => Reply::Status(429),
+        8 | 9 => Reply::Status(500),
+        10 | 11 => Reply::Status(503),
+        12 | 13 => Reply::CutOff(20),
+        14 | 15 => Reply::Slow(Duration::from_millis(900), "1".into()),
+        // sent back, then the fallback
+        16 | 17 => Reply::Text("banana".into()),
+        18 | 19 => Reply::Text(String::new()),
+        _ => first_listed(req, 0),
+    }
+}
+
+/// The answers cached under `dir`, each checked to be a whole chat completion.
+fn whole_cached_answers(dir: &std::path::Path) -> usize {
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { files(&path, out) } else { out.push(path) }
+        }
+    }
+    let mut found = Vec::new();
+    files(dir, &mut found);
+    for path in &found {
+        let text = std::fs::read_to_string(path).expect("readable");
+        let value: Value = serde_json::from_str(&text).expect("every cached answer is whole JSON");
+        assert!(value["response"]["choices"][0]["message"]["content"].is_string(), "{text}");
+    }
+    found.len()
+}
+
 #[test]
 fn a_server_misbehaving_every_way_at_once_ends_each_run_in_success_or_a_typed_error() {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
-    // What the server does is a function of the run's seed, the request's content and how many
-    // times that request was sent before: not of the order requests arrive in, so the test is
-    // the same on every machine and thread count.
-    fn pick(seed: u64, key: u64, attempt: usize, req: &Value) -> Reply {
-        let h = (seed ^ key ^ (attempt as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            >> 40;
-        match h % 96 {
-            // stop the run, naming what came
-            0 => Reply::Raw(200, b"not json at all".to_vec()),
-            1 => Reply::Raw(200, b"<html><body>Bad Gateway</body></html>".to_vec()),
-            2 => Reply::Raw(200, br#"{"id": "x", "choices": []}"#.to_vec()),
-            3 => Reply::Raw(200, Vec::new()),
-            4 => Reply::Status(401),
-            5 => Reply::Raw(200, vec![b' '; 11 << 20]),
-            // retried
-            6 | 7 => Reply::Status(429),
-            8 | 9 => Reply::Status(500),
-            10 | 11 => Reply::Status(503),
-            12 | 13 => Reply::CutOff(20),
-            14 | 15 => Reply::Slow(Duration::from_millis(900), "1".into()),
-            // sent back, then the fallback
-            16 | 17 => Reply::Text("banana".into()),
-            18 | 19 => Reply::Text(String::new()),
-            _ => first_listed(req, 0),
-        }
-    }
     let cache = tmp("chaos-cache");
     let started = std::time::Instant::now();
     let (mut ok, mut failed, mut retried, mut sent_back) = (0, Vec::new(), 0, 0);
@@ -414,7 +446,7 @@ fn a_server_misbehaving_every_way_at_once_ends_each_run_in_success_or_a_typed_er
                 *n += 1;
                 *n - 1
             };
-            pick(seed, key, attempt, req)
+            chaos_reply(seed, key, attempt, req)
         });
         let c = LlmConfig {
             timeout_s: 0.4,
@@ -436,18 +468,10 @@ fn a_server_misbehaving_every_way_at_once_ends_each_run_in_success_or_a_typed_er
             }
             Err(e) => {
                 let text = e.to_string();
-                let named = [
-                    "HTTP 401",
-                    "HTTP 500",
-                    "HTTP 503",
-                    "HTTP 429",
-                    "cut off",
-                    "longer than",
-                    "not JSON",
-                    "not a chat completion",
-                    "cannot reach the server",
-                ];
-                assert!(named.iter().any(|n| text.contains(n)), "seed {seed}: an error that names nothing: {text}");
+                assert!(
+                    CHAOS_ERRORS.iter().any(|n| text.contains(n)),
+                    "seed {seed}: an error that names nothing: {text}"
+                );
                 failed.push(text);
             }
         }
@@ -464,23 +488,8 @@ fn a_server_misbehaving_every_way_at_once_ends_each_run_in_success_or_a_typed_er
         retried > 0 && sent_back > 0,
         "the runs that got through retried ({retried}) and sent answers back ({sent_back})"
     );
-    // Only whole answers were cached, and they serve a second run.
-    let mut cached = 0;
-    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() { files(&path, out) } else { out.push(path) }
-        }
-    }
-    let mut found = Vec::new();
-    files(&cache, &mut found);
-    for path in found {
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let value: Value = serde_json::from_str(&text).expect("every cached answer is whole JSON");
-        assert!(value["response"]["choices"][0]["message"]["content"].is_string(), "{text}");
-        cached += 1;
-    }
-    assert!(cached > 0);
+    // Only whole answers were cached.
+    assert!(whole_cached_answers(&cache) > 0);
     assert!(started.elapsed() < Duration::from_secs(180), "took {:?}", started.elapsed());
 }
 
