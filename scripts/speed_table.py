@@ -7,7 +7,9 @@ Coin Game in the same run; PPO's training steps/s (a short run of configs/ppo_ha
 last update's own `sps`); and, when MACHIAVELLI_REF points at a checkout of MACHIAVELLI's code (never
 part of moralgym), MACHIAVELLI_DATA at a game_data folder and MACHIAVELLI_GAME at one of its games,
 MACHIAVELLI's env beside Machiavelli-v0 on that game (scripts/machiavelli_speed.py, run by
-MACHIAVELLI_PYTHON, a Python with its dependencies).
+MACHIAVELLI_PYTHON, a Python with its dependencies); and, when JAXMARL_PYTHON names a Python with
+`jaxmarl` installed, JaxMARL's Coin Game beside CoinGame-v1 on the same board
+(scripts/jaxmarl_speed.py).
 
     cargo build --release && python3 scripts/speed_table.py [--rounds 3]
 """
@@ -80,7 +82,23 @@ def main():
         r = json.loads(out.stdout[out.stdout.index("{"):])
         print(f"\nMACHIAVELLI's env against Machiavelli-v0 on {game}, one core each, decisions/s: "
               f"{r['machiavelli_decisions_per_s']:,.0f} against {r['moralgym_decisions_per_s']:,.0f} "
-              f"({r['ratio']:.0f} times; {r['ratio_with_features']:.0f} times with text features)")
+              f"({r['ratio']:.0f} times), {r['moralgym_with_features_decisions_per_s']:,.0f} with text features "
+              f"({r['ratio_with_features']:.0f} times)")
+    jaxmarl()
+
+
+def jaxmarl():
+    python = os.environ.get("JAXMARL_PYTHON")
+    if not python:
+        return
+    for envs in (1024, 64):
+        out = subprocess.run([python, "scripts/jaxmarl_speed.py", "--moralgym", BIN, "--envs", str(envs)],
+                             capture_output=True, text=True, cwd=ROOT, check=True)
+        r = json.loads(out.stdout[out.stdout.index("{"):])
+        print(f"\nJaxMARL's Coin Game against CoinGame-v1 on its board (3x3 torus, 5 actions), {envs} copies, "
+              f"env-steps/s: {r['jaxmarl_env_steps_per_s']:,} (JAX on the CPU, every core) against "
+              f"{r['moralgym_1_thread']:,} on 1 thread ({r['ratio_1_thread']} times) and "
+              f"{r['moralgym_all_threads']:,} on {r['cores']} ({r['ratio_all_threads']} times)")
 
 
 if __name__ == "__main__":
