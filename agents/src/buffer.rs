@@ -71,6 +71,16 @@ pub struct Minibatch {
     pub old_values: Tensor<2>,
 }
 
+/// The rows `idx` of `src`, a table of rows `width` long, one after another (empty for an
+/// empty table: masks and penalties are empty when unused).
+pub(crate) fn gather_rows<T: Copy>(src: &[T], idx: &[usize], width: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(if src.is_empty() { 0 } else { idx.len() * width });
+    if !src.is_empty() {
+        idx.iter().for_each(|&i| out.extend_from_slice(&src[i * width..(i + 1) * width]));
+    }
+    out
+}
+
 pub(crate) fn tensor2(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(data, [rows, cols]), device)
 }
@@ -211,16 +221,10 @@ impl RolloutBuffer {
     /// Gathers the rows `idx` onto `device`.
     pub fn minibatch(&self, idx: &[usize], device: &Device) -> Minibatch {
         let b = idx.len();
-        let pick = |src: &[f32], w: usize| -> Vec<f32> {
-            idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].iter().copied()).collect()
-        };
+        let pick = |src: &[f32], w: usize| gather_rows(src, idx, w);
         let k = self.num_actions;
         let actions: Vec<i64> = idx.iter().map(|&i| self.actions[i] as i64).collect();
-        let masks: Vec<bool> = if self.masks.is_empty() {
-            Vec::new()
-        } else {
-            idx.iter().flat_map(|&i| self.masks[i * k..(i + 1) * k].iter().copied()).collect()
-        };
+        let masks = gather_rows(&self.masks, idx, k);
         Minibatch {
             len: b,
             obs: tensor2(pick(&self.obs, self.obs_dim), b, self.obs_dim, device),

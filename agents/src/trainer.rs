@@ -168,7 +168,7 @@ struct Group {
     starts: Vec<bool>,
 }
 
-/// Per-step scratch space of a rollout, allocated once per rollout.
+/// Per-step scratch space of a rollout, kept by the trainer so that only the first rollout grows it.
 #[derive(Default)]
 struct StepScratch {
     /// `[copies * agents]` the joint action.
@@ -226,7 +226,6 @@ struct Pass {
 
 /// Multi-agent PPO with cost handling over a [`VecEnv`].
 pub struct Trainer {
-    /// The buffers of a rollout's steps, kept between rollouts.
     scratch: StepScratch,
     config: TrainerConfig,
     venv: VecEnv,

@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use multiversion::multiversion;
 
 use super::config::{MASKED_LOGIT, PpoConfig, StepStats};
-use crate::buffer::{RolloutBuffer, standardise};
+use crate::buffer::{RolloutBuffer, gather_rows, standardise};
 use crate::model::{Activation, ActorCritic};
 
 /// Adam's first and second moment decay (burn's and PyTorch's defaults, which the learner uses).
@@ -293,34 +293,22 @@ struct Batch {
 impl Batch {
     /// The rows `idx` of `buffer`, for inputs, actions and heads of the given sizes.
     fn gather(buffer: &RolloutBuffer, idx: &[usize], c: &PpoConfig, [d, k, h]: [usize; 3]) -> Self {
-        let pick = |src: &[f32]| -> Vec<f32> { idx.iter().map(|&i| src[i]).collect() };
-        let rows = |src: &[f32], w: usize| -> Vec<f32> {
-            let mut out = Vec::with_capacity(if src.is_empty() { 0 } else { idx.len() * w });
-            if !src.is_empty() {
-                idx.iter().for_each(|&i| out.extend_from_slice(&src[i * w..(i + 1) * w]));
-            }
-            out
-        };
-        let weights = pick(&buffer.weights);
-        let mut adv = pick(&buffer.advantages);
+        let weights = gather_rows(&buffer.weights, idx, 1);
+        let mut adv = gather_rows(&buffer.advantages, idx, 1);
         if c.norm_adv && !buffer.standardised {
             standardise(&mut adv, &weights, true);
         }
-        let mut masks = Vec::with_capacity(if buffer.masks.is_empty() { 0 } else { idx.len() * k });
-        if !buffer.masks.is_empty() {
-            idx.iter().for_each(|&i| masks.extend_from_slice(&buffer.masks[i * k..(i + 1) * k]));
-        }
         Self {
-            obs: rows(&buffer.obs, d),
+            obs: gather_rows(&buffer.obs, idx, d),
             actions: idx.iter().map(|&i| buffer.actions[i] as usize).collect(),
-            old_logp: pick(&buffer.logp),
+            old_logp: gather_rows(&buffer.logp, idx, 1),
             total_w: weights.iter().sum::<f32>().max(1.0),
             adv,
             weights,
-            masks,
-            penalties: rows(&buffer.penalties, k),
-            returns: rows(&buffer.returns, h),
-            old_values: rows(&buffer.values, h),
+            masks: gather_rows(&buffer.masks, idx, k),
+            penalties: gather_rows(&buffer.penalties, idx, k),
+            returns: gather_rows(&buffer.returns, idx, h),
+            old_values: gather_rows(&buffer.values, idx, h),
         }
     }
 }

@@ -214,10 +214,12 @@ impl JiminyCricket {
         let fixed = (config.actions == Actions::Fixed).then(|| fixed_commands(&game, config.max_actions));
         let featurizer = HashedNgrams { dim: config.feature_dim };
         let mut fixed_features = Vec::new();
-        for c in fixed.iter().flatten().filter(|_| config.features) {
-            let at = fixed_features.len();
-            fixed_features.resize(at + config.feature_dim, 0.0);
-            featurizer.write(c, &mut fixed_features[at..]);
+        if config.features {
+            for c in fixed.iter().flatten() {
+                let at = fixed_features.len();
+                fixed_features.resize(at + config.feature_dim, 0.0);
+                featurizer.write(c, &mut fixed_features[at..]);
+            }
         }
         let spec = EnvSpec {
             id: id.into(),
