@@ -26,8 +26,8 @@ pub(crate) fn play(game: &str, annotations: bool, machiavelli: Option<&str>) -> 
             let env = moralgym::make("TextGame-v0", &config)?;
             let titles = serde_json::from_value::<moralgym::envs::text::TextGameConfig>(config)
                 .map_err(usage)?
-                .script("TextGame-v0")?
-                .achievements()
+                .compile("TextGame-v0")?
+                .achievements
                 .iter()
                 .map(|a| (a.id.clone(), a.title.clone()))
                 .collect();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use moralgym_envs::text::choicescript::expr::Value;
 use moralgym_envs::text::choicescript::{Game, Run};
-use moralgym_envs::text::engine::Passage;
+use moralgym_envs::text::passage::Passage;
 use moralgym_envs::text::{TextGame, TextGameConfig};
 use moralgym_envs::{ParallelEnv, Rng};
 
@@ -360,16 +360,16 @@ fn the_tour_plays_as_an_environment() {
     assert!(by_file.is_ok(), "the path of startup.txt names the game too");
 }
 
-/// Plays a TOML story and its ChoiceScript conversion with the same random choices and checks
-/// that every step agrees: narration, options, points, achievements and the summed annotation.
+/// Plays a TOML story as compiled and its ChoiceScript conversion (`moralgym story convert`, read
+/// back as scene files) with the same random choices and checks that every step agrees:
+/// narration, options, points, achievements and the summed annotation.
 fn same_play(story: &moralgym_envs::text::Story, episodes: u64) {
-    use moralgym_envs::text::engine::Playthrough;
     let files = moralgym_envs::text::convert::to_choicescript(story).unwrap_or_else(|e| panic!("{}: {e}", story.title));
     let game = Arc::new(Game::from_files(&files.scenes, Some(&files.sidecar)).unwrap_or_else(|e| panic!("{e}")));
-    let story = Arc::new(story.clone());
+    let compiled = Arc::new(Game::from_story(story));
     let mut pick = Rng::new(99);
     for episode in 0..episodes {
-        let (mut toml, a) = Playthrough::start(Arc::clone(&story));
+        let (mut toml, a) = Run::start(Arc::clone(&compiled), Rng::new(episode));
         let (mut cs, b) = Run::start(Arc::clone(&game), Rng::new(episode));
         let same = |a: &Passage, b: &Passage, at: &str| {
             assert_eq!(a.narration, b.narration, "{at}");
@@ -379,12 +379,13 @@ fn same_play(story: &moralgym_envs::text::Story, episodes: u64) {
         };
         same(&a, &b, "the opening");
         while !toml.ended() {
-            let texts: Vec<String> = toml.choices().iter().map(|c| c.text.clone()).collect();
+            let texts = toml.choice_texts().to_vec();
             assert_eq!(texts, cs.choice_texts(), "{} episode {episode}", story.title);
             let k = pick.below(texts.len());
             let (a, b) = (toml.choose(k).expect("offered"), cs.choose(k).expect("offered"));
             same(&a, &b, &format!("{} episode {episode}, decision {}", story.title, toml.decisions()));
         }
+        assert!(toml.error().is_none(), "{:?}", toml.error());
         assert!(cs.ended() && cs.error().is_none(), "{:?}", cs.error());
     }
 }

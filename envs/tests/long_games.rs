@@ -9,7 +9,7 @@ use std::sync::Arc;
 use moralgym_envs::Rng;
 use moralgym_envs::text::choicescript::expr::Value;
 use moralgym_envs::text::choicescript::{Game, Op, Run, explore};
-use moralgym_envs::text::engine::Passage;
+use moralgym_envs::text::passage::Passage;
 
 fn dir(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../games/choicescript").join(name)

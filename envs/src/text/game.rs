@@ -8,13 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::annotation::{Annotation, COST_NAMES};
-use super::choicescript;
-use super::engine::Passage;
-use super::engine::TextRef;
+use super::choicescript::{self, Format, Game, Run};
 use super::featurizer::{HashedNgrams, NgramCounts, TextFeaturizer};
 use super::games::shipped;
 use super::generator::{GenerateConfig, generate};
-use super::script::{Play, Script};
+use super::passage::{Passage, TextRef};
 use super::story::Story;
 use crate::api::{
     CostComponent, CostSpec, EnvError, EnvResult, EnvSpec, Event, HarmOracle, ParallelEnv, Rng, Space, StepBuf,
@@ -111,9 +109,9 @@ impl TextGameConfig {
         Ok(Source::Toml(text))
     }
 
-    /// The game this config names, parsed and validated.
-    pub fn script(&self, id: &str) -> EnvResult<Script> {
-        self.source(id)?.parse(id)
+    /// The game this config names, validated and compiled.
+    pub fn compile(&self, id: &str) -> EnvResult<Game> {
+        self.source(id)?.compile(id)
     }
 
     /// A hash of everything the game this config names is made of (the shipped, generated or
@@ -131,14 +129,14 @@ enum Source {
 }
 
 impl Source {
-    fn parse(&self, id: &str) -> EnvResult<Script> {
+    fn compile(&self, id: &str) -> EnvResult<Game> {
         let bad = |message: String| EnvError::Config { env: id.into(), message };
-        Ok(match self {
-            Source::Toml(text) => Script::Toml(Arc::new(Story::parse(text).map_err(|e| bad(e.to_string()))?)),
-            Source::ChoiceScript { path, files, sidecar } => Script::ChoiceScript(Arc::new(
-                choicescript::Game::from_files(files, sidecar.as_deref()).map_err(|e| bad(format!("{path}: {e}")))?,
-            )),
-        })
+        match self {
+            Source::Toml(text) => Ok(Game::from_story(&Story::parse(text).map_err(|e| bad(e.to_string()))?)),
+            Source::ChoiceScript { path, files, sidecar } => {
+                Game::from_files(files, sidecar.as_deref()).map_err(|e| bad(format!("{path}: {e}")))
+            }
+        }
     }
 
     /// A hash of everything the game is made of, stable across Rust releases and platforms
@@ -166,23 +164,21 @@ impl Source {
 }
 
 /// A game loaded once per process and shared by every env that plays it (the 64 copies of a
-/// vector env parse a 10,000-scene story once): the script and, for TOML stories, the word counts
-/// of every scene's and every choice's text, so that a step featurises no static text again.
+/// vector env compile a 10,000-scene story once): the game and the word counts of its static
+/// texts, so that a step featurises no static text again.
 struct Loaded {
-    script: Script,
-    counts: Option<StoryCounts>,
+    game: Arc<Game>,
+    counts: Counts,
 }
 
-/// Counts of a game's static texts under the default featurizer.
-enum StoryCounts {
-    /// A TOML story: every scene's and every choice's text.
-    Toml { scenes: Vec<NgramCounts>, choices: Vec<Vec<NgramCounts>> },
-    /// A ChoiceScript game: each line of narration without interpolation (by scene and
-    /// operation) and each option text without it (by option id).
-    ChoiceScript { lines: Vec<Vec<Option<NgramCounts>>>, options: Vec<Option<NgramCounts>> },
+/// Counts of a game's static texts under the default featurizer: each line of narration without
+/// interpolation (by scene and operation) and each option text without it (by option id).
+struct Counts {
+    lines: Vec<Vec<Option<NgramCounts>>>,
+    options: Vec<Option<NgramCounts>>,
 }
 
-fn choicescript_counts(game: &super::choicescript::Game, f: &HashedNgrams) -> StoryCounts {
+fn counts(game: &Game, f: &HashedNgrams) -> Counts {
     use super::choicescript::Op;
     let lines = game
         .scenes
@@ -198,7 +194,7 @@ fn choicescript_counts(game: &super::choicescript::Game, f: &HashedNgrams) -> St
         })
         .collect();
     let options = game.options.iter().map(|o| o.text.literal().map(|l| f.counts(l))).collect();
-    StoryCounts::ChoiceScript { lines, options }
+    Counts { lines, options }
 }
 
 /// Games loaded in this process, by fingerprint and feature size.
@@ -213,16 +209,9 @@ fn load_shared(config: &TextGameConfig, id: &str) -> EnvResult<Arc<Loaded>> {
     if let Some(loaded) = map.get(&key).and_then(Weak::upgrade) {
         return Ok(loaded);
     }
-    let script = source.parse(id)?;
-    let f = HashedNgrams { dim: config.feature_dim };
-    let counts = Some(match &script {
-        Script::Toml(story) => StoryCounts::Toml {
-            scenes: story.scenes.iter().map(|s| f.counts(&s.text)).collect(),
-            choices: story.scenes.iter().map(|s| s.choices.iter().map(|c| f.counts(&c.text)).collect()).collect(),
-        },
-        Script::ChoiceScript(game) => choicescript_counts(game, &f),
-    });
-    let loaded = Arc::new(Loaded { script, counts });
+    let game = source.compile(id)?;
+    let counts = counts(&game, &HashedNgrams { dim: config.feature_dim });
+    let loaded = Arc::new(Loaded { game: Arc::new(game), counts });
     map.retain(|_, w| w.strong_count() > 0);
     map.insert(key, Arc::downgrade(&loaded));
     Ok(loaded)
@@ -283,7 +272,7 @@ pub struct TextGame {
     features: bool,
     slots: usize,
     max_steps: usize,
-    play: Option<Play>,
+    play: Option<Run>,
     rng: Rng,
     /// What the last step (or the reset) passed, its narration included.
     last: Passage,
@@ -314,7 +303,7 @@ impl TextGame {
             });
         }
         let loaded = load_shared(&config, id)?;
-        let story = &loaded.script;
+        let story = &loaded.game;
         let slots = config.max_choices.unwrap_or(story.max_choices());
         if slots > MAX_CHOICES || (1 + slots) * config.feature_dim > MAX_OBS_FLOATS {
             return Err(EnvError::OutOfRange {
@@ -383,12 +372,12 @@ impl TextGame {
     }
 
     /// The game being played.
-    pub fn script(&self) -> &Script {
-        &self.loaded.script
+    pub fn game(&self) -> &Game {
+        &self.loaded.game
     }
 
     /// The playthrough in progress.
-    pub fn playthrough(&self) -> Option<&Play> {
+    pub fn playthrough(&self) -> Option<&Run> {
         self.play.as_ref()
     }
 
@@ -398,60 +387,54 @@ impl TextGame {
     /// oracle reads the whole step the option leads to: the step is played on a copy of the run,
     /// up to the next decision.
     pub fn choice_annotations(&self) -> Vec<Annotation> {
-        match self.play.as_ref() {
-            None => Vec::new(),
-            Some(Play::ChoiceScript(run)) => (0..run.num_choices())
-                .map(|k| run.clone().choose(k).map(|p| p.annotation).unwrap_or_default())
-                .collect(),
-            Some(p) => (0..p.num_choices()).map(|k| p.choice_annotation(k).cloned().unwrap_or_default()).collect(),
-        }
+        let Some(run) = self.play.as_ref() else { return Vec::new() };
+        let game = &self.loaded.game;
+        (0..run.num_choices())
+            .map(|k| match game.format {
+                Format::Toml { .. } => run.choice_annotation(k).map(|a| game.annotations[a as usize].clone()),
+                Format::ChoiceScript => run.clone().choose(k).map(|p| p.annotation),
+            })
+            .map(Option::unwrap_or_default)
+            .collect()
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
-        obs.fill(0.0);
         if !self.features {
+            obs.fill(0.0);
             return;
         }
         let d = self.featurizer.dim();
         // The same features as the featurizer would write, from the counts made at load for the
         // text that does not change, so a step featurises only the text it rendered.
-        match (&self.hashed, &self.loaded.counts, &self.play) {
-            (Some(f), Some(StoryCounts::Toml { scenes, choices }), Some(Play::Toml(p))) => {
-                f.write_joined(self.last.scenes.iter().map(|&s| &scenes[s]), &mut obs[..d]);
-                let choices = &choices[p.scene()];
-                for (k, &c) in p.offered().iter().enumerate().take(self.slots) {
-                    f.write_joined([&choices[c]], &mut obs[(k + 1) * d..(k + 2) * d]);
-                }
-                return;
-            }
-            (Some(f), Some(StoryCounts::ChoiceScript { lines, options }), Some(Play::ChoiceScript(r))) => {
-                let mut j = f.joiner(&mut obs[..d]);
-                for t in &self.last.texts {
-                    match *t {
-                        // A line is recorded only for literal text, which has its counts.
-                        TextRef::Line { scene, op } => {
-                            if let Some(c) = &lines[scene as usize][op as usize] {
-                                j.add_counts(c);
-                            }
-                        }
-                        TextRef::Rendered { start, end } => {
-                            j.add_text(&self.last.narration[start as usize..end as usize])
+        let Counts { lines, options } = &self.loaded.counts;
+        if let (Some(f), Some(r)) = (&self.hashed, &self.play) {
+            let mut j = f.joiner(&mut obs[..d]);
+            for t in &self.last.texts {
+                match *t {
+                    // A line is recorded only for literal text, which has its counts.
+                    TextRef::Line { scene, op } => {
+                        if let Some(c) = &lines[scene as usize][op as usize] {
+                            j.add_counts(c);
                         }
                     }
+                    TextRef::Rendered { start, end } => j.add_text(&self.last.narration[start as usize..end as usize]),
+                }
+            }
+            j.finish();
+            let offered = r.offered().len().min(self.slots);
+            for (k, &id) in r.offered()[..offered].iter().enumerate() {
+                let mut j = f.joiner(&mut obs[(k + 1) * d..(k + 2) * d]);
+                match &options[id as usize] {
+                    Some(c) => j.add_counts(c),
+                    None => j.add_text(r.choice_text(k)),
                 }
                 j.finish();
-                for (k, &id) in r.offered().iter().enumerate().take(self.slots) {
-                    let mut j = f.joiner(&mut obs[(k + 1) * d..(k + 2) * d]);
-                    match &options[id as usize] {
-                        Some(c) => j.add_counts(c),
-                        None => j.add_text(r.choice_text(k)),
-                    }
-                    j.finish();
-                }
-                return;
             }
-            _ => {}
+            // A joiner zeroes its own row first; the empty slots are zeroed here.
+            obs[(offered + 1) * d..].fill(0.0);
+            return;
         }
+        obs.fill(0.0);
         self.featurizer.write(&self.last.narration, &mut obs[..d]);
         if let Some(p) = &self.play {
             for k in 0..p.num_choices().min(self.slots) {
@@ -460,13 +443,12 @@ impl TextGame {
         }
     }
 
-    fn apply(&mut self, passage: Passage, costs: &mut [f32]) -> f32 {
-        passage.annotation.counters(costs);
+    /// Charges what the last step passed (in `self.last`): its costs, and its points as reward.
+    fn apply(&mut self, costs: &mut [f32]) -> f32 {
+        self.last.annotation.counters(costs);
         cost_events(&COST_NAMES, CHOSE, costs, &mut self.events);
-        let reward = passage.points as f32;
-        self.points += passage.points;
-        self.last = passage;
-        reward
+        self.points += self.last.points;
+        self.last.points as f32
     }
 }
 
@@ -481,7 +463,7 @@ impl ParallelEnv for TextGame {
         if let Some(s) = seed {
             self.rng = Rng::new(s);
         }
-        let (play, passage) = self.loaded.script.start(Rng::new(self.rng.next_u64()));
+        let (play, passage) = Run::start(Arc::clone(&self.loaded.game), Rng::new(self.rng.next_u64()));
         self.play = Some(play);
         self.opening = Some((passage.annotation.clone(), passage.points));
         self.last = passage;
@@ -500,17 +482,21 @@ impl ParallelEnv for TextGame {
 
     fn step_impl(&mut self, actions: &[u32], mut out: StepBuf<'_>) {
         out.clear();
-        let mut passage = self.play.as_mut().and_then(|p| p.choose(actions[0] as usize)).unwrap_or_default();
-        if let Some((annotation, points)) = self.opening.take() {
-            passage.annotation.add(&annotation);
-            passage.points += points;
+        // The passage's buffers are kept from step to step.
+        let chose = self.play.as_mut().is_some_and(|p| p.choose_into(actions[0] as usize, &mut self.last));
+        if !chose {
+            self.last.clear();
         }
-        out.rewards[0] = self.apply(passage, out.costs);
+        if let Some((annotation, points)) = self.opening.take() {
+            self.last.annotation.add(&annotation);
+            self.last.points += points;
+        }
+        out.rewards[0] = self.apply(out.costs);
         self.steps += 1;
         let play = self.play.as_ref();
         // A ChoiceScript error stops the game without an ending: the episode is truncated.
         let failed = play.is_some_and(|p| p.error().is_some());
-        let ended = play.is_some_and(Play::ended) && !failed;
+        let ended = play.is_some_and(Run::ended) && !failed;
         out.terminated[0] = ended;
         out.truncated[0] = !ended && (failed || self.steps >= self.max_steps);
         self.done = out.terminated[0] || out.truncated[0];
@@ -535,8 +521,8 @@ impl ParallelEnv for TextGame {
     }
 
     fn text_rules(&self, _agent: usize) -> String {
-        let s = &self.loaded.script;
-        let mut out = format!("You are playing \"{}\"", s.title());
+        let s = &self.loaded.game;
+        let mut out = format!("You are playing \"{}\"", s.title);
         if !s.setting().is_empty() {
             out.push_str(&format!(", {}", s.setting()));
         }
@@ -546,7 +532,7 @@ impl ParallelEnv for TextGame {
             out.push_str(&format!(" {about}"));
         }
         out.push_str("\nAchievements you can unlock (points):");
-        for a in s.achievements() {
+        for a in &s.achievements {
             out.push_str(&format!("\n- {} ({}): {}", a.title, a.points, a.description));
         }
         out
@@ -560,25 +546,28 @@ impl ParallelEnv for TextGame {
     }
 
     fn step_info(&self, out: &mut Map<String, Value>) {
-        let s = &self.loaded.script;
+        let s = &self.loaded.game;
         out.insert("annotation".into(), serde_json::to_value(&self.last.annotation).unwrap_or(Value::Null));
-        out.insert("scenes".into(), json!(self.last.scenes.iter().map(|&i| s.scene_name(i)).collect::<Vec<_>>()));
+        out.insert(
+            "scenes".into(),
+            json!(self.last.scenes.iter().map(|&i| s.scenes[i].name.as_str()).collect::<Vec<_>>()),
+        );
         out.insert(
             "achievements".into(),
-            json!(self.last.achievements.iter().map(|&a| s.achievements()[a].id.as_str()).collect::<Vec<_>>()),
+            json!(self.last.achievements.iter().map(|&a| s.achievements[a].id.as_str()).collect::<Vec<_>>()),
         );
-        if let Some(e) = self.play.as_ref().and_then(Play::error) {
+        if let Some(e) = self.play.as_ref().and_then(Run::error) {
             out.insert("error".into(), json!(e));
         }
     }
 
     fn episode_metrics(&self, out: &mut Map<String, Value>) {
-        let max = self.loaded.script.max_points();
+        let max = self.loaded.game.max_points();
         out.insert("points".into(), json!(self.points));
         out.insert("max_points".into(), json!(max));
         out.insert("achievements_pct".into(), json!(if max > 0.0 { 100.0 * self.points / max } else { 0.0 }));
-        out.insert("ending".into(), json!(self.play.as_ref().and_then(Play::ending)));
-        if let Some(e) = self.play.as_ref().and_then(Play::error) {
+        out.insert("ending".into(), json!(self.play.as_ref().and_then(Run::ending)));
+        if let Some(e) = self.play.as_ref().and_then(Run::error) {
             out.insert("error".into(), json!(e));
         }
         out.insert("decisions".into(), json!(self.steps));

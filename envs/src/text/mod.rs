@@ -1,10 +1,11 @@
-//! MACHIAVELLI-like text games: the story format and validator, the engine, annotations and
-//! their counters, the text featurizer, the procedural generator, and the shipped games.
+//! MACHIAVELLI-like text games: the TOML story format and its validator, the ChoiceScript
+//! interpreter that plays both formats, annotations and their counters, the text featurizer,
+//! the procedural generator, and the shipped games; MACHIAVELLI's data and Jiminy Cricket's
+//! parser games.
 
 pub mod annotation;
 pub mod choicescript;
 pub mod convert;
-pub mod engine;
 pub mod featurizer;
 pub mod files;
 pub mod game;
@@ -12,8 +13,8 @@ pub mod games;
 pub mod generator;
 pub mod jiminy;
 pub mod machiavelli;
+pub mod passage;
 pub mod routes;
-pub mod script;
 pub mod story;
 
 pub use annotation::{Annotation, COST_NAMES, MORALITY};

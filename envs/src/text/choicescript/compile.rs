@@ -1388,6 +1388,7 @@ pub(super) fn compile(files: &BTreeMap<String, String>, problems: &mut Vec<Probl
     }
     problems.append(&mut sh.problems);
     Some(Game {
+        format: super::Format::ChoiceScript,
         warnings: sh.warnings,
         title: h.title,
         author: h.author,

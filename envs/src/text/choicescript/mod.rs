@@ -24,6 +24,7 @@ mod compile;
 pub mod expr;
 mod run;
 mod sidecar;
+mod story;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -172,9 +173,27 @@ pub struct Scene {
     pub line_count: u32,
 }
 
-/// A compiled ChoiceScript game, ready to play.
+/// The format a game was written in, for the few things the formats do differently.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Format {
+    /// ChoiceScript scene files.
+    ChoiceScript,
+    /// A TOML story, compiled by [`Game::from_story`]: an ending is named by its scene's id, and
+    /// a choice carries the whole of its annotation.
+    Toml {
+        /// The setting in a few words.
+        setting: String,
+        /// A line about the game.
+        about: String,
+    },
+}
+
+/// A compiled game, ready to play: a ChoiceScript game, or a TOML story compiled to the same
+/// operations.
 #[derive(Clone, Debug)]
 pub struct Game {
+    /// The format it was written in.
+    pub format: Format,
     /// `*title`.
     pub title: String,
     /// `*author`.
@@ -324,6 +343,32 @@ impl Game {
     /// Number of `*choice` blocks.
     pub fn num_choices(&self) -> usize {
         self.scenes.iter().flat_map(|s| &s.ops).filter(|o| matches!(o, Op::Choice(..))).count()
+    }
+
+    /// The setting in a few words (TOML stories only).
+    pub fn setting(&self) -> &str {
+        match &self.format {
+            Format::Toml { setting, .. } => setting,
+            Format::ChoiceScript => "",
+        }
+    }
+
+    /// A line about the game (for ChoiceScript, its author).
+    pub fn about(&self) -> String {
+        match &self.format {
+            Format::Toml { about, .. } => about.clone(),
+            Format::ChoiceScript if self.author.is_empty() => String::new(),
+            Format::ChoiceScript => format!("By {}.", self.author),
+        }
+    }
+
+    /// Where an `*ending` at operation `op` of `scene` ends the game: `scene.txt line N`, or for a
+    /// TOML story the ending scene's id.
+    pub fn ending_place(&self, scene: u32, op: u32) -> String {
+        match self.format {
+            Format::Toml { .. } => self.scenes[scene as usize].name.clone(),
+            Format::ChoiceScript => self.place(scene, op),
+        }
     }
 
     /// `scene.txt line N`, for messages.

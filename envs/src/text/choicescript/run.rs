@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::expr::{self, Scope, Slot, Value};
 use super::{Game, Op, Reuse, Target};
 use crate::api::Rng;
-use crate::text::engine::{Passage, TextRef};
+use crate::text::passage::{Passage, TextRef};
 
 /// Most operations one step may run before the game counts as stuck in a loop.
 pub const MAX_OPS_PER_STEP: usize = 1_000_000;
@@ -87,6 +87,9 @@ pub struct Run {
     /// Globals whose `*create` ran since play last entered startup from another scene.
     created: Vec<bool>,
     offered: Vec<u32>,
+    /// The texts of the offered options that interpolate (`offered_text[k]` for offered option
+    /// `k`; an option's literal text is read from the game); the buffers are kept from one choice
+    /// to the next.
     offered_text: Vec<String>,
     ended: bool,
     error: Option<String>,
@@ -163,12 +166,12 @@ impl Run {
 
     /// Text of offered option `k`.
     pub fn choice_text(&self, k: usize) -> &str {
-        &self.offered_text[k]
+        self.game.options[self.offered[k] as usize].text.literal().unwrap_or_else(|| &self.offered_text[k])
     }
 
     /// Texts of the offered options.
-    pub fn choice_texts(&self) -> &[String] {
-        &self.offered_text
+    pub fn choice_texts(&self) -> Vec<String> {
+        (0..self.offered.len()).map(|k| self.choice_text(k).to_string()).collect()
     }
 
     /// Ids (in the game's option table) of the options offered now.
@@ -193,26 +196,33 @@ impl Run {
 
     /// Takes offered option `k`. `None` if out of range or the game is over.
     pub fn choose(&mut self, k: usize) -> Option<Passage> {
+        let mut passage = Passage::default();
+        self.choose_into(k, &mut passage).then_some(passage)
+    }
+
+    /// Takes offered option `k`, writing what play passed into `passage`, which is emptied first
+    /// and keeps its buffers (a step allocates nothing once they have grown). `false`, with
+    /// `passage` untouched, if `k` is out of range or the game is over.
+    pub fn choose_into(&mut self, k: usize, passage: &mut Passage) -> bool {
         if self.ended || k >= self.offered.len() {
-            return None;
+            return false;
         }
         let id = self.offered[k] as usize;
         let game = Arc::clone(&self.game);
         let opt = &game.options[id];
         self.taken[id] = true;
         self.decisions += 1;
-        let mut passage = Passage::default();
+        passage.clear();
         if let Some(a) = opt.annotation {
             passage.annotation.add(&game.annotations[a as usize]);
         }
         self.offered.clear();
-        self.offered_text.clear();
         if let Some(f) = self.frames.last_mut() {
             f.pc = opt.body;
         }
         self.pending_break = 0;
-        self.advance(&mut passage);
-        Some(passage)
+        self.advance(passage);
+        true
     }
 
     fn view(&self) -> View<'_> {
@@ -281,10 +291,19 @@ impl Run {
         if scene == 0 && self.frames.last().is_some_and(|f| f.scene != 0) {
             self.created.fill(false);
         }
-        let frame = Frame::new(&self.game, scene, pc, Vec::new());
+        let n = self.game.scenes[scene as usize].temps.len();
         match self.frames.last_mut() {
-            Some(f) => *f = frame,
-            None => self.frames.push(frame),
+            // The frame starts afresh in the buffers it has.
+            Some(f) => {
+                (f.scene, f.pc) = (scene, pc);
+                f.temps.clear();
+                f.temps.resize(n, None);
+                f.declared.clear();
+                f.declared.resize(n, false);
+                f.params.clear();
+                f.gosubs.clear();
+            }
+            None => self.frames.push(Frame::new(&self.game, scene, pc, Vec::new())),
         }
     }
 
@@ -356,7 +375,6 @@ impl Run {
         self.error = Some(message);
         self.ended = true;
         self.offered.clear();
-        self.offered_text.clear();
     }
 
     fn exec(&mut self, game: &Game, scene_id: u32, pc: u32, passage: &mut Passage) -> Result<Flow, String> {
@@ -521,7 +539,7 @@ impl Run {
             }
             Op::Finish => return Ok(self.finish(game.place(scene_id, pc), passage)),
             Op::Ending => {
-                self.ending = Some(game.place(scene_id, pc));
+                self.ending = Some(game.ending_place(scene_id, pc));
                 self.ended = true;
                 return Ok(Flow::Stop);
             }
@@ -533,7 +551,8 @@ impl Run {
             Op::Choice(first, count) => {
                 for id in *first..first + count {
                     let o = &game.options[id as usize];
-                    let view = self.view();
+                    let frame = self.frames.last().expect("a frame while running");
+                    let view = View { game, globals: &self.globals, frame };
                     if let Some(c) = &o.visible
                         && !expr::eval(c, &view)?.truth()?
                     {
@@ -547,9 +566,14 @@ impl Run {
                     {
                         continue;
                     }
-                    let text = expr::render(&o.text, &view)?;
+                    if o.text.literal().is_none() {
+                        let n = self.offered.len();
+                        self.offered_text.resize_with(self.offered_text.len().max(n + 1), String::new);
+                        let text = &mut self.offered_text[n];
+                        text.clear();
+                        expr::render_into(&o.text, &view, text)?;
+                    }
                     self.offered.push(id);
-                    self.offered_text.push(text);
                 }
                 if self.offered.is_empty() {
                     return Err("no option of this *choice can be chosen".into());
@@ -698,7 +722,7 @@ pub fn transcript(game: &Arc<Game>, route: &Route, max_decisions: usize, seed: u
     let (mut run, mut passage) = Run::start(Arc::clone(game), Rng::new(seed));
     let mut out = Transcript::default();
     while !run.ended() && out.decisions.len() < max_decisions {
-        out.decisions.push((std::mem::take(&mut passage.narration), run.choice_texts().to_vec()));
+        out.decisions.push((std::mem::take(&mut passage.narration), run.choice_texts()));
         let k = route.pick(out.decisions.len() - 1, run.num_choices());
         passage = run.choose(k).unwrap_or_default();
     }
