@@ -9,7 +9,9 @@ part of moralgym), MACHIAVELLI_DATA at a game_data folder and MACHIAVELLI_GAME a
 MACHIAVELLI's env beside Machiavelli-v0 on that game (scripts/machiavelli_speed.py, run by
 MACHIAVELLI_PYTHON, a Python with its dependencies); and, when JAXMARL_PYTHON names a Python with
 `jaxmarl` installed, JaxMARL's Coin Game beside CoinGame-v1 on the same board
-(scripts/jaxmarl_speed.py).
+(scripts/jaxmarl_speed.py); and, when CLEANRL points at a checkout of CleanRL and TORCH_PYTHON names
+a Python with PyTorch and moralgym's bindings, CleanRL's `ppo.py` beside `moralgym train` on the
+training goal's configuration (scripts/cleanrl_speed.py).
 
     cargo build --release && python3 scripts/speed_table.py [--rounds 3]
 """
@@ -85,6 +87,18 @@ def main():
               f"({r['ratio']:.0f} times), {r['moralgym_with_features_decisions_per_s']:,.0f} with text features "
               f"({r['ratio_with_features']:.0f} times)")
     jaxmarl()
+    cleanrl()
+
+
+def cleanrl():
+    if not (os.environ.get("CLEANRL") and os.environ.get("TORCH_PYTHON")):
+        return
+    out = subprocess.run([sys.executable, "scripts/cleanrl_speed.py"], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    r = json.loads(out.stdout)
+    print(f"\nCleanRL's ppo.py (PyTorch {r['torch']}, CPU) against moralgym train, PPO on Harvest (the training "
+          f"goal's configuration), {r['steps']:,} env steps each: {r['cleanrl_sps']:,} env-steps/s against "
+          f"{r['moralgym_sps']:,} ({r['ratio']} times)")
 
 
 def jaxmarl():

@@ -64,16 +64,29 @@ fn a_lase_run_saves_and_resumes_its_networks() {
         "env": "SequentialStagHunt-v1", "seed": 2, "num_envs": 2, "total_steps": 256, "ppo": {"num_steps": 64},
         "social": {"mode": "lase", "lase": {"updates": 2}}, "eval": {"episodes": 1}, "out_dir": dir,
     });
-    train(&RunConfig::from_table(config).expect("valid"), true).expect("trains");
+    let first = train(&RunConfig::from_table(config).expect("valid"), true).expect("trains");
     let final_dir = dir.join("checkpoints/final");
-    for i in 0..4 {
-        // the stag hunt is partially observed: each agent has a perspective taker
-        for part in ["q", "pt", "selfish"] {
-            assert!(final_dir.join(format!("agent_{i}.{part}.bpk")).exists(), "agent_{i}.{part}.bpk");
+    // The stag hunt is partially observed: each agent has a perspective taker.
+    let networks = || {
+        let mut files = Vec::new();
+        for i in 0..4 {
+            for part in ["q", "pt", "selfish"] {
+                let name = format!("agent_{i}.{part}.bpk");
+                files.push(std::fs::read(final_dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}")));
+            }
         }
-    }
+        files
+    };
+    let saved = networks();
+    // Resuming the finished run trains nothing and saves the networks it loaded: they come back
+    // bit for bit and play the evaluation as they did, which a network left at its start would not.
+    let again = moralgym_training::resume(&dir, &[], true).expect("resumes");
+    assert_eq!(again.updates, first.updates);
+    assert!(networks() == saved, "a network did not come back as it was saved");
+    assert_eq!(again.eval, first.eval);
     let resumed = moralgym_training::resume(&dir, &["total_steps=512".into()], true).expect("resumes");
     assert_eq!(resumed.updates, 4);
+    assert!(networks() != saved, "training went on from the loaded networks");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
