@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, doc tests, every Rust test of the workspace (unit,
-# rule, vector-layer, learning and CLI end-to-end) under cargo-nextest, then the Python bindings
+# rule, vector-layer, learning and CLI end-to-end) under cargo-nextest, the golden runs on
+# emulated CPUs without AVX-512 (qemu-user, installed here if missing), then the Python bindings
 # (a venv of their own in .venv, the extension built with maturin, pytest). CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,17 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo check -p moralgym --no-default-features
 cargo test --workspace --doc
 cargo nextest run --workspace --no-fail-fast
+# The golden runs again on emulated CPUs without AVX-512, where gemm picks other kernels (SSE only
+# on Nehalem, AVX2 and FMA on Haswell): they must still match within their stated tolerance.
+if [ "$(uname -m)" = x86_64 ]; then
+    if ! command -v qemu-x86_64 > /dev/null; then
+        apt-get install -y -q qemu-user > /dev/null || { apt-get update -q && apt-get install -y -q qemu-user; } > /dev/null
+    fi
+    for cpu in Nehalem Haswell-noTSX; do
+        CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="qemu-x86_64 -cpu $cpu" \
+            cargo nextest run -p moralgym-training --test golden_runs
+    done
+fi
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
