@@ -114,6 +114,47 @@ pub struct Machine {
     pub(crate) objects: u16,
     /// Globals being watched for reads (bit per variable number), and those read since.
     pub(crate) watch: Option<Box<[[u64; 4]; 2]>>,
+    /// What makes going back to a fork cost the memory a turn wrote, not all of it.
+    pub(crate) pages: Pages,
+}
+
+/// Bytes in a page of dynamic memory, as [`Pages`] tracks it.
+const PAGE: usize = 256;
+
+/// Which pages of dynamic memory a machine wrote since its memory was last a copy of another
+/// machine's (its base), and which state of which machine that was. A machine's state is named
+/// by its `id` (unique to the instance) and its count of `writes`, which every write to dynamic
+/// memory raises: while the base still has the state it had when copied, the two memories differ
+/// only in the pages written since, and going back copies those alone.
+#[derive(Clone, Debug)]
+pub(crate) struct Pages {
+    id: u64,
+    writes: u64,
+    base: Option<(u64, u64)>,
+    dirty: Vec<u64>,
+}
+
+impl Pages {
+    fn new(len: usize) -> Pages {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Pages { id, writes: 0, base: None, dirty: vec![0; len.div_ceil(PAGE * 64)] }
+    }
+
+    /// Records a write at `a`.
+    #[inline(always)]
+    fn wrote(&mut self, a: usize) {
+        self.writes = self.writes.wrapping_add(1);
+        if let Some(w) = self.dirty.get_mut(a / (PAGE * 64)) {
+            *w |= 1 << (a / PAGE % 64);
+        }
+    }
+
+    /// Records a write anywhere.
+    fn wrote_all(&mut self) {
+        self.writes = self.writes.wrapping_add(1);
+        self.dirty.fill(!0);
+    }
 }
 
 impl Clone for Machine {
@@ -136,14 +177,35 @@ impl Clone for Machine {
             scratch: Vec::new(),
             objects: self.objects,
             watch: self.watch.clone(),
+            pages: Pages { base: Some((self.pages.id, self.pages.writes)), ..Pages::new(self.mem.len()) },
         }
     }
 
     /// Field by field into the buffers this machine already has: going back to a fork
     /// allocates nothing once the buffers are large enough.
+    /// Of dynamic memory, only the pages written since this machine was last a copy of `other`
+    /// are copied, when `other` has not changed since; all of it otherwise.
     fn clone_from(&mut self, other: &Self) {
         self.story.clone_from(&other.story);
-        self.mem.clone_from(&other.mem);
+        let p = &mut self.pages;
+        if p.base == Some((other.pages.id, other.pages.writes)) && self.mem.len() == other.mem.len() {
+            for (k, word) in p.dirty.iter().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let page = k * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let range = page * PAGE..((page + 1) * PAGE).min(self.mem.len());
+                    self.mem[range.clone()].copy_from_slice(&other.mem[range]);
+                }
+            }
+        } else {
+            self.mem.clone_from(&other.mem);
+        }
+        p.dirty.clear();
+        p.dirty.resize(self.mem.len().div_ceil(PAGE * 64), 0);
+        p.base = Some((other.pages.id, other.pages.writes));
+        // This machine's state changed: a machine whose base it is must copy all of it.
+        p.writes = p.writes.wrapping_add(1);
         self.pc = other.pc;
         self.stack.clone_from(&other.stack);
         self.frames.clone_from(&other.frames);
@@ -186,6 +248,7 @@ impl Machine {
             scratch: Vec::new(),
             objects: 0,
             watch: None,
+            pages: Pages::new(s.static_base),
         };
         m.init_header();
         m.objects = m.count_objects();
@@ -200,6 +263,7 @@ impl Machine {
     /// The interpreter's fields of the header, set at start, restart and restore (§11).
     pub(crate) fn init_header(&mut self) {
         let v = self.story.0.version;
+        self.pages.wrote_all();
         let m = &mut self.mem;
         if v <= 3 {
             // Status line available, screen splitting available.
@@ -247,6 +311,7 @@ impl Machine {
     #[inline]
     pub(crate) fn set_byte(&mut self, a: usize, value: u8) -> Res<()> {
         *self.mem.get_mut(a).ok_or(Fault::WriteStatic(a))? = value;
+        self.pages.wrote(a);
         Ok(())
     }
 
@@ -258,6 +323,8 @@ impl Machine {
         let [hi, lo] = value.to_be_bytes();
         self.mem[a] = hi;
         self.mem[a + 1] = lo;
+        self.pages.wrote(a);
+        self.pages.wrote(a + 1);
         Ok(())
     }
 
@@ -331,6 +398,8 @@ impl Machine {
                 let [hi, lo] = value.to_be_bytes();
                 self.mem[a] = hi;
                 self.mem[a + 1] = lo;
+                self.pages.wrote(a);
+                self.pages.wrote(a + 1);
                 Ok(())
             }
         }
@@ -516,6 +585,7 @@ impl Machine {
     /// set again (§6.1.2.3, §11).
     fn load_memory(&mut self, bytes: &[u8]) {
         let flags2 = self.mem[0x11] & 0x03;
+        self.pages.wrote_all();
         self.mem.copy_from_slice(bytes);
         self.mem[0x11] = (self.mem[0x11] & !0x03) | flags2;
         self.init_header();

@@ -329,6 +329,38 @@ mod generated {
             }
         }
 
+        /// Machines forked from each other, played on and put back in any order: a machine put
+        /// back (which copies only the pages it wrote when its source has not changed since)
+        /// always holds exactly its source's memory, and plays on as its source does.
+        #[test]
+        fn going_back_to_any_fork_restores_exactly(
+            ops in prop::collection::vec((0usize..3, 0usize..3, 0u8..3, prop::sample::select(WALKTHROUGH.to_vec())), 1..30),
+        ) {
+            let mut start = Machine::new(&story("lighthouse.z5"), Options::default());
+            start.run().unwrap();
+            let mut pool = [start.clone(), start.clone(), start];
+            for (i, j, what, command) in ops {
+                match what {
+                    0 => {
+                        let _ = pool[i].send(command);
+                        pool[i].take_output();
+                    }
+                    1 => pool[j] = pool[i].clone(),
+                    _ if i != j => {
+                        let (low, high) = pool.split_at_mut(i.max(j));
+                        let (source, target) = if i < j { (&low[i], &mut high[0]) } else { (&high[0], &mut low[j]) };
+                        target.restore_from(source);
+                        prop_assert_eq!(target.memory(), source.memory());
+                        let (mut a, mut b) = (target.clone(), source.clone());
+                        let _ = (a.send("look"), b.send("look"));
+                        prop_assert_eq!(a.take_output(), b.take_output());
+                        prop_assert_eq!(a.memory(), b.memory());
+                    }
+                    _ => {}
+                }
+            }
+        }
+
         /// Random headers: never a panic.
         #[test]
         fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096), version in prop::sample::select(vec![3u8, 4, 5, 8])) {

@@ -507,6 +507,13 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
 /// benchmark's walkthroughs; a candidate past it is dropped.
 const TURN_BUDGET: u64 = 2_000_000;
 
+/// The table of the 240 global variables, as bytes (the header's word 0x0C gives its address).
+fn global_table(machine: &Machine) -> &[u8] {
+    let memory = machine.memory();
+    let start = usize::from(machine.read_word(0x0c).unwrap_or(0)).min(memory.len());
+    &memory[start..(start + 480).min(memory.len())]
+}
+
 /// What `machine` printed since its output was last taken, both windows (markers included).
 fn printed(machine: &Machine) -> String {
     let mut out = machine.output().to_string();
@@ -557,10 +564,17 @@ impl<'r> Baseline<'r> {
     }
 
     /// Whether the world of `after` differs from that of `before` (objects, globals, score).
+    /// Most commands tried change nothing, so the whole object table and the whole global table
+    /// are compared first, each at once, and entry by entry only where they differ.
     fn changed(&self, before: &Machine, after: &Machine) -> bool {
-        let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
-        objects.enumerate().any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
-            || self.globals.iter().chain(&self.score).any(|&g| before.global(g) != after.global(g))
+        let (a, b) = (before.object_entries(), after.object_entries());
+        let objects = a != b && {
+            let mut entries = a.chunks(self.entry).zip(b.chunks(self.entry)).enumerate();
+            entries.any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
+        };
+        let (ga, gb) = (global_table(before), global_table(after));
+        let global = |g: u8| 2 * usize::from(g)..2 * usize::from(g) + 2;
+        objects || (ga != gb && self.globals.iter().chain(&self.score).any(|&g| ga.get(global(g)) != gb.get(global(g))))
     }
 
     /// The world after a command, from `before` (the state the command was typed in) to `after`:
