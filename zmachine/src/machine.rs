@@ -131,23 +131,30 @@ pub(crate) struct Pages {
     id: u64,
     writes: u64,
     base: Option<(u64, u64)>,
-    dirty: Vec<u64>,
+    /// A bit per page: dynamic memory ends below 64 kB (its end is a 16-bit header field).
+    dirty: [u64; 4],
 }
 
 impl Pages {
-    fn new(len: usize) -> Pages {
+    fn new() -> Pages {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Pages { id, writes: 0, base: None, dirty: vec![0; len.div_ceil(PAGE * 64)] }
+        Pages { id, writes: 0, base: None, dirty: [0; 4] }
     }
 
-    /// Records a write at `a`.
+    /// Records a write at `a` (an address of dynamic memory, so below 64 kB).
     #[inline(always)]
     fn wrote(&mut self, a: usize) {
         self.writes = self.writes.wrapping_add(1);
-        if let Some(w) = self.dirty.get_mut(a / (PAGE * 64)) {
-            *w |= 1 << (a / PAGE % 64);
-        }
+        self.dirty[a / (PAGE * 64) % 4] |= 1 << (a / PAGE % 64);
+    }
+
+    /// Records a write of the word at `a`.
+    #[inline(always)]
+    fn wrote_word(&mut self, a: usize) {
+        self.writes = self.writes.wrapping_add(1);
+        self.dirty[a / (PAGE * 64) % 4] |= 1 << (a / PAGE % 64);
+        self.dirty[(a + 1) / (PAGE * 64) % 4] |= 1 << ((a + 1) / PAGE % 64);
     }
 
     /// Records a write anywhere.
@@ -177,7 +184,7 @@ impl Clone for Machine {
             scratch: Vec::new(),
             objects: self.objects,
             watch: self.watch.clone(),
-            pages: Pages { base: Some((self.pages.id, self.pages.writes)), ..Pages::new(self.mem.len()) },
+            pages: Pages { base: Some((self.pages.id, self.pages.writes)), ..Pages::new() },
         }
     }
 
@@ -194,15 +201,14 @@ impl Clone for Machine {
                 while bits != 0 {
                     let page = k * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    let range = page * PAGE..((page + 1) * PAGE).min(self.mem.len());
+                    let range = (page * PAGE).min(self.mem.len())..((page + 1) * PAGE).min(self.mem.len());
                     self.mem[range.clone()].copy_from_slice(&other.mem[range]);
                 }
             }
         } else {
             self.mem.clone_from(&other.mem);
         }
-        p.dirty.clear();
-        p.dirty.resize(self.mem.len().div_ceil(PAGE * 64), 0);
+        p.dirty = [0; 4];
         p.base = Some((other.pages.id, other.pages.writes));
         // This machine's state changed: a machine whose base it is must copy all of it.
         p.writes = p.writes.wrapping_add(1);
@@ -248,7 +254,7 @@ impl Machine {
             scratch: Vec::new(),
             objects: 0,
             watch: None,
-            pages: Pages::new(s.static_base),
+            pages: Pages::new(),
         };
         m.init_header();
         m.objects = m.count_objects();
@@ -323,8 +329,7 @@ impl Machine {
         let [hi, lo] = value.to_be_bytes();
         self.mem[a] = hi;
         self.mem[a + 1] = lo;
-        self.pages.wrote(a);
-        self.pages.wrote(a + 1);
+        self.pages.wrote_word(a);
         Ok(())
     }
 
@@ -398,8 +403,7 @@ impl Machine {
                 let [hi, lo] = value.to_be_bytes();
                 self.mem[a] = hi;
                 self.mem[a + 1] = lo;
-                self.pages.wrote(a);
-                self.pages.wrote(a + 1);
+                self.pages.wrote_word(a);
                 Ok(())
             }
         }
