@@ -201,7 +201,7 @@ impl Run {
     }
 
     /// Takes offered option `k`, writing what play passed into `passage`, which is emptied first
-    /// and keeps its buffers (a step allocates nothing once they have grown). `false`, with
+    /// and keeps its buffers (the narration and the lists are not allocated again). `false`, with
     /// `passage` untouched, if `k` is out of range or the game is over.
     pub fn choose_into(&mut self, k: usize, passage: &mut Passage) -> bool {
         if self.ended || k >= self.offered.len() {
