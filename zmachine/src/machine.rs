@@ -561,7 +561,8 @@ impl Machine {
     }
 
     /// Copies `other`'s whole state into this machine, reusing its buffers (a fork restored
-    /// without allocating).
+    /// without allocating). Of dynamic memory only the pages this machine wrote since it was last
+    /// a copy of `other` are copied, when `other` has not changed since; all of it otherwise.
     pub fn restore_from(&mut self, other: &Machine) {
         self.clone_from(other);
     }
