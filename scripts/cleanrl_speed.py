@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -65,11 +66,10 @@ def moralgym_sps(steps):
         path.write_text(config)
         subprocess.run([BIN, "train", str(path), "--quiet", "--out", f"{work}/run"], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
-        # Over the whole run, as CleanRL's SPS line counts: env steps over the sum of the
-        # iterations' times (each line gives its iteration's steps/s).
+        # Over the whole run, as CleanRL's SPS line counts: every iteration takes the same env
+        # steps, so the run's steps/s is the harmonic mean of the iterations' (one a line).
         lines = [json.loads(line) for line in Path(work, "run/metrics.jsonl").read_text().splitlines()]
-        per_iteration = 8 * 128
-        return round(len(lines) * per_iteration / sum(per_iteration / m["sps"] for m in lines))
+        return round(statistics.harmonic_mean([m["sps"] for m in lines]))
 
 
 def main():

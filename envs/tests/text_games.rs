@@ -69,7 +69,7 @@ fn a_valid_story_parses_with_its_parts() {
     let s = Story::parse(MINI).expect("valid");
     assert_eq!(s.scenes.len(), 3);
     assert_eq!(s.max_points(), 10.0);
-    assert_eq!(s.max_choices(), 2);
+    assert_eq!(moralgym_envs::text::choicescript::Game::from_story(&s).max_choices(), 2);
     assert_eq!(s.scenes[s.start].id, "a");
 }
 

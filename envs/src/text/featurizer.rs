@@ -90,16 +90,6 @@ impl HashedNgrams {
         out.fill(0.0);
         Joiner { dim: self.dim as u64, out, last: None }
     }
-
-    /// Writes the features of `parts` shown one after another, as [`TextFeaturizer::write`]
-    /// writes them for the joined text.
-    pub fn write_joined<'a>(&self, parts: impl IntoIterator<Item = &'a NgramCounts>, out: &mut [f32]) {
-        let mut j = self.joiner(out);
-        for p in parts {
-            j.add_counts(p);
-        }
-        j.finish();
-    }
 }
 
 /// The features of texts shown one after another, built a text at a time: parts counted at load
@@ -208,7 +198,9 @@ mod tests {
                     let (mut whole, mut joined) = (vec![0.0; 16], vec![0.0; 16]);
                     f.write(&format!("{a}\n\n{b}\n\n{c}"), &mut whole);
                     let parts = [f.counts(a), f.counts(b), f.counts(c)];
-                    f.write_joined(&parts, &mut joined);
+                    let mut j = f.joiner(&mut joined);
+                    parts.iter().for_each(|p| j.add_counts(p));
+                    j.finish();
                     assert_eq!(whole, joined, "{a:?} {b:?} {c:?}");
                     let mut mixed = vec![0.0; 16];
                     let mut j = f.joiner(&mut mixed);

@@ -303,8 +303,8 @@ impl TextGame {
             });
         }
         let loaded = load_shared(&config, id)?;
-        let story = &loaded.game;
-        let slots = config.max_choices.unwrap_or(story.max_choices());
+        let game = &loaded.game;
+        let slots = config.max_choices.unwrap_or(game.max_choices());
         if slots > MAX_CHOICES || (1 + slots) * config.feature_dim > MAX_OBS_FLOATS {
             return Err(EnvError::OutOfRange {
                 env: id.into(),
@@ -315,13 +315,13 @@ impl TextGame {
                 ),
             });
         }
-        if slots < story.max_choices() {
+        if slots < game.max_choices() {
             return Err(EnvError::OutOfRange {
                 env: id.into(),
                 key: "max_choices".into(),
                 message: format!(
                     "must be at least {}, the most choices a scene of this story offers",
-                    story.max_choices()
+                    game.max_choices()
                 ),
             });
         }

@@ -605,11 +605,6 @@ impl Story {
         self.achievements.iter().fold(0.0, |sum, a| sum + a.points)
     }
 
-    /// Most choices any scene offers.
-    pub fn max_choices(&self) -> usize {
-        self.scenes.iter().map(|s| s.choices.len()).max().unwrap_or(0).max(1)
-    }
-
     /// Index of a scene id.
     pub fn scene_index(&self, id: &str) -> Option<usize> {
         self.scenes.iter().position(|s| s.id == id)

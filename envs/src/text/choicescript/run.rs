@@ -37,6 +37,19 @@ impl Frame {
         let n = game.scenes[scene as usize].temps.len();
         Self { scene, pc, temps: vec![None; n], declared: vec![false; n], params, gosubs: Vec::new() }
     }
+
+    /// Starts the frame afresh at `pc` of `scene`, as [`Frame::new`] with no params would, in the
+    /// buffers it has.
+    fn reset(&mut self, game: &Game, scene: u32, pc: u32) {
+        let n = game.scenes[scene as usize].temps.len();
+        (self.scene, self.pc) = (scene, pc);
+        self.temps.clear();
+        self.temps.resize(n, None);
+        self.declared.clear();
+        self.declared.resize(n, false);
+        self.params.clear();
+        self.gosubs.clear();
+    }
 }
 
 /// Reads variables for an evaluation.
@@ -291,18 +304,8 @@ impl Run {
         if scene == 0 && self.frames.last().is_some_and(|f| f.scene != 0) {
             self.created.fill(false);
         }
-        let n = self.game.scenes[scene as usize].temps.len();
         match self.frames.last_mut() {
-            // The frame starts afresh in the buffers it has.
-            Some(f) => {
-                (f.scene, f.pc) = (scene, pc);
-                f.temps.clear();
-                f.temps.resize(n, None);
-                f.declared.clear();
-                f.declared.resize(n, false);
-                f.params.clear();
-                f.gosubs.clear();
-            }
+            Some(f) => f.reset(&self.game, scene, pc),
             None => self.frames.push(Frame::new(&self.game, scene, pc, Vec::new())),
         }
     }

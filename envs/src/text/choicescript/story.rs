@@ -29,19 +29,6 @@ impl Lowering {
         })
     }
 
-    /// `*set`s and `*achieve`s for a scene's or a choice's effects, in the TOML engine's order.
-    fn effects(&self, set: &[(usize, f64)], add: &[(usize, f64)], achievements: &[usize], ops: &mut Vec<Op>) {
-        for &(v, x) in set {
-            ops.push(Op::Set(Target::Slot(Slot::Global(v as u32)), Expr::Lit(Value::Num(x))));
-        }
-        for &(v, x) in add {
-            let sum =
-                Expr::Bin(BinOp::Add, Box::new(Expr::Var(Slot::Global(v as u32))), Box::new(Expr::Lit(Value::Num(x))));
-            ops.push(Op::Set(Target::Slot(Slot::Global(v as u32)), sum));
-        }
-        ops.extend(achievements.iter().map(|&a| Op::Achieve(a as u32)));
-    }
-
     fn goto(&self, scene: usize) -> Op {
         Op::GotoScene(self.order[scene], 0)
     }
@@ -49,7 +36,7 @@ impl Lowering {
     fn scene(&mut self, s: &story::Scene, index: u32) -> Scene {
         let mut ops = vec![Op::Text(Interp(vec![Piece::Lit(s.text.clone())])), Op::Para];
         let mut annotation = vec![self.annotation(&s.annotation), None];
-        self.effects(&s.set, &s.add, &s.achievements, &mut ops);
+        effects(&s.set, &s.add, &s.achievements, &mut ops);
         let first = self.options.len() as u32;
         if s.ending {
             ops.push(Op::Ending);
@@ -59,7 +46,7 @@ impl Lowering {
             ops.push(Op::Choice(first, s.choices.len() as u32));
             for c in &s.choices {
                 let body = ops.len() as u32;
-                self.effects(&c.set, &c.add, &c.achievements, &mut ops);
+                effects(&c.set, &c.add, &c.achievements, &mut ops);
                 ops.push(self.goto(c.goto));
                 let opt = Opt {
                     scene: index,
@@ -88,6 +75,19 @@ impl Lowering {
             line_count: 1,
         }
     }
+}
+
+/// `*set`s and `*achieve`s for a scene's or a choice's effects, in the TOML engine's order.
+fn effects(set: &[(usize, f64)], add: &[(usize, f64)], achievements: &[usize], ops: &mut Vec<Op>) {
+    for &(v, x) in set {
+        ops.push(Op::Set(Target::Slot(Slot::Global(v as u32)), Expr::Lit(Value::Num(x))));
+    }
+    for &(v, x) in add {
+        let sum =
+            Expr::Bin(BinOp::Add, Box::new(Expr::Var(Slot::Global(v as u32))), Box::new(Expr::Lit(Value::Num(x))));
+        ops.push(Op::Set(Target::Slot(Slot::Global(v as u32)), sum));
+    }
+    ops.extend(achievements.iter().map(|&a| Op::Achieve(a as u32)));
 }
 
 /// All clauses as one `and`, or `None` for a choice always offered.
