@@ -8,8 +8,10 @@ Run with a Python that has Jericho (GPL: used here only as a comparator, never l
 
 For each story: 500 commands drawn with a fixed seed from a list of common verbs and the
 story's own dictionary words; raw steps/s in episodes of 100 commands (as Jiminy Cricket's
-experiments run; restarting early at a game's end), the cost of saving
-and restoring a state, and of state + one step + restore. Both sides run in this one process
+experiments run; restarting early at a game's end), the cost of saving and restoring a state
+(moralgym two ways: saving into a fork it keeps and going back to it, each after a turn, which
+copies the pages the turns wrote; and a new fork, which copies all of dynamic memory, put back
+with nothing played), and of state + one step + restore. Both sides run in this one process
 tree, one after the other, so the ratios compare like with like.
 """
 import json
@@ -79,9 +81,9 @@ def main():
     if not SPEED.exists():
         sys.exit(f"build it first: cargo build --release -p moralgym-zmachine --example speed ({SPEED})")
     print("| story | Jericho steps/s | moralgym steps/s | ratio | Jericho get+set state (us) "
-          "| moralgym fork+restore (us) | ratio | Jericho state+step+restore (us) "
-          "| moralgym fork+step+restore (us) | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| moralgym save+restore into a kept fork (us) | ratio | moralgym new fork+restore (us) | ratio "
+          "| Jericho state+step+restore (us) | moralgym fork+step+restore (us) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for story in sys.argv[1:]:
         path = Path(story)
         env = FrotzEnv(str(path), seed=1)
@@ -93,12 +95,12 @@ def main():
         m = json.loads(subprocess.run([str(SPEED), str(path), f.name], check=True, capture_output=True,
                                       text=True).stdout)
         jstate = j["fork_us"] + j["restore_us"]
-        mstate = m["fork_us"] + m["restore_us"]
+        kept = m["save_us"] + m["back_us"]
+        new = m["fork_us"] + m["restore_us"]
         print(f"| {path.name} | {j['steps_per_s']:.0f} | {m['steps_per_s']:.0f} "
-              f"| {m['steps_per_s'] / j['steps_per_s']:.1f}x | {jstate:.1f} | {mstate:.2f} "
-              f"| {jstate / mstate:.0f}x | {j['fork_step_restore_us']:.1f} | {m['fork_step_restore_us']:.1f} "
+              f"| {m['steps_per_s'] / j['steps_per_s']:.1f}x | {jstate:.1f} | {kept:.2f} | {jstate / kept:.0f}x "
+              f"| {new:.2f} | {jstate / new:.0f}x | {j['fork_step_restore_us']:.1f} | {m['fork_step_restore_us']:.1f} "
               f"| {j['fork_step_restore_us'] / m['fork_step_restore_us']:.1f}x |", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -2,9 +2,10 @@
 //! Jericho on the same file and the same commands in the same run):
 //! `cargo run --release -p moralgym-zmachine --example speed -- STORY COMMANDS_FILE`.
 //! Prints one JSON line: raw steps/s over the commands (episodes of 100 commands, restarting
-//! early when the game quits), and
-//! the cost of a fork (`clone`), of putting one back (`restore_from`), and of fork + one step +
-//! restore, in microseconds.
+//! early when the game quits), and, in microseconds: a new fork (`clone`, all of dynamic memory
+//! copied) and putting it back with nothing played (`restore_from`); saving into a fork kept
+//! from before a turn, and going back to it after another (`clone_from` either way, which copies
+//! the pages the turns wrote); and fork + one step + restore.
 
 use std::time::Instant;
 
@@ -57,6 +58,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         keep += f.memory().len();
     }
     let fork_us = clock.elapsed().as_secs_f64() * 1e6 / n as f64;
+    // Saving into a kept fork after a turn, and going back to it after another: `clone_from`
+    // between a machine and its fork copies the pages either wrote since they were equal. Each
+    // is timed alone (less the cost of reading the clock) on the machine that just played.
+    let timed = |f: &mut dyn FnMut()| {
+        let clock = Instant::now();
+        f();
+        clock.elapsed().as_secs_f64()
+    };
+    let rounds = 20_000;
+    let clock_s = (0..rounds).map(|_| timed(&mut || {})).sum::<f64>();
+    let (mut save_s, mut back_s) = (0.0, 0.0);
+    let mut live = base.clone();
+    let mut kept = live.clone();
+    for i in 0..rounds {
+        // A game that ended answers with an error; it is put back below.
+        let _ = live.send(&commands[(2 * i) % commands.len()]);
+        save_s += timed(&mut || kept.clone_from(&live));
+        let _ = live.send(&commands[(2 * i + 1) % commands.len()]);
+        back_s += timed(&mut || live.clone_from(&kept));
+        if i % 50 == 49 || live.waiting() != Some(Stop::Line) {
+            live.restore_from(&base);
+        }
+        live.clear_output();
+    }
+    let save_us = (save_s - clock_s).max(0.0) * 1e6 / rounds as f64;
+    let back_us = (back_s - clock_s).max(0.0) * 1e6 / rounds as f64;
     let mut scratch = base.clone();
     let clock = Instant::now();
     for _ in 0..n {
@@ -73,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let fork_step_restore_us = clock.elapsed().as_secs_f64() * 1e6 / k as f64;
     println!(
-        "{{\"steps_per_s\": {steps_per_s:.0}, \"instructions_per_step\": {instructions_per_step:.0}, \"fork_us\": {fork_us:.3}, \"restore_us\": {restore_us:.3}, \
+        "{{\"steps_per_s\": {steps_per_s:.0}, \"instructions_per_step\": {instructions_per_step:.0}, \"fork_us\": {fork_us:.3}, \"restore_us\": {restore_us:.3}, \"save_us\": {save_us:.3}, \"back_us\": {back_us:.3}, \
          \"fork_step_restore_us\": {fork_step_restore_us:.2}, \"dynamic_bytes\": {}, \"chars\": {chars}, \"keep\": {keep}}}",
         story.dynamic_len()
     );

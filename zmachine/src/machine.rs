@@ -121,25 +121,34 @@ pub struct Machine {
 /// Bytes in a page of dynamic memory, as [`Pages`] tracks it.
 const PAGE: usize = 256;
 
-/// Which pages of dynamic memory a machine wrote since its memory was last a copy of another
-/// machine's (its base), and which state of which machine that was. A machine's state is named
-/// by its `id` (unique to the instance) and its count of `writes`, which every write to dynamic
-/// memory raises: while the base still has the state it had when copied, the two memories differ
-/// only in the pages written since, and going back copies those alone.
+/// Which pages of dynamic memory a machine wrote since its memory was last made a copy of
+/// another's, and of which machine in which state: what lets a copy between two machines that
+/// were once equal move only the pages either wrote since. A machine is named by its `id`
+/// (unique to the instance); `copies` counts the times its memory was made a copy (each clears
+/// `dirty`), and `writes` its writes to dynamic memory. The link (`twin`) is kept by the
+/// machine that was the copy, and read from either side, so a copy goes either way: a fork put
+/// back, and a saved state brought up to date.
 #[derive(Clone, Debug)]
 pub(crate) struct Pages {
     id: u64,
     writes: u64,
-    base: Option<(u64, u64)>,
+    copies: u64,
     /// A bit per page: dynamic memory ends below 64 kB (its end is a 16-bit header field).
     dirty: [u64; 4],
+    /// The machine this one was last made a copy of: its id, `copies` and `writes` then.
+    twin: Option<(u64, u64, u64)>,
 }
 
 impl Pages {
     fn new() -> Pages {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Pages { id, writes: 0, base: None, dirty: [0; 4] }
+        Pages { id, writes: 0, copies: 0, dirty: [0; 4], twin: None }
+    }
+
+    /// A fresh record for a copy of the machine `self` records.
+    fn copy_of(&self) -> Pages {
+        Pages { twin: Some((self.id, self.copies, self.writes)), ..Pages::new() }
     }
 
     /// Records a write at `a` (an address of dynamic memory, so below 64 kB).
@@ -161,6 +170,20 @@ impl Pages {
     fn wrote_all(&mut self) {
         self.writes = self.writes.wrapping_add(1);
         self.dirty.fill(!0);
+    }
+
+    /// The pages in which `self` and `other` may differ, when one was made a copy of the other
+    /// and neither was made a copy of anything since: those either wrote since its own last copy
+    /// (so since they were equal), or only those of one when the other has not written since.
+    fn differing(&self, other: &Pages) -> Option<[u64; 4]> {
+        let either = |a: &[u64; 4], b: &[u64; 4]| std::array::from_fn(|k| a[k] | b[k]);
+        let linked = |copy: &Pages, source: &Pages| match copy.twin {
+            Some((id, copies, writes)) if id == source.id && copies == source.copies => {
+                Some(if writes == source.writes { copy.dirty } else { either(&copy.dirty, &source.dirty) })
+            }
+            _ => None,
+        };
+        linked(self, other).or_else(|| linked(other, self))
     }
 }
 
@@ -184,34 +207,34 @@ impl Clone for Machine {
             scratch: Vec::new(),
             objects: self.objects,
             watch: self.watch.clone(),
-            pages: Pages { base: Some((self.pages.id, self.pages.writes)), ..Pages::new() },
+            pages: self.pages.copy_of(),
         }
     }
 
-    /// Field by field into the buffers this machine already has: going back to a fork
-    /// allocates nothing once the buffers are large enough.
-    /// Of dynamic memory, only the pages written since this machine was last a copy of `other`
-    /// are copied, when `other` has not changed since; all of it otherwise.
+    /// Field by field into the buffers this machine already has: going back to a fork, or
+    /// bringing a saved state up to date, allocates nothing once the buffers are large enough.
+    /// Of dynamic memory, when this machine and `other` were made equal before (one a fork or a
+    /// copy of the other), only the pages either wrote since are copied; all of it otherwise.
     fn clone_from(&mut self, other: &Self) {
         self.story.clone_from(&other.story);
-        let p = &mut self.pages;
-        if p.base == Some((other.pages.id, other.pages.writes)) && self.mem.len() == other.mem.len() {
-            for (k, word) in p.dirty.iter().enumerate() {
-                let mut bits = *word;
-                while bits != 0 {
-                    let page = k * 64 + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    let range = (page * PAGE).min(self.mem.len())..((page + 1) * PAGE).min(self.mem.len());
-                    self.mem[range.clone()].copy_from_slice(&other.mem[range]);
+        match self.pages.differing(&other.pages) {
+            Some(pages) if self.mem.len() == other.mem.len() => {
+                for (k, word) in pages.into_iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let page = k * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        let range = (page * PAGE).min(self.mem.len())..((page + 1) * PAGE).min(self.mem.len());
+                        self.mem[range.clone()].copy_from_slice(&other.mem[range]);
+                    }
                 }
             }
-        } else {
-            self.mem.clone_from(&other.mem);
+            _ => self.mem.clone_from(&other.mem),
         }
+        let p = &mut self.pages;
+        p.copies = p.copies.wrapping_add(1);
         p.dirty = [0; 4];
-        p.base = Some((other.pages.id, other.pages.writes));
-        // This machine's state changed: a machine whose base it is must copy all of it.
-        p.writes = p.writes.wrapping_add(1);
+        p.twin = Some((other.pages.id, other.pages.copies, other.pages.writes));
         self.pc = other.pc;
         self.stack.clone_from(&other.stack);
         self.frames.clone_from(&other.frames);
@@ -560,9 +583,10 @@ impl Machine {
         self.executed
     }
 
-    /// Copies `other`'s whole state into this machine, reusing its buffers (a fork restored
-    /// without allocating). Of dynamic memory only the pages this machine wrote since it was last
-    /// a copy of `other` are copied, when `other` has not changed since; all of it otherwise.
+    /// Copies `other`'s whole state into this machine, reusing its buffers (a fork restored, or
+    /// a saved state brought up to date, without allocating). Of dynamic memory, when the two
+    /// were made equal before (either a fork or a copy of the other), only the pages either of
+    /// them wrote since are copied; all of it otherwise.
     pub fn restore_from(&mut self, other: &Machine) {
         self.clone_from(other);
     }

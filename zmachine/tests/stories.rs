@@ -329,9 +329,10 @@ mod generated {
             }
         }
 
-        /// Machines forked from each other, played on and put back in any order: a machine put
-        /// back (which copies only the pages it wrote when its source has not changed since)
-        /// always holds exactly its source's memory, and plays on as its source does.
+        /// Machines forked from each other, played on and copied into one another in any order
+        /// (a fork put back, a saved state brought up to date, which copy only the pages either
+        /// machine wrote since they were equal): the copy always holds exactly its source's
+        /// memory, and plays on as its source does.
         #[test]
         fn going_back_to_any_fork_restores_exactly(
             ops in prop::collection::vec((0usize..3, 0usize..3, 0u8..3, prop::sample::select(WALKTHROUGH.to_vec())), 1..30),
