@@ -158,25 +158,42 @@ impl Machine {
         if nlocals > 15 {
             return Err(Box::new(Fault::BadRoutine(addr, nlocals)));
         }
+        let n = usize::from(nlocals);
         let mut locals = [0u16; 15];
         let mut at = addr + 1;
         if self.story.0.version <= 4 {
-            for local in locals.iter_mut().take(usize::from(nlocals)) {
-                *local = self.word(at)?;
-                at += 2;
+            // The initial values, read at once where they lie wholly in one part of memory
+            // (routines are in high memory), word by word otherwise.
+            let (mem, story) = (&self.mem, &self.story.0.bytes);
+            let part = if at + 2 * n <= mem.len() { mem.get(at..at + 2 * n) } else { story.get(at..at + 2 * n) };
+            match part.filter(|_| at >= mem.len() || at + 2 * n <= mem.len()) {
+                Some(bytes) => {
+                    for (local, word) in locals.iter_mut().zip(bytes.chunks_exact(2)) {
+                        *local = u16::from_be_bytes([word[0], word[1]]);
+                    }
+                }
+                None => {
+                    for (k, local) in locals.iter_mut().take(n).enumerate() {
+                        *local = self.word(at + 2 * k)?;
+                    }
+                }
             }
+            at += 2 * n;
         }
-        for (local, &arg) in locals.iter_mut().zip(args).take(usize::from(nlocals)) {
-            *local = arg;
+        let given = args.len().min(n);
+        locals[..given].copy_from_slice(&args[..given]);
+        if let Some(caller) = self.frames.last_mut() {
+            caller.locals = self.locals;
         }
         self.frames.push(Frame {
             return_pc: self.pc,
             store,
-            locals,
+            locals: [0; 15],
             nlocals,
             args: args.len() as u8,
             base: self.stack.len(),
         });
+        self.locals = locals;
         self.pc = at;
         Ok(())
     }
@@ -186,6 +203,7 @@ impl Machine {
             return Err(Box::new(Fault::ReturnFromMain));
         }
         let Some(frame) = self.frames.pop() else { return Err(Box::new(Fault::ReturnFromMain)) };
+        self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
         self.stack.truncate(frame.base);
         self.pc = frame.return_pc;
         match frame.store {
@@ -325,15 +343,16 @@ impl Machine {
                 ops[1] = b;
             }
             if vars & !3 != 0 {
-                for (k, op) in ops.iter_mut().enumerate().take(n).skip(2) {
+                // An index loop: `iter().skip(2)` compiled to a call per instruction.
+                #[allow(clippy::needless_range_loop)]
+                for k in 2..n.min(8) {
                     if vars >> k & 1 != 0 {
-                        *op = self.read_var(*op as u8)?;
+                        ops[k] = self.read_var(ops[k] as u8)?;
                     }
                 }
             }
         }
-        let a = if n > 0 { a } else { 0 };
-        let b = if n > 1 { b } else { 0 };
+        // Operands past the instruction's are 0 (decoded so), and so never variables.
         self.execute(instr, &ops[..n], a, b)
     }
 

@@ -49,6 +49,8 @@ pub(crate) struct Frame {
     pub return_pc: usize,
     /// Variable that receives the result; None discards it.
     pub store: Option<u8>,
+    /// The routine's locals while it waits for a routine it called. The running routine's are
+    /// [`Machine::locals`] (one load away on every access), and this copy is stale.
     pub locals: [u16; 15],
     pub nlocals: u8,
     /// Arguments the caller supplied.
@@ -98,6 +100,8 @@ pub struct Machine {
     pub(crate) pc: usize,
     pub(crate) stack: Vec<u16>,
     pub(crate) frames: Vec<Frame>,
+    /// The running routine's locals.
+    pub(crate) locals: [u16; 15],
     pub(crate) random: Random,
     pub(crate) screen: Screen,
     pub(crate) wait: Wait,
@@ -195,6 +199,7 @@ impl Clone for Machine {
             pc: self.pc,
             stack: self.stack.clone(),
             frames: self.frames.clone(),
+            locals: self.locals,
             random: self.random.clone(),
             screen: self.screen.clone(),
             wait: self.wait,
@@ -238,6 +243,7 @@ impl Clone for Machine {
         self.pc = other.pc;
         self.stack.clone_from(&other.stack);
         self.frames.clone_from(&other.frames);
+        self.locals = other.locals;
         self.random.clone_from(&other.random);
         self.screen.clone_from(&other.screen);
         self.wait = other.wait;
@@ -265,6 +271,7 @@ impl Machine {
             pc: s.initial_pc,
             stack: Vec::with_capacity(1024),
             frames: vec![Frame::main()],
+            locals: [0; 15],
             random: Random::new(options.seed),
             screen: Screen::new(options.width),
             wait: Wait::Running,
@@ -389,18 +396,12 @@ impl Machine {
         self.stack.last_mut().ok_or_else(|| Box::new(Fault::StackUnderflow))
     }
 
-    fn frame(&mut self) -> &mut Frame {
-        // There is always the main routine's frame; `ret` refuses to pop it.
-        let last = self.frames.len() - 1;
-        &mut self.frames[last]
-    }
-
     /// Reads a variable: 0 pops the stack, 1-15 are locals, 16-255 globals.
     #[inline(always)]
     pub(crate) fn read_var(&mut self, var: u8) -> Res<u16> {
         match var {
             0 => self.pop(),
-            1..=15 => Ok(self.frame().locals[usize::from(var - 1)]),
+            1..=15 => Ok(self.locals[usize::from(var - 1)]),
             // Globals lie inside dynamic memory (checked when the story was loaded).
             _ => {
                 if let Some(w) = self.watch.as_mut() {
@@ -418,7 +419,7 @@ impl Machine {
         match var {
             0 => self.push(value),
             1..=15 => {
-                self.frame().locals[usize::from(var - 1)] = value;
+                self.locals[usize::from(var - 1)] = value;
                 Ok(())
             }
             _ => {
@@ -541,7 +542,10 @@ impl Machine {
             }
         };
         self.executed += done;
-        self.frames.truncate(depth);
+        if self.frames.len() > depth {
+            self.frames.truncate(depth);
+            self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
+        }
         self.stack.truncate(height);
         self.pc = pc;
         self.wait = wait;
@@ -600,6 +604,7 @@ impl Machine {
         self.stack.clear();
         self.frames.clear();
         self.frames.push(Frame::main());
+        self.locals = [0; 15];
         self.random.reseed(0);
         self.screen.reset_windows();
         self.wait = Wait::Running;
@@ -621,7 +626,11 @@ impl Machine {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        Snapshot { mem: self.mem.clone(), stack: self.stack.clone(), frames: self.frames.clone(), pc: self.pc }
+        let mut frames = self.frames.clone();
+        if let Some(top) = frames.last_mut() {
+            top.locals = self.locals;
+        }
+        Snapshot { mem: self.mem.clone(), stack: self.stack.clone(), frames, pc: self.pc }
     }
 
     /// Puts a snapshot back, keeping the header bits a restore keeps (§6.1.2.3), and leaves
@@ -630,6 +639,7 @@ impl Machine {
         self.load_memory(&snap.mem);
         self.stack.clone_from(&snap.stack);
         self.frames.clone_from(&snap.frames);
+        self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
         self.pc = snap.pc;
     }
 

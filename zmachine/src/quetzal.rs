@@ -54,7 +54,8 @@ impl Machine {
             stks.push(f.store.unwrap_or(0));
             stks.push(((1u16 << f.args.min(7)) - 1) as u8);
             stks.extend((evals.len() as u16).to_be_bytes());
-            for l in &f.locals[..usize::from(f.nlocals)] {
+            let locals = if k + 1 == self.frames.len() { &self.locals } else { &f.locals };
+            for l in &locals[..usize::from(f.nlocals)] {
                 stks.extend(l.to_be_bytes());
             }
             for e in evals {
