@@ -169,72 +169,6 @@ pub fn names(grammar: &Grammar, machine: &Machine, objects: &[u16]) -> Vec<(u16,
         .collect()
 }
 
-/// Whether action `action` on `objects` changes the world when the game performs it: the
-/// routines the game's `PERFORM` calls are called on a fork in its order (the player's, the
-/// player's room or vehicle's with `M-BEG`, the action's pre-routine, the indirect object's, the
-/// direct object's container's, the direct object's, the action's own), until one answers
-/// true, without the parser and the daemons, and the world compared. This costs a few hundred
-/// instructions where a turn costs thousands; a change (or a routine that fails on the fork) is
-/// then confirmed by a turn. Also says whether the routines read the direct and the indirect
-/// object: one they never read cannot change the answer.
-/// `routines` holds what [`own_routines`] gives for the two objects, and `general` the player's
-/// routine and that of the room or vehicle the player is in (read once per search).
-fn performs(
-    t: &mut Tester,
-    grammar: &Grammar,
-    action: u8,
-    objects: [u16; 2],
-    routines: [[u16; 2]; 2],
-    general: [u16; 2],
-) -> Performed {
-    let (machine, baseline) = (t.machine, &t.baseline);
-    let scratch = &mut *t.scratch;
-    let table = |at: usize| machine.read_word(at + 2 * usize::from(action)).unwrap_or(0);
-    let [o, i] = objects;
-    let [o_own, i_own] = routines;
-    let m_beg = [grammar.m_beg];
-    let calls: [(u16, &[u16]); 7] = [
-        (general[0], &[]),
-        (general[1], &m_beg),
-        (grammar.preactions_at.map_or(0, table), &[]),
-        (i_own[0], &[]),
-        (o_own[1], grammar.m_cont.as_slice()),
-        (o_own[0], &[]),
-        (table(grammar.actions_at), &[]),
-    ];
-    scratch.restore_from(machine);
-    scratch.set_global(grammar.prsa, u16::from(action));
-    scratch.set_global(grammar.prso, o);
-    scratch.set_global(grammar.prsi, i);
-    scratch.watch_reads(&[grammar.prso + 16, grammar.prsi + 16]);
-    let mut failed = false;
-    // Whether a routine of the direct or indirect object itself was called: the answer then
-    // depends on which object it is, read or not.
-    let mut own = [false; 2];
-    for (k, (packed, args)) in calls.into_iter().enumerate() {
-        if packed == 0 {
-            continue;
-        }
-        match k {
-            3 => own[1] = true,
-            4 | 5 => own[0] = true,
-            _ => {}
-        }
-        match scratch.call_routine(packed, args, PERFORM_BUDGET) {
-            Ok(0) => {}
-            Ok(_) => break,
-            Err(_) => {
-                failed = true;
-                break;
-            }
-        }
-    }
-    Performed {
-        changes: failed || baseline.changed(machine, scratch) || holds_marker(&printed(scratch), baseline.replacements),
-        reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
-    }
-}
-
 /// The routines object `o` brings to a sentence: its own, and its container's routine for what
 /// is in it (0 where there is none, and for object 0).
 fn own_routines(grammar: &Grammar, machine: &Machine, o: u16) -> [u16; 2] {
@@ -262,7 +196,6 @@ struct Performed {
 /// Types commands on a fork and keeps those that change the world, one per outcome.
 struct Tester<'a> {
     machine: &'a Machine,
-    scratch: &'a mut Machine,
     baseline: Baseline<'a>,
     /// Commands to type, in the order they were chosen.
     queued: Vec<String>,
@@ -381,8 +314,7 @@ pub fn search(
 ) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, replacements, scratch);
-    let mut t =
-        Tester { machine, scratch, baseline, queued: Vec::new(), outcomes: HashSet::new(), found: Search::default() };
+    let mut t = Tester { machine, baseline, queued: Vec::new(), outcomes: HashSet::new(), found: Search::default() };
     match grammar {
         Some(g) => {
             let joined = sentences(g, &mut t);
@@ -420,15 +352,9 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
         t.test(w.clone());
     }
     let mut seen: HashSet<(u8, u16, u16)> = HashSet::new();
-    // Sentences whose answer did not depend on the object in one slot: by action, slot, the
-    // other object, and the routines of its own that an object in that slot brings (objects
-    // bringing the same routines get the same answer).
-    let mut unread: HashSet<(u8, usize, u16, [u16; 2])> = HashSet::new();
     // The routines each object brings, and the player's and its place's, read once.
     let routines: HashMap<u16, [u16; 2]> = named.iter().map(|&(o, _)| (o, own_routines(grammar, machine, o))).collect();
-    let own = |o: u16| routines.get(&o).copied().unwrap_or([0, 0]);
     let place = machine.object(player).map_or(0, |x| x.parent);
-    let general = [own_routines(grammar, machine, player)[0], own_routines(grammar, machine, place)[0]];
     // Objects the parser would pick up before a sentence marked `TAKE`: that sentence then
     // changes the world whatever its action does, so it is typed.
     let pickup: Vec<bool> = named
@@ -436,27 +362,13 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
         .zip(&held)
         .map(|((o, _), h)| !h && grammar.takeable.is_some_and(|a| machine.attribute(*o, a)))
         .collect();
-    let mut attempt = |t: &mut Tester, action: u8, objects: [u16; 2], command: String, takes: bool| {
-        if takes {
-            t.test(command);
-            return;
-        }
-        let [o, i] = objects;
-        let (o_own, i_own) = (own(o), own(i));
-        if unread.contains(&(action, 0, i, o_own)) || unread.contains(&(action, 1, o, i_own)) {
-            return;
-        }
-        let p = performs(t, grammar, action, objects, [o_own, i_own], general);
-        t.found.performed += 1;
-        if p.changes {
-            t.test(command);
-        }
-        for (k, own_k) in [o_own, i_own].into_iter().enumerate() {
-            if objects[k] != 0 && !p.reads[k] {
-                unread.insert((action, k, objects[1 - k], own_k));
-            }
-        }
-    };
+    // The sentences in the order they are typed; those to perform first are performed per
+    // action, the actions in parallel (what one sentence's performing teaches, that an object
+    // was not read, holds only for its action), and typed in that order: the same list on any
+    // number of threads.
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut candidate =
+        |command: String, perform: Option<(u8, [u16; 2])>| candidates.push(Candidate { command, perform });
     let join = |parts: &[Option<&str>]| parts.iter().flatten().copied().collect::<Vec<_>>().join(" ");
     for verb in grammar.verbs.iter().filter(|v| !v.meta) {
         for s in &verb.syntaxes {
@@ -464,16 +376,17 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
             match s.objects {
                 0 => {
                     if seen.insert((a, 0, 0)) {
-                        t.test(join(&[v, p1]));
+                        candidate(join(&[v, p1]), None);
                     }
                 }
                 1 => {
                     if s.many1 && seen.insert((a, u16::MAX, 0)) {
-                        t.test(join(&[v, p1, Some("all")]));
+                        candidate(join(&[v, p1, Some("all")]), None);
                     }
                     for (i, (o, n)) in named.iter().enumerate() {
                         if (!s.have1 || held[i]) && seen.insert((a, *o, 0)) {
-                            attempt(t, a, [*o, 0], join(&[v, p1, Some(n), p2]), s.take[0] && pickup[i]);
+                            let takes = s.take[0] && pickup[i];
+                            candidate(join(&[v, p1, Some(n), p2]), (!takes).then_some((a, [*o, 0])));
                             if s.many1 && local[i] {
                                 joined.add(join(&[v, p1]), join(&[p2]), n);
                             }
@@ -489,7 +402,7 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
                             if i != j && local[j] && (!s.have2 || held[j]) && seen.insert((a, *o1, *o2)) {
                                 let command = join(&[v, p1, Some(n1), p2, Some(n2)]);
                                 let takes = s.take[0] && pickup[i] || s.take[1] && pickup[j];
-                                attempt(t, a, [*o1, *o2], command, takes);
+                                candidate(command, (!takes).then_some((a, [*o1, *o2])));
                                 if s.many1 {
                                     joined.add(join(&[v, p1]), join(&[p2, Some(n2)]), n1);
                                 }
@@ -500,7 +413,149 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
             }
         }
     }
+    let general = [own_routines(grammar, machine, player)[0], own_routines(grammar, machine, place)[0]];
+    let context = Context { grammar, machine, baseline: &t.baseline, routines: &routines, general };
+    let (kept, performed) = context.perform(&candidates);
+    t.found.performed += performed;
+    for (c, keep) in candidates.into_iter().zip(kept) {
+        if keep {
+            t.test(c.command);
+        }
+    }
     joined
+}
+
+/// A sentence [`sentences`] may type: as it is, or only when performing its action on its
+/// objects (`perform`) changes something.
+struct Candidate {
+    command: String,
+    perform: Option<(u8, [u16; 2])>,
+}
+
+/// What performing sentences on forks reads: the game, the state searched, the baseline, the
+/// routines each object brings, and the player's and its place's.
+struct Context<'a> {
+    grammar: &'a Grammar,
+    machine: &'a Machine,
+    baseline: &'a Baseline<'a>,
+    routines: &'a HashMap<u16, [u16; 2]>,
+    general: [u16; 2],
+}
+
+impl Context<'_> {
+    /// Which candidates to type (those typed as they are, and those whose performing changed
+    /// something), and how many were performed. Each action's candidates are performed in order
+    /// on a fork of their own, the actions in parallel: what one performing teaches (that an
+    /// object in a slot was never read, so that any other with the same routines gets the same
+    /// answer) holds for that action alone, so the answer is the same on any number of threads.
+    fn perform(&self, candidates: &[Candidate]) -> (Vec<bool>, usize) {
+        use rayon::prelude::*;
+        let mut by_action: Vec<Vec<usize>> = vec![Vec::new(); 256];
+        for (k, c) in candidates.iter().enumerate() {
+            if let Some((action, _)) = c.perform {
+                by_action[usize::from(action)].push(k);
+            }
+        }
+        let performed: Vec<(usize, bool)> = by_action
+            .par_iter()
+            .filter(|ks| !ks.is_empty())
+            .map_init(|| self.machine.clone(), |fork, ks| self.perform_action(candidates, ks, fork))
+            .flatten_iter()
+            .collect();
+        let mut keep: Vec<bool> = candidates.iter().map(|c| c.perform.is_none()).collect();
+        for &(k, changes) in &performed {
+            keep[k] = changes;
+        }
+        (keep, performed.len())
+    }
+
+    /// Whether action `action` on `objects` changes the world when the game performs it: the
+    /// routines the game's `PERFORM` calls are called on a fork in its order (the player's, the
+    /// player's room or vehicle's with `M-BEG`, the action's pre-routine, the indirect object's, the
+    /// direct object's container's, the direct object's, the action's own), until one answers
+    /// true, without the parser and the daemons, and the world compared. This costs a few hundred
+    /// instructions where a turn costs thousands; a change (or a routine that fails on the fork) is
+    /// then confirmed by a turn. Also says whether the routines read the direct and the indirect
+    /// object: one they never read cannot change the answer.
+    /// `routines` holds what [`own_routines`] gives for the two objects.
+    fn performs(&self, scratch: &mut Machine, action: u8, objects: [u16; 2], routines: [[u16; 2]; 2]) -> Performed {
+        let (machine, baseline, grammar, general) = (self.machine, self.baseline, self.grammar, self.general);
+        let table = |at: usize| machine.read_word(at + 2 * usize::from(action)).unwrap_or(0);
+        let [o, i] = objects;
+        let [o_own, i_own] = routines;
+        let m_beg = [grammar.m_beg];
+        let calls: [(u16, &[u16]); 7] = [
+            (general[0], &[]),
+            (general[1], &m_beg),
+            (grammar.preactions_at.map_or(0, table), &[]),
+            (i_own[0], &[]),
+            (o_own[1], grammar.m_cont.as_slice()),
+            (o_own[0], &[]),
+            (table(grammar.actions_at), &[]),
+        ];
+        scratch.restore_from(machine);
+        scratch.set_global(grammar.prsa, u16::from(action));
+        scratch.set_global(grammar.prso, o);
+        scratch.set_global(grammar.prsi, i);
+        scratch.watch_reads(&[grammar.prso + 16, grammar.prsi + 16]);
+        let mut failed = false;
+        // Whether a routine of the direct or indirect object itself was called: the answer then
+        // depends on which object it is, read or not.
+        let mut own = [false; 2];
+        for (k, (packed, args)) in calls.into_iter().enumerate() {
+            if packed == 0 {
+                continue;
+            }
+            match k {
+                3 => own[1] = true,
+                4 | 5 => own[0] = true,
+                _ => {}
+            }
+            match scratch.call_routine(packed, args, PERFORM_BUDGET) {
+                Ok(0) => {}
+                Ok(_) => break,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        // Text is only looked at for markers, which are in brackets.
+        let bracket = scratch.output().contains('[') || scratch.upper_output().contains('[');
+        Performed {
+            changes: failed
+                || baseline.changed(machine, scratch)
+                || bracket && holds_marker(&printed(scratch), baseline.replacements),
+            reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
+        }
+    }
+
+    /// Performs the candidates `ks` (of one action, in order) on `fork`: whether each changed
+    /// something, for those performed (one whose answer an earlier one showed is skipped).
+    fn perform_action(&self, candidates: &[Candidate], ks: &[usize], fork: &mut Machine) -> Vec<(usize, bool)> {
+        let own = |o: u16| self.routines.get(&o).copied().unwrap_or([0, 0]);
+        // Sentences whose answer did not depend on the object in one slot: by slot, the other
+        // object, and the routines of its own that an object in that slot brings (objects
+        // bringing the same routines get the same answer).
+        let mut unread: HashSet<(usize, u16, [u16; 2])> = HashSet::new();
+        let mut out = Vec::new();
+        for &k in ks {
+            let Some((action, objects)) = candidates[k].perform else { continue };
+            let [o, i] = objects;
+            let (o_own, i_own) = (own(o), own(i));
+            if unread.contains(&(0, i, o_own)) || unread.contains(&(1, o, i_own)) {
+                continue;
+            }
+            let p = self.performs(fork, action, objects, [o_own, i_own]);
+            out.push((k, p.changes));
+            for (slot, own_slot) in [o_own, i_own].into_iter().enumerate() {
+                if objects[slot] != 0 && !p.reads[slot] {
+                    unread.insert((slot, objects[1 - slot], own_slot));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Instructions one candidate's turn may take on a fork: a hundred times the longest turn of the
