@@ -1,8 +1,11 @@
 //! Output (streams, the two windows, the status line) and input (read, the tokeniser, the
 //! dictionary), Standard §7, §8, §13, §15.
 
+use std::sync::Arc;
+
 use crate::Fault;
 use crate::machine::{Machine, Res};
+use crate::story::{Inner, Printed};
 use crate::text::{self, TextFault, char_to_zscii, zscii_to_char};
 
 /// What the game has printed and where. The lower window is a transcript since it was last
@@ -176,8 +179,72 @@ impl Machine {
         })
     }
 
-    /// Prints the Z-string at `addr`; returns the address just past it.
+    /// Prints the Z-string at `addr`; returns the address just past it. A string in static
+    /// memory is decoded once per story while the abbreviations are as loaded.
     pub(crate) fn print_string(&mut self, addr: usize) -> Res<usize> {
+        let story = Arc::clone(&self.story.0);
+        let cached = addr.checked_sub(story.static_base).and_then(|k| story.strings.get(k));
+        if let Some(slot) = cached.filter(|_| self.abbreviations_as_loaded(&story)) {
+            let printed = match slot.get() {
+                Some(p) => p,
+                None => match self.decode_static(&story, addr)? {
+                    Some(p) => slot.get_or_init(|| Box::new(p)),
+                    None => return self.print_decoded(addr),
+                },
+            };
+            match &printed.text {
+                Some(text) if self.screen.redirect.is_empty() && self.screen.window != 1 => {
+                    if self.screen.stream1 {
+                        self.screen.out.push_str(text);
+                    }
+                }
+                _ => {
+                    for &c in &printed.codes {
+                        self.print_zscii(c)?;
+                    }
+                }
+            }
+            return Ok(printed.end);
+        }
+        self.print_decoded(addr)
+    }
+
+    /// Whether the abbreviation table and strings in this machine's dynamic memory are as the
+    /// story loaded them (a game may write there; none of the benchmark's does).
+    fn abbreviations_as_loaded(&self, story: &Inner) -> bool {
+        let r = story.abbreviation_bytes.clone();
+        self.mem.get(r.clone()) == story.bytes.get(r)
+    }
+
+    /// Decodes the string at `addr` (in static memory) for the story's cache: None when it
+    /// reads dynamic memory beyond the abbreviations.
+    fn decode_static(&self, story: &Inner, addr: usize) -> Res<Option<Printed>> {
+        let outside = std::cell::Cell::new(false);
+        let byte = |a: usize| {
+            if a < story.static_base && !story.abbreviation_bytes.contains(&a) {
+                outside.set(true);
+            }
+            self.byte(a).ok()
+        };
+        let mut codes = Vec::new();
+        let end = text::decode(&byte, &story.alphabet, story.abbreviations, addr, &mut codes, false).map_err(|e| {
+            Box::new(match e {
+                TextFault::OutOfMemory(a) => Fault::Memory(a),
+                TextFault::NestedAbbreviation => Fault::Text(addr, "abbreviation inside an abbreviation"),
+            })
+        })?;
+        if outside.get() {
+            return Ok(None);
+        }
+        // ZSCII 0 prints nothing; every other code must be a character the lower window
+        // takes as it is.
+        let text: Option<String> =
+            codes.iter().filter(|&&c| c != 0).map(|&c| zscii_to_char(c, &story.unicode)).collect();
+        Ok(Some(Printed { codes: codes.into(), text: text.map(String::into_boxed_str), end }))
+    }
+
+    /// Prints the Z-string at `addr`, decoded now; returns the address just past it.
+    fn print_decoded(&mut self, addr: usize) -> Res<usize> {
         // One buffer reused for every string the game prints.
         let mut codes = std::mem::take(&mut self.scratch);
         codes.clear();
@@ -482,5 +549,52 @@ impl Machine {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Machine, Options, Story};
+
+    /// A version 5 story of 4 kB: abbreviation 0 ("cat") in dynamic memory at 0x40, its table
+    /// at 0x100, and at 0x900 (static memory) a string that is that abbreviation alone.
+    fn story() -> Story {
+        let mut b = vec![0u8; 4096];
+        b[0] = 5;
+        let mut put = |at: usize, w: u16| b[at..at + 2].copy_from_slice(&w.to_be_bytes());
+        put(0x04, 0x800); // high memory
+        put(0x06, 0xa00); // initial pc
+        put(0x08, 0x300); // dictionary (empty)
+        put(0x0a, 0x400); // object table
+        put(0x0c, 0x500); // globals
+        put(0x0e, 0x800); // static memory
+        put(0x18, 0x100); // abbreviations
+        put(0x1a, 4096 / 4);
+        put(0x100, 0x40 / 2);
+        put(0x40, 0x8000 | 8 << 10 | 6 << 5 | 25); // "cat"
+        put(0x900, 0x8000 | 1 << 10 | 5); // abbreviation 0, then padding
+        b[0xa00] = 0xba; // quit
+        Story::new(b).unwrap()
+    }
+
+    #[test]
+    fn a_string_of_static_memory_prints_the_abbreviations_the_machine_holds_now() {
+        let mut m = Machine::new(&story(), Options::default());
+        m.print_string(0x900).unwrap();
+        assert_eq!(m.take_output(), "cat");
+        let mut fork = m.clone();
+        // The game rewrites its abbreviation to "dog": the decoded string kept for the story no
+        // longer holds for this machine.
+        m.set_word(0x40, 0x8000 | 9 << 10 | 20 << 5 | 12).unwrap();
+        m.print_string(0x900).unwrap();
+        assert_eq!(m.take_output(), "dog");
+        fork.print_string(0x900).unwrap();
+        assert_eq!(fork.take_output(), "cat", "a machine that did not rewrite it");
+        // Into a memory table (output stream 3) it goes code by code.
+        fork.output_stream(3, 0x600).unwrap();
+        fork.print_string(0x900).unwrap();
+        fork.output_stream(-3, 0).unwrap();
+        assert_eq!(fork.memory()[0x600..0x605], [0, 3, b'c', b'a', b't']);
+        assert_eq!(fork.take_output(), "");
     }
 }

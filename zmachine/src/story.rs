@@ -35,6 +35,21 @@ pub(crate) struct Inner {
     /// Instructions decoded so far, by address from `static_base` (that memory never changes),
     /// shared by every machine playing the story.
     pub decoded: Box<[OnceLock<Instr>]>,
+    /// Strings of static memory decoded so far, the same way. A string may use abbreviations,
+    /// which lie in dynamic memory: a machine uses these only while its `abbreviation_bytes`
+    /// are as loaded.
+    pub strings: Box<[OnceLock<Box<Printed>>]>,
+    /// Where the abbreviation table and its strings lie below `static_base`.
+    pub abbreviation_bytes: std::ops::Range<usize>,
+}
+
+/// A string decoded: its ZSCII codes, the address past it, and its text when every code is a
+/// character printed as it is (then the lower window takes the text at once).
+#[derive(Debug)]
+pub(crate) struct Printed {
+    pub codes: Box<[u16]>,
+    pub text: Option<Box<str>>,
+    pub end: usize,
 }
 
 fn word(b: &[u8], a: usize) -> usize {
@@ -128,6 +143,19 @@ impl Story {
         let end = if file_len == 0 { len } else { file_len.min(len) };
         let sum = bytes[64.min(end)..end].iter().fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
         let checksum_ok = sum as usize == word(&bytes, 0x1c);
+        // The abbreviation table and the strings it points to (each ends at the word with its
+        // top bit set), as far as they lie in dynamic memory.
+        let mut lo = abbreviations;
+        let mut hi = abbreviations + 192;
+        for k in 0..96 {
+            let mut at = 2 * word(&bytes, abbreviations + 2 * k);
+            lo = lo.min(at);
+            while at + 1 < len && bytes[at] & 0x80 == 0 {
+                at += 2;
+            }
+            hi = hi.max(at + 2);
+        }
+        let abbreviation_bytes = lo.min(static_base)..hi.min(static_base);
         Ok(Story(Arc::new(Inner {
             bytes: bytes.into_boxed_slice(),
             version,
@@ -142,6 +170,8 @@ impl Story {
             unicode,
             checksum_ok,
             decoded: (static_base..len).map(|_| OnceLock::new()).collect(),
+            strings: (static_base..len).map(|_| OnceLock::new()).collect(),
+            abbreviation_bytes,
         })))
     }
 
