@@ -1,8 +1,6 @@
 //! Output (streams, the two windows, the status line) and input (read, the tokeniser, the
 //! dictionary), Standard §7, §8, §13, §15.
 
-use std::sync::Arc;
-
 use crate::Fault;
 use crate::machine::{Machine, Res};
 use crate::story::{Inner, Printed};
@@ -182,31 +180,33 @@ impl Machine {
     /// Prints the Z-string at `addr`; returns the address just past it. A string in static
     /// memory is decoded once per story while the abbreviations are as loaded.
     pub(crate) fn print_string(&mut self, addr: usize) -> Res<usize> {
-        let story = Arc::clone(&self.story.0);
+        // The story is borrowed, not cloned: a clone's count is shared by every thread's machines.
+        let story = &*self.story.0;
         let cached = addr.checked_sub(story.static_base).and_then(|k| story.strings.get(k));
-        if let Some(slot) = cached.filter(|_| self.abbreviations_as_loaded(&story)) {
-            let printed = match slot.get() {
-                Some(p) => p,
-                None => match self.decode_static(&story, addr)? {
-                    Some(p) => slot.get_or_init(|| Box::new(p)),
-                    None => return self.print_decoded(addr),
-                },
-            };
-            match &printed.text {
-                Some(text) if self.screen.redirect.is_empty() && self.screen.window != 1 => {
-                    if self.screen.stream1 {
-                        self.screen.out.push_str(text);
-                    }
-                }
-                _ => {
-                    for &c in &printed.codes {
-                        self.print_zscii(c)?;
-                    }
-                }
+        let Some(slot) = cached.filter(|_| self.abbreviations_as_loaded(story)) else {
+            return self.print_decoded(addr);
+        };
+        let printed = match slot.get() {
+            Some(p) => p,
+            None => match self.decode_static(story, addr)? {
+                Some(p) => slot.get_or_init(|| Box::new(p)),
+                None => return self.print_decoded(addr),
+            },
+        };
+        let screen = &mut self.screen;
+        if let Some(text) = printed.text.as_deref().filter(|_| screen.redirect.is_empty() && screen.window != 1) {
+            if screen.stream1 {
+                screen.out.push_str(text);
             }
             return Ok(printed.end);
         }
-        self.print_decoded(addr)
+        let mut codes = std::mem::take(&mut self.scratch);
+        codes.clear();
+        codes.extend_from_slice(&printed.codes);
+        let end = printed.end;
+        let result = codes.iter().try_for_each(|&c| self.print_zscii(c));
+        self.scratch = codes;
+        result.map(|()| end)
     }
 
     /// Whether the abbreviation table and strings in this machine's dynamic memory are as the

@@ -95,6 +95,10 @@ pub(crate) struct Snapshot {
 #[derive(Debug)]
 pub struct Machine {
     pub(crate) story: Story,
+    /// The story again, which the run loops take while they run (and put back) instead of
+    /// cloning `story`: a clone bumps a count that every thread's machines share, which costs
+    /// as much as a short routine when two threads play forks of one game.
+    runner: Option<Arc<crate::story::Inner>>,
     /// Dynamic memory (the only writable part): `story.bytes[..static_base]` at start.
     pub(crate) mem: Vec<u8>,
     pub(crate) pc: usize,
@@ -195,6 +199,7 @@ impl Clone for Machine {
     fn clone(&self) -> Self {
         Machine {
             story: self.story.clone(),
+            runner: Some(Arc::clone(&self.story.0)),
             mem: self.mem.clone(),
             pc: self.pc,
             stack: self.stack.clone(),
@@ -221,7 +226,10 @@ impl Clone for Machine {
     /// Of dynamic memory, when this machine and `other` were made equal before (one a fork or a
     /// copy of the other), only the pages either wrote since are copied; all of it otherwise.
     fn clone_from(&mut self, other: &Self) {
-        self.story.clone_from(&other.story);
+        if !Arc::ptr_eq(&self.story.0, &other.story.0) {
+            self.story = other.story.clone();
+            self.runner = Some(Arc::clone(&other.story.0));
+        }
         match self.pages.differing(&other.pages) {
             Some(pages) if self.mem.len() == other.mem.len() => {
                 for (k, word) in pages.into_iter().enumerate() {
@@ -267,6 +275,7 @@ impl Machine {
         let s = &story.0;
         let mut m = Machine {
             story: story.clone(),
+            runner: Some(Arc::clone(&story.0)),
             mem: s.bytes[..s.static_base].to_vec(),
             pc: s.initial_pc,
             stack: Vec::with_capacity(1024),
@@ -465,7 +474,7 @@ impl Machine {
         }
         self.screen.upper_out.clear();
         let budget = self.options.budget;
-        let story = Arc::clone(&self.story.0);
+        let story = self.runner.take().unwrap_or_else(|| Arc::clone(&self.story.0));
         let mut done = 0;
         let result = loop {
             if done == budget {
@@ -484,6 +493,7 @@ impl Machine {
             }
         };
         self.executed += done;
+        self.runner = Some(story);
         result
     }
 
@@ -524,7 +534,7 @@ impl Machine {
         let (depth, height) = (self.frames.len(), self.stack.len());
         self.wait = Wait::Running;
         self.call(packed, &args[..args.len().min(7)], Some(0)).map_err(fail)?;
-        let story = Arc::clone(&self.story.0);
+        let story = self.runner.take().unwrap_or_else(|| Arc::clone(&self.story.0));
         let mut done = 0;
         let result = loop {
             if self.frames.len() == depth {
@@ -542,6 +552,7 @@ impl Machine {
             }
         };
         self.executed += done;
+        self.runner = Some(story);
         if self.frames.len() > depth {
             self.frames.truncate(depth);
             self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
