@@ -159,7 +159,7 @@ impl Machine {
             return Err(Box::new(Fault::BadRoutine(addr, nlocals)));
         }
         let n = usize::from(nlocals);
-        let mut locals = [0u16; 15];
+        let mut locals = [0u16; 16];
         let mut at = addr + 1;
         if self.story.0.version <= 4 {
             // The initial values, read at once where they lie wholly in one part of memory
@@ -188,7 +188,7 @@ impl Machine {
         self.frames.push(Frame {
             return_pc: self.pc,
             store,
-            locals: [0; 15],
+            locals: [0; 16],
             nlocals,
             args: args.len() as u8,
             base: self.stack.len(),
@@ -203,7 +203,7 @@ impl Machine {
             return Err(Box::new(Fault::ReturnFromMain));
         }
         let Some(frame) = self.frames.pop() else { return Err(Box::new(Fault::ReturnFromMain)) };
-        self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
+        self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
         self.stack.truncate(frame.base);
         self.pc = frame.return_pc;
         match frame.store {

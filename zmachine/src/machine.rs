@@ -44,6 +44,11 @@ pub enum Stop {
     Quit,
 }
 
+/// A routine's locals (at most 15), in 16 words: copied on every call and return as two
+/// aligned halves (15 words compile to two overlapping moves, which a load right after them
+/// cannot take from the store buffer).
+pub(crate) type Locals = [u16; 16];
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Frame {
     pub return_pc: usize,
@@ -51,7 +56,7 @@ pub(crate) struct Frame {
     pub store: Option<u8>,
     /// The routine's locals while it waits for a routine it called. The running routine's are
     /// [`Machine::locals`] (one load away on every access), and this copy is stale.
-    pub locals: [u16; 15],
+    pub locals: Locals,
     pub nlocals: u8,
     /// Arguments the caller supplied.
     pub args: u8,
@@ -61,7 +66,7 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub fn main() -> Frame {
-        Frame { return_pc: 0, store: None, locals: [0; 15], nlocals: 0, args: 0, base: 0 }
+        Frame { return_pc: 0, store: None, locals: [0; 16], nlocals: 0, args: 0, base: 0 }
     }
 }
 
@@ -105,7 +110,7 @@ pub struct Machine {
     pub(crate) stack: Vec<u16>,
     pub(crate) frames: Vec<Frame>,
     /// The running routine's locals.
-    pub(crate) locals: [u16; 15],
+    pub(crate) locals: Locals,
     pub(crate) random: Random,
     pub(crate) screen: Screen,
     pub(crate) wait: Wait,
@@ -280,7 +285,7 @@ impl Machine {
             pc: s.initial_pc,
             stack: Vec::with_capacity(1024),
             frames: vec![Frame::main()],
-            locals: [0; 15],
+            locals: [0; 16],
             random: Random::new(options.seed),
             screen: Screen::new(options.width),
             wait: Wait::Running,
@@ -555,7 +560,7 @@ impl Machine {
         self.runner = Some(story);
         if self.frames.len() > depth {
             self.frames.truncate(depth);
-            self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
+            self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
         }
         self.stack.truncate(height);
         self.pc = pc;
@@ -615,7 +620,7 @@ impl Machine {
         self.stack.clear();
         self.frames.clear();
         self.frames.push(Frame::main());
-        self.locals = [0; 15];
+        self.locals = [0; 16];
         self.random.reseed(0);
         self.screen.reset_windows();
         self.wait = Wait::Running;
@@ -650,7 +655,7 @@ impl Machine {
         self.load_memory(&snap.mem);
         self.stack.clone_from(&snap.stack);
         self.frames.clone_from(&snap.frames);
-        self.locals = self.frames.last().map_or([0; 15], |f| f.locals);
+        self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
         self.pc = snap.pc;
     }
 

@@ -178,7 +178,7 @@ fn parse_stacks(body: &[u8]) -> Res<(Vec<Frame>, Vec<u16>)> {
         let args = (body[k + 5].trailing_ones()) as u8;
         let evals = usize::from(word(k + 6)?);
         k += 8;
-        let mut locals = [0u16; 15];
+        let mut locals = [0u16; 16];
         for l in locals.iter_mut().take(usize::from(nlocals)) {
             *l = word(k)?;
             k += 2;
