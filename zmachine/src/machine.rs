@@ -611,6 +611,29 @@ impl Machine {
         self.clone_from(other);
     }
 
+    /// Whether this machine's dynamic memory differs from `other`'s anywhere in `range`. When
+    /// one was made a copy of the other (a fork, or a restore) and neither was made a copy of
+    /// anything since, only the pages either wrote since are compared.
+    pub fn memory_differs(&self, other: &Machine, range: std::ops::Range<usize>) -> bool {
+        let (a, b) = (&self.mem, &other.mem);
+        let pages = match self.pages.differing(&other.pages) {
+            Some(pages) if a.len() == b.len() => pages,
+            _ => return a.get(range.clone()) != b.get(range),
+        };
+        for (k, word) in pages.into_iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let page = k * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let (start, end) = (range.start.max(page * PAGE), range.end.min((page + 1) * PAGE).min(a.len()));
+                if start < end && a[start..end] != b[start..end] {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Back to the story's first instruction, as the game's `restart` does: memory reloaded
     /// (transcript and fixed-pitch bits kept), stack emptied, random generator reseeded.
     pub fn restart(&mut self) {

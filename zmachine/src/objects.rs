@@ -296,10 +296,14 @@ impl Machine {
     /// (and each entry's fixed property address). What changed in a command is what these bytes
     /// show changed, which is how a search for valid commands compares two forks.
     pub fn object_entries(&self) -> &[u8] {
+        &self.mem[self.object_entries_at()]
+    }
+
+    /// Where [`object_entries`](Machine::object_entries) lie in dynamic memory.
+    pub fn object_entries_at(&self) -> std::ops::Range<usize> {
         let size = if self.small() { 9 } else { 14 };
         let start = self.entry(1).min(self.mem.len());
-        let end = (start + usize::from(self.objects) * size).min(self.mem.len());
-        &self.mem[start..end]
+        start..(start + usize::from(self.objects) * size).min(self.mem.len())
     }
 
     /// Object `o` (1-based), or None when it is outside the table.

@@ -332,7 +332,8 @@ mod generated {
         /// Machines forked from each other, played on and copied into one another in any order
         /// (a fork put back, a saved state brought up to date, which copy only the pages either
         /// machine wrote since they were equal): the copy always holds exactly its source's
-        /// memory, and plays on as its source does.
+        /// memory, and plays on as its source does; and `memory_differs` tells where two of them
+        /// differ.
         #[test]
         fn going_back_to_any_fork_restores_exactly(
             ops in prop::collection::vec((0usize..3, 0usize..3, 0u8..3, prop::sample::select(WALKTHROUGH.to_vec())), 1..30),
@@ -358,6 +359,15 @@ mod generated {
                         prop_assert_eq!(a.memory(), b.memory());
                     }
                     _ => {}
+                }
+                // Where two machines differ, as the page records tell it, is where they differ.
+                for (a, b) in [(0, 1), (1, 2), (2, 0), (1, 0)] {
+                    let (x, y) = (&pool[a], &pool[b]);
+                    let whole = 0..x.memory().len();
+                    prop_assert_eq!(x.memory_differs(y, whole), x.memory() != y.memory());
+                    let g = usize::from(u16::from_be_bytes([x.memory()[0x0c], x.memory()[0x0d]]));
+                    let globals = g..g + 480;
+                    prop_assert_eq!(x.memory_differs(y, globals.clone()), x.memory()[globals.clone()] != y.memory()[globals]);
                 }
             }
         }

@@ -620,16 +620,21 @@ impl<'r> Baseline<'r> {
 
     /// Whether the world of `after` differs from that of `before` (objects, globals, score).
     /// Most commands tried change nothing, so the whole object table and the whole global table
-    /// are compared first, each at once, and entry by entry only where they differ.
+    /// are compared first, each at once (only the pages the fork wrote, when `after` is a fork
+    /// of `before`), and entry by entry only where they differ.
     fn changed(&self, before: &Machine, after: &Machine) -> bool {
-        let (a, b) = (before.object_entries(), after.object_entries());
-        let objects = a != b && {
+        let objects = after.memory_differs(before, after.object_entries_at()) && {
+            let (a, b) = (before.object_entries(), after.object_entries());
             let mut entries = a.chunks(self.entry).zip(b.chunks(self.entry)).enumerate();
             entries.any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
         };
-        let (ga, gb) = (global_table(before), global_table(after));
+        let globals = usize::from(after.read_word(0x0c).unwrap_or(0));
         let global = |g: u8| 2 * usize::from(g)..2 * usize::from(g) + 2;
-        objects || (ga != gb && self.globals.iter().chain(&self.score).any(|&g| ga.get(global(g)) != gb.get(global(g))))
+        objects
+            || after.memory_differs(before, globals..globals + 480) && {
+                let (ga, gb) = (global_table(before), global_table(after));
+                self.globals.iter().chain(&self.score).any(|&g| ga.get(global(g)) != gb.get(global(g)))
+            }
     }
 
     /// The world after a command, from `before` (the state the command was typed in) to `after`:
