@@ -256,17 +256,28 @@ const MOST_JOINED: usize = 8;
 /// objects tried in it: once the single sentences are typed, the valid ones are joined, as the
 /// walkthroughs join them (`take coins and key`, `drop all except torch`).
 #[derive(Default)]
-struct Conjunctions {
-    groups: Vec<((String, String), Vec<String>)>,
+struct Conjunctions<'g> {
+    /// The names of the objects tried (each names one object).
+    names: Vec<String>,
+    /// The words before the objects and after them, and the objects tried (in `names`).
+    groups: Vec<(String, String, Vec<usize>)>,
+    /// Where each sentence's group is, by its verb and prepositions and the second object's
+    /// name (in `names`).
+    index: HashMap<[Option<&'g str>; 3], HashMap<Option<usize>, usize>>,
 }
 
-impl Conjunctions {
-    fn add(&mut self, before: String, after: String, name: &str) {
-        let key = (before, after);
-        match self.groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, names)) => names.push(name.to_string()),
-            None => self.groups.push((key, vec![name.to_string()])),
-        }
+impl<'g> Conjunctions<'g> {
+    /// Adds the object named `names[name]` to the sentence `words` (verb, first and second
+    /// preposition) with the second object named `names[second]`.
+    fn add(&mut self, words: [Option<&'g str>; 3], second: Option<usize>, name: usize) {
+        let (groups, names) = (&mut self.groups, &self.names);
+        let at = *self.index.entry(words).or_default().entry(second).or_insert_with(|| {
+            let [v, p1, p2] = words;
+            let after = join(&[p2, second.map(|k| names[k].as_str())]);
+            groups.push((join(&[v, p1]), after, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].2.push(name);
     }
 
     /// Queues, for each sentence with at least two valid objects, each pair of them joined by
@@ -276,8 +287,9 @@ impl Conjunctions {
         let sentence = |before: &str, objects: &str, after: &str| {
             [before, objects, after].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ")
         };
-        for ((before, after), names) in self.groups {
-            let ok: Vec<&String> = names.iter().filter(|n| valid.contains(&sentence(&before, n, &after))).collect();
+        for (before, after, tried) in self.groups {
+            let names = tried.iter().map(|&k| &self.names[k]);
+            let ok: Vec<&String> = names.filter(|n| valid.contains(&sentence(&before, n, &after))).collect();
             if ok.len() < 2 {
                 continue;
             }
@@ -336,12 +348,13 @@ pub fn search(
 
 /// The search of [`search`] for a game whose parser tables are known: queues the single
 /// sentences, and returns those that may be joined.
-fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
+fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
     let mut joined = Conjunctions::default();
     let machine = t.machine;
     let (_, objects, locals) = scope(grammar, machine);
     let player = machine.global(grammar.winner).unwrap_or(0);
     let named = names(grammar, machine, &objects);
+    joined.names = named.iter().map(|(_, n)| n.clone()).collect();
     let held: Vec<bool> = named.iter().map(|&(o, _)| within(machine, o, player)).collect();
     // The game's global objects (the sky, hands, topics) are named alone, not in pairs.
     let everywhere: HashSet<u16> = objects[locals..].iter().copied().collect();
@@ -367,28 +380,27 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
     // was not read, holds only for its action), and typed in that order: the same list on any
     // number of threads.
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut candidate =
-        |command: String, perform: Option<(u8, [u16; 2])>| candidates.push(Candidate { command, perform });
-    let join = |parts: &[Option<&str>]| parts.iter().flatten().copied().collect::<Vec<_>>().join(" ");
+    let mut candidate = |words, perform| candidates.push(Candidate { words, perform });
     for verb in grammar.verbs.iter().filter(|v| !v.meta) {
         for s in &verb.syntaxes {
             let (v, p1, p2, a) = (Some(verb.word.as_str()), s.prep1.as_deref(), s.prep2.as_deref(), s.action);
+            let words = [v, p1, p2];
             match s.objects {
                 0 => {
                     if seen.insert((a, 0, 0)) {
-                        candidate(join(&[v, p1]), None);
+                        candidate([v, p1, None, None, None], None);
                     }
                 }
                 1 => {
                     if s.many1 && seen.insert((a, u16::MAX, 0)) {
-                        candidate(join(&[v, p1, Some("all")]), None);
+                        candidate([v, p1, Some("all"), None, None], None);
                     }
                     for (i, (o, n)) in named.iter().enumerate() {
                         if (!s.have1 || held[i]) && seen.insert((a, *o, 0)) {
                             let takes = s.take[0] && pickup[i];
-                            candidate(join(&[v, p1, Some(n), p2]), (!takes).then_some((a, [*o, 0])));
+                            candidate([v, p1, Some(n), p2, None], (!takes).then_some((a, [*o, 0])));
                             if s.many1 && local[i] {
-                                joined.add(join(&[v, p1]), join(&[p2]), n);
+                                joined.add(words, None, i);
                             }
                         }
                     }
@@ -400,11 +412,10 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
                         }
                         for (j, (o2, n2)) in named.iter().enumerate() {
                             if i != j && local[j] && (!s.have2 || held[j]) && seen.insert((a, *o1, *o2)) {
-                                let command = join(&[v, p1, Some(n1), p2, Some(n2)]);
                                 let takes = s.take[0] && pickup[i] || s.take[1] && pickup[j];
-                                candidate(command, (!takes).then_some((a, [*o1, *o2])));
+                                candidate([v, p1, Some(n1), p2, Some(n2)], (!takes).then_some((a, [*o1, *o2])));
                                 if s.many1 {
-                                    joined.add(join(&[v, p1]), join(&[p2, Some(n2)]), n1);
+                                    joined.add(words, Some(j), i);
                                 }
                             }
                         }
@@ -417,18 +428,23 @@ fn sentences(grammar: &Grammar, t: &mut Tester) -> Conjunctions {
     let context = Context { grammar, machine, baseline: &t.baseline, routines: &routines, general };
     let (kept, performed) = context.perform(&candidates);
     t.found.performed += performed;
-    for (c, keep) in candidates.into_iter().zip(kept) {
+    for (c, keep) in candidates.iter().zip(kept) {
         if keep {
-            t.test(c.command);
+            t.test(join(&c.words));
         }
     }
     joined
 }
 
-/// A sentence [`sentences`] may type: as it is, or only when performing its action on its
-/// objects (`perform`) changes something.
-struct Candidate {
-    command: String,
+/// Words joined by spaces, those absent left out.
+fn join(words: &[Option<&str>]) -> String {
+    words.iter().flatten().copied().collect::<Vec<_>>().join(" ")
+}
+
+/// A sentence [`sentences`] may type (its words, joined when it is typed): as it is, or only
+/// when performing its action on its objects (`perform`) changes something.
+struct Candidate<'a> {
+    words: [Option<&'a str>; 5],
     perform: Option<(u8, [u16; 2])>,
 }
 
