@@ -358,21 +358,17 @@ impl Machine {
         Ok(u16::from(self.byte(a)?) << 8 | u16::from(self.byte(a + 1)?))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_byte(&mut self, a: usize, value: u8) -> Res<()> {
         *self.mem.get_mut(a).ok_or(Fault::WriteStatic(a))? = value;
         self.pages.wrote(a);
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_word(&mut self, a: usize, value: u16) -> Res<()> {
-        if a + 1 >= self.mem.len() {
-            return Err(Box::new(Fault::WriteStatic(a)));
-        }
-        let [hi, lo] = value.to_be_bytes();
-        self.mem[a] = hi;
-        self.mem[a + 1] = lo;
+        let Some(word) = self.mem.get_mut(a..a + 2) else { return Err(Box::new(Fault::WriteStatic(a))) };
+        word.copy_from_slice(&value.to_be_bytes());
         self.pages.wrote_word(a);
         Ok(())
     }
@@ -423,7 +419,8 @@ impl Machine {
                     w[1][word] |= w[0][word] & 1 << bit;
                 }
                 let a = self.story.0.globals + 2 * usize::from(var - 16);
-                Ok(u16::from_be_bytes([self.mem[a], self.mem[a + 1]]))
+                let word = &self.mem[a..a + 2];
+                Ok(u16::from_be_bytes([word[0], word[1]]))
             }
         }
     }
@@ -438,9 +435,7 @@ impl Machine {
             }
             _ => {
                 let a = self.story.0.globals + 2 * usize::from(var - 16);
-                let [hi, lo] = value.to_be_bytes();
-                self.mem[a] = hi;
-                self.mem[a + 1] = lo;
+                self.mem[a..a + 2].copy_from_slice(&value.to_be_bytes());
                 self.pages.wrote_word(a);
                 Ok(())
             }
