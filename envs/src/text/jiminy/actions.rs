@@ -15,7 +15,9 @@
 //! command printed make up "the world". Candidates that lead to the same world are one action:
 //! the first is listed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use moralgym_zmachine::{Machine, Stop};
 
@@ -85,7 +87,7 @@ pub fn scope(grammar: &Grammar, machine: &Machine) -> (u16, Vec<u16>, usize) {
         out
     };
     let mut out = Vec::new();
-    let mut seen = HashSet::from([room]);
+    let mut seen = FxHashSet::from_iter([room]);
     // Popped in order: the player (carried things first), the room's contents, local globals.
     let mut stack: Vec<u16> = grammar.local_globals(machine, room);
     stack.reverse();
@@ -200,7 +202,7 @@ struct Tester<'a> {
     /// Commands to type, in the order they were chosen.
     queued: Vec<String>,
     /// The outcomes of the actions found so far.
-    outcomes: HashSet<u64>,
+    outcomes: FxHashSet<u64>,
     found: Search,
 }
 
@@ -263,7 +265,7 @@ struct Conjunctions<'g> {
     groups: Vec<(String, String, Vec<usize>)>,
     /// Where each sentence's group is, by its verb and prepositions and the second object's
     /// name (in `names`).
-    index: HashMap<[Option<&'g str>; 3], HashMap<Option<usize>, usize>>,
+    index: FxHashMap<[Option<&'g str>; 3], FxHashMap<Option<usize>, usize>>,
 }
 
 impl<'g> Conjunctions<'g> {
@@ -283,7 +285,7 @@ impl<'g> Conjunctions<'g> {
     /// Queues, for each sentence with at least two valid objects, each pair of them joined by
     /// `and` (where there are at most [`MOST_JOINED`]), then `all except` each of them.
     fn queue(self, t: &mut Tester) {
-        let valid: HashSet<String> = t.found.actions.iter().map(|a| a.command.clone()).collect();
+        let valid: FxHashSet<String> = t.found.actions.iter().map(|a| a.command.clone()).collect();
         let sentence = |before: &str, objects: &str, after: &str| {
             [before, objects, after].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ")
         };
@@ -326,7 +328,7 @@ pub fn search(
 ) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, replacements, scratch);
-    let mut t = Tester { machine, baseline, queued: Vec::new(), outcomes: HashSet::new(), found: Search::default() };
+    let mut t = Tester { machine, baseline, queued: Vec::new(), outcomes: FxHashSet::default(), found: Search::default() };
     match grammar {
         Some(g) => {
             let joined = sentences(g, &mut t);
@@ -357,16 +359,16 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
     joined.names = named.iter().map(|(_, n)| n.clone()).collect();
     let held: Vec<bool> = named.iter().map(|&(o, _)| within(machine, o, player)).collect();
     // The game's global objects (the sky, hands, topics) are named alone, not in pairs.
-    let everywhere: HashSet<u16> = objects[locals..].iter().copied().collect();
+    let everywhere: FxHashSet<u16> = objects[locals..].iter().copied().collect();
     let local: Vec<bool> = named.iter().map(|(o, _)| !everywhere.contains(o)).collect();
     // Every direction, not only the room's exits: rooms and vehicles may take a direction in
     // their own code (a maze, a ship under way).
     for (w, _) in &grammar.directions {
         t.test(w.clone());
     }
-    let mut seen: HashSet<(u8, u16, u16)> = HashSet::new();
+    let mut seen: FxHashSet<(u8, u16, u16)> = FxHashSet::default();
     // The routines each object brings, and the player's and its place's, read once.
-    let routines: HashMap<u16, [u16; 2]> = named.iter().map(|&(o, _)| (o, own_routines(grammar, machine, o))).collect();
+    let routines: FxHashMap<u16, [u16; 2]> = named.iter().map(|&(o, _)| (o, own_routines(grammar, machine, o))).collect();
     let place = machine.object(player).map_or(0, |x| x.parent);
     // Objects the parser would pick up before a sentence marked `TAKE`: that sentence then
     // changes the world whatever its action does, so it is typed.
@@ -454,7 +456,7 @@ struct Context<'a> {
     grammar: &'a Grammar,
     machine: &'a Machine,
     baseline: &'a Baseline<'a>,
-    routines: &'a HashMap<u16, [u16; 2]>,
+    routines: &'a FxHashMap<u16, [u16; 2]>,
     general: [u16; 2],
 }
 
@@ -553,7 +555,7 @@ impl Context<'_> {
         // Sentences whose answer did not depend on the object in one slot: by slot, the other
         // object, and the routines of its own that an object in that slot brings (objects
         // bringing the same routines get the same answer).
-        let mut unread: HashSet<(usize, u16, [u16; 2])> = HashSet::new();
+        let mut unread: FxHashSet<(usize, u16, [u16; 2])> = FxHashSet::default();
         let mut out = Vec::new();
         for &k in ks {
             let Some((action, objects)) = candidates[k].perform else { continue };
