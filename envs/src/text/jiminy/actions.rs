@@ -667,12 +667,17 @@ impl<'r> Baseline<'r> {
         // the sibling and child links of an entry (after its attributes and parent)
         let links = if self.entry == 9 { 5..7 } else { 8..12 };
         let mut h = Fnv1a64::default();
-        let parsed = parse(&expand(printed, self.replacements));
-        for m in &parsed.markers {
-            h.write(m.id.as_bytes());
-            h.write(b",");
+        // Text without a bracket holds no marker and no placeholder: it is read as it is.
+        if printed.contains('[') {
+            let parsed = parse(&expand(printed, self.replacements));
+            for m in &parsed.markers {
+                h.write(m.id.as_bytes());
+                h.write(b",");
+            }
+            h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
+        } else {
+            h.write(&[0, u8::from(is_end_prompt(printed))]);
         }
-        h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
         let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
         for (k, (a, b)) in objects.enumerate() {
             let moved = a != b && b.len() == self.entry && a.len() == self.entry;
