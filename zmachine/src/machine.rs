@@ -125,10 +125,21 @@ pub struct Machine {
     pub(crate) scratch: Vec<u16>,
     /// Objects the table holds, counted once when the machine is made.
     pub(crate) objects: u16,
-    /// Globals being watched for reads (bit per variable number), and those read since.
-    pub(crate) watch: Option<Box<[[u64; 4]; 2]>>,
+    /// Globals being watched for reads (bit per variable number), and those read since; kept
+    /// in the machine, so that watching anew (once per question asked on a fork) allocates
+    /// nothing.
+    pub(crate) watch: Watch,
     /// What makes going back to a fork cost the memory a turn wrote, not all of it.
     pub(crate) pages: Pages,
+}
+
+/// Which globals [`Machine::watch_reads`] watches (a bit per variable number), and which of
+/// them were read since.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Watch {
+    on: bool,
+    watched: [u64; 4],
+    read: [u64; 4],
 }
 
 /// Bytes in a page of dynamic memory, as [`Pages`] tracks it.
@@ -221,7 +232,7 @@ impl Clone for Machine {
             executed: self.executed,
             scratch: Vec::new(),
             objects: self.objects,
-            watch: self.watch.clone(),
+            watch: self.watch,
             pages: self.pages.copy_of(),
         }
     }
@@ -267,7 +278,7 @@ impl Clone for Machine {
         self.options.clone_from(&other.options);
         self.executed = other.executed;
         self.objects = other.objects;
-        self.watch.clone_from(&other.watch);
+        self.watch = other.watch;
     }
 }
 
@@ -297,7 +308,7 @@ impl Machine {
             executed: 0,
             scratch: Vec::new(),
             objects: 0,
-            watch: None,
+            watch: Watch::default(),
             pages: Pages::new(),
         };
         m.init_header();
@@ -414,9 +425,9 @@ impl Machine {
             1..=15 => Ok(self.locals[usize::from(var - 1)]),
             // Globals lie inside dynamic memory (checked when the story was loaded).
             _ => {
-                if let Some(w) = self.watch.as_mut() {
+                if self.watch.on {
                     let (word, bit) = (usize::from(var / 64), var % 64);
-                    w[1][word] |= w[0][word] & 1 << bit;
+                    self.watch.read[word] |= self.watch.watched[word] & 1 << bit;
                 }
                 let a = self.story.0.globals + 2 * usize::from(var - 16);
                 let word = &self.mem[a..a + 2];
@@ -568,19 +579,16 @@ impl Machine {
     /// reads: a question asked on a fork with an object in a global that the routine never read
     /// has the same answer for any other object there.
     pub fn watch_reads(&mut self, vars: &[u8]) {
-        self.watch = (!vars.is_empty()).then(|| {
-            let mut w = Box::new([[0u64; 4]; 2]);
-            for &v in vars {
-                w[0][usize::from(v / 64)] |= 1 << (v % 64);
-            }
-            w
-        });
+        self.watch = Watch { on: !vars.is_empty(), ..Watch::default() };
+        for &v in vars {
+            self.watch.watched[usize::from(v / 64)] |= 1 << (v % 64);
+        }
     }
 
     /// Whether global variable `var` was read since [`watch_reads`](Machine::watch_reads) began
     /// watching it.
     pub fn was_read(&self, var: u8) -> bool {
-        self.watch.as_ref().is_some_and(|w| w[1][usize::from(var / 64)] >> (var % 64) & 1 != 0)
+        self.watch.on && self.watch.read[usize::from(var / 64)] >> (var % 64) & 1 != 0
     }
 
     /// What the game waits for now, if anything.
