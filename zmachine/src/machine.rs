@@ -211,6 +211,14 @@ impl Pages {
     }
 }
 
+/// The pages whose bits are set, in order.
+fn each_page(bits: [u64; 4]) -> impl Iterator<Item = usize> {
+    bits.into_iter().enumerate().flat_map(|(k, word)| {
+        std::iter::successors((word != 0).then_some(word), |&w| (w & (w - 1) != 0).then_some(w & (w - 1)))
+            .map(move |w| k * 64 + w.trailing_zeros() as usize)
+    })
+}
+
 impl Clone for Machine {
     fn clone(&self) -> Self {
         Machine {
@@ -248,14 +256,9 @@ impl Clone for Machine {
         }
         match self.pages.differing(&other.pages) {
             Some(pages) if self.mem.len() == other.mem.len() => {
-                for (k, word) in pages.into_iter().enumerate() {
-                    let mut bits = word;
-                    while bits != 0 {
-                        let page = k * 64 + bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        let range = (page * PAGE).min(self.mem.len())..((page + 1) * PAGE).min(self.mem.len());
-                        self.mem[range.clone()].copy_from_slice(&other.mem[range]);
-                    }
+                for page in each_page(pages) {
+                    let range = (page * PAGE).min(self.mem.len())..((page + 1) * PAGE).min(self.mem.len());
+                    self.mem[range.clone()].copy_from_slice(&other.mem[range]);
                 }
             }
             _ => self.mem.clone_from(&other.mem),
@@ -623,18 +626,10 @@ impl Machine {
             Some(pages) if a.len() == b.len() => pages,
             _ => return a.get(range.clone()) != b.get(range),
         };
-        for (k, word) in pages.into_iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let page = k * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let (start, end) = (range.start.max(page * PAGE), range.end.min((page + 1) * PAGE).min(a.len()));
-                if start < end && a[start..end] != b[start..end] {
-                    return true;
-                }
-            }
-        }
-        false
+        each_page(pages).any(|page| {
+            let (start, end) = (range.start.max(page * PAGE), range.end.min((page + 1) * PAGE).min(a.len()));
+            start < end && a[start..end] != b[start..end]
+        })
     }
 
     /// Back to the story's first instruction, as the game's `restart` does: memory reloaded

@@ -328,7 +328,8 @@ pub fn search(
 ) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, replacements, scratch);
-    let mut t = Tester { machine, baseline, queued: Vec::new(), outcomes: FxHashSet::default(), found: Search::default() };
+    let mut t =
+        Tester { machine, baseline, queued: Vec::new(), outcomes: FxHashSet::default(), found: Search::default() };
     match grammar {
         Some(g) => {
             let joined = sentences(g, &mut t);
@@ -368,7 +369,8 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
     }
     let mut seen: FxHashSet<(u8, u16, u16)> = FxHashSet::default();
     // The routines each object brings, and the player's and its place's, read once.
-    let routines: FxHashMap<u16, [u16; 2]> = named.iter().map(|&(o, _)| (o, own_routines(grammar, machine, o))).collect();
+    let routines: FxHashMap<u16, [u16; 2]> =
+        named.iter().map(|&(o, _)| (o, own_routines(grammar, machine, o))).collect();
     let place = machine.object(player).map_or(0, |x| x.parent);
     // Objects the parser would pick up before a sentence marked `TAKE`: that sentence then
     // changes the world whatever its action does, so it is typed.
