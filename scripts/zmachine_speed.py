@@ -15,6 +15,7 @@ with nothing played), and of state + one step + restore. Both sides run in this 
 tree, one after the other, so the ratios compare like with like.
 """
 import json
+import os
 import random
 import subprocess
 import sys
@@ -41,6 +42,20 @@ def commands(env, seed=1, n=500):
 
 
 def jericho(path, cmds):
+    # frotz writes some games' bells straight to standard output, into the table: silence it.
+    out = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        return _jericho(path, cmds)
+    finally:
+        sys.stdout.flush()
+        os.dup2(out, 1)
+        os.close(null)
+        os.close(out)
+
+
+def _jericho(path, cmds):
     from jericho import FrotzEnv
     env = FrotzEnv(str(path), seed=1)
     env.reset()

@@ -265,7 +265,7 @@ struct Conjunctions<'g> {
     groups: Vec<(String, String, Vec<usize>)>,
     /// Where each sentence's group is, by its verb and prepositions and the second object's
     /// name (in `names`).
-    index: FxHashMap<[Option<&'g str>; 3], FxHashMap<Option<usize>, usize>>,
+    index: FxHashMap<([Option<&'g str>; 3], Option<usize>), usize>,
 }
 
 impl<'g> Conjunctions<'g> {
@@ -273,7 +273,7 @@ impl<'g> Conjunctions<'g> {
     /// preposition) with the second object named `names[second]`.
     fn add(&mut self, words: [Option<&'g str>; 3], second: Option<usize>, name: usize) {
         let (groups, names) = (&mut self.groups, &self.names);
-        let at = *self.index.entry(words).or_default().entry(second).or_insert_with(|| {
+        let at = *self.index.entry((words, second)).or_insert_with(|| {
             let [v, p1, p2] = words;
             let after = join(&[p2, second.map(|k| names[k].as_str())]);
             groups.push((join(&[v, p1]), after, Vec::new()));
