@@ -203,7 +203,7 @@ impl Machine {
             return Err(Box::new(Fault::ReturnFromMain));
         }
         let Some(frame) = self.frames.pop() else { return Err(Box::new(Fault::ReturnFromMain)) };
-        self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
+        self.resume_locals();
         self.stack.truncate(frame.base);
         self.pc = frame.return_pc;
         match frame.store {

@@ -159,6 +159,14 @@ impl Screen {
     }
 }
 
+/// The machine's fault for a string at `addr` that could not be decoded.
+fn text_fault(addr: usize, e: TextFault) -> Box<Fault> {
+    Box::new(match e {
+        TextFault::OutOfMemory(a) => Fault::Memory(a),
+        TextFault::NestedAbbreviation => Fault::Text(addr, "abbreviation inside an abbreviation"),
+    })
+}
+
 impl Machine {
     pub(crate) fn decode_string(&self, addr: usize) -> Res<String> {
         let mut codes = Vec::new();
@@ -169,12 +177,7 @@ impl Machine {
     fn decode_at(&self, addr: usize, codes: &mut Vec<u16>) -> Res<usize> {
         let s = &self.story.0;
         let byte = |a: usize| self.byte(a).ok();
-        text::decode(&byte, &s.alphabet, s.abbreviations, addr, codes, false).map_err(|e| {
-            Box::new(match e {
-                TextFault::OutOfMemory(a) => Fault::Memory(a),
-                TextFault::NestedAbbreviation => Fault::Text(addr, "abbreviation inside an abbreviation"),
-            })
-        })
+        text::decode(&byte, &s.alphabet, s.abbreviations, addr, codes, false).map_err(|e| text_fault(addr, e))
     }
 
     /// Prints the Z-string at `addr`; returns the address just past it. A string in static
@@ -227,12 +230,8 @@ impl Machine {
             self.byte(a).ok()
         };
         let mut codes = Vec::new();
-        let end = text::decode(&byte, &story.alphabet, story.abbreviations, addr, &mut codes, false).map_err(|e| {
-            Box::new(match e {
-                TextFault::OutOfMemory(a) => Fault::Memory(a),
-                TextFault::NestedAbbreviation => Fault::Text(addr, "abbreviation inside an abbreviation"),
-            })
-        })?;
+        let end = text::decode(&byte, &story.alphabet, story.abbreviations, addr, &mut codes, false)
+            .map_err(|e| text_fault(addr, e))?;
         if outside.get() {
             return Ok(None);
         }

@@ -420,6 +420,12 @@ impl Machine {
         self.stack.last_mut().ok_or_else(|| Box::new(Fault::StackUnderflow))
     }
 
+    /// Takes up the locals of the routine now on top of the frames (after a return, or when the
+    /// frames are replaced), which its frame kept.
+    pub(crate) fn resume_locals(&mut self) {
+        self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
+    }
+
     /// Reads a variable: 0 pops the stack, 1-15 are locals, 16-255 globals.
     #[inline(always)]
     pub(crate) fn read_var(&mut self, var: u8) -> Res<u16> {
@@ -569,7 +575,7 @@ impl Machine {
         self.runner = Some(story);
         if self.frames.len() > depth {
             self.frames.truncate(depth);
-            self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
+            self.resume_locals();
         }
         self.stack.truncate(height);
         self.pc = pc;
@@ -676,7 +682,7 @@ impl Machine {
         self.load_memory(&snap.mem);
         self.stack.clone_from(&snap.stack);
         self.frames.clone_from(&snap.frames);
-        self.locals = self.frames.last().map_or([0; 16], |f| f.locals);
+        self.resume_locals();
         self.pc = snap.pc;
     }
 

@@ -582,11 +582,16 @@ impl Context<'_> {
 /// benchmark's walkthroughs; a candidate past it is dropped.
 const TURN_BUDGET: u64 = 2_000_000;
 
-/// The table of the 240 global variables, as bytes (the header's word 0x0C gives its address).
+/// The table of the 240 global variables, as bytes.
 fn global_table(machine: &Machine) -> &[u8] {
-    let memory = machine.memory();
-    let start = usize::from(machine.read_word(0x0c).unwrap_or(0)).min(memory.len());
-    &memory[start..(start + 480).min(memory.len())]
+    &machine.memory()[global_table_at(machine)]
+}
+
+/// Where the global variables lie in dynamic memory (the header's word 0x0C gives the address).
+fn global_table_at(machine: &Machine) -> std::ops::Range<usize> {
+    let len = machine.memory().len();
+    let start = usize::from(machine.read_word(0x0c).unwrap_or(0)).min(len);
+    start..(start + 480).min(len)
 }
 
 /// What `machine` printed since its output was last taken, both windows (markers included).
@@ -648,10 +653,9 @@ impl<'r> Baseline<'r> {
             let mut entries = a.chunks(self.entry).zip(b.chunks(self.entry)).enumerate();
             entries.any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
         };
-        let globals = usize::from(after.read_word(0x0c).unwrap_or(0));
         let global = |g: u8| 2 * usize::from(g)..2 * usize::from(g) + 2;
         objects
-            || after.memory_differs(before, globals..globals + 480) && {
+            || after.memory_differs(before, global_table_at(after)) && {
                 let (ga, gb) = (global_table(before), global_table(after));
                 self.globals.iter().chain(&self.score).any(|&g| ga.get(global(g)) != gb.get(global(g)))
             }
