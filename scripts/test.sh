@@ -13,13 +13,15 @@ cargo test --workspace --doc
 cargo nextest run --workspace --no-fail-fast
 # The golden runs again on emulated CPUs without AVX-512, where gemm picks other kernels (SSE only
 # on Nehalem, AVX2 and FMA on Haswell): they must still match within their stated tolerance.
+# The whole workspace is selected and filtered to that binary, so the build above is reused:
+# `-p` alone unifies features differently and builds every dependency again (twice the disk).
 if [ "$(uname -m)" = x86_64 ]; then
     if ! command -v qemu-x86_64 > /dev/null; then
         apt-get install -y -q qemu-user > /dev/null || { apt-get update -q && apt-get install -y -q qemu-user; } > /dev/null
     fi
     for cpu in Nehalem Haswell-noTSX; do
         CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="qemu-x86_64 -cpu $cpu" \
-            cargo nextest run -p moralgym-training --test golden_runs
+            cargo nextest run --workspace -E 'binary_id(moralgym-training::golden_runs)'
     done
 fi
 
