@@ -95,6 +95,87 @@ pub(crate) struct Snapshot {
     pub pc: usize,
 }
 
+/// The states `save_undo` kept, newest first, in a list whose links a machine and its forks
+/// share: copying a machine copies one pointer, not one per state (which cost two atomic
+/// counts each, most of a fork's copy in games that save for undo every turn). At most
+/// `Options::undo_slots` of them can be taken back; a state put in costs one link, and the list
+/// is rebuilt from its newest `undo_slots` states when it holds twice as many.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Undo {
+    newest: Option<Arc<UndoLink>>,
+    /// States that can be taken back now.
+    usable: usize,
+    /// Links in the list.
+    len: usize,
+}
+
+#[derive(Debug)]
+struct UndoLink {
+    snap: Arc<Snapshot>,
+    older: Option<Arc<UndoLink>>,
+}
+
+impl Drop for UndoLink {
+    /// Unlinks the older links one by one: dropping a long list recursively could overflow the
+    /// stack.
+    fn drop(&mut self) {
+        let mut older = self.older.take();
+        while let Some(link) = older {
+            older = match Arc::try_unwrap(link) {
+                Ok(mut link) => link.older.take(),
+                Err(_) => None,
+            };
+        }
+    }
+}
+
+impl Undo {
+    /// Keeps `snap`, of which `slots` at most are taken back.
+    pub(crate) fn push(&mut self, snap: Snapshot, slots: usize) {
+        self.newest = Some(Arc::new(UndoLink { snap: Arc::new(snap), older: self.newest.take() }));
+        self.usable = (self.usable + 1).min(slots);
+        self.len += 1;
+        if self.len >= 2 * slots.max(1) {
+            let mut snaps = Vec::with_capacity(self.usable);
+            let mut at = self.newest.as_deref();
+            while let Some(link) = at.filter(|_| snaps.len() < self.usable) {
+                snaps.push(Arc::clone(&link.snap));
+                at = link.older.as_deref();
+            }
+            self.newest = None;
+            for snap in snaps.into_iter().rev() {
+                self.newest = Some(Arc::new(UndoLink { snap, older: self.newest.take() }));
+            }
+            self.len = self.usable;
+        }
+    }
+
+    /// The newest state that can be taken back, taken off the list.
+    pub(crate) fn pop(&mut self) -> Option<Arc<Snapshot>> {
+        if self.usable == 0 {
+            return None;
+        }
+        let link = self.newest.take()?;
+        self.newest = link.older.clone();
+        self.usable -= 1;
+        self.len -= 1;
+        Some(Arc::clone(&link.snap))
+    }
+
+    /// Into this list what `other` holds: one pointer.
+    fn copy_from(&mut self, other: &Undo) {
+        let same = match (&self.newest, &other.newest) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same {
+            self.newest.clone_from(&other.newest);
+        }
+        self.usable = other.usable;
+        self.len = other.len;
+    }
+}
+
 /// A game in progress. `clone()` forks it: dynamic memory, stack, registers, screen and the
 /// random generator are copied; the story bytes are shared.
 #[derive(Debug)]
@@ -114,7 +195,7 @@ pub struct Machine {
     pub(crate) random: Random,
     pub(crate) screen: Screen,
     pub(crate) wait: Wait,
-    pub(crate) undo: Vec<Arc<Snapshot>>,
+    pub(crate) undo: Undo,
     /// The game's own save slot, as Quetzal bytes (`save`/`restore` in the game).
     pub(crate) saved: Option<Arc<Vec<u8>>>,
     pub(crate) saves: u64,
@@ -274,7 +355,7 @@ impl Clone for Machine {
         self.random.clone_from(&other.random);
         self.screen.clone_from(&other.screen);
         self.wait = other.wait;
-        self.undo.clone_from(&other.undo);
+        self.undo.copy_from(&other.undo);
         self.saved.clone_from(&other.saved);
         self.saves = other.saves;
         self.halted.clone_from(&other.halted);
@@ -303,7 +384,7 @@ impl Machine {
             random: Random::new(options.seed),
             screen: Screen::new(options.width),
             wait: Wait::Running,
-            undo: Vec::new(),
+            undo: Undo::default(),
             saved: None,
             saves: 0,
             halted: None,
@@ -651,7 +732,7 @@ impl Machine {
         self.random.reseed(0);
         self.screen.reset_windows();
         self.wait = Wait::Running;
-        self.undo.clear();
+        self.undo = Undo::default();
         self.halted = None;
     }
 
@@ -751,5 +832,35 @@ impl Machine {
             out.push((text, entry, data));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Snapshot, Undo};
+
+    fn state(pc: usize) -> Snapshot {
+        Snapshot { mem: vec![pc as u8], stack: Vec::new(), frames: Vec::new(), pc }
+    }
+
+    #[test]
+    fn undo_takes_back_the_newest_states_up_to_the_slots_and_forks_share_nothing_they_change() {
+        let mut undo = Undo::default();
+        for pc in 0..20 {
+            undo.push(state(pc), 3);
+            assert!(undo.len < 6, "the list is cut back at twice the slots");
+        }
+        let mut fork = Undo::default();
+        fork.copy_from(&undo);
+        let pops = |u: &mut Undo| std::iter::from_fn(|| u.pop().map(|s| s.pc)).collect::<Vec<_>>();
+        assert_eq!(pops(&mut undo), [19, 18, 17]);
+        fork.push(state(20), 3);
+        assert_eq!(pops(&mut fork), [20, 19, 18], "a fork keeps its own count and the shared states");
+        undo.push(state(21), 3);
+        assert_eq!(pops(&mut undo), [21], "what was taken back is gone");
+        assert_eq!(pops(&mut Undo::default()), Vec::<usize>::new());
+        let mut none = Undo::default();
+        none.push(state(1), 0);
+        assert_eq!(pops(&mut none), Vec::<usize>::new(), "no slots, nothing taken back");
     }
 }
