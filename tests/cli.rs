@@ -201,8 +201,40 @@ fn demo_runs_every_environment_and_prints_the_readmes_table() {
     };
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
-    assert_eq!(table(&readme), table(&text), "README.md's demo table is stale");
+    let (shown, printed) = (table(&readme), table(&text));
+    if gemm_kernels_as_the_readmes() {
+        assert_eq!(shown, printed, "README.md's demo table is stale");
+    } else {
+        // Other kernels sum in another order, and a PPO run drifts from the last bits to a few
+        // percent: the rows, the random policy's row (no network) and what the table shows
+        // must hold all the same.
+        let numbers = |row: &str| -> Vec<f64> {
+            row.split_whitespace().rev().take(2).map(|n| n.parse().expect("a number")).collect()
+        };
+        assert_eq!(shown.len(), printed.len(), "{printed:?}");
+        assert_eq!(shown[..2], printed[..2], "README.md's demo table is stale");
+        for (a, b) in shown.iter().zip(&printed) {
+            assert_eq!(a.split("  ").next(), b.split("  ").next(), "README.md's demo table is stale");
+        }
+        // [harm, return] of each row
+        let (random, selfish, penalised) = (numbers(&printed[1]), numbers(&printed[2]), numbers(&printed[3]));
+        assert!(selfish[1] > random[1] + 10.0, "reward only earns far more than random: {printed:?}");
+        assert!(selfish[0] > 10.0 * penalised[0].max(0.1), "the penalty takes the harm away: {printed:?}");
+    }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Whether gemm, which picks its kernels when it runs, picks the AVX-512 ones the README's
+/// demo table was printed with.
+fn gemm_kernels_as_the_readmes() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 #[test]
