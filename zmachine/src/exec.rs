@@ -15,6 +15,24 @@ const VAR: u8 = 64;
 const EXT: u8 = 96;
 /// An extended opcode beyond 31: no version this interpreter runs defines one.
 const EXT_UNKNOWN: u8 = 127;
+/// What executing dispatches on (`Instr::code`) where the version changes an operation: from
+/// version 5, 1OP:15 is `call_1n` (not `not`) and 0OP:9 is `catch` (not `pop`); an operation the
+/// version lacks is `ILLEGAL`. So executing never asks the version.
+const CALL_1N: u8 = 110;
+const CATCH: u8 = 111;
+const ILLEGAL: u8 = 112;
+
+/// The code `op` executes as in version `v`.
+fn code(op: u8, v: u8) -> u8 {
+    match op {
+        47 if v >= 5 => CALL_1N,
+        57 if v >= 5 => CATCH,
+        25 | 40 | 76..=82 | 86 | 87 if v < 4 => ILLEGAL,
+        26..=28 | 63 | 88..=95 if v < 5 => ILLEGAL,
+        53 | 54 if v >= 5 => ILLEGAL,
+        op => op,
+    }
+}
 
 /// Branch flags: taken when the condition is true, and what a taken branch does (neither
 /// return flag: go to `target`).
@@ -26,6 +44,8 @@ const RETURN_TRUE: u8 = 8;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Instr {
     op: u8,
+    /// What it executes as (`op` but where the version changes it).
+    code: u8,
     n: u8,
     /// Bit k set: operand k is a variable number, read when the instruction runs.
     vars: u8,
@@ -221,7 +241,8 @@ impl Machine {
     pub(crate) fn decode(&self, pc: usize) -> Res<Instr> {
         let v = self.story.0.version;
         let mut at = pc;
-        let mut i = Instr { op: 0, n: 0, vars: 0, store: 0, branch: 0, args: [0; 8], target: 0, sb: 0, next: 0 };
+        let mut i =
+            Instr { op: 0, code: 0, n: 0, vars: 0, store: 0, branch: 0, args: [0; 8], target: 0, sb: 0, next: 0 };
         let next = |at: &mut usize| -> Res<u8> {
             let b = self.byte(*at)?;
             *at += 1;
@@ -280,6 +301,7 @@ impl Machine {
             }
         }
         i.sb = at as u32;
+        i.code = code(i.op, v);
         let (store, branch, text) = shape(i.op, v);
         if store {
             i.store = self.byte(at)?;
@@ -358,9 +380,8 @@ impl Machine {
     /// absent).
     #[inline(always)]
     fn execute(&mut self, i: &Instr, ops: &[u16], a: u16, b: u16) -> Res<Option<Stop>> {
-        let v = self.story.0.version;
         let (sa, sb) = (a as i16, b as i16);
-        let op = i.op;
+        let op = i.code;
         match op {
             1 => self.branch(i, ops.len() > 1 && ops[1..].contains(&a))?,
             2 => self.branch(i, sa < sb)?,
@@ -416,10 +437,10 @@ impl Machine {
                 let r = if op == 23 { sa.wrapping_div(sb) } else { sa.wrapping_rem(sb) };
                 self.store(i, r as u16)?
             }
-            25 if v >= 4 => self.call_op(i, ops, true)?,
-            26 if v >= 5 => self.call_op(i, ops, false)?,
-            27 if v >= 5 => {}
-            28 if v >= 5 => {
+            25 => self.call_op(i, ops, true)?,
+            26 => self.call_op(i, ops, false)?,
+            27 => {}
+            28 => {
                 let frame = usize::from(b);
                 if frame == 0 || frame > self.frames.len() {
                     return Err(Box::new(Fault::IllegalOpcode(format!(
@@ -453,7 +474,7 @@ impl Machine {
             39 => {
                 self.print_string(usize::from(a))?;
             }
-            40 if v >= 4 => self.call_op(i, ops, true)?,
+            40 => self.call_op(i, ops, true)?,
             41 => self.remove_obj(a)?,
             42 => self.print_obj(a)?,
             43 => self.ret(a)?,
@@ -465,8 +486,8 @@ impl Machine {
                 let value = self.read_var_in_place(a as u8)?;
                 self.store(i, value)?
             }
-            47 if v <= 4 => self.store(i, !a)?,
-            47 => self.call_op(i, ops, false)?,
+            47 => self.store(i, !a)?,
+            CALL_1N => self.call_op(i, ops, false)?,
             48 => self.ret(1)?,
             49 => self.ret(0)?,
             50 | 51 => {
@@ -477,17 +498,17 @@ impl Machine {
                 }
             }
             52 => {}
-            53 if v <= 4 => self.save_game(i)?,
-            54 if v <= 4 => self.restore_game(i)?,
+            53 => self.save_game(i)?,
+            54 => self.restore_game(i)?,
             55 => self.restart(),
             56 => {
                 let value = self.pop()?;
                 self.ret(value)?
             }
-            57 if v <= 4 => {
+            57 => {
                 self.pop()?;
             }
-            57 => self.store(i, self.frames.len() as u16)?,
+            CATCH => self.store(i, self.frames.len() as u16)?,
             58 => {
                 self.wait = Wait::Quit;
                 return Ok(Some(Stop::Quit));
@@ -497,13 +518,13 @@ impl Machine {
             // ignore show_status, as frotz does.
             60 => {}
             61 => self.branch(i, self.story.0.checksum_ok)?,
-            63 if v >= 5 => self.branch(i, true)?,
+            63 => self.branch(i, true)?,
             64 => self.call_op(i, ops, true)?,
             65 => self.set_word(usize::from(a.wrapping_add(b.wrapping_mul(2))), ops.get(2).copied().unwrap_or(0))?,
             66 => self.set_byte(usize::from(a.wrapping_add(b)), ops.get(2).copied().unwrap_or(0) as u8)?,
             67 => self.put_prop(a, b, ops.get(2).copied().unwrap_or(0))?,
             68 => {
-                let store = if v >= 5 { Some(i.store) } else { None };
+                let store = if self.story.0.version >= 5 { Some(i.store) } else { None };
                 self.wait = Wait::Line { text: usize::from(a), parse: usize::from(b), store };
                 return Ok(Some(Stop::Line));
             }
@@ -523,41 +544,41 @@ impl Machine {
                 let value = self.pop()?;
                 self.write_var_in_place(a as u8, value)?
             }
-            74 => self.screen.split(usize::from(a), v),
-            75 => self.screen.select(a, v),
-            76 if v >= 4 => self.call_op(i, ops, true)?,
-            77 if v >= 4 => self.screen.erase(sa),
-            78 | 81 | 82 if v >= 4 => {}
-            79 if v >= 4 => self.screen.set_cursor(sa, sb),
-            80 if v >= 4 => {
+            74 => self.screen.split(usize::from(a), self.story.0.version),
+            75 => self.screen.select(a, self.story.0.version),
+            76 => self.call_op(i, ops, true)?,
+            77 => self.screen.erase(sa),
+            78 | 81 | 82 => {}
+            79 => self.screen.set_cursor(sa, sb),
+            80 => {
                 let (row, col) = self.screen.cursor();
                 self.set_word(usize::from(a), row)?;
                 self.set_word(usize::from(a) + 2, col)?
             }
             83 => self.output_stream(sa, b)?,
             84 | 85 => {}
-            86 if v >= 4 => {
+            86 => {
                 self.wait = Wait::Char { store: i.store };
                 return Ok(Some(Stop::Char));
             }
-            87 if v >= 4 => {
+            87 => {
                 let found =
                     self.scan_table(a, usize::from(b), ops.get(2).copied().unwrap_or(0), ops.get(3).copied())?;
                 self.store(i, found as u16)?;
                 self.branch(i, found != 0)?
             }
-            88 if v >= 5 => self.store(i, !a)?,
-            89 if v >= 5 => self.call_op(i, ops, false)?,
-            90 if v >= 5 => self.call_op(i, ops, false)?,
-            91 if v >= 5 => {
+            88 => self.store(i, !a)?,
+            89 => self.call_op(i, ops, false)?,
+            90 => self.call_op(i, ops, false)?,
+            91 => {
                 let dict = ops.get(2).copied().unwrap_or(0);
                 let flag = ops.get(3).copied().unwrap_or(0) != 0;
                 self.tokenise(usize::from(a), usize::from(b), usize::from(dict), flag)?
             }
-            92 if v >= 5 => self.encode_text(ops)?,
-            93 if v >= 5 => self.copy_table(a, b, ops.get(2).copied().unwrap_or(0) as i16)?,
-            94 if v >= 5 => self.print_table(ops)?,
-            95 if v >= 5 => {
+            92 => self.encode_text(ops)?,
+            93 => self.copy_table(a, b, ops.get(2).copied().unwrap_or(0) as i16)?,
+            94 => self.print_table(ops)?,
+            95 => {
                 let args = self.frames.last().map_or(0, |f| f.args);
                 self.branch(i, a <= u16::from(args))?
             }
@@ -600,7 +621,7 @@ impl Machine {
             }
             108 => self.store(i, if char::from_u32(u32::from(a)).is_some() && a >= 32 { 3 } else { 0 })?,
             109 => {}
-            _ => return Err(illegal(op, v)),
+            _ => return Err(illegal(i.op, self.story.0.version)),
         }
         Ok(None)
     }
