@@ -4,6 +4,8 @@
 //! branch target, next address); instructions in static and high memory, which cannot change,
 //! are decoded once per story and shared by every machine playing it.
 
+use std::sync::Arc;
+
 use crate::Fault;
 use crate::machine::{FRAME_LIMIT, Frame, Machine, Res, Stop, Wait};
 use crate::story::Inner;
@@ -602,9 +604,12 @@ impl Machine {
             }
             105 => {
                 if self.options.undo_slots > 0 {
+                    if self.undo.len() >= self.options.undo_slots {
+                        self.undo.remove(0);
+                    }
                     let mut snap = self.snapshot();
                     snap.pc = i.save_point();
-                    self.undo.push(snap, self.options.undo_slots);
+                    self.undo.push(Arc::new(snap));
                 }
                 self.store(i, u16::from(self.options.undo_slots > 0))?
             }

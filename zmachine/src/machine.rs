@@ -95,87 +95,6 @@ pub(crate) struct Snapshot {
     pub pc: usize,
 }
 
-/// The states `save_undo` kept, newest first, in a list whose links a machine and its forks
-/// share: copying a machine copies one pointer, not one per state (which cost two atomic
-/// counts each, most of a fork's copy in games that save for undo every turn). At most
-/// `Options::undo_slots` of them can be taken back; a state put in costs one link, and the list
-/// is rebuilt from its newest `undo_slots` states when it holds twice as many.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Undo {
-    newest: Option<Arc<UndoLink>>,
-    /// States that can be taken back now.
-    usable: usize,
-    /// Links in the list.
-    len: usize,
-}
-
-#[derive(Debug)]
-struct UndoLink {
-    snap: Arc<Snapshot>,
-    older: Option<Arc<UndoLink>>,
-}
-
-impl Drop for UndoLink {
-    /// Unlinks the older links one by one: dropping a long list recursively could overflow the
-    /// stack.
-    fn drop(&mut self) {
-        let mut older = self.older.take();
-        while let Some(link) = older {
-            older = match Arc::try_unwrap(link) {
-                Ok(mut link) => link.older.take(),
-                Err(_) => None,
-            };
-        }
-    }
-}
-
-impl Undo {
-    /// Keeps `snap`, of which `slots` at most are taken back.
-    pub(crate) fn push(&mut self, snap: Snapshot, slots: usize) {
-        self.newest = Some(Arc::new(UndoLink { snap: Arc::new(snap), older: self.newest.take() }));
-        self.usable = (self.usable + 1).min(slots);
-        self.len += 1;
-        if self.len >= 2 * slots.max(1) {
-            let mut snaps = Vec::with_capacity(self.usable);
-            let mut at = self.newest.as_deref();
-            while let Some(link) = at.filter(|_| snaps.len() < self.usable) {
-                snaps.push(Arc::clone(&link.snap));
-                at = link.older.as_deref();
-            }
-            self.newest = None;
-            for snap in snaps.into_iter().rev() {
-                self.newest = Some(Arc::new(UndoLink { snap, older: self.newest.take() }));
-            }
-            self.len = self.usable;
-        }
-    }
-
-    /// The newest state that can be taken back, taken off the list.
-    pub(crate) fn pop(&mut self) -> Option<Arc<Snapshot>> {
-        if self.usable == 0 {
-            return None;
-        }
-        let link = self.newest.take()?;
-        self.newest = link.older.clone();
-        self.usable -= 1;
-        self.len -= 1;
-        Some(Arc::clone(&link.snap))
-    }
-
-    /// Into this list what `other` holds: one pointer.
-    fn copy_from(&mut self, other: &Undo) {
-        let same = match (&self.newest, &other.newest) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        if !same {
-            self.newest.clone_from(&other.newest);
-        }
-        self.usable = other.usable;
-        self.len = other.len;
-    }
-}
-
 /// A game in progress. `clone()` forks it: dynamic memory, stack, registers, screen and the
 /// random generator are copied; the story bytes are shared.
 #[derive(Debug)]
@@ -195,7 +114,7 @@ pub struct Machine {
     pub(crate) random: Random,
     pub(crate) screen: Screen,
     pub(crate) wait: Wait,
-    pub(crate) undo: Undo,
+    pub(crate) undo: Vec<Arc<Snapshot>>,
     /// The game's own save slot, as Quetzal bytes (`save`/`restore` in the game).
     pub(crate) saved: Option<Arc<Vec<u8>>>,
     pub(crate) saves: u64,
@@ -292,6 +211,37 @@ impl Pages {
     }
 }
 
+/// Makes `dst` hold the states `src` holds, counting only those that differ. A fork shares its
+/// `save_undo` states with the machine it came from, and a turn that saves for undo drops the
+/// oldest state and adds one: so where one list is the other moved by some states, only the
+/// ends change (two counts), where a copy state by state took two atomic counts per state, most
+/// of a copy's fixed cost in games that save for undo every turn.
+fn copy_states(dst: &mut Vec<Arc<Snapshot>>, src: &[Arc<Snapshot>]) {
+    let same = |a: &[Arc<Snapshot>], b: &[Arc<Snapshot>]| a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y));
+    // `src` starts at `dst[i]`: `dst` loses its first `i` states and takes `src`'s newer ones.
+    if let Some(i) = src.first().and_then(|s| dst.iter().position(|d| Arc::ptr_eq(d, s))) {
+        let m = (dst.len() - i).min(src.len());
+        if same(&dst[i..i + m], &src[..m]) {
+            dst.truncate(i + m);
+            dst.drain(..i);
+            dst.extend_from_slice(&src[m..]);
+            return;
+        }
+    }
+    // `dst` starts at `src[j]`: `dst` takes `src`'s first `j` states and drops its newer ones.
+    if let Some(j) = dst.first().and_then(|d| src.iter().position(|s| Arc::ptr_eq(d, s))) {
+        let m = (src.len() - j).min(dst.len());
+        if same(&dst[..m], &src[j..j + m]) {
+            dst.truncate(m);
+            dst.splice(0..0, src[..j].iter().cloned());
+            dst.extend_from_slice(&src[j + m..]);
+            return;
+        }
+    }
+    dst.clear();
+    dst.extend_from_slice(src);
+}
+
 /// The pages whose bits are set, in order.
 fn each_page(bits: [u64; 4]) -> impl Iterator<Item = usize> {
     bits.into_iter().enumerate().flat_map(|(k, word)| {
@@ -355,7 +305,7 @@ impl Clone for Machine {
         self.random.clone_from(&other.random);
         self.screen.clone_from(&other.screen);
         self.wait = other.wait;
-        self.undo.copy_from(&other.undo);
+        copy_states(&mut self.undo, &other.undo);
         self.saved.clone_from(&other.saved);
         self.saves = other.saves;
         self.halted.clone_from(&other.halted);
@@ -384,7 +334,7 @@ impl Machine {
             random: Random::new(options.seed),
             screen: Screen::new(options.width),
             wait: Wait::Running,
-            undo: Undo::default(),
+            undo: Vec::new(),
             saved: None,
             saves: 0,
             halted: None,
@@ -732,7 +682,7 @@ impl Machine {
         self.random.reseed(0);
         self.screen.reset_windows();
         self.wait = Wait::Running;
-        self.undo = Undo::default();
+        self.undo.clear();
         self.halted = None;
     }
 
@@ -837,30 +787,32 @@ impl Machine {
 
 #[cfg(test)]
 mod tests {
-    use super::{Snapshot, Undo};
+    use std::sync::Arc;
 
-    fn state(pc: usize) -> Snapshot {
-        Snapshot { mem: vec![pc as u8], stack: Vec::new(), frames: Vec::new(), pc }
-    }
+    use proptest::prelude::*;
 
-    #[test]
-    fn undo_takes_back_the_newest_states_up_to_the_slots_and_forks_share_nothing_they_change() {
-        let mut undo = Undo::default();
-        for pc in 0..20 {
-            undo.push(state(pc), 3);
-            assert!(undo.len < 6, "the list is cut back at twice the slots");
+    use super::{Snapshot, copy_states};
+
+    proptest! {
+        /// Whatever two lists of states hold (drawn from one pool, as a machine's and its fork's
+        /// are), the copy holds `src`'s states in order, the same ones.
+        #[test]
+        fn a_copy_of_the_states_holds_the_same_states(
+            dst in proptest::collection::vec(0usize..12, 0..10),
+            src in proptest::collection::vec(0usize..12, 0..10),
+            shift in 0usize..4,
+        ) {
+            let pool: Vec<Arc<Snapshot>> = (0..12)
+                .map(|pc| Arc::new(Snapshot { mem: Vec::new(), stack: Vec::new(), frames: Vec::new(), pc }))
+                .collect();
+            let states = |ks: &[usize]| ks.iter().map(|&k| Arc::clone(&pool[k])).collect::<Vec<_>>();
+            // a list and the same moved by `shift`, as turns that save for undo leave them
+            let moved: Vec<usize> = dst.iter().skip(shift).copied().chain(src.iter().copied()).collect();
+            for (from, to) in [(&dst, &src), (&dst, &moved), (&moved, &dst)] {
+                let (mut d, s) = (states(from), states(to));
+                copy_states(&mut d, &s);
+                prop_assert!(d.len() == s.len() && d.iter().zip(&s).all(|(a, b)| Arc::ptr_eq(a, b)));
+            }
         }
-        let mut fork = Undo::default();
-        fork.copy_from(&undo);
-        let pops = |u: &mut Undo| std::iter::from_fn(|| u.pop().map(|s| s.pc)).collect::<Vec<_>>();
-        assert_eq!(pops(&mut undo), [19, 18, 17]);
-        fork.push(state(20), 3);
-        assert_eq!(pops(&mut fork), [20, 19, 18], "a fork keeps its own count and the shared states");
-        undo.push(state(21), 3);
-        assert_eq!(pops(&mut undo), [21], "what was taken back is gone");
-        assert_eq!(pops(&mut Undo::default()), Vec::<usize>::new());
-        let mut none = Undo::default();
-        none.push(state(1), 0);
-        assert_eq!(pops(&mut none), Vec::<usize>::new(), "no slots, nothing taken back");
     }
 }
