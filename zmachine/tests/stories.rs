@@ -403,3 +403,20 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn machines_on_many_threads_share_the_decoded_story_and_play_alike() {
+    // Every thread starts on the same fresh story at once, so they decode its instructions
+    // together, racing for the shared cache; each must play as a machine alone does.
+    let commands = ["north", "take key", "inventory", "south", "look", "north", "drop key", "up"];
+    let alone = play(&mut Machine::new(&story("lighthouse.z5"), Options::default()), &commands);
+    let shared = story("lighthouse.z5");
+    let played: Vec<(String, Stop)> = std::thread::scope(|s| {
+        let handles: Vec<_> =
+            (0..4).map(|_| s.spawn(|| play(&mut Machine::new(&shared, Options::default()), &commands))).collect();
+        handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+    });
+    for p in played {
+        assert_eq!(p, alone);
+    }
+}
