@@ -242,11 +242,30 @@ fn copy_states(dst: &mut Vec<Arc<Snapshot>>, src: &[Arc<Snapshot>]) {
     dst.extend_from_slice(src);
 }
 
-/// The pages whose bits are set, in order.
-fn each_page(bits: [u64; 4]) -> impl Iterator<Item = usize> {
-    bits.into_iter().enumerate().flat_map(|(k, word)| {
-        std::iter::successors((word != 0).then_some(word), |&w| (w & (w - 1) != 0).then_some(w & (w - 1)))
-            .map(move |w| k * 64 + w.trailing_zeros() as usize)
+/// The runs of consecutive pages whose bits are set, in order, as ranges of pages: a turn
+/// writes neighbouring pages, and one copy or comparison of a run costs less than one per page.
+fn each_run(bits: [u64; 4]) -> impl Iterator<Item = std::ops::Range<usize>> {
+    // the bits from `page` on, in its word
+    let from = move |page: usize| bits[page / 64] >> (page % 64);
+    let mut page = 0;
+    std::iter::from_fn(move || {
+        while page < 256 && from(page) == 0 {
+            page = (page / 64 + 1) * 64;
+        }
+        if page >= 256 {
+            return None;
+        }
+        page += from(page).trailing_zeros() as usize;
+        let start = page;
+        // Set bits run on to the word's end, then into the next word.
+        while page < 256 {
+            let ones = (!from(page)).trailing_zeros() as usize;
+            page += ones;
+            if ones == 0 || page % 64 != 0 {
+                break;
+            }
+        }
+        Some(start..page)
     })
 }
 
@@ -287,8 +306,8 @@ impl Clone for Machine {
         }
         match self.pages.differing(&other.pages) {
             Some(pages) if self.mem.len() == other.mem.len() => {
-                for page in each_page(pages) {
-                    let range = (page * PAGE).min(self.mem.len())..((page + 1) * PAGE).min(self.mem.len());
+                for run in each_run(pages) {
+                    let range = (run.start * PAGE).min(self.mem.len())..(run.end * PAGE).min(self.mem.len());
                     self.mem[range.clone()].copy_from_slice(&other.mem[range]);
                 }
             }
@@ -663,8 +682,8 @@ impl Machine {
             Some(pages) if a.len() == b.len() => pages,
             _ => return a.get(range.clone()) != b.get(range),
         };
-        each_page(pages).any(|page| {
-            let (start, end) = (range.start.max(page * PAGE), range.end.min((page + 1) * PAGE).min(a.len()));
+        each_run(pages).any(|run| {
+            let (start, end) = (range.start.max(run.start * PAGE), range.end.min(run.end * PAGE).min(a.len()));
             start < end && a[start..end] != b[start..end]
         })
     }
@@ -791,9 +810,20 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Snapshot, copy_states};
+    use super::{Snapshot, copy_states, each_run};
 
     proptest! {
+        /// The runs are the set bits, each once, in order, and no two runs touch.
+        #[test]
+        fn runs_of_pages_are_the_set_bits(bits in proptest::array::uniform4(any::<u64>())) {
+            let runs: Vec<_> = each_run(bits).collect();
+            let pages: Vec<usize> = runs.iter().flat_map(|r| r.clone()).collect();
+            let set: Vec<usize> = (0..256).filter(|p| bits[p / 64] >> (p % 64) & 1 != 0).collect();
+            prop_assert_eq!(pages, set);
+            prop_assert!(runs.iter().all(|r| !r.is_empty()));
+            prop_assert!(runs.windows(2).all(|w| w[0].end < w[1].start));
+        }
+
         /// Whatever two lists of states hold (drawn from one pool, as a machine's and its fork's
         /// are), the copy holds `src`'s states in order, the same ones.
         #[test]
