@@ -213,9 +213,9 @@ impl Pages {
 
 /// Makes `dst` hold the states `src` holds, counting only those that differ. A fork shares its
 /// `save_undo` states with the machine it came from, and a turn that saves for undo drops the
-/// oldest state and adds one: so where one list is the other moved by some states, only the
-/// ends change (two counts), where a copy state by state took two atomic counts per state, most
-/// of a copy's fixed cost in games that save for undo every turn.
+/// oldest state and adds one. So where one list is the other moved along, only the states at
+/// the ends are counted. Copying state by state counted every state twice, each an atomic
+/// operation: most of a copy's fixed cost in games that save for undo every turn.
 fn copy_states(dst: &mut Vec<Arc<Snapshot>>, src: &[Arc<Snapshot>]) {
     let same = |a: &[Arc<Snapshot>], b: &[Arc<Snapshot>]| a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y));
     // `src` starts at `dst[i]`: `dst` loses its first `i` states and takes `src`'s newer ones.
@@ -823,6 +823,18 @@ mod tests {
             prop_assert!(runs.iter().all(|r| !r.is_empty()));
             prop_assert!(runs.windows(2).all(|w| w[0].end < w[1].start));
         }
+    }
+
+    #[test]
+    fn runs_cross_words_and_end_at_the_last_page() {
+        let runs = |bits| each_run(bits).collect::<Vec<_>>();
+        assert_eq!(runs([0; 4]), []);
+        assert_eq!(runs([!0; 4]), vec![0..256]);
+        assert_eq!(runs([1 << 63, 1, 0, 1 << 63]), [63..65, 255..256]);
+        assert_eq!(runs([0, !0, !0 >> 1, 0]), vec![64..191]);
+    }
+
+    proptest! {
 
         /// Whatever two lists of states hold (drawn from one pool, as a machine's and its fork's
         /// are), the copy holds `src`'s states in order, the same ones.
