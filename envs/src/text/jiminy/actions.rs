@@ -582,11 +582,6 @@ impl Context<'_> {
 /// benchmark's walkthroughs; a candidate past it is dropped.
 const TURN_BUDGET: u64 = 2_000_000;
 
-/// The table of the 240 global variables, as bytes.
-fn global_table(machine: &Machine) -> &[u8] {
-    &machine.memory()[global_table_at(machine)]
-}
-
 /// Where the global variables lie in dynamic memory (the header's word 0x0C gives the address).
 fn global_table_at(machine: &Machine) -> std::ops::Range<usize> {
     let len = machine.memory().len();
@@ -653,12 +648,9 @@ impl<'r> Baseline<'r> {
             let mut entries = a.chunks(self.entry).zip(b.chunks(self.entry)).enumerate();
             entries.any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
         };
-        let global = |g: u8| 2 * usize::from(g)..2 * usize::from(g) + 2;
         objects
-            || after.memory_differs(before, global_table_at(after)) && {
-                let (ga, gb) = (global_table(before), global_table(after));
-                self.globals.iter().chain(&self.score).any(|&g| ga.get(global(g)) != gb.get(global(g)))
-            }
+            || after.memory_differs(before, global_table_at(after))
+                && self.globals.iter().chain(&self.score).any(|&g| before.global(g) != after.global(g))
     }
 
     /// The world after a command, from `before` (the state the command was typed in) to `after`:
