@@ -2,9 +2,12 @@
 //! but from the story file's own tables. Candidates are the game's own sentences
 //! ([`Grammar`]) filled with the objects its parser would find ([`scope`], [`names`]), every
 //! direction, and the valid objects of a sentence that takes several joined (`take coins and
-//! key`, `drop all except torch`). Each is first performed on a fork without the parser (its routines called, a few
-//! hundred instructions); one that changes something there is typed as a full turn on a fork and kept
-//! when the world after it differs from the world after a turn that does nothing.
+//! key`, `drop all except torch`). Each is first performed on a fork without the parser (its
+//! routines called, a few hundred instructions); one that changes something there is typed as a
+//! full turn on a fork and kept when the world after it differs from the world after a turn that
+//! does nothing. Of the sentences whose performing changed the world in the same way (`brush X
+//! with Y` printing one marker for every X and Y), one whose turn repeats that change stands for
+//! the rest, which are not typed.
 //!
 //! "Does nothing" is measured, not listed by hand: the fork first plays a neutral command
 //! (`inventory`, which every one of the games parses and which changes nothing but lets time
@@ -49,6 +52,9 @@ pub struct Search {
     pub tried: usize,
     /// Candidates whose action was performed on a fork without typing them.
     pub performed: usize,
+    /// Candidates not typed: performing them changed the world as performing another did, and
+    /// that other, typed, repeated the change (see [`search`]).
+    pub skipped: usize,
 }
 
 /// The objects the player can name now, as the game's parser searches for them: the room's
@@ -191,6 +197,10 @@ const PERFORM_BUDGET: u64 = 20_000;
 /// What performing an action on a fork showed.
 struct Performed {
     changes: bool,
+    /// What performing changed of what the world holds, and the world it led to: not where a
+    /// routine failed on the fork, nor where nothing the world holds changed (only the order of
+    /// siblings).
+    change: Option<(u64, Change)>,
     /// Whether the direct and the indirect object mattered: read, or their own routine called.
     reads: [bool; 2],
 }
@@ -199,8 +209,10 @@ struct Performed {
 struct Tester<'a> {
     machine: &'a Machine,
     baseline: Baseline<'a>,
-    /// Commands to type, in the order they were chosen.
-    queued: Vec<String>,
+    /// Commands to type, in the order they were chosen, each with its class where it has one.
+    queued: Vec<(String, Option<Class>)>,
+    /// The change performing made, by class.
+    changes: FxHashMap<Class, Change>,
     /// The outcomes of the actions found so far.
     outcomes: FxHashSet<u64>,
     found: Search,
@@ -209,42 +221,129 @@ struct Tester<'a> {
 /// Commands typed by one thread of [`Tester::run`].
 const TYPED_PER_TASK: usize = 32;
 
+/// The class of a command whose performing changed the world: the world it led to, and the
+/// objects the parser may take out of what holds them first (0 where none; see [`sentences`]).
+type Class = (u64, [u16; 2]);
+
+/// What typing a command showed: the world after it and what it printed (None: the game could
+/// not take it).
+type Typed = Option<(u64, String)>;
+
 impl Tester<'_> {
     /// Queues `command` to be typed.
     fn test(&mut self, command: String) {
-        self.queued.push(command);
+        self.queued.push((command, None));
+    }
+
+    /// Queues `command`, of the class `class`, whose performing made `change`: of the commands
+    /// of one class, one whose turn repeats that change stands for the rest.
+    fn test_like(&mut self, command: String, class: Class, change: Change) {
+        self.changes.entry(class).or_insert(change);
+        self.queued.push((command, Some(class)));
     }
 
     /// Types the queued commands, spread over threads (each on a fork of its own), and keeps
-    /// those that change the world, the first of each new outcome in queue order: the same list
-    /// on any number of threads.
+    /// those that change the world, the first of each new outcome in queue order.
+    ///
+    /// Performing the commands of one class changed the world in one way (`brush X with Y`, for
+    /// every X and Y, printing the same marker). Once one of them, typed, repeats that change
+    /// ([`Change::repeats`]: the parser took it, and the action did what performing it did), it
+    /// stands for the rest, which are not typed. They are typed in rounds: each round types the commands without a class
+    /// and, of each class not yet answered, the next members in queue order (one, then two,
+    /// four...). The rounds do not depend on the threads, so the list is the same on any number
+    /// of them.
     fn run(&mut self) {
-        use rayon::prelude::*;
-        let (machine, baseline) = (self.machine, &self.baseline);
-        let typed: Vec<Option<(u64, String)>> = self
-            .queued
-            .par_chunks(TYPED_PER_TASK)
-            .flat_map_iter(|chunk| {
-                let mut fork = machine.clone();
-                chunk
-                    .iter()
-                    .map(|command| {
-                        fork.restore_from(machine);
-                        fork.set_budget(TURN_BUDGET);
-                        let stop = fork.send(command).ok()?;
-                        let text = printed(&fork);
-                        Some((baseline.world(machine, &fork, &stop, &text), text))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (command, result) in std::mem::take(&mut self.queued).into_iter().zip(typed) {
+        let queued = std::mem::take(&mut self.queued);
+        let classes: Vec<Option<Class>> = queued.iter().map(|(_, class)| *class).collect();
+        let typed = in_rounds(&classes, |round| {
+            let commands: Vec<&(String, Option<Class>)> = round.iter().map(|&k| &queued[k]).collect();
+            self.type_all(&commands)
+        });
+        for ((command, _), result) in queued.into_iter().zip(typed) {
+            let Some(result) = result else {
+                self.found.skipped += 1;
+                continue;
+            };
             let Some((w, printed)) = result else { continue };
             self.found.tried += 1;
             if w != self.baseline.nothing && self.outcomes.insert(w) {
                 self.found.actions.push(ValidAction { command, outcome: w, printed });
             }
         }
+    }
+
+    /// Types each of `commands` on a fork of the machine searched, in parallel: what each
+    /// showed, and, for one with a class, whether its turn repeated the change performing made.
+    fn type_all(&self, commands: &[&(String, Option<Class>)]) -> Vec<(Typed, bool)> {
+        use rayon::prelude::*;
+        let (machine, baseline, changes) = (self.machine, &self.baseline, &self.changes);
+        commands
+            .par_chunks(TYPED_PER_TASK)
+            .flat_map_iter(|chunk| {
+                let mut fork = machine.clone();
+                chunk
+                    .iter()
+                    .map(|(command, class)| {
+                        fork.restore_from(machine);
+                        fork.set_budget(TURN_BUDGET);
+                        let Ok(stop) = fork.send(command) else { return (None, false) };
+                        let text = printed(&fork);
+                        let change = baseline.change(machine, &fork, &text);
+                        let repeats = class.and_then(|c| changes.get(&c)).is_some_and(|c| change.repeats(c));
+                        (Some((change.world(&stop), text)), repeats)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+/// Which items to type, in the rounds [`Tester::run`] describes: `classes[k]` is item k's class
+/// (None: typed in the first round); `type_round` types the items it is given (in queue order)
+/// and says for each what it showed and whether it stands for its class. What each item showed,
+/// None for those not typed.
+fn in_rounds<C: Copy + Eq + std::hash::Hash, T>(
+    classes: &[Option<C>],
+    mut type_round: impl FnMut(&[usize]) -> Vec<(T, bool)>,
+) -> Vec<Option<T>> {
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut class_at: FxHashMap<C, usize> = FxHashMap::default();
+    let mut round: Vec<usize> = Vec::new();
+    for (k, class) in classes.iter().enumerate() {
+        match class {
+            None => round.push(k),
+            Some(c) => {
+                let at = *class_at.entry(*c).or_insert_with(|| {
+                    members.push(Vec::new());
+                    members.len() - 1
+                });
+                members[at].push(k);
+            }
+        }
+    }
+    let mut typed: Vec<Option<T>> = std::iter::repeat_with(|| None).take(classes.len()).collect();
+    // Per class: how many members are typed, how many the next round types, and whether one
+    // stood for the class.
+    let mut progress = vec![(0, 1, false); members.len()];
+    loop {
+        for (m, (done, next, answered)) in members.iter().zip(&mut progress) {
+            if !*answered && *done < m.len() {
+                let end = (*done + *next).min(m.len());
+                round.extend_from_slice(&m[*done..end]);
+                (*done, *next) = (end, 2 * *next);
+            }
+        }
+        if round.is_empty() {
+            return typed;
+        }
+        round.sort_unstable();
+        for (&k, (shown, stands)) in round.iter().zip(type_round(&round)) {
+            typed[k] = Some(shown);
+            if let Some(c) = classes[k].filter(|_| stands) {
+                progress[class_at[&c]].2 = true;
+            }
+        }
+        round.clear();
     }
 }
 
@@ -315,10 +414,11 @@ impl<'g> Conjunctions<'g> {
 /// after [`NEUTRAL`]. Without parser tables (`grammar` None) the candidates are the story's
 /// dictionary words alone. A sentence is typed only when performing its action on its objects
 /// (its routines called on a fork, without the parser) changes something; sentences of the same
-/// action on the same objects are tried once. Then the valid objects of each sentence that takes
-/// several are joined (`take coins and key`, `drop all except torch`). `score` is the score variable, when the game has one;
-/// `replacements` the game's replacement texts (markers in them count); `scratch` is the fork,
-/// reused.
+/// action on the same objects are tried once, and of those whose performing changed the world
+/// alike, only until one's turn repeats the change ([`Search::skipped`]). Then the valid objects of
+/// each sentence that takes several are joined (`take coins and key`, `drop all except torch`).
+/// `score` is the score variable, when the game has one; `replacements` the game's replacement
+/// texts (markers in them count); `scratch` is the fork, reused.
 pub fn search(
     grammar: Option<&Grammar>,
     machine: &Machine,
@@ -328,8 +428,14 @@ pub fn search(
 ) -> Search {
     let parser = grammar.map_or(&[][..], |g| &g.parser_globals);
     let baseline = Baseline::new(parser, machine, score, replacements, scratch);
-    let mut t =
-        Tester { machine, baseline, queued: Vec::new(), outcomes: FxHashSet::default(), found: Search::default() };
+    let mut t = Tester {
+        machine,
+        baseline,
+        queued: Vec::new(),
+        changes: FxHashMap::default(),
+        outcomes: FxHashSet::default(),
+        found: Search::default(),
+    };
     match grammar {
         Some(g) => {
             let joined = sentences(g, &mut t);
@@ -379,12 +485,23 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
         .zip(&held)
         .map(|((o, _), h)| !h && grammar.takeable.is_some_and(|a| machine.attribute(*o, a)))
         .collect();
+    // Objects held inside something held (a card in a pocket), which the parser of some games
+    // takes out before a sentence marked `TAKE`: a change performing does not make, so such
+    // a sentence stands only for those that take out the same objects.
+    let inside: Vec<bool> = named
+        .iter()
+        .zip(&held)
+        .map(|((o, _), h)| {
+            *h && machine.object(*o).is_some_and(|x| x.parent != player)
+                && grammar.takeable.is_some_and(|a| machine.attribute(*o, a))
+        })
+        .collect();
     // The sentences in the order they are typed; those to perform first are performed per
     // action, the actions in parallel (what one sentence's performing teaches, that an object
     // was not read, holds only for its action), and typed in that order: the same list on any
     // number of threads.
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut candidate = |words, perform| candidates.push(Candidate { words, perform });
+    let mut candidate = |words, perform, taken| candidates.push(Candidate { words, perform, taken });
     for verb in grammar.verbs.iter().filter(|v| !v.meta) {
         for s in &verb.syntaxes {
             let (v, p1, p2, a) = (Some(verb.word.as_str()), s.prep1.as_deref(), s.prep2.as_deref(), s.action);
@@ -392,17 +509,18 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
             match s.objects {
                 0 => {
                     if seen.insert((a, 0, 0)) {
-                        candidate([v, p1, None, None, None], None);
+                        candidate([v, p1, None, None, None], None, [0, 0]);
                     }
                 }
                 1 => {
                     if s.many1 && seen.insert((a, u16::MAX, 0)) {
-                        candidate([v, p1, Some("all"), None, None], None);
+                        candidate([v, p1, Some("all"), None, None], None, [0, 0]);
                     }
                     for (i, (o, n)) in named.iter().enumerate() {
                         if (!s.have1 || held[i]) && seen.insert((a, *o, 0)) {
                             let takes = s.take[0] && pickup[i];
-                            candidate([v, p1, Some(n), p2, None], (!takes).then_some((a, [*o, 0])));
+                            let taken = [if s.take[0] && inside[i] { *o } else { 0 }, 0];
+                            candidate([v, p1, Some(n), p2, None], (!takes).then_some((a, [*o, 0])), taken);
                             if s.many1 && local[i] {
                                 joined.add(words, None, i);
                             }
@@ -417,7 +535,11 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
                         for (j, (o2, n2)) in named.iter().enumerate() {
                             if i != j && local[j] && (!s.have2 || held[j]) && seen.insert((a, *o1, *o2)) {
                                 let takes = s.take[0] && pickup[i] || s.take[1] && pickup[j];
-                                candidate([v, p1, Some(n1), p2, Some(n2)], (!takes).then_some((a, [*o1, *o2])));
+                                let taken = [
+                                    if s.take[0] && inside[i] { *o1 } else { 0 },
+                                    if s.take[1] && inside[j] { *o2 } else { 0 },
+                                ];
+                                candidate([v, p1, Some(n1), p2, Some(n2)], (!takes).then_some((a, [*o1, *o2])), taken);
                                 if s.many1 {
                                     joined.add(words, Some(j), i);
                                 }
@@ -430,11 +552,13 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
     }
     let general = [own_routines(grammar, machine, player)[0], own_routines(grammar, machine, place)[0]];
     let context = Context { grammar, machine, baseline: &t.baseline, routines: &routines, general };
-    let (kept, performed) = context.perform(&candidates);
+    let (verdicts, performed) = context.perform(&candidates);
     t.found.performed += performed;
-    for (c, keep) in candidates.iter().zip(kept) {
-        if keep {
-            t.test(join(&c.words));
+    for (c, verdict) in candidates.iter().zip(verdicts) {
+        match verdict {
+            Verdict::Skip => {}
+            Verdict::Type => t.test(join(&c.words)),
+            Verdict::Like(w, change) => t.test_like(join(&c.words), (w, c.taken), change),
         }
     }
     joined
@@ -445,11 +569,24 @@ fn join(words: &[Option<&str>]) -> String {
     words.iter().flatten().copied().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether to type a candidate, as performing it decided.
+enum Verdict {
+    /// Not to type: performing its action changed nothing.
+    Skip,
+    /// To type.
+    Type,
+    /// To type, unless another whose performing led to the same world (given here, with the
+    /// change) was typed and repeated the change ([`Tester::run`]).
+    Like(u64, Change),
+}
+
 /// A sentence [`sentences`] may type (its words, joined when it is typed): as it is, or only
 /// when performing its action on its objects (`perform`) changes something.
 struct Candidate<'a> {
     words: [Option<&'a str>; 5],
     perform: Option<(u8, [u16; 2])>,
+    /// The objects the parser may take out of what holds them first (0 where none).
+    taken: [u16; 2],
 }
 
 /// What performing sentences on forks reads: the game, the state searched, the baseline, the
@@ -464,11 +601,11 @@ struct Context<'a> {
 
 impl Context<'_> {
     /// Which candidates to type (those typed as they are, and those whose performing changed
-    /// something), and how many were performed. Each action's candidates are performed in order
-    /// on a fork of their own, the actions in parallel: what one performing teaches (that an
+    /// something, with that change where a turn may repeat it), and how many were performed.
+    /// Each action's candidates are performed in order on a fork of their own, the actions in parallel: what one performing teaches (that an
     /// object in a slot was never read, so that any other with the same routines gets the same
     /// answer) holds for that action alone, so the answer is the same on any number of threads.
-    fn perform(&self, candidates: &[Candidate]) -> (Vec<bool>, usize) {
+    fn perform(&self, candidates: &[Candidate]) -> (Vec<Verdict>, usize) {
         use rayon::prelude::*;
         let mut by_action: Vec<Vec<usize>> = vec![Vec::new(); 256];
         for (k, c) in candidates.iter().enumerate() {
@@ -476,17 +613,23 @@ impl Context<'_> {
                 by_action[usize::from(action)].push(k);
             }
         }
-        let performed: Vec<(usize, bool)> = by_action
+        let performed: Vec<(usize, Performed)> = by_action
             .par_iter()
             .filter(|ks| !ks.is_empty())
             .map_init(|| self.machine.clone(), |fork, ks| self.perform_action(candidates, ks, fork))
             .flatten_iter()
             .collect();
-        let mut keep: Vec<bool> = candidates.iter().map(|c| c.perform.is_none()).collect();
-        for &(k, changes) in &performed {
-            keep[k] = changes;
+        let mut verdicts: Vec<Verdict> =
+            candidates.iter().map(|c| if c.perform.is_none() { Verdict::Type } else { Verdict::Skip }).collect();
+        let count = performed.len();
+        for (k, p) in performed {
+            verdicts[k] = match p.change {
+                _ if !p.changes => Verdict::Skip,
+                Some((w, change)) => Verdict::Like(w, change),
+                None => Verdict::Type,
+            };
         }
-        (keep, performed.len())
+        (verdicts, count)
     }
 
     /// Whether action `action` on `objects` changes the world when the game performs it: the
@@ -542,17 +685,23 @@ impl Context<'_> {
         }
         // Text is only looked at for markers, which are in brackets.
         let bracket = scratch.output().contains('[') || scratch.upper_output().contains('[');
+        let changes = failed
+            || baseline.changed(machine, scratch)
+            || bracket && holds_marker(&printed(scratch), baseline.replacements);
+        let change = (changes && !failed)
+            .then(|| baseline.change(machine, scratch, &printed(scratch)))
+            .map(|c| (c.world(&Stop::Line), c))
+            .filter(|(w, _)| *w != baseline.still);
         Performed {
-            changes: failed
-                || baseline.changed(machine, scratch)
-                || bracket && holds_marker(&printed(scratch), baseline.replacements),
+            changes,
+            change,
             reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
         }
     }
 
     /// Performs the candidates `ks` (of one action, in order) on `fork`: whether each changed
     /// something, for those performed (one whose answer an earlier one showed is skipped).
-    fn perform_action(&self, candidates: &[Candidate], ks: &[usize], fork: &mut Machine) -> Vec<(usize, bool)> {
+    fn perform_action(&self, candidates: &[Candidate], ks: &[usize], fork: &mut Machine) -> Vec<(usize, Performed)> {
         let own = |o: u16| self.routines.get(&o).copied().unwrap_or([0, 0]);
         // Sentences whose answer did not depend on the object in one slot: by slot, the other
         // object, and the routines of its own that an object in that slot brings (objects
@@ -567,12 +716,12 @@ impl Context<'_> {
                 continue;
             }
             let p = self.performs(fork, action, objects, [o_own, i_own]);
-            out.push((k, p.changes));
             for (slot, own_slot) in [o_own, i_own].into_iter().enumerate() {
                 if objects[slot] != 0 && !p.reads[slot] {
                     unread.insert((slot, objects[1 - slot], own_slot));
                 }
             }
+            out.push((k, p));
         }
         out
     }
@@ -608,6 +757,8 @@ struct Baseline<'r> {
     score: Option<u8>,
     /// The world after the neutral turn.
     nothing: u64,
+    /// The world where nothing changed and nothing was printed.
+    still: u64,
 }
 
 impl<'r> Baseline<'r> {
@@ -633,8 +784,9 @@ impl<'r> Baseline<'r> {
             .filter(|g| !parser.contains(g) && Some(*g) != score)
             .filter(|&g| scratch.global(g) == machine.global(g))
             .collect();
-        let mut b = Baseline { replacements, entry, noise, globals, score, nothing: 0 };
+        let mut b = Baseline { replacements, entry, noise, globals, score, nothing: 0, still: 0 };
         b.nothing = b.world(machine, scratch, &stop, &printed(scratch));
+        b.still = b.world(machine, machine, &Stop::Line, "");
         b
     }
 
@@ -662,19 +814,21 @@ impl<'r> Baseline<'r> {
     /// object's parent counts, not the order of siblings: `take coins and key` and `take key
     /// and coins` leave the same world.
     fn world(&self, before: &Machine, after: &Machine, stop: &Stop, printed: &str) -> u64 {
+        self.change(before, after, printed).world(stop)
+    }
+
+    /// What the world holds of the change from `before` to `after` (see [`Baseline::world`]).
+    fn change(&self, before: &Machine, after: &Machine, printed: &str) -> Change {
         // the sibling and child links of an entry (after its attributes and parent)
         let links = if self.entry == 9 { 5..7 } else { 8..12 };
-        let mut h = Fnv1a64::default();
+        let mut c = Change::default();
         // Text without a bracket holds no marker and no placeholder: it is read as it is.
         if printed.contains('[') {
             let parsed = parse(&expand(printed, self.replacements));
-            for m in &parsed.markers {
-                h.write(m.id.as_bytes());
-                h.write(b",");
-            }
-            h.write(&[u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))]);
+            c.markers = parsed.markers.into_iter().map(|m| m.id).collect();
+            c.ends = [u8::from(parsed.game_over), u8::from(is_end_prompt(&parsed.text))];
         } else {
-            h.write(&[0, u8::from(is_end_prompt(printed))]);
+            c.ends = [0, u8::from(is_end_prompt(printed))];
         }
         let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
         for (k, (a, b)) in objects.enumerate() {
@@ -683,20 +837,67 @@ impl<'r> Baseline<'r> {
                 && !self.noise.get(k).copied().unwrap_or(false)
                 && (a[..links.start] != b[..links.start] || a[links.end..] != b[links.end..])
             {
-                h.write(&(k as u32).to_be_bytes());
-                h.write(&b[..links.start]);
-                h.write(&b[links.end..]);
+                let mut entry = [0; 10];
+                let (head, tail) = (&b[..links.start], &b[links.end..]);
+                entry[..head.len()].copy_from_slice(head);
+                entry[head.len()..head.len() + tail.len()].copy_from_slice(tail);
+                c.objects.push((k as u32, entry, (head.len() + tail.len()) as u8));
             }
         }
         for &g in self.globals.iter().chain(&self.score) {
             let now = after.global(g).unwrap_or(0);
             if now != before.global(g).unwrap_or(0) {
-                h.write(&[g]);
-                h.write(&now.to_be_bytes());
+                c.globals.push((g, now));
             }
+        }
+        c
+    }
+}
+
+/// What a command changed of what the world holds, from the state it was typed in: the moral
+/// markers it printed, whether the game printed its end, the object entries it changed (number,
+/// attributes, parent and properties, not the sibling and child links), and the globals that
+/// count it changed.
+#[derive(Debug, Default)]
+struct Change {
+    markers: Vec<String>,
+    /// Game over and the end prompt.
+    ends: [u8; 2],
+    /// Entry number, the entry without its links, and how many of those bytes are used.
+    objects: Vec<(u32, [u8; 10], u8)>,
+    globals: Vec<(u8, u16)>,
+}
+
+impl Change {
+    /// The fingerprint of the world after the change, the game `stop`ped so.
+    fn world(&self, stop: &Stop) -> u64 {
+        let mut h = Fnv1a64::default();
+        for m in &self.markers {
+            h.write(m.as_bytes());
+            h.write(b",");
+        }
+        h.write(&self.ends);
+        for (k, entry, len) in &self.objects {
+            h.write(&k.to_be_bytes());
+            h.write(&entry[..usize::from(*len)]);
+        }
+        for (g, now) in &self.globals {
+            h.write(&[*g]);
+            h.write(&now.to_be_bytes());
         }
         h.write(&[u8::from(matches!(stop, Stop::Quit))]);
         h.finish()
+    }
+
+    /// Whether a turn that made this change repeated `performed`, the change performing its
+    /// action made: the same markers and end, the same objects changed alike and no other, and
+    /// the globals performing set set alike (a turn may set more of its own, such as the last
+    /// noun typed).
+    fn repeats(&self, performed: &Change) -> bool {
+        self.ends == performed.ends
+            && self.markers == performed.markers
+            && self.objects == performed.objects
+            && performed.globals.iter().all(|g| self.globals.contains(g))
     }
 }
 
@@ -740,6 +941,50 @@ pub fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_class_is_typed_in_growing_rounds_until_one_member_stands_for_it() {
+        // Items 0-9 of class 'a' (item 6 is the first that stands for it), 10-12 of class 'b'
+        // (none does), 13 and 14 without a class.
+        let mut classes = vec![Some('a'); 10];
+        classes.extend([Some('b'); 3]);
+        classes.extend([None, None]);
+        let mut rounds = Vec::new();
+        let typed = in_rounds(&classes, |round| {
+            rounds.push(round.to_vec());
+            round.iter().map(|&k| (k * 10, (6..10).contains(&k))).collect()
+        });
+        assert_eq!(rounds, [vec![0, 10, 13, 14], vec![1, 2, 11, 12], vec![3, 4, 5, 6]]);
+        let shown: Vec<Option<usize>> = (0..15).map(|k| (k <= 6 || k >= 10).then_some(k * 10)).collect();
+        assert_eq!(typed, shown, "7, 8 and 9 are not typed; every member of 'b' is");
+        // A member that stands for its class in the first round: the rest are never typed.
+        let typed = in_rounds(&[Some(1), Some(1), None], |round| round.iter().map(|&k| (k, true)).collect());
+        assert_eq!(typed, [Some(0), None, Some(2)]);
+    }
+
+    #[test]
+    fn a_turn_repeats_a_change_with_the_same_objects_and_markers_and_any_more_globals() {
+        let performed = Change {
+            markers: vec!["verbs:234".into()],
+            ends: [0, 0],
+            objects: vec![(7, [1; 10], 7)],
+            globals: vec![(20, 1)],
+        };
+        let turn = |f: &dyn Fn(&mut Change)| {
+            let mut c = Change { globals: vec![(3, 9), (20, 1)], ..Change::default() };
+            c.markers.clone_from(&performed.markers);
+            c.objects.clone_from(&performed.objects);
+            f(&mut c);
+            c
+        };
+        assert!(turn(&|_| {}).repeats(&performed), "a turn sets globals of its own besides");
+        assert!(!turn(&|c| c.globals = vec![(3, 9)]).repeats(&performed), "a global not set");
+        assert!(!turn(&|c| c.globals = vec![(20, 2)]).repeats(&performed), "a global set otherwise");
+        assert!(!turn(&|c| c.objects.push((8, [0; 10], 7))).repeats(&performed), "another object taken first");
+        assert!(!turn(&|c| c.objects.clear()).repeats(&performed), "the parser refused it");
+        assert!(!turn(&|c| c.markers.push("verbs:9".into())).repeats(&performed), "another marker");
+        assert!(!turn(&|c| c.ends = [1, 0]).repeats(&performed), "the game ended");
+    }
 
     #[test]
     fn only_markers_count_not_the_words_of_replacement_texts() {
