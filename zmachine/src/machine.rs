@@ -678,14 +678,30 @@ impl Machine {
     /// anything since, only the pages either wrote since are compared.
     pub fn memory_differs(&self, other: &Machine, range: std::ops::Range<usize>) -> bool {
         let (a, b) = (&self.mem, &other.mem);
-        let pages = match self.pages.differing(&other.pages) {
-            Some(pages) if a.len() == b.len() => pages,
-            _ => return a.get(range.clone()) != b.get(range),
-        };
-        each_run(pages).any(|run| {
-            let (start, end) = (range.start.max(run.start * PAGE), range.end.min(run.end * PAGE).min(a.len()));
-            start < end && a[start..end] != b[start..end]
-        })
+        if a.len() != b.len() {
+            return a.get(range.clone()) != b.get(range);
+        }
+        self.differing_parts(other, range).any(|part| a[part.clone()] != b[part])
+    }
+
+    /// The parts of `range` (within dynamic memory) where this machine's dynamic memory may
+    /// differ from `other`'s, in order: when one was made a copy of the other (a fork, or a
+    /// restore) and neither was made a copy of anything since, the runs of pages either wrote
+    /// since; all of `range` otherwise.
+    pub fn differing_parts(
+        &self,
+        other: &Machine,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
+        let len = self.mem.len().min(other.mem.len());
+        let range = range.start.min(len)..range.end.min(len);
+        let pages = self.pages.differing(&other.pages).filter(|_| self.mem.len() == other.mem.len());
+        let whole = pages.is_none().then(|| range.clone());
+        let runs = pages.map(each_run).into_iter().flatten().filter_map(move |run| {
+            let (start, end) = (range.start.max(run.start * PAGE), range.end.min(run.end * PAGE));
+            (start < end).then_some(start..end)
+        });
+        whole.into_iter().chain(runs)
     }
 
     /// Back to the story's first instruction, as the game's `restart` does: memory reloaded

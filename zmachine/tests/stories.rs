@@ -332,8 +332,8 @@ mod generated {
         /// Machines forked from each other, played on and copied into one another in any order
         /// (a fork put back, a saved state brought up to date, which copy only the pages either
         /// machine wrote since they were equal): the copy always holds exactly its source's
-        /// memory, and plays on as its source does; and `memory_differs` tells where two of them
-        /// differ.
+        /// memory, and plays on as its source does; and `memory_differs` and `differing_parts`
+        /// tell where two of them differ.
         #[test]
         fn going_back_to_any_fork_restores_exactly(
             ops in prop::collection::vec((0usize..3, 0usize..3, 0u8..3, prop::sample::select(WALKTHROUGH.to_vec())), 1..30),
@@ -364,10 +364,16 @@ mod generated {
                 for (a, b) in [(0, 1), (1, 2), (2, 0), (1, 0)] {
                     let (x, y) = (&pool[a], &pool[b]);
                     let whole = 0..x.memory().len();
-                    prop_assert_eq!(x.memory_differs(y, whole), x.memory() != y.memory());
+                    prop_assert_eq!(x.memory_differs(y, whole.clone()), x.memory() != y.memory());
                     let g = usize::from(u16::from_be_bytes([x.memory()[0x0c], x.memory()[0x0d]]));
                     let globals = g..g + 480;
                     prop_assert_eq!(x.memory_differs(y, globals.clone()), x.memory()[globals.clone()] != y.memory()[globals]);
+                    // The parts listed hold every byte that differs, in order.
+                    let parts: Vec<_> = x.differing_parts(y, whole.clone()).collect();
+                    prop_assert!(parts.windows(2).all(|w| w[0].end <= w[1].start), "{:?}", parts);
+                    for k in whole.filter(|&k| x.memory()[k] != y.memory()[k]) {
+                        prop_assert!(parts.iter().any(|p| p.contains(&k)), "byte {} in none of {:?}", k, parts);
+                    }
                 }
             }
         }

@@ -738,6 +738,57 @@ fn global_table_at(machine: &Machine) -> std::ops::Range<usize> {
     start..(start + 480).min(len)
 }
 
+/// The units of `size` bytes in which `a` and `b` differ, in order (of the bytes both hold):
+/// equal memory is passed over eight bytes at a time.
+fn differing<'m>(a: &'m [u8], b: &'m [u8], size: usize) -> impl Iterator<Item = usize> + 'm {
+    let n = a.len().min(b.len());
+    let word = |t: &[u8], at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&t[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < n {
+            if at + 8 <= n && word(a, at) == word(b, at) {
+                at += 8;
+            } else if a[at] != b[at] {
+                let unit = at / size;
+                at = (unit + 1) * size;
+                return Some(unit);
+            } else {
+                at += 1;
+            }
+        }
+        None
+    })
+}
+
+/// The entries of `size` bytes of the table at `table` (in dynamic memory) in which `before`
+/// and `after` differ, in order: only where either may have written since they were equal
+/// ([`Machine::differing_parts`]), each part widened to whole entries.
+fn differing_entries<'m>(
+    before: &'m Machine,
+    after: &'m Machine,
+    table: std::ops::Range<usize>,
+    size: usize,
+) -> impl Iterator<Item = usize> + 'm {
+    let (a, b) = (before.memory(), after.memory());
+    let end = table.end.min(a.len()).min(b.len());
+    let mut last = None;
+    after
+        .differing_parts(before, table.clone())
+        .flat_map(move |part| {
+            let first = (part.start - table.start) / size;
+            let (from, to) =
+                (table.start + first * size, (table.start + (part.end - table.start).div_ceil(size) * size).min(end));
+            differing(a.get(from..to).unwrap_or_default(), b.get(from..to).unwrap_or_default(), size)
+                .map(move |u| first + u)
+        })
+        // An entry across two parts is found in both.
+        .filter(move |&u| last.replace(u) != Some(u))
+}
+
 /// What `machine` printed since its output was last taken, both windows (markers included).
 fn printed(machine: &Machine) -> String {
     let mut out = machine.output().to_string();
@@ -752,8 +803,9 @@ struct Baseline<'r> {
     entry: usize,
     /// Objects the neutral turn changed (the game's own motion).
     noise: Vec<bool>,
-    /// Globals that make up the world: not the parser's, not changed by the neutral turn.
-    globals: Vec<u8>,
+    /// Globals that make up the world: not the parser's, not changed by the neutral turn (a
+    /// flag per global; the score is apart).
+    counts: Vec<bool>,
     score: Option<u8>,
     /// The world after the neutral turn.
     nothing: u64,
@@ -780,11 +832,10 @@ impl<'r> Baseline<'r> {
             .zip(scratch.object_entries().chunks(entry))
             .map(|(a, b)| a != b)
             .collect();
-        let globals = (0..240u8)
-            .filter(|g| !parser.contains(g) && Some(*g) != score)
-            .filter(|&g| scratch.global(g) == machine.global(g))
+        let counts = (0..240u8)
+            .map(|g| !parser.contains(&g) && Some(g) != score && scratch.global(g) == machine.global(g))
             .collect();
-        let mut b = Baseline { replacements, entry, noise, globals, score, nothing: 0, still: 0 };
+        let mut b = Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0 };
         b.nothing = b.world(machine, scratch, &stop, &printed(scratch));
         b.still = b.world(machine, machine, &Stop::Line, "");
         b
@@ -795,14 +846,18 @@ impl<'r> Baseline<'r> {
     /// are compared first, each at once (only the pages the fork wrote, when `after` is a fork
     /// of `before`), and entry by entry only where they differ.
     fn changed(&self, before: &Machine, after: &Machine) -> bool {
-        let objects = after.memory_differs(before, after.object_entries_at()) && {
-            let (a, b) = (before.object_entries(), after.object_entries());
-            let mut entries = a.chunks(self.entry).zip(b.chunks(self.entry)).enumerate();
-            entries.any(|(k, (a, b))| a != b && !self.noise.get(k).copied().unwrap_or(false))
-        };
-        objects
-            || after.memory_differs(before, global_table_at(after))
-                && self.globals.iter().chain(&self.score).any(|&g| before.global(g) != after.global(g))
+        differing_entries(before, after, after.object_entries_at(), self.entry).any(|k| !self.noisy(k))
+            || differing_entries(before, after, global_table_at(after), 2).any(|g| self.counts(g))
+    }
+
+    /// Whether object entry `k` changed in the neutral turn.
+    fn noisy(&self, k: usize) -> bool {
+        self.noise.get(k).copied().unwrap_or(false)
+    }
+
+    /// Whether global `g` is part of the world (the score is).
+    fn counts(&self, g: usize) -> bool {
+        self.counts.get(g).copied().unwrap_or(false) || self.score.is_some_and(|s| usize::from(s) == g)
     }
 
     /// The world after a command, from `before` (the state the command was typed in) to `after`:
@@ -830,13 +885,13 @@ impl<'r> Baseline<'r> {
         } else {
             c.ends = [0, u8::from(is_end_prompt(printed))];
         }
-        let objects = before.object_entries().chunks(self.entry).zip(after.object_entries().chunks(self.entry));
-        for (k, (a, b)) in objects.enumerate() {
-            let moved = a != b && b.len() == self.entry && a.len() == self.entry;
-            if moved
-                && !self.noise.get(k).copied().unwrap_or(false)
-                && (a[..links.start] != b[..links.start] || a[links.end..] != b[links.end..])
-            {
+        let (objects_before, objects_after) = (before.object_entries(), after.object_entries());
+        for k in differing_entries(before, after, after.object_entries_at(), self.entry) {
+            let range = k * self.entry..(k + 1) * self.entry;
+            let (a, b) =
+                (objects_before.get(range.clone()).unwrap_or_default(), objects_after.get(range).unwrap_or_default());
+            let whole = b.len() == self.entry && a.len() == self.entry;
+            if whole && !self.noisy(k) && (a[..links.start] != b[..links.start] || a[links.end..] != b[links.end..]) {
                 let mut entry = [0; 10];
                 let (head, tail) = (&b[..links.start], &b[links.end..]);
                 entry[..head.len()].copy_from_slice(head);
@@ -844,11 +899,20 @@ impl<'r> Baseline<'r> {
                 c.objects.push((k as u32, entry, (head.len() + tail.len()) as u8));
             }
         }
-        for &g in self.globals.iter().chain(&self.score) {
-            let now = after.global(g).unwrap_or(0);
-            if now != before.global(g).unwrap_or(0) {
-                c.globals.push((g, now));
+        // The globals in order, then the score.
+        let word = |t: &[u8], g: usize| t.get(2 * g..2 * g + 2).map_or(0, |w| u16::from_be_bytes([w[0], w[1]]));
+        let table = global_table_at(after);
+        let globals_before = before.memory().get(table.clone()).unwrap_or_default();
+        let globals_after = after.memory().get(table.clone()).unwrap_or_default();
+        for g in differing_entries(before, after, table, 2) {
+            if self.counts.get(g).copied().unwrap_or(false) {
+                c.globals.push((g as u8, word(globals_after, g)));
             }
+        }
+        if let Some(s) = self.score.map(usize::from)
+            && word(globals_before, s) != word(globals_after, s)
+        {
+            c.globals.push((s as u8, word(globals_after, s)));
         }
         c
     }
@@ -941,6 +1005,27 @@ pub fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_differing_units_are_those_with_a_differing_byte(
+            a in proptest::collection::vec(0u8..3, 0..80),
+            flips in proptest::collection::vec(0usize..80, 0..6),
+            size in 1usize..16,
+        ) {
+            let mut b = a.clone();
+            for f in flips {
+                if let Some(x) = b.get_mut(f) {
+                    *x ^= 1;
+                }
+            }
+            b.extend([7, 7]);
+            let units: Vec<usize> = (0..a.len().div_ceil(size))
+                .filter(|&u| (u * size..((u + 1) * size).min(a.len())).any(|i| a[i] != b[i]))
+                .collect();
+            proptest::prop_assert_eq!(differing(&a, &b, size).collect::<Vec<_>>(), units);
+        }
+    }
 
     #[test]
     fn a_class_is_typed_in_growing_rounds_until_one_member_stands_for_it() {
