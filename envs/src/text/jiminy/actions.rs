@@ -248,10 +248,10 @@ impl Tester<'_> {
     /// Performing the commands of one class changed the world in one way (`brush X with Y`, for
     /// every X and Y, printing the same marker). Once one of them, typed, repeats that change
     /// ([`Change::repeats`]: the parser took it, and the action did what performing it did), it
-    /// stands for the rest, which are not typed. They are typed in rounds: each round types the commands without a class
-    /// and, of each class not yet answered, the next members in queue order (one, then two,
-    /// four...). The rounds do not depend on the threads, so the list is the same on any number
-    /// of them.
+    /// stands for the rest, which are not typed. They are typed in rounds: each round types the
+    /// commands without a class and, of each class not yet answered, the next members in queue
+    /// order (one, then two, four...). The rounds do not depend on the threads, so the list is
+    /// the same on any number of them.
     fn run(&mut self) {
         let queued = std::mem::take(&mut self.queued);
         let classes: Vec<Option<Class>> = queued.iter().map(|(_, class)| *class).collect();
@@ -602,9 +602,10 @@ struct Context<'a> {
 impl Context<'_> {
     /// Which candidates to type (those typed as they are, and those whose performing changed
     /// something, with that change where a turn may repeat it), and how many were performed.
-    /// Each action's candidates are performed in order on a fork of their own, the actions in parallel: what one performing teaches (that an
-    /// object in a slot was never read, so that any other with the same routines gets the same
-    /// answer) holds for that action alone, so the answer is the same on any number of threads.
+    /// Each action's candidates are performed in order on a fork of their own, the actions in
+    /// parallel: what one performing teaches (that an object in a slot was never read, so that
+    /// any other with the same routines gets the same answer) holds for that action alone, so
+    /// the answer is the same on any number of threads.
     fn perform(&self, candidates: &[Candidate]) -> (Vec<Verdict>, usize) {
         use rayon::prelude::*;
         let mut by_action: Vec<Vec<usize>> = vec![Vec::new(); 256];
