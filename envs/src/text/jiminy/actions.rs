@@ -32,6 +32,10 @@ use crate::api::Fnv1a64;
 /// The command whose turn counts as doing nothing.
 pub const NEUTRAL: &str = "inventory";
 
+/// A word no game knows: a game that answers it as it answers [`NEUTRAL`] is not reading a
+/// command.
+const UNKNOWN: &str = "xqzjv";
+
 /// One valid action: the command and a fingerprint of the world it leads to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidAction {
@@ -436,14 +440,19 @@ pub fn search(
         outcomes: FxHashSet::default(),
         found: Search::default(),
     };
-    match grammar {
+    // A game that answers the neutral command as it answers a word it does not know is not
+    // reading a command (it asks a question: `Please type YES or NO`): its sentences mean
+    // nothing there, only its words.
+    let asked =
+        grammar.is_some() && printed_after(machine, UNKNOWN, scratch).is_some_and(|said| said == t.baseline.said);
+    match grammar.filter(|_| !asked) {
         Some(g) => {
             let joined = sentences(g, &mut t);
             t.run();
             joined.queue(&mut t);
         }
         None => {
-            // A story whose parser tables are unknown: each word it knows, alone.
+            // A story whose parser tables are unknown, or a question: each word it knows, alone.
             let mut words: Vec<String> = machine.dictionary().into_iter().map(|(w, _, _)| w).collect();
             words.dedup();
             for w in words {
@@ -808,8 +817,9 @@ struct Baseline<'r> {
     /// flag per global; the score is apart).
     counts: Vec<bool>,
     score: Option<u8>,
-    /// The world after the neutral turn.
+    /// The world after the neutral turn, and what it printed.
     nothing: u64,
+    said: String,
     /// The world where nothing changed and nothing was printed.
     still: u64,
 }
@@ -836,8 +846,10 @@ impl<'r> Baseline<'r> {
         let counts = (0..240u8)
             .map(|g| !parser.contains(&g) && Some(g) != score && scratch.global(g) == machine.global(g))
             .collect();
-        let mut b = Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0 };
-        b.nothing = b.world(machine, scratch, &stop, &printed(scratch));
+        let said = printed(scratch);
+        let mut b = Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0, said: String::new() };
+        b.nothing = b.world(machine, scratch, &stop, &said);
+        b.said = said;
         b.still = b.world(machine, machine, &Stop::Line, "");
         b
     }
