@@ -415,8 +415,9 @@ impl<'g> Conjunctions<'g> {
 /// The valid actions now of the game `machine` plays (waiting for a command): every direction,
 /// then each sentence of each verb with the objects in scope (one the player holds where the
 /// sentence says `HAVE`), typed on a fork and kept when the world after it differs from the world
-/// after [`NEUTRAL`]. Without parser tables (`grammar` None) the candidates are the story's
-/// dictionary words alone. A sentence is typed only when performing its action on its objects
+/// after [`NEUTRAL`]. Without parser tables (`grammar` None), or where the game asks a question
+/// (it answers [`NEUTRAL`] as it answers a word it does not know), the candidates are the
+/// story's dictionary words alone. A sentence is typed only when performing its action on its objects
 /// (its routines called on a fork, without the parser) changes something; sentences of the same
 /// action on the same objects are tried once, and of those whose performing changed the world
 /// alike, only until one's turn repeats the change ([`Search::skipped`]). Then the valid objects of
