@@ -417,11 +417,12 @@ impl<'g> Conjunctions<'g> {
 /// sentence says `HAVE`), typed on a fork and kept when the world after it differs from the world
 /// after [`NEUTRAL`]. Without parser tables (`grammar` None), or where the game asks a question
 /// (it answers [`NEUTRAL`] as it answers a word it does not know), the candidates are the
-/// story's dictionary words alone. A sentence is typed only when performing its action on its objects
-/// (its routines called on a fork, without the parser) changes something; sentences of the same
-/// action on the same objects are tried once, and of those whose performing changed the world
-/// alike, only until one's turn repeats the change ([`Search::skipped`]). Then the valid objects of
-/// each sentence that takes several are joined (`take coins and key`, `drop all except torch`).
+/// story's dictionary words alone. A sentence is typed only when performing its action on its
+/// objects (its routines called on a fork, without the parser) changes something; sentences of
+/// the same action on the same objects are tried once, and of those whose performing changed the
+/// world alike, only until one's turn repeats the change ([`Search::skipped`]). Then the valid
+/// objects of each sentence that takes several are joined (`take coins and key`, `drop all
+/// except torch`).
 /// `score` is the score variable, when the game has one; `replacements` the game's replacement
 /// texts (markers in them count); `scratch` is the fork, reused.
 pub fn search(
@@ -696,11 +697,12 @@ impl Context<'_> {
         }
         // Text is only looked at for markers, which are in brackets.
         let bracket = scratch.output().contains('[') || scratch.upper_output().contains('[');
+        let text = bracket.then(|| printed(scratch));
         let changes = failed
             || baseline.changed(machine, scratch)
-            || bracket && holds_marker(&printed(scratch), baseline.replacements);
+            || text.as_deref().is_some_and(|t| holds_marker(t, baseline.replacements));
         let change = (changes && !failed)
-            .then(|| baseline.change(machine, scratch, &printed(scratch)))
+            .then(|| baseline.change(machine, scratch, &text.unwrap_or_else(|| printed(scratch))))
             .map(|c| (c.world(&Stop::Line), c))
             .filter(|(w, _)| *w != baseline.still);
         Performed {
@@ -847,10 +849,9 @@ impl<'r> Baseline<'r> {
         let counts = (0..240u8)
             .map(|g| !parser.contains(&g) && Some(g) != score && scratch.global(g) == machine.global(g))
             .collect();
-        let said = printed(scratch);
-        let mut b = Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0, said: String::new() };
-        b.nothing = b.world(machine, scratch, &stop, &said);
-        b.said = said;
+        let mut b =
+            Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0, said: printed(scratch) };
+        b.nothing = b.world(machine, scratch, &stop, &b.said);
         b.still = b.world(machine, machine, &Stop::Line, "");
         b
     }
