@@ -42,7 +42,8 @@ const ON_TRUE: u8 = 2;
 const RETURN_FALSE: u8 = 4;
 const RETURN_TRUE: u8 = 8;
 
-/// One decoded instruction.
+/// One decoded instruction, in 28 bytes: with its slot's state, a slot of the story's cache
+/// takes 32 and lies in one cache line.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Instr {
     op: u8,
@@ -53,12 +54,15 @@ pub(crate) struct Instr {
     vars: u8,
     store: u8,
     branch: u8,
+    /// Where the store or branch byte, or the inline text, lies from the instruction's start: a
+    /// save records it.
+    sb: u8,
+    /// The instruction's length (that of an instruction with inline text is not kept: printing
+    /// the text finds its end).
+    len: u8,
     args: [u16; 8],
     /// Where a taken branch goes (when it neither returns false nor true).
     target: u32,
-    /// Address of the store or branch byte, or of the inline text: a save records it.
-    sb: u32,
-    next: u32,
 }
 
 /// Which of store, branch and inline text an operation has, in version `v` (§14).
@@ -84,9 +88,10 @@ fn shape(op: u8, v: u8) -> (bool, bool, bool) {
 }
 
 impl Instr {
-    /// Address of the store or branch byte (or the inline text): what a save records.
-    pub(crate) fn save_point(&self) -> usize {
-        self.sb as usize
+    /// Address of the store or branch byte (or the inline text) of this instruction at `pc`:
+    /// what a save records.
+    pub(crate) fn save_point(&self, pc: usize) -> usize {
+        pc + usize::from(self.sb)
     }
 }
 
@@ -244,7 +249,7 @@ impl Machine {
         let v = self.story.0.version;
         let mut at = pc;
         let mut i =
-            Instr { op: 0, code: 0, n: 0, vars: 0, store: 0, branch: 0, args: [0; 8], target: 0, sb: 0, next: 0 };
+            Instr { op: 0, code: 0, n: 0, vars: 0, store: 0, branch: 0, sb: 0, len: 0, args: [0; 8], target: 0 };
         let next = |at: &mut usize| -> Res<u8> {
             let b = self.byte(*at)?;
             *at += 1;
@@ -302,7 +307,7 @@ impl Machine {
                 operand(&mut i, ty, &mut at)?;
             }
         }
-        i.sb = at as u32;
+        i.sb = (at - pc) as u8;
         i.code = code(i.op, v);
         let (store, branch, text) = shape(i.op, v);
         if store {
@@ -323,7 +328,8 @@ impl Machine {
                 }
             }
         }
-        i.next = at as u32;
+        // At most 23 bytes without inline text.
+        i.len = if text { 0 } else { (at - pc) as u8 };
         Ok(i)
     }
 
@@ -334,11 +340,11 @@ impl Machine {
         let pc = self.pc;
         let fresh;
         let instr = match story.decoded.get(pc.wrapping_sub(story.static_base)) {
-            Some(slot) => match slot.get() {
+            Some(slot) => match slot.0.get() {
                 Some(i) => i,
                 None => {
-                    let _ = slot.set(self.decode(pc)?);
-                    slot.get().ok_or(Fault::Memory(pc))?
+                    let _ = slot.0.set(self.decode(pc)?);
+                    slot.0.get().ok_or(Fault::Memory(pc))?
                 }
             },
             None => {
@@ -346,7 +352,7 @@ impl Machine {
                 &fresh
             }
         };
-        self.pc = instr.next as usize;
+        self.pc = pc + usize::from(instr.len);
         let n = usize::from(instr.n);
         let mut ops = instr.args;
         // The first two operands are kept in locals as well, which the execution reads: reading
@@ -375,13 +381,13 @@ impl Machine {
             }
         }
         // Operands past the instruction's are 0 (decoded so), and so never variables.
-        self.execute(instr, &ops[..n], a, b)
+        self.execute(instr, pc, &ops[..n], a, b)
     }
 
-    /// Executes `i` with its operands `ops`, the first two of which are `a` and `b` (0 where
-    /// absent).
+    /// Executes `i`, the instruction at `pc`, with its operands `ops`, the first two of which are
+    /// `a` and `b` (0 where absent).
     #[inline(always)]
-    fn execute(&mut self, i: &Instr, ops: &[u16], a: u16, b: u16) -> Res<Option<Stop>> {
+    fn execute(&mut self, i: &Instr, pc: usize, ops: &[u16], a: u16, b: u16) -> Res<Option<Stop>> {
         let (sa, sb) = (a as i16, b as i16);
         let op = i.code;
         match op {
@@ -493,14 +499,14 @@ impl Machine {
             48 => self.ret(1)?,
             49 => self.ret(0)?,
             50 | 51 => {
-                self.print_string(i.save_point())?;
+                self.pc = self.print_string(i.save_point(pc))?;
                 if op == 51 {
                     self.print_zscii(13)?;
                     self.ret(1)?;
                 }
             }
             52 => {}
-            53 => self.save_game(i)?,
+            53 => self.save_game(i, pc)?,
             54 => self.restore_game(i)?,
             55 => self.restart(),
             56 => {
@@ -584,7 +590,7 @@ impl Machine {
                 let args = self.frames.last().map_or(0, |f| f.args);
                 self.branch(i, a <= u16::from(args))?
             }
-            96 => self.save_game(i)?,
+            96 => self.save_game(i, pc)?,
             97 => self.restore_game(i)?,
             98 => {
                 let r = if sb >= 0 {
@@ -608,7 +614,7 @@ impl Machine {
                         self.undo.remove(0);
                     }
                     let mut snap = self.snapshot();
-                    snap.pc = i.save_point();
+                    snap.pc = i.save_point(pc);
                     self.undo.push(Arc::new(snap));
                 }
                 self.store(i, u16::from(self.options.undo_slots > 0))?

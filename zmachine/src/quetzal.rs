@@ -135,8 +135,8 @@ impl Machine {
     }
 
     /// The game's `save`: the slot receives the state; success is stored (v4+) or branched on.
-    pub(crate) fn save_game(&mut self, i: &Instr) -> Res<()> {
-        let file = self.quetzal(i.save_point());
+    pub(crate) fn save_game(&mut self, i: &Instr, pc: usize) -> Res<()> {
+        let file = self.quetzal(i.save_point(pc));
         self.saved = Some(Arc::new(file));
         self.saves += 1;
         if self.story.0.version <= 3 { self.branch(i, true) } else { self.store(i, 1) }
