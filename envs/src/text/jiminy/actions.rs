@@ -213,8 +213,9 @@ struct Performed {
 struct Tester<'a> {
     machine: &'a Machine,
     baseline: Baseline<'a>,
-    /// Commands to type, in the order they were chosen, each with its class where it has one.
-    queued: Vec<(String, Option<Class>)>,
+    /// Commands to type, in the order they were chosen, each with its class and action where
+    /// it has a class.
+    queued: Vec<(String, Option<(Class, u8)>)>,
     /// The change performing made, by class.
     changes: FxHashMap<Class, Change>,
     /// The outcomes of the actions found so far.
@@ -239,11 +240,11 @@ impl Tester<'_> {
         self.queued.push((command, None));
     }
 
-    /// Queues `command`, of the class `class`, whose performing made `change`: of the commands
-    /// of one class, one whose turn repeats that change stands for the rest.
-    fn test_like(&mut self, command: String, class: Class, change: Change) {
+    /// Queues `command`, of the class `class`, whose performing `action` made `change`: of the
+    /// commands of one class, one whose turn repeats that change stands for the rest.
+    fn test_like(&mut self, command: String, class: Class, action: u8, change: Change) {
         self.changes.entry(class).or_insert(change);
-        self.queued.push((command, Some(class)));
+        self.queued.push((command, Some((class, action))));
     }
 
     /// Types the queued commands, spread over threads (each on a fork of its own), and keeps
@@ -254,15 +255,20 @@ impl Tester<'_> {
     /// ([`Change::repeats`]: the parser took it, and the action did what performing it did), it
     /// stands for the rest, which are not typed. They are typed in rounds: each round types the
     /// commands without a class and, of each class not yet answered, the next members in queue
-    /// order (one, then two, four...). The rounds do not depend on the threads, so the list is
-    /// the same on any number of them.
+    /// order (one, then two, four...). Of a class's members of one action, once [`ALIKE`] turns
+    /// all led to one world, the rest are taken to lead there too and are not typed either. The rounds do not depend on the threads, so the list is the
+    /// same on any number of them.
     fn run(&mut self) {
         let queued = std::mem::take(&mut self.queued);
-        let classes: Vec<Option<Class>> = queued.iter().map(|(_, class)| *class).collect();
-        let typed = in_rounds(&classes, |round| {
-            let commands: Vec<&(String, Option<Class>)> = round.iter().map(|&k| &queued[k]).collect();
-            self.type_all(&commands)
-        });
+        let classes: Vec<Option<(Class, u8)>> = queued.iter().map(|(_, class)| *class).collect();
+        let typed = in_rounds(
+            &classes,
+            |shown: &Typed| shown.as_ref().map(|(w, _)| *w),
+            |round| {
+                let commands: Vec<&(String, Option<(Class, u8)>)> = round.iter().map(|&k| &queued[k]).collect();
+                self.type_all(&commands)
+            },
+        );
         for ((command, _), result) in queued.into_iter().zip(typed) {
             let Some(result) = result else {
                 self.found.skipped += 1;
@@ -278,7 +284,7 @@ impl Tester<'_> {
 
     /// Types each of `commands` on a fork of the machine searched, in parallel: what each
     /// showed, and, for one with a class, whether its turn repeated the change performing made.
-    fn type_all(&self, commands: &[&(String, Option<Class>)]) -> Vec<(Typed, bool)> {
+    fn type_all(&self, commands: &[&(String, Option<(Class, u8)>)]) -> Vec<(Typed, bool)> {
         use rayon::prelude::*;
         let (machine, baseline, changes) = (self.machine, &self.baseline, &self.changes);
         commands
@@ -293,7 +299,7 @@ impl Tester<'_> {
                         let Ok(stop) = fork.send(command) else { return (None, false) };
                         let text = printed(&fork);
                         let change = baseline.change(machine, &fork, &text);
-                        let repeats = class.and_then(|c| changes.get(&c)).is_some_and(|c| change.repeats(c));
+                        let repeats = class.and_then(|(c, _)| changes.get(&c)).is_some_and(|c| change.repeats(c));
                         (Some((change.world(&stop), text)), repeats)
                     })
                     .collect::<Vec<_>>()
@@ -302,50 +308,84 @@ impl Tester<'_> {
     }
 }
 
+/// Members of one action in a class whose turns, all leading to one world, stand for the
+/// action's other members: three rounds (1 + 2 + 4).
+const ALIKE: usize = 7;
+
+/// The members of a group (of one action in a class) typed so far, and the world they all led
+/// to (None once two differed; inside, None where the game could not take them).
+struct Group {
+    typed: usize,
+    world: Option<Option<u64>>,
+}
+
+impl Group {
+    /// Whether the members typed stand for the group's others.
+    fn answered(&self) -> bool {
+        self.typed >= ALIKE && self.world.is_some()
+    }
+}
+
 /// Which items to type, in the rounds [`Tester::run`] describes: `classes[k]` is item k's class
-/// (None: typed in the first round); `type_round` types the items it is given (in queue order)
-/// and says for each what it showed and whether it stands for its class. What each item showed,
-/// None for those not typed.
-fn in_rounds<C: Copy + Eq + std::hash::Hash, T>(
-    classes: &[Option<C>],
+/// and group within it (None: typed in the first round); `type_round` types the items it is
+/// given (in queue order) and says for each what it showed and whether it stands for its class.
+/// The members of a group are not typed further once [`ALIKE`] of them showed one world
+/// (`world` says which; None: the game could not take it). What each item showed, None for
+/// those not typed.
+fn in_rounds<C: Copy + Eq + std::hash::Hash, G: Copy + Eq + std::hash::Hash, T>(
+    classes: &[Option<(C, G)>],
+    world: impl Fn(&T) -> Option<u64>,
     mut type_round: impl FnMut(&[usize]) -> Vec<(T, bool)>,
 ) -> Vec<Option<T>> {
-    let mut members: Vec<Vec<usize>> = Vec::new();
+    // Per class: the members not typed yet (in queue order, last first), how many the next
+    // round types, and whether one stood for the class.
+    let mut members: Vec<(Vec<usize>, usize, bool)> = Vec::new();
     let mut class_at: FxHashMap<C, usize> = FxHashMap::default();
     let mut round: Vec<usize> = Vec::new();
     for (k, class) in classes.iter().enumerate() {
         match class {
             None => round.push(k),
-            Some(c) => {
+            Some((c, _)) => {
                 let at = *class_at.entry(*c).or_insert_with(|| {
-                    members.push(Vec::new());
+                    members.push((Vec::new(), 1, false));
                     members.len() - 1
                 });
-                members[at].push(k);
+                members[at].0.push(k);
             }
         }
     }
+    for m in &mut members {
+        m.0.reverse();
+    }
+    let mut groups: FxHashMap<(C, G), Group> = FxHashMap::default();
     let mut typed: Vec<Option<T>> = std::iter::repeat_with(|| None).take(classes.len()).collect();
-    // Per class: how many members are typed, how many the next round types, and whether one
-    // stood for the class.
-    let mut progress = vec![(0, 1, false); members.len()];
     loop {
-        for (m, (done, next, answered)) in members.iter().zip(&mut progress) {
-            if !*answered && *done < m.len() {
-                let end = (*done + *next).min(m.len());
-                round.extend_from_slice(&m[*done..end]);
-                (*done, *next) = (end, 2 * *next);
+        for (pending, next, answered) in &mut members {
+            let mut taken = 0;
+            while !*answered && taken < *next {
+                let Some(k) = pending.pop() else { break };
+                if !classes[k].and_then(|g| groups.get(&g)).is_some_and(Group::answered) {
+                    round.push(k);
+                    taken += 1;
+                }
             }
+            *next *= 2;
         }
         if round.is_empty() {
             return typed;
         }
         round.sort_unstable();
         for (&k, (shown, stands)) in round.iter().zip(type_round(&round)) {
-            typed[k] = Some(shown);
-            if let Some(c) = classes[k].filter(|_| stands) {
-                progress[class_at[&c]].2 = true;
+            if let Some((c, g)) = classes[k] {
+                members[class_at[&c]].2 |= stands;
+                let shown_world = world(&shown);
+                let group = groups.entry((c, g)).or_insert(Group { typed: 0, world: Some(shown_world) });
+                group.typed += 1;
+                if group.world != Some(shown_world) {
+                    group.world = None;
+                }
             }
+            typed[k] = Some(shown);
         }
         round.clear();
     }
@@ -569,7 +609,10 @@ fn sentences<'g>(grammar: &'g Grammar, t: &mut Tester) -> Conjunctions<'g> {
         match verdict {
             Verdict::Skip => {}
             Verdict::Type => t.test(join(&c.words)),
-            Verdict::Like(w, change) => t.test_like(join(&c.words), (w, c.taken), change),
+            Verdict::Like(w, change) => {
+                let action = c.perform.map_or(0, |(a, _)| a);
+                t.test_like(join(&c.words), (w, c.taken), action, change)
+            }
         }
     }
     joined
@@ -1045,21 +1088,58 @@ mod tests {
     #[test]
     fn a_class_is_typed_in_growing_rounds_until_one_member_stands_for_it() {
         // Items 0-9 of class 'a' (item 6 is the first that stands for it), 10-12 of class 'b'
-        // (none does), 13 and 14 without a class.
-        let mut classes = vec![Some('a'); 10];
-        classes.extend([Some('b'); 3]);
+        // (none does), 13 and 14 without a class. Every item shows a world of its own.
+        let mut classes = vec![Some(('a', 0)); 10];
+        classes.extend([Some(('b', 0)); 3]);
         classes.extend([None, None]);
         let mut rounds = Vec::new();
-        let typed = in_rounds(&classes, |round| {
-            rounds.push(round.to_vec());
-            round.iter().map(|&k| (k * 10, (6..10).contains(&k))).collect()
-        });
+        let typed = in_rounds(
+            &classes,
+            |&shown: &usize| Some(shown as u64),
+            |round| {
+                rounds.push(round.to_vec());
+                round.iter().map(|&k| (k * 10, (6..10).contains(&k))).collect()
+            },
+        );
         assert_eq!(rounds, [vec![0, 10, 13, 14], vec![1, 2, 11, 12], vec![3, 4, 5, 6]]);
         let shown: Vec<Option<usize>> = (0..15).map(|k| (k <= 6 || k >= 10).then_some(k * 10)).collect();
         assert_eq!(typed, shown, "7, 8 and 9 are not typed; every member of 'b' is");
         // A member that stands for its class in the first round: the rest are never typed.
-        let typed = in_rounds(&[Some(1), Some(1), None], |round| round.iter().map(|&k| (k, true)).collect());
+        let typed = in_rounds(
+            &[Some((1, 0)), Some((1, 0)), None],
+            |&shown: &usize| Some(shown as u64),
+            |round| round.iter().map(|&k| (k, true)).collect(),
+        );
         assert_eq!(typed, [Some(0), None, Some(2)]);
+    }
+
+    #[test]
+    fn members_of_one_action_that_all_lead_to_one_world_stand_for_the_rest_of_it() {
+        // One class of 20 members, none standing for it: the even ones of action 'x' all show
+        // world 5, the odd ones of action 'y' a world each. Once seven of 'x' showed 5 (after
+        // the fourth round), its other members are passed over; all of 'y' are typed.
+        let classes: Vec<Option<(char, char)>> =
+            (0..20).map(|k| Some(('c', if k % 2 == 0 { 'x' } else { 'y' }))).collect();
+        let world = |k: usize| if k.is_multiple_of(2) { 5 } else { k as u64 };
+        let mut rounds = Vec::new();
+        let typed = in_rounds(
+            &classes,
+            |&shown: &usize| Some(world(shown)),
+            |round| {
+                rounds.push(round.to_vec());
+                round.iter().map(|&k| (k, false)).collect()
+            },
+        );
+        assert_eq!(rounds, [vec![0], vec![1, 2], vec![3, 4, 5, 6], (7..15).collect(), vec![15, 17, 19]]);
+        let shown: Vec<Option<usize>> = (0..20).map(|k| (k != 16 && k != 18).then_some(k)).collect();
+        assert_eq!(typed, shown);
+        // Seven members that did not all lead to one world stand for nothing: all are typed.
+        let typed = in_rounds(
+            &[Some(('c', 'x')); 12],
+            |&shown: &usize| Some(u64::from(shown == 3)),
+            |round| round.iter().map(|&k| (k, false)).collect(),
+        );
+        assert!(typed.iter().all(Option::is_some));
     }
 
     #[test]
