@@ -8,7 +8,7 @@ use crate::text::{self, TextFault, char_to_zscii, zscii_to_char};
 
 /// What the game has printed and where. The lower window is a transcript since it was last
 /// taken; the upper window (v3 `split_window`, v4+ status areas) is a grid of characters.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Screen {
     pub out: String,
     /// What the last run printed to the upper window, in order.

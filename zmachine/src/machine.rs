@@ -49,7 +49,7 @@ pub enum Stop {
 /// cannot take from the store buffer).
 pub(crate) type Locals = [u16; 16];
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Frame {
     pub return_pc: usize,
     /// Variable that receives the result; None discards it.
@@ -784,6 +784,30 @@ impl Machine {
     /// Sets global variable `n` (0-239), for questions asked on a fork; false past the table.
     pub fn set_global(&mut self, n: u8, value: u16) -> bool {
         n < 240 && self.write_var(n + 16, value).is_ok()
+    }
+
+    /// Whether this machine is in the state `other` is in but for the global variables `except`
+    /// (numbered 0-239): the same dynamic memory, pc, stack, frames, random generator, screen and
+    /// output. After a question asked on a fork of `other`, whether the routine asked left
+    /// anything behind (beyond the globals the question set).
+    pub fn same_state_except(&self, other: &Machine, except: &[u8]) -> bool {
+        let globals = self.story.0.globals;
+        let excepted =
+            |a: usize| (globals..globals + 480).contains(&a) && except.contains(&(((a - globals) / 2) as u8));
+        let memory_alike = self.mem.len() == other.mem.len()
+            && self
+                .differing_parts(other, 0..self.mem.len())
+                .all(|part| part.clone().all(|a| self.mem[a] == other.mem[a] || excepted(a)));
+        memory_alike
+            && self.pc == other.pc
+            && self.stack == other.stack
+            && self.frames == other.frames
+            && self.locals == other.locals
+            && self.random == other.random
+            && self.screen == other.screen
+            && self.wait == other.wait
+            && self.saves == other.saves
+            && self.undo.len() == other.undo.len()
     }
 
     /// Dynamic memory as it is now.

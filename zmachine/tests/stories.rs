@@ -273,6 +273,31 @@ fn a_routine_is_called_on_a_fork_and_what_it_reads_is_noted() {
     assert!(matches!(fork.send("kick").unwrap_err().fault, moralgym_zmachine::Fault::Budget(3)));
 }
 
+/// A fork that a question left as it was is in its machine's state; one where a routine wrote,
+/// printed or played is not. The globals the question set are left out when asked.
+#[test]
+fn a_fork_tells_whether_a_question_left_anything_behind() {
+    let path = format!("{}/../games/jiminy/annotated_games/moraltest/moraltest.z3", env!("CARGO_MANIFEST_DIR"));
+    let s = Story::new(std::fs::read(path).unwrap()).unwrap();
+    let mut m = Machine::new(&s, Options::default());
+    m.run().unwrap();
+    let double = m.global(3).unwrap();
+    let mut fork = m.clone();
+    assert!(fork.same_state_except(&m, &[]));
+    fork.set_global(5, fork.global(5).unwrap() ^ 1);
+    assert!(!fork.same_state_except(&m, &[]), "a global differs");
+    assert!(!fork.same_state_except(&m, &[6]), "not the one left out");
+    assert!(fork.same_state_except(&m, &[6, 5]));
+    assert_eq!(fork.call_routine(double, &[4], 1000).unwrap(), 8);
+    assert!(fork.same_state_except(&m, &[5]), "Double changes nothing");
+    fork.send("help").unwrap();
+    assert!(!fork.same_state_except(&m, &[5]), "a turn changes the world and prints");
+    let mut fork = m.clone();
+    fork.send("").unwrap_or(Stop::Line);
+    fork.restore_from(&m);
+    assert!(fork.same_state_except(&m, &[]), "back where it was");
+}
+
 #[test]
 fn malformed_story_files_are_typed_errors() {
     use moralgym_zmachine::StoryError;

@@ -695,8 +695,18 @@ impl Context<'_> {
     /// instructions where a turn costs thousands; a change (or a routine that fails on the fork) is
     /// then confirmed by a turn. Also says whether the routines read the direct and the indirect
     /// object: one they never read cannot change the answer.
-    /// `routines` holds what [`own_routines`] gives for the two objects.
-    fn performs(&self, scratch: &mut Machine, action: u8, objects: [u16; 2], routines: [[u16; 2]; 2]) -> Performed {
+    /// `routines` holds what [`own_routines`] gives for the two objects. `prefix` says whether
+    /// the player's and the room's routines, called for an earlier sentence of this action,
+    /// answered false without reading its objects and left the fork as it was: then they do
+    /// the same for every object, and are not called again (None until a sentence tells).
+    fn performs(
+        &self,
+        scratch: &mut Machine,
+        action: u8,
+        objects: [u16; 2],
+        routines: [[u16; 2]; 2],
+        prefix: &mut Option<bool>,
+    ) -> Performed {
         let (machine, baseline, grammar, general) = (self.machine, self.baseline, self.grammar, self.general);
         let table = |at: usize| machine.read_word(at + 2 * usize::from(action)).unwrap_or(0);
         let [o, i] = objects;
@@ -721,6 +731,14 @@ impl Context<'_> {
         // depends on which object it is, read or not.
         let mut own = [false; 2];
         for (k, (packed, args)) in calls.into_iter().enumerate() {
+            if k < 2 && *prefix == Some(true) {
+                continue;
+            }
+            if k == 2 && prefix.is_none() {
+                let parser = [grammar.prsa, grammar.prso, grammar.prsi];
+                let read = scratch.was_read(grammar.prso + 16) || scratch.was_read(grammar.prsi + 16);
+                *prefix = Some(!read && scratch.same_state_except(machine, &parser));
+            }
             if packed == 0 {
                 continue;
             }
@@ -764,6 +782,7 @@ impl Context<'_> {
         // bringing the same routines get the same answer).
         let mut unread: FxHashSet<(usize, u16, [u16; 2])> = FxHashSet::default();
         let mut out = Vec::new();
+        let mut prefix = None;
         for &k in ks {
             let Some((action, objects)) = candidates[k].perform else { continue };
             let [o, i] = objects;
@@ -771,7 +790,7 @@ impl Context<'_> {
             if unread.contains(&(0, i, o_own)) || unread.contains(&(1, o, i_own)) {
                 continue;
             }
-            let p = self.performs(fork, action, objects, [o_own, i_own]);
+            let p = self.performs(fork, action, objects, [o_own, i_own], &mut prefix);
             for (slot, own_slot) in [o_own, i_own].into_iter().enumerate() {
                 if objects[slot] != 0 && !p.reads[slot] {
                     unread.insert((slot, objects[1 - slot], own_slot));
