@@ -256,8 +256,8 @@ impl Tester<'_> {
     /// stands for the rest, which are not typed. They are typed in rounds: each round types the
     /// commands without a class and, of each class not yet answered, the next members in queue
     /// order (one, then two, four...). Of a class's members of one action, once [`ALIKE`] turns
-    /// all led to one world, the rest are taken to lead there too and are not typed either. The rounds do not depend on the threads, so the list is the
-    /// same on any number of them.
+    /// all led to one world, the rest are taken to lead there too and are not typed either. The
+    /// rounds do not depend on the threads, so the list is the same on any number of them.
     fn run(&mut self) {
         let queued = std::mem::take(&mut self.queued);
         let classes: Vec<Option<(Class, u8)>> = queued.iter().map(|(_, class)| *class).collect();
