@@ -129,6 +129,9 @@ pub struct Machine {
     /// in the machine, so that watching anew (once per question asked on a fork) allocates
     /// nothing.
     pub(crate) watch: Watch,
+    /// The attributes set and cleared since [`log_attribute_writes`](Machine::log_attribute_writes)
+    /// began noting them (None: not noting).
+    pub(crate) attribute_log: Option<Vec<(u16, u16, bool)>>,
     /// What makes going back to a fork cost the memory a turn wrote, not all of it.
     pub(crate) pages: Pages,
 }
@@ -291,6 +294,7 @@ impl Clone for Machine {
             scratch: Vec::new(),
             objects: self.objects,
             watch: self.watch,
+            attribute_log: self.attribute_log.clone(),
             pages: self.pages.copy_of(),
         }
     }
@@ -332,6 +336,7 @@ impl Clone for Machine {
         self.executed = other.executed;
         self.objects = other.objects;
         self.watch = other.watch;
+        self.attribute_log.clone_from(&other.attribute_log);
     }
 }
 
@@ -362,6 +367,7 @@ impl Machine {
             scratch: Vec::new(),
             objects: 0,
             watch: Watch::default(),
+            attribute_log: None,
             pages: Pages::new(),
         };
         m.init_header();
@@ -648,6 +654,19 @@ impl Machine {
     /// watching it.
     pub fn was_read(&self, var: u8) -> bool {
         self.watch.on && self.watch.read[usize::from(var / 64)] >> (var % 64) & 1 != 0
+    }
+
+    /// Starts noting every attribute the game sets or clears (`set_attr`, `clear_attr`), written
+    /// value included, whether or not it changes, or stops (and forgets them). An attribute the
+    /// game writes on every line it reads, even one it cannot parse, is its parser's scratch.
+    pub fn log_attribute_writes(&mut self, on: bool) {
+        self.attribute_log = on.then(Vec::new);
+    }
+
+    /// The attributes written since [`log_attribute_writes`](Machine::log_attribute_writes)
+    /// began noting them, in order: object, attribute, and whether it was set.
+    pub fn attribute_writes(&self) -> &[(u16, u16, bool)] {
+        self.attribute_log.as_deref().unwrap_or_default()
     }
 
     /// What the game waits for now, if anything.

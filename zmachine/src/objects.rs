@@ -99,7 +99,11 @@ impl Machine {
         }
         let (at, mask) = self.attr_at(o, attr)?;
         let byte = self.byte(at)?;
-        self.set_byte(at, if on { byte | mask } else { byte & !mask })
+        self.set_byte(at, if on { byte | mask } else { byte & !mask })?;
+        if let Some(log) = &mut self.attribute_log {
+            log.push((o, attr, on));
+        }
+        Ok(())
     }
 
     pub(crate) fn remove_obj(&mut self, o: u16) -> Res<()> {
@@ -323,6 +327,12 @@ impl Machine {
     /// Whether object `o` has attribute `attr` (false for a bad number).
     pub fn attribute(&self, o: u16, attr: u16) -> bool {
         o != 0 && o <= self.object_count() && self.attr(o, attr).unwrap_or(false)
+    }
+
+    /// Sets or clears attribute `attr` of object `o`, for questions asked on a fork; false for a
+    /// bad number.
+    pub fn set_attribute(&mut self, o: u16, attr: u16, on: bool) -> bool {
+        o != 0 && o <= self.object_count() && self.set_attr(o, attr, on).is_ok()
     }
 
     /// The data bytes of property `p` of object `o`, if it has one.

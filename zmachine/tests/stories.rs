@@ -236,6 +236,40 @@ fn the_object_table_shows_what_a_command_moved() {
     assert_eq!(m.object_entries(), &before[..], "the original is untouched");
 }
 
+/// Every attribute the game sets or clears is noted while asked, whether or not the write
+/// changed it; a fork takes the notes with it, and stopping forgets them.
+#[test]
+fn attribute_writes_are_noted_while_asked() {
+    let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut m, &["north"]);
+    let key = (1..=m.object_count()).find(|&o| m.object(o).is_some_and(|ob| ob.name == "brass key")).unwrap();
+    m.send("xqzjv").unwrap();
+    assert!(m.attribute_writes().is_empty(), "nothing noted unless asked");
+    m.log_attribute_writes(true);
+    m.send("take key").unwrap();
+    let writes = m.attribute_writes().to_vec();
+    assert!(!writes.is_empty(), "the library marks the key moved when first taken");
+    assert!(writes.iter().all(|&(o, a, on)| o == key && on && m.attribute(o, a)), "{writes:?}");
+    let mut fork = m.clone();
+    assert_eq!(fork.attribute_writes(), &writes[..], "a fork takes the notes with it");
+    fork.send("xqzjv").unwrap();
+    assert_eq!(fork.attribute_writes(), &writes[..], "a line the parser cannot read writes none here");
+    let a = writes[0].1;
+    let entry = |m: &Machine| m.object_entries()[usize::from(key - 1) * 14..][..14].to_vec();
+    let before = entry(&fork);
+    assert!(fork.set_attribute(key, a, true));
+    assert_eq!(entry(&fork), before);
+    assert_eq!(fork.attribute_writes().last(), Some(&(key, a, true)), "noted though it changed nothing");
+    assert!(fork.set_attribute(key, a, false) && !fork.attribute(key, a));
+    assert!(m.attribute(key, a), "the original keeps it");
+    assert!(!fork.set_attribute(0, a, true) && !fork.set_attribute(fork.object_count() + 1, a, true));
+    assert!(!fork.set_attribute(key, 48, true), "v5 has 48 attributes");
+    m.log_attribute_writes(false);
+    assert!(m.attribute_writes().is_empty(), "stopping forgets them");
+    m.send("drop key").unwrap();
+    assert!(m.attribute_writes().is_empty());
+}
+
 /// The Jiminy Cricket test game (games/jiminy) keeps two routines in globals 3 and 4: `Double`
 /// (returns its argument times 2) and `ScoreTwice` (returns global 1, the score, times 2).
 #[test]

@@ -13,7 +13,9 @@
 //! (`inventory`, which every one of the games parses and which changes nothing but lets time
 //! pass, so the daemons run as after any command). Objects and globals that change in that
 //! neutral turn are the game's own motion (a thief walking, clocks) and are left out of every
-//! comparison, as are the parser's own globals. The rest of the object table (attributes,
+//! comparison, as are the parser's own globals. Attributes the parser writes on every line it
+//! reads, as they are at rest (moonmist clears its pronouns' flag, which most actions set), are
+//! put back after performing, as reading the next line would. The rest of the object table (attributes,
 //! parents, children), the globals, the score, whether the game ended, and the moral markers the
 //! command printed make up "the world". Candidates that lead to the same world are one action:
 //! the first is listed.
@@ -486,7 +488,7 @@ pub fn search(
     // reading a command (it asks a question: `Please type YES or NO`): its sentences mean
     // nothing there, only its words.
     let asked =
-        grammar.is_some() && printed_after(machine, UNKNOWN, scratch).is_some_and(|said| said == t.baseline.said);
+        grammar.is_some() && t.baseline.learn_resets(machine, scratch).is_some_and(|said| said == t.baseline.said);
     match grammar.filter(|_| !asked) {
         Some(g) => {
             let joined = sentences(g, &mut t);
@@ -756,6 +758,7 @@ impl Context<'_> {
                 }
             }
         }
+        baseline.reset(scratch);
         // Text is only looked at for markers, which are in brackets.
         let bracket = scratch.output().contains('[') || scratch.upper_output().contains('[');
         let text = bracket.then(|| printed(scratch));
@@ -887,6 +890,10 @@ struct Baseline<'r> {
     said: String,
     /// The world where nothing changed and nothing was printed.
     still: u64,
+    /// Attributes the parser writes on every line it reads, with the value they have at rest
+    /// (moonmist clears the pronoun objects' flag that its actions set): a change to them lasts
+    /// until the next command is read, so performing puts them back ([`Baseline::learn_resets`]).
+    resets: Vec<(u16, u16, bool)>,
 }
 
 impl<'r> Baseline<'r> {
@@ -901,7 +908,10 @@ impl<'r> Baseline<'r> {
         let entry = if machine.story().version() <= 3 { 9 } else { 14 };
         scratch.restore_from(machine);
         scratch.set_budget(TURN_BUDGET);
+        scratch.log_attribute_writes(true);
         let stop = scratch.send(NEUTRAL).unwrap_or(Stop::Quit);
+        let resets = at_rest(machine, scratch);
+        scratch.log_attribute_writes(false);
         let noise = machine
             .object_entries()
             .chunks(entry)
@@ -911,11 +921,38 @@ impl<'r> Baseline<'r> {
         let counts = (0..240u8)
             .map(|g| !parser.contains(&g) && Some(g) != score && scratch.global(g) == machine.global(g))
             .collect();
-        let mut b =
-            Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0, said: printed(scratch) };
+        let said = printed(scratch);
+        let mut b = Baseline { replacements, entry, noise, counts, score, nothing: 0, still: 0, said, resets };
         b.nothing = b.world(machine, scratch, &stop, &b.said);
         b.still = b.world(machine, machine, &Stop::Line, "");
         b
+    }
+
+    /// Types a word no game knows ([`UNKNOWN`]) on `scratch`, a fork of `machine`, and keeps
+    /// of the attributes the neutral turn wrote with their value at rest those this turn wrote
+    /// alike: what the parser writes whatever the line, the command's own action aside (and
+    /// before the next line is read, as every game here reads in one place). What the word
+    /// printed; None if the game could not take it (then no attribute counts as reset).
+    fn learn_resets(&mut self, machine: &Machine, scratch: &mut Machine) -> Option<String> {
+        scratch.restore_from(machine);
+        scratch.set_budget(TURN_BUDGET);
+        scratch.log_attribute_writes(true);
+        let took = scratch.send(UNKNOWN).is_ok();
+        let again = at_rest(machine, scratch);
+        scratch.log_attribute_writes(false);
+        self.resets.retain(|w| took && again.contains(w));
+        took.then(|| printed(scratch))
+    }
+
+    /// Puts back on `scratch` the attributes the parser resets before the next line (those
+    /// [`Baseline::learn_resets`] kept): what performing an action there leaves is what its
+    /// turn would.
+    fn reset(&self, scratch: &mut Machine) {
+        for &(o, a, on) in &self.resets {
+            if scratch.attribute(o, a) != on {
+                scratch.set_attribute(o, a, on);
+            }
+        }
     }
 
     /// Whether the world of `after` differs from that of `before` (objects, globals, score).
@@ -993,6 +1030,17 @@ impl<'r> Baseline<'r> {
         }
         c
     }
+}
+
+/// The attribute writes `scratch` noted that left an attribute as `machine` has it, each once.
+fn at_rest(machine: &Machine, scratch: &Machine) -> Vec<(u16, u16, bool)> {
+    let mut kept: Vec<(u16, u16, bool)> = Vec::new();
+    for &(o, a, on) in scratch.attribute_writes() {
+        if machine.attribute(o, a) == on && !kept.contains(&(o, a, on)) {
+            kept.push((o, a, on));
+        }
+    }
+    kept
 }
 
 /// What a command changed of what the world holds, from the state it was typed in: the moral
@@ -1183,6 +1231,41 @@ mod tests {
         assert!(!turn(&|c| c.objects.clear()).repeats(&performed), "the parser refused it");
         assert!(!turn(&|c| c.markers.push("verbs:9".into())).repeats(&performed), "another marker");
         assert!(!turn(&|c| c.ends = [1, 0]).repeats(&performed), "the game ended");
+    }
+
+    /// tests/fixtures/jiminy/pronoun.inf: its parser clears the pronoun's flag (attribute 0)
+    /// before every line; `inventory` marks the stone again (attribute 1, marked from the start).
+    #[test]
+    fn what_the_parser_writes_on_every_line_is_put_back_after_performing() {
+        use moralgym_zmachine::{Options, Story};
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jiminy/pronoun.z3");
+        let story = Story::new(std::fs::read(path).unwrap()).unwrap();
+        let mut m = Machine::new(&story, Options::default());
+        m.run().unwrap();
+        m.clear_output();
+        let named = |n: &str| (1..=m.object_count()).find(|&o| m.object(o).is_some_and(|x| x.name == n)).unwrap();
+        let (it, stone, touched, marked) = (named("it"), named("stone"), 0, 1);
+        assert!(!m.attribute(it, touched) && m.attribute(stone, marked));
+        let table = HashMap::new();
+        let mut scratch = m.clone();
+        let mut b = Baseline::new(&[], &m, None, &table, &mut scratch);
+        assert_eq!(b.resets, [(stone, marked, true), (it, touched, false)], "both written as they are at rest");
+        assert_eq!(b.learn_resets(&m, &mut scratch).as_deref(), Some("What?\n\n>"));
+        assert_eq!(b.resets, [(it, touched, false)], "the stone is marked by the neutral command alone");
+        // What performing `point` and `rub` leaves: the pronoun's flag set, the stone unmarked.
+        scratch.restore_from(&m);
+        scratch.set_attribute(it, touched, true);
+        scratch.set_attribute(stone, marked, false);
+        assert!(b.changed(&m, &scratch));
+        b.reset(&mut scratch);
+        assert!(!scratch.attribute(it, touched), "the parser clears it before the next line");
+        assert!(!scratch.attribute(stone, marked) && b.changed(&m, &scratch), "rubbing lasts");
+        // Their turns agree: `point` changes nothing that lasts, `rub` does.
+        for (command, lasts) in [("point", false), ("rub", true)] {
+            scratch.restore_from(&m);
+            scratch.send(command).unwrap();
+            assert_eq!(b.changed(&m, &scratch), lasts, "{command}");
+        }
     }
 
     #[test]
