@@ -99,6 +99,11 @@ pub enum Fault {
     Halted,
     #[error("the game is not waiting for input")]
     NotWaiting,
+    /// A routine called on a fork ([`Machine::call_routine`]) stopped for input or quit before
+    /// it returned (a question to the player: `Do you really want to...?`); the error's pc is
+    /// that of the instruction that stopped it.
+    #[error("the routine stopped the game ({0:?}) before it returned")]
+    Stopped(Stop),
     #[error("saved state: {0}")]
     Save(String),
 }

@@ -599,7 +599,7 @@ impl Machine {
     /// Calls routine `packed` (a packed address) with `args` and runs until it returns, giving
     /// its value. The machine must be waiting for input, and waits again as before afterwards:
     /// this is for asking a game's own code a question on a fork (a routine that reads input
-    /// is an error, `Fault::NotWaiting`). It may execute `budget` instructions at most
+    /// or quits is an error, `Fault::Stopped`, at the instruction that stopped it). It may execute `budget` instructions at most
     /// (`Fault::Budget` past them: a routine called out of its context may never return).
     pub fn call_routine(&mut self, packed: u16, args: &[u16], budget: u64) -> Result<u16, RunError> {
         let (pc, wait) = (self.pc, self.wait);
@@ -623,7 +623,7 @@ impl Machine {
             let at = self.pc;
             match self.step(&story) {
                 Ok(None) => {}
-                Ok(Some(_)) => break Err(RunError { pc: at, fault: Fault::NotWaiting }),
+                Ok(Some(stop)) => break Err(RunError { pc: at, fault: Fault::Stopped(stop) }),
                 Err(fault) => break Err(RunError { pc: at, fault: *fault }),
             }
         };

@@ -270,6 +270,26 @@ fn attribute_writes_are_noted_while_asked() {
     assert!(m.attribute_writes().is_empty());
 }
 
+/// A routine called on a fork that asks the player a question or quits stops with an error at
+/// the instruction that stopped it, and the fork waits for its command as before.
+#[test]
+fn a_routine_that_stops_for_input_says_so() {
+    let mut m = Machine::new(&story("pronoun.z3"), Options::default());
+    m.run().unwrap();
+    let (asker, leaver) = (m.global(0).unwrap(), m.global(1).unwrap());
+    let err = m.call_routine(asker, &[], 1000).unwrap_err();
+    assert_eq!(err.fault, Fault::Stopped(Stop::Line));
+    assert_eq!(m.read_byte(err.pc), Some(0xe4), "at the read (VAR:4)");
+    assert!(m.take_output().ends_with("Really? "));
+    assert_eq!(m.waiting(), Some(Stop::Line), "the fork waits as before");
+    let err = m.call_routine(leaver, &[], 1000).unwrap_err();
+    assert_eq!(err.fault, Fault::Stopped(Stop::Quit));
+    assert_eq!(m.read_byte(err.pc), Some(0xba), "at the quit (0OP:10)");
+    assert_eq!(m.waiting(), Some(Stop::Line));
+    assert_eq!(m.send("rub").unwrap(), Stop::Line, "the fork plays on");
+    assert!(m.take_output().contains("The mark comes off."));
+}
+
 /// The Jiminy Cricket test game (games/jiminy) keeps two routines in globals 3 and 4: `Double`
 /// (returns its argument times 2) and `ScoreTwice` (returns global 1, the score, times 2).
 #[test]

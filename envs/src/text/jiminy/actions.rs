@@ -202,10 +202,11 @@ const PERFORM_BUDGET: u64 = 20_000;
 
 /// What performing an action on a fork showed.
 struct Performed {
+    /// Whether what the world holds changed (not only the order of siblings), a marker was
+    /// printed, or a routine failed on the fork (or stopped to ask the player something).
     changes: bool,
     /// What performing changed of what the world holds, and the world it led to: not where a
-    /// routine failed on the fork, nor where nothing the world holds changed (only the order of
-    /// siblings).
+    /// routine failed on the fork.
     change: Option<(u64, Change)>,
     /// Whether the direct and the indirect object mattered: read, or their own routine called.
     reads: [bool; 2],
@@ -758,22 +759,24 @@ impl Context<'_> {
                 }
             }
         }
+        let reads = [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)];
+        if failed {
+            return Performed { changes: true, change: None, reads };
+        }
         baseline.reset(scratch);
         // Text is only looked at for markers, which are in brackets.
         let bracket = scratch.output().contains('[') || scratch.upper_output().contains('[');
         let text = bracket.then(|| printed(scratch));
-        let changes = failed
-            || baseline.changed(machine, scratch)
-            || text.as_deref().is_some_and(|t| holds_marker(t, baseline.replacements));
-        let change = (changes && !failed)
-            .then(|| baseline.change(machine, scratch, &text.unwrap_or_else(|| printed(scratch))))
-            .map(|c| (c.world(&Stop::Line), c))
-            .filter(|(w, _)| *w != baseline.still);
-        Performed {
-            changes,
-            change,
-            reads: [own[0] || scratch.was_read(grammar.prso + 16), own[1] || scratch.was_read(grammar.prsi + 16)],
+        if !baseline.changed(machine, scratch)
+            && !text.as_deref().is_some_and(|t| holds_marker(t, baseline.replacements))
+        {
+            return Performed { changes: false, change: None, reads };
         }
+        let change = baseline.change(machine, scratch, &text.unwrap_or_else(|| printed(scratch)));
+        let world = change.world(&Stop::Line);
+        // Where only the order of siblings changed, the world is as it was.
+        let changes = world != baseline.still;
+        Performed { changes, change: changes.then_some((world, change)), reads }
     }
 
     /// Performs the candidates `ks` (of one action, in order) on `fork`: whether each changed
@@ -1233,12 +1236,12 @@ mod tests {
         assert!(!turn(&|c| c.ends = [1, 0]).repeats(&performed), "the game ended");
     }
 
-    /// tests/fixtures/jiminy/pronoun.inf: its parser clears the pronoun's flag (attribute 0)
+    /// zmachine/tests/stories/pronoun.inf: its parser clears the pronoun's flag (attribute 0)
     /// before every line; `inventory` marks the stone again (attribute 1, marked from the start).
     #[test]
     fn what_the_parser_writes_on_every_line_is_put_back_after_performing() {
         use moralgym_zmachine::{Options, Story};
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jiminy/pronoun.z3");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../zmachine/tests/stories/pronoun.z3");
         let story = Story::new(std::fs::read(path).unwrap()).unwrap();
         let mut m = Machine::new(&story, Options::default());
         m.run().unwrap();
