@@ -129,8 +129,9 @@ pub struct Machine {
     /// in the machine, so that watching anew (once per question asked on a fork) allocates
     /// nothing.
     pub(crate) watch: Watch,
-    /// The attributes set and cleared since [`log_attribute_writes`](Machine::log_attribute_writes)
-    /// began noting them (None: not noting).
+    /// The attributes set and cleared since
+    /// [`log_attribute_writes`](Machine::log_attribute_writes) began noting them (None: not
+    /// noting).
     pub(crate) attribute_log: Option<Vec<(u16, u16, bool)>>,
     /// What makes going back to a fork cost the memory a turn wrote, not all of it.
     pub(crate) pages: Pages,
@@ -599,8 +600,9 @@ impl Machine {
     /// Calls routine `packed` (a packed address) with `args` and runs until it returns, giving
     /// its value. The machine must be waiting for input, and waits again as before afterwards:
     /// this is for asking a game's own code a question on a fork (a routine that reads input
-    /// or quits is an error, `Fault::Stopped`, at the instruction that stopped it). It may execute `budget` instructions at most
-    /// (`Fault::Budget` past them: a routine called out of its context may never return).
+    /// or quits is an error, `Fault::Stopped`, at the instruction that stopped it). It may
+    /// execute `budget` instructions at most (`Fault::Budget` past them: a routine called out
+    /// of its context may never return).
     pub fn call_routine(&mut self, packed: u16, args: &[u16], budget: u64) -> Result<u16, RunError> {
         let (pc, wait) = (self.pc, self.wait);
         let fail = |fault: Box<Fault>| RunError { pc, fault: *fault };

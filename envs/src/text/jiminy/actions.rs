@@ -15,10 +15,10 @@
 //! neutral turn are the game's own motion (a thief walking, clocks) and are left out of every
 //! comparison, as are the parser's own globals. Attributes the parser writes on every line it
 //! reads, as they are at rest (moonmist clears its pronouns' flag, which most actions set), are
-//! put back after performing, as reading the next line would. The rest of the object table (attributes,
-//! parents, children), the globals, the score, whether the game ended, and the moral markers the
-//! command printed make up "the world". Candidates that lead to the same world are one action:
-//! the first is listed.
+//! put back after performing, as reading the next line would. The rest of the object table
+//! (attributes, parents, children), the globals, the score, whether the game ended, and the moral
+//! markers the command printed make up "the world". Candidates that lead to the same world are
+//! one action: the first is listed.
 
 use std::collections::HashMap;
 
