@@ -4,10 +4,8 @@
 //! branch target, next address); instructions in static and high memory, which cannot change,
 //! are decoded once per story and shared by every machine playing it.
 
-use std::sync::Arc;
-
 use crate::Fault;
-use crate::machine::{FRAME_LIMIT, Frame, Machine, Res, Stop, Wait};
+use crate::machine::{FRAME_LIMIT, Frame, Machine, Res, Stop, Wait, release};
 use crate::story::Inner;
 
 // Dense operation numbers: 2OP 0-31, 1OP 32-47, 0OP 48-63, VAR 64-95, EXT 96-127.
@@ -611,17 +609,17 @@ impl Machine {
             105 => {
                 if self.options.undo_slots > 0 {
                     if self.undo.len() >= self.options.undo_slots {
-                        self.undo.remove(0);
+                        release(self.undo.remove(0));
                     }
-                    let mut snap = self.snapshot();
-                    snap.pc = i.save_point(pc);
-                    self.undo.push(Arc::new(snap));
+                    let state = self.undo_state(i.save_point(pc));
+                    self.undo.push(state);
                 }
                 self.store(i, u16::from(self.options.undo_slots > 0))?
             }
             106 => match self.undo.pop() {
                 Some(snap) => {
                     self.put_back(&snap);
+                    release(snap);
                     self.store_at_pc(2)?
                 }
                 None => self.store(i, 0)?,

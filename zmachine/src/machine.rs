@@ -221,13 +221,16 @@ impl Pages {
 /// the ends are counted. Copying state by state counted every state twice, each an atomic
 /// operation: most of a copy's fixed cost in games that save for undo every turn.
 fn copy_states(dst: &mut Vec<Arc<Snapshot>>, src: &[Arc<Snapshot>]) {
+    if dst.is_empty() && src.is_empty() {
+        return;
+    }
     let same = |a: &[Arc<Snapshot>], b: &[Arc<Snapshot>]| a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y));
     // `src` starts at `dst[i]`: `dst` loses its first `i` states and takes `src`'s newer ones.
     if let Some(i) = src.first().and_then(|s| dst.iter().position(|d| Arc::ptr_eq(d, s))) {
         let m = (dst.len() - i).min(src.len());
         if same(&dst[i..i + m], &src[..m]) {
-            dst.truncate(i + m);
-            dst.drain(..i);
+            dst.drain(i + m..).for_each(release);
+            dst.drain(..i).for_each(release);
             dst.extend_from_slice(&src[m..]);
             return;
         }
@@ -236,14 +239,36 @@ fn copy_states(dst: &mut Vec<Arc<Snapshot>>, src: &[Arc<Snapshot>]) {
     if let Some(j) = dst.first().and_then(|d| src.iter().position(|s| Arc::ptr_eq(d, s))) {
         let m = (src.len() - j).min(dst.len());
         if same(&dst[..m], &src[j..j + m]) {
-            dst.truncate(m);
+            dst.drain(m..).for_each(release);
             dst.splice(0..0, src[..j].iter().cloned());
             dst.extend_from_slice(&src[j + m..]);
             return;
         }
     }
-    dst.clear();
+    dst.drain(..).for_each(release);
     dst.extend_from_slice(src);
+}
+
+/// How many `save_undo` states that no machine holds any more a thread keeps.
+const SPARES: usize = 4;
+
+thread_local! {
+    /// `save_undo` states no machine holds any more, kept so that the next `save_undo` on this
+    /// thread fills one instead of allocating: a machine and a fork kept from before a turn drop
+    /// one state each time one is copied into the other, and freeing it (10-40 kB) took a fifth
+    /// of going back to the fork.
+    static SPARE: std::cell::RefCell<Vec<Arc<Snapshot>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Lets go of a `save_undo` state: kept as a spare where this was its last holder.
+pub(crate) fn release(mut state: Arc<Snapshot>) {
+    if Arc::get_mut(&mut state).is_some() {
+        SPARE.with_borrow_mut(|spare| {
+            if spare.len() < SPARES {
+                spare.push(state);
+            }
+        });
+    }
 }
 
 /// The runs of consecutive pages whose bits are set, in order, as ranges of pages: a turn
@@ -738,7 +763,7 @@ impl Machine {
         self.random.reseed(0);
         self.screen.reset_windows();
         self.wait = Wait::Running;
-        self.undo.clear();
+        self.undo.drain(..).for_each(release);
         self.halted = None;
     }
 
@@ -761,6 +786,24 @@ impl Machine {
             top.locals = self.locals;
         }
         Snapshot { mem: self.mem.clone(), stack: self.stack.clone(), frames, pc: self.pc }
+    }
+
+    /// A `save_undo` state of this machine whose pc is `pc`: a spare one filled in (see
+    /// [`release`]), or a new one.
+    pub(crate) fn undo_state(&self, pc: usize) -> Arc<Snapshot> {
+        if let Some(mut state) = SPARE.with_borrow_mut(Vec::pop)
+            && let Some(s) = Arc::get_mut(&mut state)
+        {
+            s.mem.clone_from(&self.mem);
+            s.stack.clone_from(&self.stack);
+            s.frames.clone_from(&self.frames);
+            if let Some(top) = s.frames.last_mut() {
+                top.locals = self.locals;
+            }
+            s.pc = pc;
+            return state;
+        }
+        Arc::new(Snapshot { pc, ..self.snapshot() })
     }
 
     /// Puts a snapshot back, keeping the header bits a restore keeps (§6.1.2.3), and leaves

@@ -270,6 +270,34 @@ fn attribute_writes_are_noted_while_asked() {
     assert!(m.attribute_writes().is_empty());
 }
 
+/// `save_undo` states that no machine holds any more are filled again by later saves (see
+/// `machine::release`): undoing after many turns of saving into a kept fork and going back to it
+/// gives what undoing gives on a machine that only played.
+#[test]
+fn undo_states_filled_again_undo_as_new_ones() {
+    let walk = ["north", "take key", "south", "east", "open chest", "unlock chest with key", "open chest"];
+    let mut plain = Machine::new(&story("lighthouse.z5"), Options::default());
+    play(&mut plain, &[]);
+    let mut live = plain.clone();
+    let mut kept = live.clone();
+    for (k, c) in walk.iter().cycle().take(40).enumerate() {
+        plain.send(c).unwrap();
+        live.send(c).unwrap();
+        kept.clone_from(&live);
+        if k % 3 == 0 {
+            // A turn played and taken back: its state for undo is let go.
+            live.send("west").unwrap();
+            live.clone_from(&kept);
+        }
+    }
+    for _ in 0..3 {
+        plain.send("undo").unwrap();
+        live.send("undo").unwrap();
+        assert_eq!(live.memory(), plain.memory());
+        assert_eq!(live.take_output(), plain.take_output());
+    }
+}
+
 /// A routine called on a fork that asks the player a question or quits stops with an error at
 /// the instruction that stopped it, and the fork waits for its command as before.
 #[test]
