@@ -86,7 +86,7 @@ pub(crate) enum Wait {
 }
 
 /// Memory, stack and registers: what `save_undo` keeps and an in-game restore replaces.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Snapshot {
     pub mem: Vec<u8>,
     pub stack: Vec<u16>,
@@ -780,30 +780,20 @@ impl Machine {
         self.init_header();
     }
 
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        let mut frames = self.frames.clone();
-        if let Some(top) = frames.last_mut() {
-            top.locals = self.locals;
-        }
-        Snapshot { mem: self.mem.clone(), stack: self.stack.clone(), frames, pc: self.pc }
-    }
-
     /// A `save_undo` state of this machine whose pc is `pc`: a spare one filled in (see
     /// [`release`]), or a new one.
     pub(crate) fn undo_state(&self, pc: usize) -> Arc<Snapshot> {
-        if let Some(mut state) = SPARE.with_borrow_mut(Vec::pop)
-            && let Some(s) = Arc::get_mut(&mut state)
-        {
-            s.mem.clone_from(&self.mem);
-            s.stack.clone_from(&self.stack);
-            s.frames.clone_from(&self.frames);
-            if let Some(top) = s.frames.last_mut() {
-                top.locals = self.locals;
-            }
-            s.pc = pc;
-            return state;
+        let mut state = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+        // A spare is held by nothing else: this copies nothing.
+        let s = Arc::make_mut(&mut state);
+        s.mem.clone_from(&self.mem);
+        s.stack.clone_from(&self.stack);
+        s.frames.clone_from(&self.frames);
+        if let Some(top) = s.frames.last_mut() {
+            top.locals = self.locals;
         }
-        Arc::new(Snapshot { pc, ..self.snapshot() })
+        s.pc = pc;
+        state
     }
 
     /// Puts a snapshot back, keeping the header bits a restore keeps (§6.1.2.3), and leaves

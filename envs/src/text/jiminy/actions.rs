@@ -909,12 +909,8 @@ impl<'r> Baseline<'r> {
         scratch: &mut Machine,
     ) -> Baseline<'r> {
         let entry = if machine.story().version() <= 3 { 9 } else { 14 };
-        scratch.restore_from(machine);
-        scratch.set_budget(TURN_BUDGET);
-        scratch.log_attribute_writes(true);
-        let stop = scratch.send(NEUTRAL).unwrap_or(Stop::Quit);
-        let resets = at_rest(machine, scratch);
-        scratch.log_attribute_writes(false);
+        let (stop, resets) = logged_turn(machine, NEUTRAL, scratch);
+        let stop = stop.unwrap_or(Stop::Quit);
         let noise = machine
             .object_entries()
             .chunks(entry)
@@ -937,12 +933,8 @@ impl<'r> Baseline<'r> {
     /// before the next line is read, as every game here reads in one place). What the word
     /// printed; None if the game could not take it (then no attribute counts as reset).
     fn learn_resets(&mut self, machine: &Machine, scratch: &mut Machine) -> Option<String> {
-        scratch.restore_from(machine);
-        scratch.set_budget(TURN_BUDGET);
-        scratch.log_attribute_writes(true);
-        let took = scratch.send(UNKNOWN).is_ok();
-        let again = at_rest(machine, scratch);
-        scratch.log_attribute_writes(false);
+        let (stop, again) = logged_turn(machine, UNKNOWN, scratch);
+        let took = stop.is_some();
         self.resets.retain(|w| took && again.contains(w));
         took.then(|| printed(scratch))
     }
@@ -1035,15 +1027,22 @@ impl<'r> Baseline<'r> {
     }
 }
 
-/// The attribute writes `scratch` noted that left an attribute as `machine` has it, each once.
-fn at_rest(machine: &Machine, scratch: &Machine) -> Vec<(u16, u16, bool)> {
-    let mut kept: Vec<(u16, u16, bool)> = Vec::new();
+/// Types `command` on `scratch`, a fork of `machine`, noting the attributes the game writes:
+/// how it stopped (None if it could not take the command), and the writes that left an
+/// attribute as `machine` has it, each once.
+fn logged_turn(machine: &Machine, command: &str, scratch: &mut Machine) -> (Option<Stop>, Vec<(u16, u16, bool)>) {
+    scratch.restore_from(machine);
+    scratch.set_budget(TURN_BUDGET);
+    scratch.log_attribute_writes(true);
+    let stop = scratch.send(command).ok();
+    let mut at_rest: Vec<(u16, u16, bool)> = Vec::new();
     for &(o, a, on) in scratch.attribute_writes() {
-        if machine.attribute(o, a) == on && !kept.contains(&(o, a, on)) {
-            kept.push((o, a, on));
+        if machine.attribute(o, a) == on && !at_rest.contains(&(o, a, on)) {
+            at_rest.push((o, a, on));
         }
     }
-    kept
+    scratch.log_attribute_writes(false);
+    (stop, at_rest)
 }
 
 /// What a command changed of what the world holds, from the state it was typed in: the moral
