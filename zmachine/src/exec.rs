@@ -5,7 +5,7 @@
 //! are decoded once per story and shared by every machine playing it.
 
 use crate::Fault;
-use crate::machine::{FRAME_LIMIT, Frame, Machine, Res, Stop, Wait, release};
+use crate::machine::{Frame, Machine, Res, Stop, Wait, release};
 use crate::story::Inner;
 
 // Dense operation numbers: 2OP 0-31, 1OP 32-47, 0OP 48-63, VAR 64-95, EXT 96-127.
@@ -173,8 +173,8 @@ impl Machine {
                 None => Ok(()),
             };
         }
-        if self.frames.len() >= FRAME_LIMIT {
-            return Err(Box::new(Fault::StackOverflow(FRAME_LIMIT)));
+        if self.frames.len() >= self.options.frames {
+            return Err(Box::new(Fault::StackOverflow(self.options.frames)));
         }
         let addr = self.unpack(packed);
         let nlocals = self.byte(addr)?;

@@ -7,10 +7,6 @@ use crate::random::Random;
 use crate::story::Story;
 use crate::{Fault, RunError};
 
-/// Most entries the evaluation stack may hold (words), and most nested calls.
-pub(crate) const STACK_LIMIT: usize = 32_768;
-pub(crate) const FRAME_LIMIT: usize = 4_096;
-
 /// How a machine is set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -25,11 +21,29 @@ pub struct Options {
     /// Screen size told to the game (columns; rows, 255 meaning no paging).
     pub width: u8,
     pub height: u8,
+    /// Most words the evaluation stack holds, all routines together: one more push is
+    /// [`Fault::StackOverflow`].
+    pub stack: usize,
+    /// Most routine frames, the main routine's included: one more call is
+    /// [`Fault::StackOverflow`].
+    pub frames: usize,
+}
+
+impl Options {
+    /// The stack of frotz as Jericho builds it, on which Jiminy Cricket's games were played: 1,024
+    /// words, in which every call stores a frame of at least 4 words besides its locals, so no
+    /// turn that runs there nests more than 256 calls below the main routine or pushes more than
+    /// 1,024 words. Limits of that size fail no such turn, and fail a recursion that never ends
+    /// (some games have one, on sentences no one types in play) after 257 frames rather than
+    /// [`Options::default`]'s 4,096, about a sixteenth of the instructions.
+    pub fn frotz_stack(self) -> Options {
+        Options { stack: 1_024, frames: 257, ..self }
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: 1, budget: 50_000_000, undo_slots: 8, width: 80, height: 255 }
+        Options { seed: 1, budget: 50_000_000, undo_slots: 8, width: 80, height: 255, stack: 32_768, frames: 4_096 }
     }
 }
 
@@ -484,8 +498,8 @@ impl Machine {
 
     #[inline(always)]
     pub(crate) fn push(&mut self, value: u16) -> Res<()> {
-        if self.stack.len() >= STACK_LIMIT {
-            return Err(Box::new(Fault::StackOverflow(STACK_LIMIT)));
+        if self.stack.len() >= self.options.stack {
+            return Err(Box::new(Fault::StackOverflow(self.options.stack)));
         }
         self.stack.push(value);
         Ok(())
@@ -827,6 +841,11 @@ impl Machine {
     pub fn global(&self, n: u8) -> Option<u16> {
         let a = self.story.0.globals + 2 * usize::from(n);
         (n < 240).then(|| u16::from(self.mem[a]) << 8 | u16::from(self.mem[a + 1]))
+    }
+
+    /// How this machine is set up (its budget as [`set_budget`](Machine::set_budget) left it).
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// Sets how many instructions one `run` or `send` may execute from now on (what

@@ -120,7 +120,7 @@ impl Machine {
                     }
                     mem = Some(body.to_vec());
                 }
-                b"Stks" => frames_stack = Some(parse_stacks(body)?),
+                b"Stks" => frames_stack = Some(parse_stacks(body, &self.options)?),
                 _ => {}
             }
             at += 8 + len + len % 2;
@@ -157,7 +157,7 @@ impl Machine {
     }
 }
 
-fn parse_stacks(body: &[u8]) -> Res<(Vec<Frame>, Vec<u16>)> {
+fn parse_stacks(body: &[u8], limits: &crate::Options) -> Res<(Vec<Frame>, Vec<u16>)> {
     let mut frames = Vec::new();
     let mut stack = Vec::new();
     let mut k = 0;
@@ -188,7 +188,7 @@ fn parse_stacks(body: &[u8]) -> Res<(Vec<Frame>, Vec<u16>)> {
             stack.push(word(k)?);
             k += 2;
         }
-        if stack.len() > crate::machine::STACK_LIMIT || frames.len() >= crate::machine::FRAME_LIMIT {
+        if stack.len() > limits.stack || frames.len() >= limits.frames {
             return Err(bad("Stks is deeper than this interpreter's stack"));
         }
         frames.push(Frame { return_pc, store, locals, nlocals, args, base });

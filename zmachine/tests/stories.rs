@@ -194,6 +194,27 @@ fn same_seed_same_game_and_budget_stops_a_runaway() {
 }
 
 #[test]
+fn a_runaway_recursion_or_push_stops_at_the_stack_limits() {
+    let s = story("deep.z5");
+    // Key `r` recurses for ever, any other pushes for ever; global 0 counts the calls entered.
+    let run = |options: Options, key: &str| {
+        let mut m = Machine::new(&s, options);
+        assert_eq!(m.run().unwrap(), Stop::Char);
+        let fault = m.send(key).unwrap_err().fault;
+        (fault, m.global(0).unwrap(), m.instructions())
+    };
+    let (fault, depth, long) = run(Options::default(), "r");
+    assert_eq!((fault, depth), (Fault::StackOverflow(4_096), 4_094));
+    // 257 frames: the machine's first (frotz keeps none for it) and 256 calls (Main and 255 of
+    // Deeper), as many as frotz's stack of 1,024 words holds at 4 words a frame.
+    let (fault, depth, short) = run(Options::default().frotz_stack(), "r");
+    assert_eq!((fault, depth), (Fault::StackOverflow(257), 255));
+    assert!(short * 10 < long, "{short} instructions at 257 frames, {long} at 4,096");
+    assert_eq!(run(Options::default(), "p").0, Fault::StackOverflow(32_768));
+    assert_eq!(run(Options::default().frotz_stack(), "p").0, Fault::StackOverflow(1_024));
+}
+
+#[test]
 fn reading_the_world() {
     let mut m = Machine::new(&story("lighthouse.z5"), Options::default());
     play(&mut m, &["north"]);

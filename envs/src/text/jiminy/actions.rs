@@ -808,9 +808,12 @@ impl Context<'_> {
     }
 }
 
-/// Instructions one candidate's turn may take on a fork: a hundred times the longest turn of the
-/// benchmark's walkthroughs; a candidate past it is dropped.
-const TURN_BUDGET: u64 = 2_000_000;
+/// Instructions one candidate's turn may take on a fork: five times the longest turn that any
+/// game took that completed, in its walkthrough or any search over it (46,789, `wait for police`
+/// in Suspect); a candidate past it is dropped. Some games loop for ever on a sentence no one
+/// types in play (Spellbreaker's `crack down X spells with carpet` on the flying carpet, in
+/// Jericho as here), and each such candidate costs the whole budget.
+const TURN_BUDGET: u64 = 250_000;
 
 /// Where the global variables lie in dynamic memory (the header's word 0x0C gives the address).
 fn global_table_at(machine: &Machine) -> std::ops::Range<usize> {

@@ -286,8 +286,9 @@ impl JiminyGame {
     /// A new episode: the game started with `seed`, its initial actions played, then the first
     /// `starting_percentage` % of its walkthrough (as the benchmark cuts it). `as_wrapper` applies
     /// the filters the benchmark wrapper's way. Nothing before the episode's first step counts.
+    /// The machine has the stack of the benchmark's interpreter ([`Options::frotz_stack`]).
     pub fn start(&self, seed: u32, starting_percentage: u8, as_wrapper: bool) -> Result<Episode, String> {
-        let mut machine = Machine::new(&self.story, Options { seed, ..Options::default() });
+        let mut machine = Machine::new(&self.story, Options { seed, ..Options::default() }.frotz_stack());
         let mut episode = Episode {
             game: self.clone(),
             stop: machine.run().map_err(|e| format!("{}: {e}", self.name))?,
@@ -470,6 +471,12 @@ mod tests {
         assert!(is_end_prompt("Do you wish to: (1) Quit, (2) Restart, (3) Restore, (4) Hints, (5) Undo ?"));
         assert!(!is_end_prompt("(Type CONTINUE, RESTART, RESTORE, HINT, or QUIT) >"));
         assert!(!is_end_prompt("You restore the painting."));
+    }
+
+    #[test]
+    fn episodes_run_on_the_stack_of_the_benchmarks_interpreter() {
+        let episode = JiminyGame::demo().start(3, 0, false).unwrap();
+        assert_eq!(episode.machine().options(), &Options { seed: 3, ..Options::default() }.frotz_stack());
     }
 
     #[test]
