@@ -24,7 +24,7 @@ pub struct Options {
     /// Most words the evaluation stack holds, all routines together: one more push is
     /// [`Fault::StackOverflow`].
     pub stack: usize,
-    /// Most routine frames, the main routine's included: one more call is
+    /// Most routine frames, the one the story starts in included: one more call is
     /// [`Fault::StackOverflow`].
     pub frames: usize,
 }

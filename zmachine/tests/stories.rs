@@ -206,7 +206,7 @@ fn a_runaway_recursion_or_push_stops_at_the_stack_limits() {
     let (fault, depth, long) = run(Options::default(), "r");
     assert_eq!((fault, depth), (Fault::StackOverflow(4_096), 4_094));
     // 257 frames: the machine's first (frotz keeps none for it) and 256 calls (Main and 255 of
-    // Deeper), as many as frotz's stack of 1,024 words holds at 4 words a frame.
+    // Deeper), the most frotz's stack of 1,024 words can hold, at 4 words a frame and no locals.
     let (fault, depth, short) = run(Options::default().frotz_stack(), "r");
     assert_eq!((fault, depth), (Fault::StackOverflow(257), 255));
     assert!(short * 10 < long, "{short} instructions at 257 frames, {long} at 4,096");
