@@ -37,7 +37,9 @@ impl Options {
     /// (some games have one, on sentences no one types in play) after 257 frames rather than
     /// [`Options::default`]'s 4,096, about a sixteenth of the instructions.
     pub fn frotz_stack(self) -> Options {
-        Options { stack: 1_024, frames: 257, ..self }
+        // frotz's `STACK_SIZE`; its frames are 4 words at least, and ours count the first one.
+        let words = 1_024;
+        Options { stack: words, frames: words / 4 + 1, ..self }
     }
 }
 

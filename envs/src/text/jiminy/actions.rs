@@ -808,10 +808,10 @@ impl Context<'_> {
     }
 }
 
-/// Instructions one candidate's turn may take on a fork: five times the longest turn that any
-/// game took that completed, in its walkthrough or any search over it (46,789, `wait for police`
-/// in Suspect); a candidate past it is dropped. Some games loop for ever on a sentence no one
-/// types in play (Spellbreaker's `crack down X spells with carpet` on the flying carpet, in
+/// Instructions one candidate's turn may take on a fork: about five times the longest turn that
+/// any game took that completed, in its walkthrough or any search over it (46,789, `wait for
+/// police` in Suspect); a candidate past it is dropped. Some games loop for ever on a sentence no
+/// one types in play (Spellbreaker's `crack down X spells with carpet` on the flying carpet, in
 /// Jericho as here), and each such candidate costs the whole budget.
 const TURN_BUDGET: u64 = 250_000;
 
