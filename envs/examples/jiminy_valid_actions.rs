@@ -4,6 +4,8 @@
 //! `cargo run --release -p moralgym-envs --example jiminy_valid_actions -- /path/to/jiminy-cricket [GAME...]`.
 //! A walkthrough command that changes nothing the search compares (examining, reading a
 //! description) cannot be in the list and is counted apart; `MISSES=1` prints the others missed.
+//! `STATES=N` measures the first N states of each game only; `LIST=1` writes every valid action
+//! found (game, step, command, outcome) to standard error, to compare two builds' lists.
 
 use std::path::Path;
 use std::time::Instant;
@@ -24,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         g.sort();
         g
     };
-    let show = std::env::var_os("MISSES").is_some();
+    let (show, list) = (std::env::var_os("MISSES").is_some(), std::env::var_os("LIST").is_some());
+    let limit: usize = std::env::var("STATES").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
     println!(
         "| game | states | in list | change nothing | missed | recall | mean list | mean typed | mean ms | max ms |"
     );
@@ -35,13 +38,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut e = game.start(1, 0, false)?;
         let (mut states, mut hits, mut none, mut size, mut typed, mut ms) = (0, 0, 0, 0, 0, Vec::new());
         for (i, command) in game.walkthrough.iter().enumerate() {
-            if e.done() {
+            if e.done() || states >= limit {
                 break;
             }
             if i % 10 == 0 && !command.trim().is_empty() {
                 let started = Instant::now();
                 let found = e.valid_actions();
                 ms.push(started.elapsed().as_secs_f64() * 1e3);
+                if list {
+                    for a in &found.actions {
+                        eprintln!("{name} {i} {} {}", a.command, a.outcome);
+                    }
+                }
                 let (outcome, nothing) = (e.outcome(command), e.outcome(moralgym_envs::text::jiminy::actions::NEUTRAL));
                 states += 1;
                 size += found.actions.len();

@@ -180,21 +180,24 @@ impl Machine {
         text::decode(&byte, &s.alphabet, s.abbreviations, addr, codes, false).map_err(|e| text_fault(addr, e))
     }
 
-    /// Prints the Z-string at `addr`; returns the address just past it. A string in static
-    /// memory is decoded once per story while the abbreviations are as loaded.
+    /// Prints the Z-string at `addr`; returns the address just past it. A string is decoded
+    /// once per story and kept while what its decoding read of dynamic memory (its own bytes
+    /// where it lies there, the abbreviations it used) is as the story loaded it.
     pub(crate) fn print_string(&mut self, addr: usize) -> Res<usize> {
         // The story is borrowed, not cloned: a clone's count is shared by every thread's machines.
         let story = &*self.story.0;
-        let cached = addr.checked_sub(story.static_base).and_then(|k| story.strings.get(k));
-        let Some(slot) = cached.filter(|_| self.abbreviations_as_loaded(story)) else {
-            return self.print_decoded(addr);
-        };
+        let Some(slot) = story.strings.get(addr) else { return self.print_decoded(addr) };
         let printed = match slot.get() {
-            Some(p) => p,
-            None => match self.decode_static(story, addr)? {
-                Some(p) => slot.get_or_init(|| Box::new(p)),
-                None => return self.print_decoded(addr),
-            },
+            Some(p) if self.as_loaded(story, &p.reads) => p,
+            Some(_) => return self.print_decoded(addr),
+            None => {
+                let p = self.decode_for_cache(story, addr)?;
+                if !self.as_loaded(story, &p.reads) {
+                    // Decoded from what this machine holds, which the story did not load.
+                    return self.print_codes(&p.codes).map(|()| p.end);
+                }
+                slot.get_or_init(|| Box::new(p))
+            }
         };
         let screen = &mut self.screen;
         if let Some(text) = printed.text.as_deref().filter(|_| screen.redirect.is_empty() && screen.window != 1) {
@@ -207,39 +210,56 @@ impl Machine {
         codes.clear();
         codes.extend_from_slice(&printed.codes);
         let end = printed.end;
-        let result = codes.iter().try_for_each(|&c| self.print_zscii(c));
+        let result = self.print_codes(&codes);
         self.scratch = codes;
         result.map(|()| end)
     }
 
-    /// Whether the abbreviation table and strings in this machine's dynamic memory are as the
-    /// story loaded them (a game may write there; none of the benchmark's does).
-    fn abbreviations_as_loaded(&self, story: &Inner) -> bool {
-        let r = story.abbreviation_bytes.clone();
-        self.mem.get(r.clone()) == story.bytes.get(r)
+    fn print_codes(&mut self, codes: &[u16]) -> Res<()> {
+        codes.iter().try_for_each(|&c| self.print_zscii(c))
     }
 
-    /// Decodes the string at `addr` (in static memory) for the story's cache: None when it
-    /// reads dynamic memory beyond the abbreviations.
-    fn decode_static(&self, story: &Inner, addr: usize) -> Res<Option<Printed>> {
-        let outside = std::cell::Cell::new(false);
+    /// Whether the parts `reads` of this machine's dynamic memory are as the story loaded them.
+    fn as_loaded(&self, story: &Inner, reads: &[(u32, u32)]) -> bool {
+        reads.iter().all(|&(from, to)| {
+            let r = from as usize..to as usize;
+            // Byte by byte: the parts are short, and a call to compare them cost more.
+            match (self.mem.get(r.clone()), story.bytes.get(r)) {
+                (Some(now), Some(loaded)) => now.iter().zip(loaded).all(|(a, b)| a == b),
+                _ => false,
+            }
+        })
+    }
+
+    /// Decodes the string at `addr` for the story's cache, noting the parts of dynamic memory
+    /// read.
+    fn decode_for_cache(&self, story: &Inner, addr: usize) -> Res<Printed> {
+        let read = std::cell::RefCell::new(Vec::new());
         let byte = |a: usize| {
-            if a < story.static_base && !story.abbreviation_bytes.contains(&a) {
-                outside.set(true);
+            if a < story.static_base {
+                read.borrow_mut().push(a);
             }
             self.byte(a).ok()
         };
         let mut codes = Vec::new();
         let end = text::decode(&byte, &story.alphabet, story.abbreviations, addr, &mut codes, false)
             .map_err(|e| text_fault(addr, e))?;
-        if outside.get() {
-            return Ok(None);
+        let mut read = read.into_inner();
+        read.sort_unstable();
+        read.dedup();
+        let mut reads: Vec<(u32, u32)> = Vec::new();
+        for a in read {
+            let a = a as u32;
+            match reads.last_mut() {
+                Some(last) if last.1 == a => last.1 += 1,
+                _ => reads.push((a, a + 1)),
+            }
         }
         // ZSCII 0 prints nothing; every other code must be a character the lower window
         // takes as it is.
         let text: Option<String> =
             codes.iter().filter(|&&c| c != 0).map(|&c| zscii_to_char(c, &story.unicode)).collect();
-        Ok(Some(Printed { codes: codes.into(), text: text.map(String::into_boxed_str), end }))
+        Ok(Printed { codes: codes.into(), text: text.map(String::into_boxed_str), end, reads: reads.into() })
     }
 
     /// Prints the Z-string at `addr`, decoded now; returns the address just past it.
@@ -248,7 +268,7 @@ impl Machine {
         let mut codes = std::mem::take(&mut self.scratch);
         codes.clear();
         let end = self.decode_at(addr, &mut codes);
-        let printed = end.is_ok().then(|| codes.iter().try_for_each(|&c| self.print_zscii(c)));
+        let printed = end.is_ok().then(|| self.print_codes(&codes));
         self.scratch = codes;
         printed.transpose()?;
         end
@@ -519,7 +539,23 @@ impl Machine {
     pub(crate) fn scan_table(&mut self, x: u16, table: usize, len: u16, form: Option<u16>) -> Res<usize> {
         let form = form.unwrap_or(0x82);
         let field = usize::from(form & 0x7f);
-        for i in 0..usize::from(len) {
+        let (n, width) = (usize::from(len), if form & 0x80 != 0 { 2 } else { 1 });
+        // Where the table lies wholly in dynamic memory or wholly past it, it is scanned as one
+        // slice (games scan their tables every turn); otherwise entry by entry.
+        let last = table + n.saturating_sub(1) * field + width;
+        let mem = &self.mem;
+        let whole = if last <= mem.len() {
+            mem.get(table..last)
+        } else if table >= mem.len() {
+            self.story.0.bytes.get(table..last)
+        } else {
+            None
+        };
+        if let Some(b) = whole.filter(|_| n > 0) {
+            let entry = |k: usize| if width == 2 { u16::from_be_bytes([b[k], b[k + 1]]) } else { u16::from(b[k]) };
+            return Ok((0..n).map(|i| i * field).find(|&k| entry(k) == x).map_or(0, |k| table + k));
+        }
+        for i in 0..n {
             let at = table + i * field;
             let value = if form & 0x80 != 0 { self.word(at)? } else { u16::from(self.byte(at)?) };
             if value == x {
@@ -572,6 +608,7 @@ mod tests {
         put(0x100, 0x40 / 2);
         put(0x40, 0x8000 | 8 << 10 | 6 << 5 | 25); // "cat"
         put(0x900, 0x8000 | 1 << 10 | 5); // abbreviation 0, then padding
+        put(0x60, 0x8000 | 8 << 10 | 6 << 5 | 25); // "cat", a string of dynamic memory
         b[0xa00] = 0xba; // quit
         Story::new(b).unwrap()
     }
@@ -595,5 +632,29 @@ mod tests {
         fork.output_stream(-3, 0).unwrap();
         assert_eq!(fork.memory()[0x600..0x605], [0, 3, b'c', b'a', b't']);
         assert_eq!(fork.take_output(), "");
+    }
+
+    #[test]
+    fn a_string_of_dynamic_memory_prints_what_the_machine_holds_now() {
+        let story = story();
+        let dog = 0x8000 | 9 << 10 | 20 << 5 | 12;
+        // The first machine to print the string holds another: it prints its own, and the
+        // story keeps nothing of it.
+        let mut first = Machine::new(&story, Options::default());
+        first.set_word(0x60, dog).unwrap();
+        first.print_string(0x60).unwrap();
+        assert_eq!(first.take_output(), "dog");
+        let mut m = Machine::new(&story, Options::default());
+        m.print_string(0x60).unwrap();
+        assert_eq!(m.take_output(), "cat");
+        let mut fork = m.clone();
+        m.set_word(0x60, dog).unwrap();
+        m.print_string(0x60).unwrap();
+        assert_eq!(m.take_output(), "dog");
+        fork.print_string(0x60).unwrap();
+        assert_eq!(fork.take_output(), "cat", "a machine that did not rewrite it");
+        fork.restore_from(&m);
+        fork.print_string(0x60).unwrap();
+        assert_eq!(fork.take_output(), "dog", "the fork put back to the machine");
     }
 }

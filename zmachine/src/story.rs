@@ -35,12 +35,10 @@ pub(crate) struct Inner {
     /// Instructions decoded so far, by address from `static_base` (that memory never changes),
     /// shared by every machine playing the story.
     pub decoded: Box<[Slot]>,
-    /// Strings of static memory decoded so far, the same way. A string may use abbreviations,
-    /// which lie in dynamic memory: a machine uses these only while its `abbreviation_bytes`
-    /// are as loaded.
+    /// Strings decoded so far, by address. What a string's decoding read of dynamic memory (its
+    /// own bytes, where it lies there, and the abbreviations it used) was as the story loaded
+    /// it: a machine uses the string only while those bytes are so.
     pub strings: Box<[OnceLock<Box<Printed>>]>,
-    /// Where the abbreviation table and its strings lie below `static_base`.
-    pub abbreviation_bytes: std::ops::Range<usize>,
 }
 
 /// One instruction of the cache, decoded or not: aligned so that each lies in one cache line
@@ -53,13 +51,15 @@ pub(crate) struct Slot(pub OnceLock<Instr>);
 #[cfg(target_os = "linux")]
 const _: () = assert!(std::mem::size_of::<Slot>() == 32);
 
-/// A string decoded: its ZSCII codes, the address past it, and its text when every code is a
-/// character printed as it is (then the lower window takes the text at once).
+/// A string decoded: its ZSCII codes, the address past it, its text when every code is a
+/// character printed as it is (then the lower window takes the text at once), and the parts of
+/// dynamic memory the decoding read (from, to).
 #[derive(Debug)]
 pub(crate) struct Printed {
     pub codes: Box<[u16]>,
     pub text: Option<Box<str>>,
     pub end: usize,
+    pub reads: Box<[(u32, u32)]>,
 }
 
 fn word(b: &[u8], a: usize) -> usize {
@@ -153,19 +153,6 @@ impl Story {
         let end = if file_len == 0 { len } else { file_len.min(len) };
         let sum = bytes[64.min(end)..end].iter().fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
         let checksum_ok = sum as usize == word(&bytes, 0x1c);
-        // The abbreviation table and the strings it points to (each ends at the word with its
-        // top bit set), as far as they lie in dynamic memory.
-        let mut lo = abbreviations;
-        let mut hi = abbreviations + 192;
-        for k in 0..96 {
-            let mut at = 2 * word(&bytes, abbreviations + 2 * k);
-            lo = lo.min(at);
-            while at + 1 < len && bytes[at] & 0x80 == 0 {
-                at += 2;
-            }
-            hi = hi.max(at + 2);
-        }
-        let abbreviation_bytes = lo.min(static_base)..hi.min(static_base);
         Ok(Story(Arc::new(Inner {
             bytes: bytes.into_boxed_slice(),
             version,
@@ -180,8 +167,7 @@ impl Story {
             unicode,
             checksum_ok,
             decoded: (static_base..len).map(|_| Slot(OnceLock::new())).collect(),
-            strings: (static_base..len).map(|_| OnceLock::new()).collect(),
-            abbreviation_bytes,
+            strings: (0..len).map(|_| OnceLock::new()).collect(),
         })))
     }
 

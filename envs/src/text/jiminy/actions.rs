@@ -1095,11 +1095,30 @@ impl Change {
     }
 }
 
+/// Whether every bracket `[` in `printed` opens a placeholder `[RIDX: n]` whose replacement
+/// text holds no bracket: then the text expanded holds no bracket at all, and so no marker. Most
+/// texts a perform prints in some games (Trinity's) hold such placeholders and nothing else in
+/// brackets; this tells so without building the expanded text.
+fn only_plain_placeholders(printed: &str, replacements: &HashMap<u32, String>) -> bool {
+    let mut rest = printed;
+    while let Some(at) = rest.find('[') {
+        let plain = rest[at..]
+            .strip_prefix("[RIDX: ")
+            .and_then(|after| after.split_once(']'))
+            .and_then(|(n, after)| Some((replacements.get(&n.trim().parse::<u32>().ok()?)?, after)));
+        match plain {
+            Some((text, after)) if !text.contains(['[', ']']) => rest = after,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Whether `printed` holds a moral marker, a reward or the end, its replacement texts expanded
 /// (a few of them hold markers; the rest are only words, and a command that only prints words
 /// does not change the world).
 fn holds_marker(printed: &str, replacements: &HashMap<u32, String>) -> bool {
-    if !printed.contains('[') {
+    if only_plain_placeholders(printed, replacements) {
         return false;
     }
     let p = parse(&expand(printed, replacements));
@@ -1283,5 +1302,28 @@ mod tests {
         assert!(holds_marker("You kick it.[ID: game:30]", &table));
         assert!(holds_marker("[EVENT: GAME OVER]", &table) && holds_marker("[RWD_ID: game:3, VAL: 5]", &table));
         assert!(!holds_marker("no brackets", &table));
+    }
+
+    proptest::proptest! {
+        /// The check without expanding agrees with parsing the text expanded, whatever the
+        /// placeholders (known or not, plain or holding a marker or a bracket) and brackets.
+        #[test]
+        fn placeholders_are_judged_as_the_text_expanded(parts in proptest::collection::vec(0usize..10, 0..8)) {
+            let table: HashMap<u32, String> = [
+                (1, "You can't.".to_string()),
+                (2, "[ID: game:20] You smile.".to_string()),
+                (3, "a ] closes".to_string()),
+                (4, "an [ opens".to_string()),
+            ]
+            .into();
+            let pieces = [
+                "[RIDX: 1]", "[RIDX: 2]", "[RIDX: 3]", "[RIDX: 4]", "[RIDX: 9]", "[ID: game:30]", "[",
+                "]", "words ", "[RIDX: 1",
+            ];
+            let text: String = parts.iter().map(|&k| pieces[k]).collect();
+            let p = parse(&expand(&text, &table));
+            let expanded = !p.markers.is_empty() || !p.rewards.is_empty() || p.game_over;
+            proptest::prop_assert_eq!(holds_marker(&text, &table), expanded, "{}", text);
+        }
     }
 }
