@@ -166,6 +166,7 @@ impl Machine {
         Ok(())
     }
 
+    #[inline(always)]
     pub(crate) fn call(&mut self, packed: u16, args: &[u16], store: Option<u8>) -> Res<()> {
         if packed == 0 {
             return match store {
@@ -204,7 +205,13 @@ impl Machine {
             at += 2 * n;
         }
         let given = args.len().min(n);
-        locals[..given].copy_from_slice(&args[..given]);
+        // At most 7 arguments, each copied under its own test: a copy of `given` words compiled
+        // to a call of `memcpy` on every routine call.
+        for k in 0..7 {
+            if k < given {
+                locals[k] = args[k];
+            }
+        }
         if let Some(caller) = self.frames.last_mut() {
             caller.locals = self.locals;
         }
@@ -221,6 +228,7 @@ impl Machine {
         Ok(())
     }
 
+    #[inline(always)]
     pub(crate) fn ret(&mut self, value: u16) -> Res<()> {
         if self.frames.len() <= 1 {
             return Err(Box::new(Fault::ReturnFromMain));

@@ -24,6 +24,11 @@ const SCORE_GLOBALS: [&str; 4] = ["GL-SCORE-CUR", "GSCORE", "RATING", "SCORE"];
 /// asks to RESTART, RESTORE or QUIT (Sherlock numbers its choices). Border Zone's prompt between
 /// chapters also offers CONTINUE: the game goes on, so that one is not an end.
 pub fn is_end_prompt(text: &str) -> bool {
+    // Both forms hold a capital R (RESTART, Restart): most texts are told apart by that alone,
+    // a search for one character.
+    if !text.contains('R') {
+        return false;
+    }
     let asks = text.contains("RESTART") && text.contains("RESTORE") && text.contains("QUIT");
     (asks && !text.contains("CONTINUE")) || text.contains("Do you wish to: (1) Quit, (2) Restart")
 }
