@@ -823,26 +823,36 @@ fn global_table_at(machine: &Machine) -> std::ops::Range<usize> {
 }
 
 /// The units of `size` bytes in which `a` and `b` differ, in order (of the bytes both hold):
-/// equal memory is passed over eight bytes at a time.
+/// equal memory is passed over eight bytes at a time, and the first differing byte of eight is
+/// found from their exclusive or.
 fn differing<'m>(a: &'m [u8], b: &'m [u8], size: usize) -> impl Iterator<Item = usize> + 'm {
     let n = a.len().min(b.len());
     let word = |t: &[u8], at: usize| {
         let mut w = [0; 8];
         w.copy_from_slice(&t[at..at + 8]);
-        u64::from_ne_bytes(w)
+        u64::from_le_bytes(w)
     };
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < n {
-            if at + 8 <= n && word(a, at) == word(b, at) {
-                at += 8;
+            let first = if at + 8 <= n {
+                match word(a, at) ^ word(b, at) {
+                    0 => {
+                        at += 8;
+                        continue;
+                    }
+                    // Little-endian: the lowest set bit lies in the first differing byte.
+                    x => at + (x.trailing_zeros() / 8) as usize,
+                }
             } else if a[at] != b[at] {
-                let unit = at / size;
-                at = (unit + 1) * size;
-                return Some(unit);
+                at
             } else {
                 at += 1;
-            }
+                continue;
+            };
+            let unit = first / size;
+            at = (unit + 1) * size;
+            return Some(unit);
         }
         None
     })
