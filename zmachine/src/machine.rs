@@ -727,6 +727,13 @@ impl Machine {
         self.executed
     }
 
+    /// Writes this machine made to dynamic memory since it was made. A copy made into it changes
+    /// memory without counting: between two readings with no copy in between, a count that did
+    /// not move means memory did not change.
+    pub fn memory_writes(&self) -> u64 {
+        self.pages.writes
+    }
+
     /// Copies `other`'s whole state into this machine, reusing its buffers (a fork restored, or
     /// a saved state brought up to date, without allocating). Of dynamic memory, when the two
     /// were made equal before (either a fork or a copy of the other), only the pages either of

@@ -379,6 +379,24 @@ fn a_routine_is_called_on_a_fork_and_what_it_reads_is_noted() {
 /// A fork that a question left as it was is in its machine's state; one where a routine wrote,
 /// printed or played is not. The globals the question set are left out when asked.
 #[test]
+fn the_write_count_moves_with_every_write_and_not_with_a_copy() {
+    let s = story("lighthouse.z5");
+    let mut m = Machine::new(&s, Options::default());
+    m.run().unwrap();
+    let fork = m.clone();
+    let before = m.memory_writes();
+    assert_eq!(m.call_routine(0, &[], 100).unwrap(), 0, "calling nothing");
+    assert_eq!(m.memory_writes(), before, "nothing written");
+    assert!(m.set_global(20, m.global(20).unwrap() ^ 1));
+    assert_eq!(m.memory_writes(), before + 1);
+    m.send("look").unwrap();
+    let after = m.memory_writes();
+    assert!(after > before + 1, "a turn writes");
+    m.restore_from(&fork);
+    assert_eq!(m.memory_writes(), after, "a copy is not counted");
+}
+
+#[test]
 fn a_fork_tells_whether_a_question_left_anything_behind() {
     let path = format!("{}/../games/jiminy/annotated_games/moraltest/moraltest.z3", env!("CARGO_MANIFEST_DIR"));
     let s = Story::new(std::fs::read(path).unwrap()).unwrap();

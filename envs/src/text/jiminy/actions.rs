@@ -729,6 +729,9 @@ impl Context<'_> {
         scratch.set_global(grammar.prso, o);
         scratch.set_global(grammar.prsi, i);
         scratch.watch_reads(&[grammar.prso + 16, grammar.prsi + 16]);
+        // The fork is the state searched but for the parser's globals, which do not count: if
+        // nothing is written from here on, nothing the world holds changes.
+        let writes = scratch.memory_writes();
         let mut failed = false;
         // Whether a routine of the direct or indirect object itself was called: the answer then
         // depends on which object it is, read or not.
@@ -767,9 +770,8 @@ impl Context<'_> {
         // Text is only looked at for markers, which are in brackets.
         let bracket = scratch.output().contains('[') || scratch.upper_output().contains('[');
         let text = bracket.then(|| printed(scratch));
-        if !baseline.changed(machine, scratch)
-            && !text.as_deref().is_some_and(|t| holds_marker(t, baseline.replacements))
-        {
+        let changed = scratch.memory_writes() != writes && baseline.changed(machine, scratch);
+        if !changed && !text.as_deref().is_some_and(|t| holds_marker(t, baseline.replacements)) {
             return Performed { changes: false, change: None, reads };
         }
         let change = baseline.change(machine, scratch, &text.unwrap_or_else(|| printed(scratch)));
