@@ -27,7 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         g
     };
     let (show, list) = (std::env::var_os("MISSES").is_some(), std::env::var_os("LIST").is_some());
-    let limit: usize = std::env::var("STATES").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+    let limit: usize = match std::env::var("STATES") {
+        Err(std::env::VarError::NotPresent) => usize::MAX,
+        v => {
+            let v = v.map_err(|e| format!("STATES: {e}"))?;
+            v.parse().map_err(|_| format!("STATES={v:?} is not a number of states"))?
+        }
+    };
     println!(
         "| game | states | in list | change nothing | missed | recall | mean list | mean typed | mean ms | max ms |"
     );
