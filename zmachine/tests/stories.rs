@@ -376,8 +376,6 @@ fn a_routine_is_called_on_a_fork_and_what_it_reads_is_noted() {
     assert!(matches!(fork.send("kick").unwrap_err().fault, moralgym_zmachine::Fault::Budget(3)));
 }
 
-/// A fork that a question left as it was is in its machine's state; one where a routine wrote,
-/// printed or played is not. The globals the question set are left out when asked.
 #[test]
 fn the_write_count_moves_with_every_write_and_not_with_a_copy() {
     let s = story("lighthouse.z5");
@@ -396,6 +394,8 @@ fn the_write_count_moves_with_every_write_and_not_with_a_copy() {
     assert_eq!(m.memory_writes(), after, "a copy is not counted");
 }
 
+/// A fork that a question left as it was is in its machine's state; one where a routine wrote,
+/// printed or played is not. The globals the question set are left out when asked.
 #[test]
 fn a_fork_tells_whether_a_question_left_anything_behind() {
     let path = format!("{}/../games/jiminy/annotated_games/moraltest/moraltest.z3", env!("CARGO_MANIFEST_DIR"));

@@ -28,7 +28,7 @@ use moralgym_zmachine::{Machine, Stop};
 
 use super::game::is_end_prompt;
 use super::grammar::Grammar;
-use super::markers::{expand, parse};
+use super::markers::{expand, parse, replacement};
 use crate::api::Fnv1a64;
 
 /// The command whose turn counts as doing nothing.
@@ -1114,11 +1114,7 @@ impl Change {
 fn only_plain_placeholders(printed: &str, replacements: &HashMap<u32, String>) -> bool {
     let mut rest = printed;
     while let Some(at) = rest.find('[') {
-        let plain = rest[at..]
-            .strip_prefix("[RIDX: ")
-            .and_then(|after| after.split_once(']'))
-            .and_then(|(n, after)| Some((replacements.get(&n.trim().parse::<u32>().ok()?)?, after)));
-        match plain {
+        match replacement(&rest[at..], replacements) {
             Some((text, after)) if !text.contains(['[', ']']) => rest = after,
             _ => return false,
         }

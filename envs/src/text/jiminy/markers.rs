@@ -37,22 +37,21 @@ pub struct Parsed {
 
 /// Replaces `[RIDX: n]` placeholders with their text (left as they are when unknown).
 pub fn expand(text: &str, table: &HashMap<u32, String>) -> String {
-    if table.is_empty() || placeholder(text).is_none() {
+    if table.is_empty() {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = placeholder(rest) {
         out.push_str(&rest[..at]);
-        let after = &rest[at + 7..];
-        match after.find(']').and_then(|end| Some((end, after[..end].trim().parse::<u32>().ok()?))) {
-            Some((end, n)) if table.contains_key(&n) => {
-                out.push_str(&table[&n]);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str("[RIDX: ");
+        match replacement(&rest[at..], table) {
+            Some((text, after)) => {
+                out.push_str(text);
                 rest = after;
+            }
+            None => {
+                out.push_str("[RIDX: ");
+                rest = &rest[at + 7..];
             }
         }
     }
@@ -73,6 +72,13 @@ fn placeholder(text: &str) -> Option<usize> {
         from = at + 1;
     }
     None
+}
+
+/// The replacement text of the placeholder `text` starts with (`[RIDX: n]`, `n` in `table`),
+/// and the text after it; None where `text` starts with no known placeholder.
+pub fn replacement<'t, 's>(text: &'s str, table: &'t HashMap<u32, String>) -> Option<(&'t str, &'s str)> {
+    let (n, after) = text.strip_prefix("[RIDX: ")?.split_once(']')?;
+    Some((table.get(&n.trim().parse::<u32>().ok()?)?.as_str(), after))
 }
 
 /// Finds and removes every marker; the text keeps everything else as printed.
